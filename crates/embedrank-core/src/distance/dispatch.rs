@@ -1,0 +1,110 @@
+//! One-time runtime selection of the kernel set.
+//!
+//! Design: a [`Kernels`] table of function pointers is built once, on first
+//! use, and cached in a `OnceLock`. On x86-64 with AVX2 and FMA the table
+//! points at `#[target_feature(enable = "avx2,fma")]` instantiations of the
+//! portable kernels (same source, compiled for 256-bit registers with fused
+//! multiply-add); elsewhere it points at the baseline instantiations.
+//!
+//! The table stores `unsafe fn` pointers because feature-enabled functions
+//! may only be called where the feature is known to be present. The only
+//! way to obtain a table is [`kernels`] (or [`PORTABLE`], whose entries are
+//! ordinary safe functions), and the AVX2 table is only ever returned after
+//! `is_x86_feature_detected!` confirmed both features, which is what makes
+//! calling through these pointers sound.
+
+use super::kernels;
+use std::sync::OnceLock;
+
+/// A two-input kernel; see the module docs for when calling it is sound.
+pub(crate) type BinaryFn = unsafe fn(&[f32], &[f32]) -> f32;
+/// The fused cosine kernel returning `(a·b, a·a, b·b)`.
+pub(crate) type PartsFn = unsafe fn(&[f32], &[f32]) -> (f32, f32, f32);
+
+/// One complete kernel set.
+pub(crate) struct Kernels {
+    pub name: &'static str,
+    pub l2_squared: BinaryFn,
+    pub dot: BinaryFn,
+    pub l1: BinaryFn,
+    pub cosine_parts: PartsFn,
+}
+
+/// Baseline instantiations (SSE2 on x86-64); safe to call everywhere.
+mod portable {
+    use super::kernels;
+
+    pub fn l2_squared(a: &[f32], b: &[f32]) -> f32 {
+        kernels::l2_squared::<false>(a, b)
+    }
+    pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+        kernels::dot::<false>(a, b)
+    }
+    pub fn l1(a: &[f32], b: &[f32]) -> f32 {
+        kernels::l1(a, b)
+    }
+    pub fn cosine_parts(a: &[f32], b: &[f32]) -> (f32, f32, f32) {
+        kernels::cosine_parts::<false>(a, b)
+    }
+}
+
+/// AVX2 + FMA instantiations. Each is a safe `#[target_feature]` function:
+/// calling it from code not compiled with those features is `unsafe`, which
+/// the table's `unsafe fn` pointer type carries to the call sites.
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use super::kernels;
+
+    #[target_feature(enable = "avx2,fma")]
+    pub fn l2_squared(a: &[f32], b: &[f32]) -> f32 {
+        kernels::l2_squared::<true>(a, b)
+    }
+    #[target_feature(enable = "avx2,fma")]
+    pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+        kernels::dot::<true>(a, b)
+    }
+    #[target_feature(enable = "avx2,fma")]
+    pub fn l1(a: &[f32], b: &[f32]) -> f32 {
+        kernels::l1(a, b)
+    }
+    #[target_feature(enable = "avx2,fma")]
+    pub fn cosine_parts(a: &[f32], b: &[f32]) -> (f32, f32, f32) {
+        kernels::cosine_parts::<true>(a, b)
+    }
+}
+
+/// The baseline table; every entry is a safe function.
+pub(crate) const PORTABLE: Kernels = Kernels {
+    name: "portable",
+    l2_squared: portable::l2_squared,
+    dot: portable::dot,
+    l1: portable::l1,
+    cosine_parts: portable::cosine_parts,
+};
+
+/// The AVX2 table. Private: it must only escape through [`avx2_if_supported`].
+#[cfg(target_arch = "x86_64")]
+const AVX2: Kernels = Kernels {
+    name: "avx2+fma",
+    l2_squared: avx2::l2_squared,
+    dot: avx2::dot,
+    l1: avx2::l1,
+    cosine_parts: avx2::cosine_parts,
+};
+
+/// The AVX2 table, but only when this CPU supports AVX2 and FMA.
+pub(crate) fn avx2_if_supported() -> Option<&'static Kernels> {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        return Some(&AVX2);
+    }
+    None
+}
+
+static SELECTED: OnceLock<&'static Kernels> = OnceLock::new();
+
+/// The best kernel set for this CPU, chosen on first call and cached.
+#[inline]
+pub(crate) fn kernels() -> &'static Kernels {
+    SELECTED.get_or_init(|| avx2_if_supported().unwrap_or(&PORTABLE))
+}

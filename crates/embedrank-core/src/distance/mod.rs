@@ -1,0 +1,111 @@
+//! Distance kernels: the hot path of every index scan and `ORDER BY <->`.
+//!
+//! Design:
+//! * `kernels` holds one generic, auto-vectorisable implementation of each
+//!   kernel (per-lane accumulators over fixed-size chunks, no bounds checks).
+//! * `dispatch` instantiates it twice — baseline and AVX2+FMA — and picks
+//!   one set once per process with `is_x86_feature_detected!`.
+//! * This module is the safe public face: thin `#[inline]` wrappers that
+//!   call through the selected table, plus [`Metric`], the ordering distance
+//!   an HNSW index is built for.
+//! * [`naive`] is the obvious scalar code, used as a test oracle and as the
+//!   baseline of the `distance` benchmark.
+//!
+//! Callers guarantee equal lengths; this is `debug_assert!`ed. In release
+//! builds mismatched inputs are truncated to the shorter length (never UB).
+//! Cosine follows pgvector: sums are accumulated in `f32`, the similarity is
+//! computed in `f64`, clamped to `[-1, 1]`, and a zero-norm input gives NaN.
+
+mod dispatch;
+mod kernels;
+pub mod naive;
+#[cfg(test)]
+mod tests;
+
+use dispatch::kernels as selected;
+
+/// Name of the kernel set chosen for this CPU (`"avx2+fma"` or `"portable"`).
+pub fn kernel_set() -> &'static str {
+    selected().name
+}
+
+/// Squared Euclidean distance.
+#[inline]
+pub fn l2_squared(a: &[f32], b: &[f32]) -> f32 {
+    debug_assert_eq!(a.len(), b.len());
+    // SAFETY: `selected()` only returns the AVX2 table after runtime
+    // detection of AVX2 and FMA (see `dispatch`), otherwise safe functions.
+    unsafe { (selected().l2_squared)(a, b) }
+}
+
+/// Euclidean distance.
+#[inline]
+pub fn l2(a: &[f32], b: &[f32]) -> f32 {
+    l2_squared(a, b).sqrt()
+}
+
+/// Inner product.
+#[inline]
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    debug_assert_eq!(a.len(), b.len());
+    // SAFETY: as in `l2_squared`.
+    unsafe { (selected().dot)(a, b) }
+}
+
+/// Manhattan distance.
+#[inline]
+pub fn l1(a: &[f32], b: &[f32]) -> f32 {
+    debug_assert_eq!(a.len(), b.len());
+    // SAFETY: as in `l2_squared`.
+    unsafe { (selected().l1)(a, b) }
+}
+
+/// Euclidean norm.
+#[inline]
+pub fn norm(a: &[f32]) -> f32 {
+    dot(a, a).sqrt()
+}
+
+/// `1 - cos(a, b)`, similarity clamped to `[-1, 1]`; NaN if either vector has
+/// zero norm (pgvector semantics).
+#[inline]
+pub fn cosine_distance(a: &[f32], b: &[f32]) -> f32 {
+    debug_assert_eq!(a.len(), b.len());
+    // SAFETY: as in `l2_squared`.
+    let (ab, aa, bb) = unsafe { (selected().cosine_parts)(a, b) };
+    cosine_from_parts(ab, aa, bb)
+}
+
+/// Turns `(a·b, |a|², |b|²)` into the clamped cosine distance.
+#[inline]
+fn cosine_from_parts(ab: f32, aa: f32, bb: f32) -> f32 {
+    if aa == 0.0 || bb == 0.0 {
+        return f32::NAN;
+    }
+    let sim = f64::from(ab) / (f64::from(aa) * f64::from(bb)).sqrt();
+    // `clamp` propagates NaN (e.g. from infinite inputs), as pgvector does.
+    (1.0 - sim.clamp(-1.0, 1.0)) as f32
+}
+
+/// The distance an index orders by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Metric {
+    L2,
+    InnerProduct,
+    Cosine,
+    L1,
+}
+
+impl Metric {
+    /// Distance used for ordering in the index: L2 -> squared l2 (monotone),
+    /// InnerProduct -> -dot, Cosine -> cosine_distance, L1 -> l1.
+    #[inline]
+    pub fn index_distance(self, a: &[f32], b: &[f32]) -> f32 {
+        match self {
+            Metric::L2 => l2_squared(a, b),
+            Metric::InnerProduct => -dot(a, b),
+            Metric::Cosine => cosine_distance(a, b),
+            Metric::L1 => l1(a, b),
+        }
+    }
+}

@@ -1,0 +1,148 @@
+//! Kernel tests against an f64 reference on random lengths, for every kernel
+//! set this CPU can run, plus the pgvector edge cases.
+
+use super::dispatch::{avx2_if_supported, Kernels, PORTABLE};
+use super::*;
+use crate::hnsw::LevelRng;
+
+fn random_vec(rng: &mut LevelRng, len: usize, scale: f64) -> Vec<f32> {
+    (0..len)
+        .map(|_| ((rng.next_f64() * 2.0 - 1.0) * scale) as f32)
+        .collect()
+}
+
+/// Exact-ish reference: returns (value, magnitude) where magnitude is the sum
+/// of absolute terms, the natural scale for the rounding error.
+fn reference(a: &[f32], b: &[f32], term: impl Fn(f64, f64) -> f64) -> (f64, f64) {
+    a.iter().zip(b).fold((0.0, 0.0), |(s, m), (&x, &y)| {
+        let t = term(f64::from(x), f64::from(y));
+        (s + t, m + t.abs())
+    })
+}
+
+fn assert_close(got: f32, (want, mag): (f64, f64), what: &str, len: usize) {
+    let tol = 1e-5 * mag + 1e-6;
+    assert!(
+        (f64::from(got) - want).abs() <= tol,
+        "{what} len={len}: got {got}, want {want} (tol {tol})"
+    );
+}
+
+fn tables() -> Vec<&'static Kernels> {
+    let mut t = vec![&PORTABLE];
+    t.extend(avx2_if_supported());
+    t
+}
+
+fn check_all(a: &[f32], b: &[f32]) {
+    let n = a.len();
+    let l2sq = reference(a, b, |x, y| (x - y) * (x - y));
+    let ip = reference(a, b, |x, y| x * y);
+    let l1r = reference(a, b, |x, y| (x - y).abs());
+    let aa = reference(a, a, |x, y| x * y);
+    let bb = reference(b, b, |x, y| x * y);
+    for k in tables() {
+        // SAFETY: `tables()` only contains tables this CPU supports.
+        let (got_l2, got_ip, got_l1, parts) = unsafe {
+            (
+                (k.l2_squared)(a, b),
+                (k.dot)(a, b),
+                (k.l1)(a, b),
+                (k.cosine_parts)(a, b),
+            )
+        };
+        assert_close(got_l2, l2sq, k.name, n);
+        assert_close(got_ip, ip, k.name, n);
+        assert_close(got_l1, l1r, k.name, n);
+        assert_close(parts.0, ip, k.name, n);
+        assert_close(parts.1, aa, k.name, n);
+        assert_close(parts.2, bb, k.name, n);
+    }
+    assert_close(l2_squared(a, b), l2sq, "dispatched l2sq", n);
+    assert_close(dot(a, b), ip, "dispatched dot", n);
+    assert_close(l1(a, b), l1r, "dispatched l1", n);
+    assert_close(naive::l2_squared(a, b), l2sq, "naive l2sq", n);
+    let l2_want = l2sq.0.sqrt();
+    assert!((f64::from(l2(a, b)) - l2_want).abs() <= 1e-5 * l2_want + 1e-6);
+    let norm_want = aa.0.sqrt();
+    assert!((f64::from(norm(a)) - norm_want).abs() <= 1e-5 * norm_want + 1e-6);
+    if aa.0 > 0.0 && bb.0 > 0.0 {
+        let cos_want = 1.0 - (ip.0 / (aa.0 * bb.0).sqrt()).clamp(-1.0, 1.0);
+        let tol = 1e-4 * ip.1 / (aa.0 * bb.0).sqrt() + 1e-5;
+        assert!((f64::from(cosine_distance(a, b)) - cos_want).abs() <= tol);
+    }
+}
+
+#[test]
+fn kernels_match_reference_on_random_lengths() {
+    let mut rng = LevelRng::new(7);
+    let mut lens: Vec<usize> = (0..=70).chain([384, 768, 1536, 2000]).collect();
+    lens.extend((0..150).map(|_| (rng.next_f64() * 2001.0) as usize));
+    for len in lens {
+        let scale = [1.0, 1e-3, 1e3][len % 3];
+        let a = random_vec(&mut rng, len, scale);
+        let b = random_vec(&mut rng, len, scale);
+        check_all(&a, &b);
+    }
+}
+
+#[test]
+fn kernel_set_is_reported() {
+    let name = kernel_set();
+    assert!(name == "portable" || name == "avx2+fma");
+}
+
+#[test]
+fn cosine_edge_cases() {
+    let z = [0.0f32; 5];
+    let v = [1.0f32, -2.0, 3.0, 0.5, 7.0];
+    assert!(cosine_distance(&z, &v).is_nan());
+    assert!(cosine_distance(&v, &z).is_nan());
+    assert!(cosine_distance(&z, &z).is_nan());
+    assert!(cosine_distance(&[], &[]).is_nan());
+    assert!(cosine_distance(&v, &v).abs() < 1e-6);
+    let neg: Vec<f32> = v.iter().map(|x| -x).collect();
+    assert!((cosine_distance(&v, &neg) - 2.0).abs() < 1e-6);
+    let scaled: Vec<f32> = v.iter().map(|x| x * 3.5).collect();
+    assert!(cosine_distance(&v, &scaled).abs() < 1e-6);
+    assert!((cosine_distance(&[1.0, 0.0], &[0.0, 1.0]) - 1.0).abs() < 1e-7);
+    let mut rng = LevelRng::new(3);
+    for len in [1, 7, 33, 100, 1000] {
+        let a = random_vec(&mut rng, len, 100.0);
+        let d = cosine_distance(&a, &a);
+        assert!((0.0..1e-6).contains(&d), "identical len={len}: {d}");
+        let na: Vec<f32> = a.iter().map(|x| -x).collect();
+        let d = cosine_distance(&a, &na);
+        assert!((2.0 - 1e-6..=2.0).contains(&d), "opposite len={len}: {d}");
+    }
+}
+
+#[test]
+fn simple_values_and_zero_vectors() {
+    let a = [1.0f32, 2.0, 3.0];
+    let b = [4.0f32, 6.0, 3.0];
+    assert_eq!(l2_squared(&a, &b), 25.0);
+    assert_eq!(l2(&a, &b), 5.0);
+    assert_eq!(dot(&a, &b), 25.0);
+    assert_eq!(l1(&a, &b), 7.0);
+    assert_eq!(norm(&[3.0, 4.0]), 5.0);
+    let z = [0.0f32; 40];
+    assert_eq!(l2_squared(&z, &z), 0.0);
+    assert_eq!(dot(&z, &z), 0.0);
+    assert_eq!(l1(&z, &z), 0.0);
+    assert_eq!(norm(&z), 0.0);
+    assert_eq!(l2(&[], &[]), 0.0);
+}
+
+#[test]
+fn metric_index_distance() {
+    let a = [1.0f32, 2.0, 3.0];
+    let b = [4.0f32, 6.0, 3.0];
+    assert_eq!(Metric::L2.index_distance(&a, &b), 25.0);
+    assert_eq!(Metric::InnerProduct.index_distance(&a, &b), -25.0);
+    assert_eq!(Metric::L1.index_distance(&a, &b), 7.0);
+    assert_eq!(
+        Metric::Cosine.index_distance(&a, &b),
+        cosine_distance(&a, &b)
+    );
+}

@@ -1,0 +1,55 @@
+//! HNSW (Malkov & Yashunin, "Efficient and robust approximate nearest
+//! neighbor search using Hierarchical Navigable Small World graphs") behind a
+//! storage seam.
+//!
+//! Design:
+//! * [`GraphView`] is everything a search needs: the distance from the query
+//!   to a node and a node's neighbour list on one layer. The in-memory graph
+//!   implements it over `Vec`s; the extension implements it over index pages
+//!   (its `Node` is then a tuple/page address). All search code is generic
+//!   over it, so the page-backed index runs exactly the code tested here.
+//! * `search` has Algorithm 2 (`search_layer`) and the layered descent
+//!   (`search`), built on an internal reusable `Searcher` whose visited set is
+//!   pluggable: an Fx-hashed `HashSet` for arbitrary node types, a bitset for
+//!   dense `u32` ids.
+//! * `select` is the neighbour-selection heuristic (Algorithm 4), `level`
+//!   the level sampler and its deterministic RNG, `iterative` a resumable
+//!   level-0 scan for filtered queries, `memory` the in-memory builder.
+//! * `order` gives `f32` distances a total order (NaN last) for the heaps,
+//!   `fxhash` a fast non-cryptographic hasher for visited sets.
+
+mod fxhash;
+mod iterative;
+mod level;
+mod memory;
+mod order;
+mod search;
+mod select;
+mod visited;
+
+#[cfg(test)]
+mod tests;
+
+pub use fxhash::{FxBuildHasher, FxHashSet, FxHasher};
+pub use iterative::IterativeScan;
+pub use level::{random_level, LevelRng, MAX_LEVEL};
+pub use memory::{HnswParams, InMemoryGraph};
+pub use search::{search, search_layer};
+pub use select::select_neighbors;
+
+/// Read access the search needs; implemented by the in-memory graph and, in
+/// the extension, by a page-backed view.
+pub trait GraphView {
+    type Node: Copy + Eq + std::hash::Hash + Ord + std::fmt::Debug;
+    /// Distance from `query` to node `n` under the index metric (smaller = closer).
+    fn distance_to(&mut self, query: &[f32], n: Self::Node) -> f32;
+    /// Append the neighbours of `n` at `level` to `out` (out is cleared by the caller).
+    fn neighbors(&mut self, n: Self::Node, level: usize, out: &mut Vec<Self::Node>);
+}
+
+/// A node together with its distance to the query (or to a base element).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Candidate<N> {
+    pub distance: f32,
+    pub node: N,
+}

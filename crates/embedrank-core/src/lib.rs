@@ -1,0 +1,33 @@
+//! # embedrank-core
+//!
+//! The Postgres-free cores of `pg_embedrank`. Nothing in this crate knows about
+//! pgrx, pages or memory contexts; the extension crate wraps these pieces in
+//! SQL types, operators and an index access method. Everything here is plain
+//! `std` Rust and is unit-tested and benchmarked with ordinary `cargo`.
+//!
+//! ## Modules
+//!
+//! * [`distance`] — the hot distance kernels (`l2`, squared `l2`, inner
+//!   product, `l1`, cosine, norm) and the [`distance::Metric`] an index is
+//!   built for. Kernels are written so that rustc auto-vectorises them (many
+//!   independent lane accumulators over fixed-size chunks); an AVX2+FMA copy of
+//!   each kernel is selected once at runtime with `is_x86_feature_detected!`.
+//!   The `distance::naive` module holds the obvious one-accumulator loops as a
+//!   baseline for tests and benchmarks.
+//! * [`text`] — the pgvector text format (`[1,2.5,-3e-07]`): a strict parser
+//!   with precise error kinds and a formatter that prints the shortest string
+//!   that round-trips every `f32` bit-exactly.
+//! * [`hnsw`] — the HNSW graph algorithm (Malkov & Yashunin) behind a small
+//!   storage seam, [`hnsw::GraphView`]: layer search, full search, neighbour
+//!   selection heuristic, level sampling, a resumable [`hnsw::IterativeScan`]
+//!   for filtered queries, and the in-memory builder
+//!   [`hnsw::InMemoryGraph`] used by `CREATE INDEX` and as the reference
+//!   implementation in tests. The extension implements `GraphView` over its
+//!   index pages and reuses the same search code.
+//! * [`synth`] — deterministic clustered test data and a brute-force k-NN
+//!   oracle, shared by the tests and benchmarks.
+
+pub mod distance;
+pub mod hnsw;
+pub mod synth;
+pub mod text;

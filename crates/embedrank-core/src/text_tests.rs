@@ -1,0 +1,137 @@
+//! Tests of the pgvector text format: accepted spellings, every rejection
+//! kind, formatting style, and a bit-exact format→parse round-trip property.
+
+use super::*;
+use crate::hnsw::LevelRng;
+
+fn malformed(s: &str) -> String {
+    match parse_vector(s) {
+        Err(ParseError::Malformed(d)) => d,
+        other => panic!("{s:?}: expected Malformed, got {other:?}"),
+    }
+}
+
+#[test]
+fn accepts_valid_literals() {
+    assert_eq!(parse_vector("[1,2,3]").unwrap(), vec![1.0, 2.0, 3.0]);
+    assert_eq!(
+        parse_vector("  [ 1 ,\t2\n, 3 ]  ").unwrap(),
+        vec![1.0, 2.0, 3.0]
+    );
+    assert_eq!(parse_vector("[1e-3]").unwrap(), vec![1e-3]);
+    assert_eq!(parse_vector("[-2.5E+2]").unwrap(), vec![-250.0]);
+    assert_eq!(
+        parse_vector("[+4,.5,5.,-0]").unwrap(),
+        vec![4.0, 0.5, 5.0, -0.0]
+    );
+    assert_eq!(parse_vector("[1e-50]").unwrap(), vec![0.0]);
+    assert_eq!(parse_vector("[3.4028235e38]").unwrap(), vec![f32::MAX]);
+}
+
+#[test]
+fn rejects_syntax_errors() {
+    assert_eq!(malformed("[1,2"), "missing ']'");
+    assert_eq!(malformed("[1,2,"), "missing ']'");
+    assert_eq!(malformed("["), "missing ']'");
+    assert_eq!(malformed("[a]"), "unexpected character 'a' at position 1");
+    assert_eq!(
+        malformed("[1,,2]"),
+        "unexpected character ',' at position 3"
+    );
+    assert_eq!(malformed("[1,]"), "unexpected character ']' at position 3");
+    assert_eq!(malformed("[1 2]"), "unexpected character '2' at position 3");
+    assert_eq!(malformed("[1x]"), "unexpected character 'x' at position 2");
+    assert_eq!(
+        malformed("[1.2.3]"),
+        "unexpected character '.' at position 4"
+    );
+    assert_eq!(malformed("[1,2]x"), "junk after closing right brace");
+    assert_eq!(malformed("[1] [2]"), "junk after closing right brace");
+    assert!(malformed("1,2]").contains("start with '['"));
+    assert!(malformed("").contains("'['"));
+    assert!(malformed("   ").contains("'['"));
+    malformed("[1e]");
+    malformed("[-]");
+    malformed("[é]");
+}
+
+#[test]
+fn rejects_empty_non_finite_and_too_long() {
+    assert_eq!(parse_vector("[]"), Err(ParseError::Empty));
+    assert_eq!(parse_vector(" [ ] "), Err(ParseError::Empty));
+    for s in [
+        "[NaN]",
+        "[nan]",
+        "[1,Infinity]",
+        "[-inf]",
+        "[+INF]",
+        "[1e39]",
+        "[-1e39]",
+    ] {
+        assert_eq!(parse_vector(s), Err(ParseError::NonFinite), "{s}");
+    }
+    let ok = format!("[{}]", vec!["1"; MAX_DIMS].join(","));
+    assert_eq!(parse_vector(&ok).unwrap().len(), MAX_DIMS);
+    let long = format!("[{}]", vec!["1"; MAX_DIMS + 5].join(","));
+    assert_eq!(
+        parse_vector(&long),
+        Err(ParseError::TooManyDims(MAX_DIMS + 5))
+    );
+}
+
+#[test]
+fn error_display() {
+    assert!(ParseError::Empty.to_string().contains("at least 1"));
+    assert!(ParseError::TooManyDims(16001).to_string().contains("16000"));
+    assert!(ParseError::Malformed("x".into())
+        .to_string()
+        .ends_with(": x"));
+    assert!(ParseError::NonFinite.to_string().contains("NaN"));
+}
+
+#[test]
+fn formats_shortest_pgvector_style() {
+    assert_eq!(format_vector(&[1.0, 2.5, -0.001]), "[1,2.5,-0.001]");
+    assert_eq!(format_vector(&[0.0, -0.0, 100000.0]), "[0,-0,100000]");
+    assert_eq!(
+        format_vector(&[1e20, 1.5e-7, 1e6, 0.0001]),
+        "[1e+20,1.5e-07,1e+06,0.0001]"
+    );
+    assert_eq!(format_vector(&[0.1, 1.0 / 3.0]), "[0.1,0.33333334]");
+    assert_eq!(
+        format_vector(&[f32::MAX, f32::MIN_POSITIVE]),
+        "[3.4028235e+38,1.1754944e-38]"
+    );
+    assert_eq!(format_vector(&[1e-45]), "[1e-45]");
+    assert_eq!(format_vector(&[-123456.7]), "[-123456.7]");
+    assert_eq!(format_vector(&[]), "[]");
+}
+
+#[test]
+fn random_vectors_round_trip_bit_exactly() {
+    let mut rng = LevelRng::new(42);
+    for round in 0..300 {
+        let len = 1 + (rng.next_f64() * 64.0) as usize;
+        let v: Vec<f32> = (0..len)
+            .map(|_| {
+                if round % 2 == 0 {
+                    // Arbitrary finite bit patterns, subnormals included.
+                    loop {
+                        let bits = (rng.next_f64() * 4294967296.0) as u32;
+                        let x = f32::from_bits(bits);
+                        if x.is_finite() {
+                            break x;
+                        }
+                    }
+                } else {
+                    ((rng.next_f64() - 0.5) * 10f64.powi((round % 13) as i32 - 6)) as f32
+                }
+            })
+            .collect();
+        let s = format_vector(&v);
+        let back = parse_vector(&s).unwrap_or_else(|e| panic!("{s}: {e}"));
+        let bits: Vec<u32> = v.iter().map(|x| x.to_bits()).collect();
+        let back_bits: Vec<u32> = back.iter().map(|x| x.to_bits()).collect();
+        assert_eq!(bits, back_bits, "{s}");
+    }
+}

@@ -1,0 +1,48 @@
+# Shared helpers and pinned versions for the project's scripts. Source it; do not run it.
+# shellcheck shell=bash
+set -euo pipefail
+
+REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+CACHE_DIR=${EMBEDRANK_CACHE:-$REPO_ROOT/.cache}
+PG15_CONFIG=/usr/lib/postgresql/15/bin/pg_config
+PG17_VERSION=17.11.0
+PG17_HOME=$CACHE_DIR/pg17
+PG17_CONFIG=$PG17_HOME/bin/pg_config
+PGRX_VERSION=0.18.0
+ORT_VERSION=1.31.1
+ORT_LIB=libonnxruntime.so.$ORT_VERSION
+VENV=$REPO_ROOT/.venv
+# Demo/bench server: data directory inside the repo, socket in .pgrun, fixed port.
+DEMO_PORT=${EMBEDRANK_PORT:-28815}
+DEMO_DATA=$REPO_ROOT/.pgdata/demo
+DEMO_SOCK=$REPO_ROOT/.pgrun
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# sha256_check FILE SHA: abort unless FILE has the pinned digest.
+sha256_check() {
+  local got
+  got=$(sha256sum "$1" | cut -d' ' -f1)
+  [ "$got" = "$2" ] || die "sha256 mismatch for $1: got $got, want $2"
+}
+
+# pip_fetch SPEC EXTRA_PIP_ARGS...: download one wheel (no deps) into the cache, once.
+pip_fetch() {
+  local spec=$1; shift
+  mkdir -p "$CACHE_DIR/wheels"
+  local name=${spec%%==*} ver=${spec##*==}
+  local pat
+  pat=$(echo "$name" | tr '-' '_')-$ver-*.whl
+  # shellcheck disable=SC2086
+  if ! ls "$CACHE_DIR"/wheels/$pat >/dev/null 2>&1; then
+    python3 -m pip download -q --no-deps -d "$CACHE_DIR/wheels" "$@" "$spec" >&2
+  fi
+  # shellcheck disable=SC2086
+  ls "$CACHE_DIR"/wheels/$pat | head -n1
+}
+
+# Run a command as the unprivileged 'postgres' OS user when we are root (initdb refuses root).
+as_pg() {
+  if [ "$(id -u)" = 0 ]; then sudo -u postgres -H env -u RUST_BACKTRACE "$@"; else env -u RUST_BACKTRACE "$@"; fi
+}

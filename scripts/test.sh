@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The project's whole test suite (the README's test command; .ci/run calls it):
+#   1. setup (idempotent), 2. Postgres-free unit tests of the core crates,
+#   3. `cargo pgrx test` on Postgres 15 and 17 (as the postgres user, on private data directories),
+#   4. client tests (psycopg 3 + pgvector adapter, SQLAlchemy) against a real server.
+# usage: scripts/test.sh [pg15|pg17|unit|client]...   (no argument: everything)
+source "$(dirname "$0")/lib.sh"
+cd "$REPO_ROOT"
+bash scripts/setup.sh
+parts=("$@")
+has() { [ ${#parts[@]} -eq 0 ] || [[ " ${parts[*]} " == *" $1 "* ]]; }
+unset RUST_BACKTRACE
+
+# `--runas` installs the .so into the Postgres tree; live servers on the same tree would crash.
+bash scripts/server.sh stop demo
+bash scripts/server.sh stop client-test
+
+if has unit; then
+  log "unit tests (Postgres-free crates)"
+  cargo test -q -p embedrank-core -p embedrank-infer
+fi
+
+TESTROOT=/tmp/pg_embedrank-test
+for pg in pg15 pg17; do
+  has $pg || continue
+  log "cargo pgrx test $pg"
+  mkdir -p $TESTROOT && chown postgres $TESTROOT
+  rm -rf "$TESTROOT/$pg"
+  pgc=$PG15_CONFIG; [ $pg = pg17 ] && pgc=$PG17_CONFIG
+  bash scripts/install_assets.sh "$pgc"
+  cargo pgrx test "$pg" --runas postgres --pgdata "$TESTROOT/$pg"
+done
+
+if has client; then
+  log "client tests (psycopg 3, pgvector adapter, SQLAlchemy) against Postgres 15"
+  cargo pgrx install --pg-config "$PG15_CONFIG" >/dev/null
+  bash scripts/install_assets.sh "$PG15_CONFIG"
+  port=28816
+  bash scripts/server.sh start client-test $port
+  trap 'bash scripts/server.sh stop client-test' EXIT
+  PGHOST=$DEMO_SOCK PGPORT=$port PGUSER=postgres "$VENV/bin/python" -m pytest -q tests/client
+fi
+log "all tests passed"

@@ -1,0 +1,188 @@
+//! SQL functions of the inference layer.
+//!
+//! - `embed(input text, model, input_type) → vector`: one text. NULL in, NULL out.
+//! - `embed(inputs text[], model, input_type) → vector[]`: many texts in input order, tokenized in
+//!   parallel and run in length-sorted, dynamically padded batches; NULL elements give NULL.
+//! - `rerank(query, documents text[], model, top_n, min_score) → (idx, score)`: cross-encoder scores
+//!   (sigmoid of the logit), best first; `idx` is the 1-based array position; NULL documents skipped.
+//! - `models()` and `load(model)`: what is installed, what this backend has loaded, warm-up.
+//!
+//! `embed` is IMMUTABLE so it can feed generated columns and expression indexes: that promise holds
+//! for a fixed model; name the model explicitly there, and rebuild after replacing model files.
+
+use super::cache;
+use super::errors::OrRaise;
+use super::settings;
+use crate::errors::{raise, Code};
+use crate::vector::Vector;
+use embedrank_infer::{list_models, sigmoid, InputType};
+use pgrx::prelude::*;
+
+/// Texts per call into the model layer: bounds memory for huge arrays and keeps cancellation prompt.
+const CHUNK: usize = 256;
+/// Longest input kept, in bytes per token of the model's max length: far beyond any real token
+/// (WordPiece words over 100 characters become one [UNK]), so truncation is still the model's own,
+/// but a 10 MB text is never tokenized whole.
+const BYTES_PER_TOKEN_CAP: usize = 64;
+
+fn input_type(s: &str) -> InputType {
+    match s {
+        "query" => InputType::Query,
+        "document" => InputType::Document,
+        other => raise(
+            Code::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("input_type must be 'query' or 'document', not '{other}'"),
+            Some("Queries get the model's query prefix, documents its document prefix."),
+        ),
+    }
+}
+
+/// Cut `s` to at most `max` bytes on a character boundary.
+fn clip(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// Runs between model batches on the backend's own thread.
+fn interrupted() -> bool {
+    pg_sys::check_for_interrupts!();
+    false
+}
+
+/// Embed `texts` with `model`, chunked, with interrupts checked between batches.
+fn embed_many(texts: &[&str], model: Option<&str>, kind: &str) -> Vec<Vec<f32>> {
+    let kind = input_type(kind);
+    let name = model.map(str::to_string).unwrap_or_else(settings::default_embedding_model);
+    let m = cache::get(&name);
+    let embedder = m.as_embedder().or_raise();
+    let cap = m.info().config.max_length * BYTES_PER_TOKEN_CAP;
+    let mut out = Vec::with_capacity(texts.len());
+    for chunk in texts.chunks(CHUNK) {
+        let clipped: Vec<&str> = chunk.iter().map(|t| clip(t, cap)).collect();
+        out.extend(embedder.embed_batch(&clipped, kind, &interrupted).or_raise());
+        interrupted();
+    }
+    out
+}
+
+/// Largest `vector[]` result `embed(text[])` builds (Postgres caps one value at 1 GB).
+const MAX_RESULT_BYTES: usize = 1 << 29;
+
+/// Output dimensions of the embedding model `model` (or the default one), loading it if needed.
+fn embedding_dims(model: Option<&str>) -> usize {
+    let name = model.map(str::to_string).unwrap_or_else(settings::default_embedding_model);
+    cache::get(&name).as_embedder().or_raise().dims()
+}
+
+#[pg_extern(immutable, parallel_safe, name = "embed")]
+fn embed(
+    input: &str,
+    model: default!(Option<&str>, "NULL"),
+    input_type: default!(&str, "'document'"),
+) -> Vector {
+    Vector(embed_many(&[input], model, input_type).pop().expect("one vector"))
+}
+
+#[pg_extern(immutable, parallel_safe, name = "embed")]
+fn embed_array(
+    inputs: Vec<Option<String>>,
+    model: default!(Option<&str>, "NULL"),
+    input_type: default!(&str, "'document'"),
+) -> Vec<Option<Vector>> {
+    let present: Vec<&str> = inputs.iter().flatten().map(String::as_str).collect();
+    // The result is one array value: it must stay below Postgres' 1 GB allocation limit.
+    let dims = embedding_dims(model);
+    let bytes = present.len().saturating_mul(8 + 4 * dims);
+    if bytes >= MAX_RESULT_BYTES {
+        raise(
+            Code::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+            format!("embed() result for {} texts would need {} MB", present.len(), bytes >> 20),
+            Some("Embed in batches of a few thousand texts, e.g. with unnest() over slices of the array."),
+        );
+    }
+    let mut vecs = embed_many(&present, model, input_type).into_iter();
+    inputs
+        .iter()
+        .map(|t| t.as_ref().map(|_| Vector(vecs.next().expect("vector per text"))))
+        .collect()
+}
+
+#[pg_extern(immutable, parallel_safe)]
+fn rerank(
+    query: &str,
+    documents: Vec<Option<String>>,
+    model: default!(Option<&str>, "NULL"),
+    top_n: default!(Option<i32>, "NULL"),
+    min_score: default!(Option<f32>, "NULL"),
+) -> TableIterator<'static, (name!(idx, i32), name!(score, f32))> {
+    if let Some(n) = top_n {
+        if n < 0 {
+            raise(Code::ERRCODE_INVALID_PARAMETER_VALUE, format!("top_n must not be negative, got {n}"), None);
+        }
+    }
+    let name = model.map(str::to_string).unwrap_or_else(settings::default_rerank_model);
+    let m = cache::get(&name);
+    let reranker = m.as_reranker().or_raise();
+    let cap = m.info().config.max_length * BYTES_PER_TOKEN_CAP;
+    let (idx, docs): (Vec<i32>, Vec<&str>) = documents
+        .iter()
+        .enumerate()
+        .filter_map(|(i, d)| d.as_deref().map(|d| (i as i32 + 1, clip(d, cap))))
+        .unzip();
+    let mut rows: Vec<(i32, f32)> = Vec::with_capacity(docs.len());
+    for (ci, chunk) in docs.chunks(CHUNK).enumerate() {
+        let logits = reranker.score(clip(query, cap), chunk, &interrupted).or_raise();
+        rows.extend(logits.into_iter().enumerate().map(|(j, l)| (idx[ci * CHUNK + j], sigmoid(l))));
+        interrupted();
+    }
+    rows.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    if let Some(min) = min_score {
+        rows.retain(|r| r.1 >= min);
+    }
+    if let Some(n) = top_n {
+        rows.truncate(n as usize);
+    }
+    TableIterator::new(rows)
+}
+
+#[pg_extern(stable, parallel_safe)]
+fn models() -> TableIterator<
+    'static,
+    (
+        name!(name, String),
+        name!(role, String),
+        name!(dims, Option<i32>),
+        name!(pooling, Option<String>),
+        name!(max_length, i32),
+        name!(loaded, bool),
+        name!(load_ms, Option<f64>),
+    ),
+> {
+    let infos = list_models(&settings::model_dir()).or_raise();
+    TableIterator::new(infos.into_iter().map(|i| {
+        let c = &i.config;
+        let load = cache::loaded(&i.name);
+        let embedding = c.role == embedrank_infer::Role::Embedding;
+        (
+            i.name.clone(),
+            c.role.as_str().to_string(),
+            c.dims.map(|d| d as i32),
+            embedding.then(|| c.pooling.as_str().to_string()),
+            c.max_length as i32,
+            load.is_some(),
+            load.map(|d| d.as_secs_f64() * 1000.0),
+        )
+    }))
+}
+
+/// Load `model` into this backend now (so the first query does not pay for it); returns load ms.
+#[pg_extern(volatile, parallel_unsafe)]
+fn load(model: &str) -> f64 {
+    cache::get(model).load_time().as_secs_f64() * 1000.0
+}

@@ -1,0 +1,35 @@
+//! Declaring raw version-1 C functions (`PG_FUNCTION_ARGS`) for SQL written by hand in `sql/`.
+//!
+//! The vector type's I/O, operators and casts are declared in hand-written SQL (so their names,
+//! volatility and strictness read exactly as pgvector's) and implemented as raw fmgr functions: that
+//! avoids copying vectors in and out of Rust types on the hottest paths. [`pg_fn!`] emits the
+//! `pg_finfo_*` record and a guarded body (what `#[pg_guard]` expands to), so a Rust panic or `raise` becomes a Postgres ERROR.
+//! Every C symbol carries the `er_` prefix so it cannot be confused with pgvector's when both
+//! libraries are loaded in one backend.
+
+/// `pg_fn!(er_name, |fcinfo| -> Datum { ... })` defines the C function `er_name` and its info record.
+#[macro_export]
+macro_rules! pg_fn {
+    ($name:ident, |$fcinfo:ident| $body:block) => {
+        paste::paste! {
+            #[no_mangle]
+            #[doc(hidden)]
+            pub extern "C" fn [<pg_finfo_ $name>]() -> &'static pgrx::pg_sys::Pg_finfo_record {
+                const V1: pgrx::pg_sys::Pg_finfo_record = pgrx::pg_sys::Pg_finfo_record { api_version: 1 };
+                &V1
+            }
+
+            #[no_mangle]
+            #[doc(hidden)]
+            pub unsafe extern "C-unwind" fn $name(
+                $fcinfo: pgrx::pg_sys::FunctionCallInfo,
+            ) -> pgrx::pg_sys::Datum {
+                // What #[pg_guard] expands to: Rust panics and ERRORs cross into Postgres safely.
+                pgrx::pg_sys::submodules::panic::pgrx_extern_c_guard(move || {
+                    #[allow(unused_unsafe)]
+                    unsafe { $body }
+                })
+            }
+        }
+    };
+}

@@ -1,0 +1,37 @@
+//! Helpers for in-server tests: run SQL and capture `SQLSTATE: message` of an expected error
+//! (through a PL/pgSQL exception block, so the test's transaction stays usable).
+
+use pgrx::prelude::*;
+
+/// Run `sql` and return "SQLSTATE: message" of the error it raised, or "ok".
+pub fn error_of(sql: &str) -> String {
+    Spi::run(
+        "CREATE OR REPLACE FUNCTION pg_temp.try_sql(q text) RETURNS text LANGUAGE plpgsql AS $$
+         BEGIN EXECUTE q; RETURN 'ok';
+         EXCEPTION WHEN others THEN RETURN SQLSTATE || ': ' || SQLERRM; END $$",
+    )
+    .unwrap();
+    Spi::get_one_with_args::<String>("SELECT pg_temp.try_sql($1)", &[sql.into()])
+        .unwrap()
+        .unwrap()
+}
+
+/// Assert `sql` fails with `sqlstate` and a message containing `needle`.
+#[track_caller]
+pub fn assert_error(sql: &str, sqlstate: &str, needle: &str) {
+    let got = error_of(sql);
+    assert!(
+        got.starts_with(sqlstate) && got.contains(needle),
+        "{sql}\n  expected {sqlstate} containing {needle:?}\n  got {got}"
+    );
+}
+
+/// The single text value `sql` returns.
+pub fn text(sql: &str) -> String {
+    Spi::get_one::<String>(sql).unwrap().unwrap()
+}
+
+/// The single float8 value `sql` returns.
+pub fn float(sql: &str) -> f64 {
+    Spi::get_one::<f64>(sql).unwrap().unwrap()
+}

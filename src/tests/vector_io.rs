@@ -1,0 +1,79 @@
+//! The vector type's text and binary formats, typmod and casts.
+
+use super::support::*;
+use pgrx::prelude::*;
+
+#[pg_test]
+fn text_round_trip_and_whitespace() {
+    assert_eq!(text("SELECT '[1,2,3]'::vector::text"), "[1,2,3]");
+    assert_eq!(text("SELECT ' [ 1.5 , -2e-3,3E+2 ] '::vector::text"), "[1.5,-0.002,300]");
+    assert_eq!(text("SELECT '[0.1]'::vector::text"), "[0.1]");
+}
+
+#[pg_test]
+fn typmod_is_enforced_on_insert_and_cast() {
+    Spi::run("CREATE TEMP TABLE t (v vector(3))").unwrap();
+    Spi::run("INSERT INTO t VALUES ('[1,2,3]')").unwrap();
+    assert_error("INSERT INTO t VALUES ('[1,2]')", "22000", "expected 3 dimensions, not 2");
+    assert_error("SELECT '[1,2]'::vector(3)", "22000", "expected 3 dimensions, not 2");
+    assert_error("SELECT '[1]'::vector(0)", "22023", "at least 1");
+    assert_error("SELECT '[1]'::vector(16001)", "22023", "cannot exceed 16000");
+    assert_eq!(text("SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 't'::regclass AND attname = 'v'"), "vector(3)");
+}
+
+#[pg_test]
+fn binary_send_recv_matches_pgvector_layout() {
+    // int16 dims, int16 0, then big-endian float4s.
+    assert_eq!(text("SELECT encode(vector_send('[1,-2]'), 'hex')"), "00020000" .to_owned() + "3f800000" + "c0000000");
+    assert_eq!(text("SELECT tests.vector_recv_test(decode('000200003f800000c0000000', 'hex'))::text"), "[1,-2]");
+}
+
+#[pg_test]
+fn binary_recv_rejects_bad_payloads() {
+    assert_error("SELECT tests.vector_recv_test(decode('0002', 'hex'))", "22P03", "truncated");
+    assert_error("SELECT tests.vector_recv_test(decode('000200003f800000', 'hex'))", "22P03", "need 12 bytes");
+    assert_error("SELECT tests.vector_recv_test(decode('000200013f800000c0000000', 'hex'))", "22000", "expected unused to be 0, not 1");
+    assert_error("SELECT tests.vector_recv_test(decode('000100007fc00000', 'hex'))", "22000", "NaN");
+    assert_error("SELECT tests.vector_recv_test(decode('000100007f800000', 'hex'))", "22000", "infinite");
+    assert_error("SELECT tests.vector_recv_test(decode('00000000', 'hex'))", "22000", "at least 1 dimension");
+}
+
+#[pg_test]
+fn casts_to_and_from_arrays() {
+    assert_eq!(text("SELECT ARRAY[1,2,3]::real[]::vector::text"), "[1,2,3]");
+    assert_eq!(text("SELECT ARRAY[1.5,2,3]::float8[]::vector::text"), "[1.5,2,3]");
+    assert_eq!(text("SELECT ARRAY[1,2,3]::int[]::vector::text"), "[1,2,3]");
+    assert_eq!(text("SELECT ARRAY[1.25,2,3]::numeric[]::vector::text"), "[1.25,2,3]");
+    assert_eq!(text("SELECT '[1.5,2,3]'::vector::real[]::text"), "{1.5,2,3}");
+    assert_eq!(text("SELECT '[1.5,2,3]'::vector::float8[]::text"), "{1.5,2,3}");
+    assert_eq!(text("SELECT '[1.4,2.6,-3]'::vector::int[]::text"), "{1,3,-3}");
+    assert_eq!(text("SELECT '[1.5,2,3]'::vector::numeric[]::text"), "{1.5,2,3}");
+    assert_eq!(text("SELECT ARRAY[1,2,3]::real[]::vector(3)::text"), "[1,2,3]");
+    assert_error("SELECT ARRAY[1,2]::real[]::vector(3)", "22000", "expected 3 dimensions, not 2");
+    assert_error("SELECT ARRAY[1,NULL]::real[]::vector", "22004", "must not contain nulls");
+    assert_error("SELECT ARRAY[[1,2],[3,4]]::real[]::vector", "22000", "1-D");
+    assert_error("SELECT '{}'::real[]::vector", "22000", "at least 1 dimension");
+    assert_error("SELECT ARRAY['NaN']::float8[]::vector", "22000", "NaN");
+    assert_error("SELECT ARRAY[1e300]::float8[]::vector", "22003", "out of range");
+}
+
+#[pg_test]
+fn null_in_null_out() {
+    assert!(Spi::get_one::<f64>("SELECT NULL::vector <-> '[1]'").unwrap().is_none());
+    assert!(Spi::get_one::<String>("SELECT NULL::vector::text").unwrap().is_none());
+}
+
+/// Feed raw bytes to `vector_recv` (which takes `internal` and so cannot be called from SQL).
+#[pg_extern]
+fn vector_recv_test(bytes: &[u8]) -> crate::vector::Vector {
+    unsafe {
+        let buf = pg_sys::makeStringInfo();
+        pg_sys::appendBinaryStringInfo(buf, bytes.as_ptr() as *const _, bytes.len() as i32);
+        let d = pgrx::direct_function_call_as_datum(
+            crate::vector::io::er_vector_recv,
+            &[Some(pg_sys::Datum::from(buf)), Some(pg_sys::Datum::from(0u32)), Some(pg_sys::Datum::from(-1i32))],
+        )
+        .unwrap();
+        crate::vector::Vector(crate::vector::datum_slice(d).to_vec())
+    }
+}

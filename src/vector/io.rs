@@ -1,0 +1,140 @@
+//! Text and binary I/O for `vector`, its typmod, and the typmod coercion used on assignment.
+//!
+//! Text: `[1,2,3]` parsed by `embedrank_core::text` (shared with unit tests); the error's detail
+//! says what was wrong. Binary: int16 dims, int16 zero, float4 values, all big-endian (pgvector's
+//! wire format, so its client adapters work unchanged). `vector(n)` stores `n` as the typmod.
+
+use super::{arg_slice, check_dims, check_finite, new_vector, new_vector_with, MAX_DIMS};
+use crate::errors::{data_exception, raise, raise_detail, Code};
+use crate::pg_fn;
+use embedrank_core::text::{format_vector, parse_vector, ParseError};
+use pgrx::pg_sys;
+use std::ffi::CStr;
+
+/// Error unless `dims` matches the column's declared dimensions (`typmod`, -1 = any).
+pub fn check_typmod(dims: usize, typmod: i32) {
+    if typmod != -1 && dims != typmod as usize {
+        data_exception(format!("expected {typmod} dimensions, not {dims}"));
+    }
+}
+
+unsafe fn typmod_arg(fcinfo: pg_sys::FunctionCallInfo, n: usize) -> i32 {
+    if (*fcinfo).nargs as usize > n {
+        pgrx::pg_getarg_datum_raw(fcinfo, n).value() as i32
+    } else {
+        -1
+    }
+}
+
+pg_fn!(er_vector_in, |fcinfo| {
+    let lit = CStr::from_ptr(pgrx::pg_getarg_datum_raw(fcinfo, 0).cast_mut_ptr());
+    let typmod = typmod_arg(fcinfo, 2);
+    let text = lit.to_string_lossy();
+    let values = match parse_vector(&text) {
+        Ok(v) => v,
+        Err(ParseError::Empty) => data_exception("vector must have at least 1 dimension"),
+        Err(ParseError::NonFinite) => data_exception(format!(
+            "NaN and infinite values are not allowed in vector: \"{text}\""
+        )),
+        Err(ParseError::TooManyDims(_)) => raise(
+            Code::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+            format!("vector cannot have more than {MAX_DIMS} dimensions"),
+            None,
+        ),
+        Err(ParseError::Malformed(detail)) => raise_detail(
+            Code::ERRCODE_INVALID_TEXT_REPRESENTATION,
+            format!("invalid input syntax for type vector: \"{text}\""),
+            detail,
+        ),
+    };
+    check_typmod(values.len(), typmod);
+    new_vector(&values)
+});
+
+pg_fn!(er_vector_out, |fcinfo| {
+    let s = format_vector(arg_slice(fcinfo, 0));
+    let out = pg_sys::palloc(s.len() + 1) as *mut u8;
+    std::ptr::copy_nonoverlapping(s.as_ptr(), out, s.len());
+    *out.add(s.len()) = 0;
+    pg_sys::Datum::from(out)
+});
+
+pg_fn!(er_vector_typmod_in, |fcinfo| {
+    let arr = pgrx::pg_getarg_datum_raw(fcinfo, 0).cast_mut_ptr::<pg_sys::ArrayType>();
+    let mut n = 0;
+    let mods = pg_sys::ArrayGetIntegerTypmods(arr, &mut n);
+    if n != 1 {
+        raise(Code::ERRCODE_INVALID_PARAMETER_VALUE, "invalid type modifier", Some("Write vector(n) with one dimension count."));
+    }
+    let dims = *mods;
+    if dims < 1 {
+        raise(Code::ERRCODE_INVALID_PARAMETER_VALUE, "dimensions for type vector must be at least 1", None);
+    }
+    if dims as usize > MAX_DIMS {
+        raise(
+            Code::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("dimensions for type vector cannot exceed {MAX_DIMS}"),
+            None,
+        );
+    }
+    pg_sys::Datum::from(dims)
+});
+
+pg_fn!(er_vector_recv, |fcinfo| {
+    let buf = pgrx::pg_getarg_datum_raw(fcinfo, 0).cast_mut_ptr::<pg_sys::StringInfoData>();
+    let typmod = typmod_arg(fcinfo, 2);
+    let avail = ((*buf).len - (*buf).cursor) as usize;
+    let bytes = std::slice::from_raw_parts(((*buf).data as *const u8).add((*buf).cursor as usize), avail);
+    if bytes.len() < 4 {
+        raise(Code::ERRCODE_INVALID_BINARY_REPRESENTATION, "incorrect binary data format in vector: header is truncated", None);
+    }
+    let dims = i16::from_be_bytes([bytes[0], bytes[1]]);
+    let unused = i16::from_be_bytes([bytes[2], bytes[3]]);
+    if dims < 1 {
+        data_exception(format!("vector must have at least 1 dimension, got {dims}"));
+    }
+    check_dims(dims as usize);
+    if unused != 0 {
+        data_exception(format!("expected unused to be 0, not {unused}"));
+    }
+    let need = 4 + dims as usize * 4;
+    if bytes.len() < need {
+        raise(
+            Code::ERRCODE_INVALID_BINARY_REPRESENTATION,
+            format!("incorrect binary data format in vector: {dims} dimensions need {need} bytes, got {}", bytes.len()),
+            None,
+        );
+    }
+    check_typmod(dims as usize, typmod);
+    let datum = new_vector_with(dims as usize, |d| {
+        for (i, x) in d.iter_mut().enumerate() {
+            let o = 4 + i * 4;
+            *x = f32::from_be_bytes([bytes[o], bytes[o + 1], bytes[o + 2], bytes[o + 3]]);
+        }
+    });
+    // Values came from the wire: validate before anyone sees them.
+    check_finite(super::datum_slice(datum));
+    (*buf).cursor += need as i32;
+    datum
+});
+
+pg_fn!(er_vector_send, |fcinfo| {
+    let v = arg_slice(fcinfo, 0);
+    let size = 4 + 4 + v.len() * 4; // varlena header + dims/unused + values
+    let out = pg_sys::palloc(size) as *mut u8;
+    pgrx::set_varsize_4b(out as *mut pg_sys::varlena, size as i32);
+    let body = std::slice::from_raw_parts_mut(out.add(4), size - 4);
+    body[0..2].copy_from_slice(&(v.len() as i16).to_be_bytes());
+    body[2..4].copy_from_slice(&0i16.to_be_bytes());
+    for (i, x) in v.iter().enumerate() {
+        body[4 + i * 4..8 + i * 4].copy_from_slice(&x.to_be_bytes());
+    }
+    pg_sys::Datum::from(out)
+});
+
+// vector(vector, typmod, explicit): the length coercion Postgres applies on assignment to vector(n).
+pg_fn!(er_vector_typmod_cast, |fcinfo| {
+    let v = arg_slice(fcinfo, 0);
+    check_typmod(v.len(), typmod_arg(fcinfo, 1));
+    pgrx::pg_getarg_datum_raw(fcinfo, 0)
+});
