@@ -28,9 +28,17 @@ pub extern "C-unwind" fn _PG_init() {
     inference::settings::register();
 }
 
+/// In-server tests (`cargo pgrx test`). pgrx runs them from schema `tests`, which must be one inline
+/// module, so the test files under `src/tests/` are included here.
 #[cfg(any(test, feature = "pg_test"))]
 #[pg_schema]
-mod tests;
+mod tests {
+    use pgrx::prelude::*;
+    include!("tests/support.rs");
+    include!("tests/vector_io.rs");
+    include!("tests/vector_ops.rs");
+    include!("tests/vector_errors.rs");
+}
 
 /// Hooks `cargo pgrx test` calls; required by pgrx-tests.
 #[cfg(test)]

@@ -1,7 +1,6 @@
-//! Helpers for in-server tests: run SQL and capture `SQLSTATE: message` of an expected error
-//! (through a PL/pgSQL exception block, so the test's transaction stays usable).
+// Helpers for in-server tests: run SQL and capture `SQLSTATE: message` of an expected error
+// (through a PL/pgSQL exception block, so the test's transaction stays usable).
 
-use pgrx::prelude::*;
 
 /// Run `sql` and return "SQLSTATE: message" of the error it raised, or "ok".
 pub fn error_of(sql: &str) -> String {

@@ -1,7 +1,5 @@
-//! Bad vector input: each a clear ERROR with the right SQLSTATE, nothing crashing.
+// Bad vector input: each a clear ERROR with the right SQLSTATE, nothing crashing.
 
-use super::support::*;
-use pgrx::prelude::*;
 
 #[pg_test]
 fn malformed_literals() {

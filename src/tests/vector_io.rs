@@ -1,7 +1,5 @@
-//! The vector type's text and binary formats, typmod and casts.
+// The vector type's text and binary formats, typmod and casts.
 
-use super::support::*;
-use pgrx::prelude::*;
 
 #[pg_test]
 fn text_round_trip_and_whitespace() {
@@ -69,11 +67,13 @@ fn vector_recv_test(bytes: &[u8]) -> crate::vector::Vector {
     unsafe {
         let buf = pg_sys::makeStringInfo();
         pg_sys::appendBinaryStringInfo(buf, bytes.as_ptr() as *const _, bytes.len() as i32);
-        let d = pgrx::direct_function_call_as_datum(
-            crate::vector::io::er_vector_recv,
-            &[Some(pg_sys::Datum::from(buf)), Some(pg_sys::Datum::from(0u32)), Some(pg_sys::Datum::from(-1i32))],
-        )
-        .unwrap();
+        // The type's registered receive function, called as COPY BINARY / bind parameters call it.
+        let (mut recv, mut ioparam) = (pg_sys::InvalidOid, pg_sys::InvalidOid);
+        pg_sys::getTypeBinaryInputInfo(crate::vector::vector_type_oid(), &mut recv, &mut ioparam);
+        let d = pg_sys::OidReceiveFunctionCall(recv, buf, ioparam, -1);
+        if (*buf).cursor != (*buf).len {
+            crate::errors::raise(crate::errors::Code::ERRCODE_INVALID_BINARY_REPRESENTATION, "incorrect binary data format", None);
+        }
         crate::vector::Vector(crate::vector::datum_slice(d).to_vec())
     }
 }

@@ -1,7 +1,5 @@
-//! Distances, functions, arithmetic, ordering and aggregates of `vector`.
+// Distances, functions, arithmetic, ordering and aggregates of `vector`.
 
-use super::support::*;
-use pgrx::prelude::*;
 
 fn close(a: f64, b: f64) -> bool {
     (a - b).abs() < 1e-6 * (1.0 + b.abs())

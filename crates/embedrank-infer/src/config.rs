@@ -9,13 +9,18 @@
 //! ```
 //!
 //! Only `role` is required. Defaults: `pooling` = `mean`, `normalize` = `true`, `dims` = none (taken from the
-//! model), `max_length` = 512, prefixes empty. `max_length` counts tokens including special tokens and must lie
-//! in [`MIN_MAX_LENGTH`]..=[`MAX_MAX_LENGTH`]. Pooling, normalisation and dims are ignored for rerankers.
+//! model), `max_length` = 512, prefixes empty, `max_batch` = none. `max_length` counts tokens including special
+//! tokens and must lie in [`MIN_MAX_LENGTH`]..=[`MAX_MAX_LENGTH`]. Pooling, normalisation and dims are ignored
+//! for rerankers. `max_batch` (1..=[`MAX_BATCH_SEQS`]) caps the sequences per ONNX Runtime run; when absent
+//! the model layer picks 1 for dynamically quantized graphs (exact, batch-independent results) and
+//! [`MAX_BATCH_SEQS`] otherwise (see [`crate::graph`]).
 
 use std::fmt;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
+
+use crate::batching::MAX_BATCH_SEQS;
 
 /// Smallest accepted `max_length` (room for `[CLS] a [SEP] b [SEP]` plus a few tokens).
 pub const MIN_MAX_LENGTH: usize = 8;
@@ -91,6 +96,8 @@ pub struct ModelConfig {
     pub query_prefix: String,
     #[serde(default)]
     pub document_prefix: String,
+    #[serde(default)]
+    pub max_batch: Option<usize>,
 }
 
 fn default_pooling() -> Pooling {
@@ -126,6 +133,11 @@ impl ModelConfig {
                 "invalid embedrank.json: max_length must be between {MIN_MAX_LENGTH} and {MAX_MAX_LENGTH}, got {}",
                 self.max_length
             ));
+        }
+        if let Some(b) = self.max_batch {
+            if !(1..=MAX_BATCH_SEQS).contains(&b) {
+                return Err(format!("invalid embedrank.json: max_batch must be between 1 and {MAX_BATCH_SEQS}, got {b}"));
+            }
         }
         if self.dims == Some(0) {
             return Err("invalid embedrank.json: dims must be positive".to_string());
@@ -176,6 +188,9 @@ mod tests {
         assert_eq!(c.dims, None);
         assert_eq!(c.max_length, 512);
         assert_eq!(c.query_prefix, "");
+        assert_eq!(c.max_batch, None);
+        let c = ModelConfig::from_json(r#"{"role": "embedding", "max_batch": 8}"#).unwrap();
+        assert_eq!(c.max_batch, Some(8));
     }
 
     #[test]
@@ -186,6 +201,8 @@ mod tests {
         assert!(ModelConfig::from_json(r#"{"role": "embedding", "max_length": 2}"#).is_err());
         assert!(ModelConfig::from_json(r#"{"role": "embedding", "max_length": 100000}"#).is_err());
         assert!(ModelConfig::from_json(r#"{"role": "embedding", "dims": 0}"#).is_err());
+        assert!(ModelConfig::from_json(r#"{"role": "embedding", "max_batch": 0}"#).is_err());
+        assert!(ModelConfig::from_json(r#"{"role": "embedding", "max_batch": 33}"#).is_err());
         assert!(ModelConfig::from_json("not json").is_err());
     }
 }

@@ -15,6 +15,8 @@
 //! - [`workers`]: the small, signal-blocked rayon pool used for tokenization.
 //! - [`tokenize`]: tokenizer loading (baked-in padding removed, truncation set) and parallel encoding.
 //! - [`batching`]: length-sorted, dynamically padded batches and their input tensors.
+//! - [`graph`]: reads a model's operator types, to detect dynamically quantized graphs whose results would
+//!   depend on batch composition (those run one sequence per batch unless configured otherwise).
 //! - [`pooling`]: CLS / mean pooling and L2 normalisation.
 //! - [`model`]: [`OnnxModel`], which ties a session, a tokenizer and a config together and implements
 //!   [`Embedder`] / [`Reranker`].
@@ -30,6 +32,7 @@
 pub mod batching;
 pub mod config;
 pub mod error;
+pub mod graph;
 pub mod model;
 pub mod pooling;
 pub mod registry;

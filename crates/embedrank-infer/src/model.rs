@@ -8,7 +8,8 @@
 //! known, and only the declared ones are fed.
 //!
 //! Inference (both roles): tokenize in parallel → sort by length → run batches padded to their longest member
-//! (see [`crate::batching`]) → scatter results back to input order. `cancel` is called on the calling thread
+//! (see [`crate::batching`]) → scatter results back to input order. Dynamically quantized graphs run one
+//! sequence per batch unless `max_batch` says otherwise (see [`crate::graph`] for why). `cancel` is called on the calling thread
 //! before every batch. ORT's `run` needs `&mut Session`, so the session sits behind a mutex; a Postgres backend
 //! is single-threaded, so it is never contended there.
 //!
@@ -92,6 +93,7 @@ impl OnnxModel {
         })
         .map_err(|e| bad(format!("cannot load {MODEL_FILE}: {e}")))?;
 
+        let max_batch_seqs = config.max_batch.unwrap_or_else(|| default_max_batch(&model_path));
         let inputs = check_inputs(&session).map_err(bad)?;
         let output_name = pick_output(&session, &config).map_err(bad)?;
         let mut model = OnnxModel {
@@ -101,7 +103,7 @@ impl OnnxModel {
             inputs,
             output_name,
             dims: 0,
-            max_batch_seqs: MAX_BATCH_SEQS,
+            max_batch_seqs,
             load_time: Duration::ZERO,
         };
         if model.info.config.role == Role::Embedding {
@@ -111,10 +113,17 @@ impl OnnxModel {
         Ok(model)
     }
 
-    /// Caps the sequences per ORT run (clamped to 1..=[`MAX_BATCH_SEQS`]).
+    /// Overrides the sequences per ORT run (clamped to 1..=[`MAX_BATCH_SEQS`]). Values above 1 make results
+    /// of dynamically quantized models depend slightly on which inputs share a batch.
     pub fn with_max_batch(mut self, seqs: usize) -> OnnxModel {
         self.max_batch_seqs = seqs.clamp(1, MAX_BATCH_SEQS);
         self
+    }
+
+    /// Sequences per ORT run: `max_batch` from the config, else 1 for dynamically quantized graphs, else
+    /// [`MAX_BATCH_SEQS`].
+    pub fn max_batch(&self) -> usize {
+        self.max_batch_seqs
     }
 
     /// The model's name and configuration.
@@ -305,6 +314,18 @@ impl Reranker for OnnxModel {
             // Row-major: the first logit of each row.
             Ok(output.iter().step_by(per_row).copied().collect())
         })
+    }
+}
+
+/// Batch cap when the config sets none: 1 if the graph quantizes activations dynamically (or cannot be
+/// inspected), so results never depend on batch composition; [`MAX_BATCH_SEQS`] otherwise.
+fn default_max_batch(model_path: &Path) -> usize {
+    let dynamic = std::fs::read(model_path)
+        .map_err(|e| e.to_string())
+        .and_then(|bytes| crate::graph::uses_dynamic_quantization(&bytes));
+    match dynamic {
+        Ok(false) => MAX_BATCH_SEQS,
+        Ok(true) | Err(_) => 1,
     }
 }
 

@@ -44,7 +44,7 @@ fn reranker_batch_matches_one_by_one() {
     let batched = reranker.score(BERLIN_Q, &docs, &never).unwrap();
     for (doc, score) in docs.iter().zip(&batched) {
         let single = reranker.score(BERLIN_Q, &[doc], &never).unwrap()[0];
-        assert!((single - score).abs() < 1e-3, "batched {score} vs single {single}");
+        assert!((single - score).abs() < 1e-4, "batched {score} vs single {single}");
     }
 }
 
@@ -115,24 +115,48 @@ fn mixed_texts() -> Vec<String> {
 }
 
 #[test]
+fn batch_caps_follow_quantization() {
+    if !assets_present() {
+        return;
+    }
+    // MiniLM has int8 weights but float activations: batch-invariant, so it batches.
+    assert_eq!(model(MINILM).max_batch(), 32);
+    // bge and the reranker quantize activations dynamically (per batch): one sequence per run.
+    assert_eq!(model(BGE).max_batch(), 1);
+    assert_eq!(model(RERANKER).max_batch(), 1);
+}
+
+/// Embeds `texts` in one call and one by one; returns the smallest cosine between the two.
+fn batch_vs_single(embedder: &dyn embedrank_infer::Embedder, texts: &[&str]) -> f64 {
+    let started = Instant::now();
+    let batched = embedder.embed_batch(texts, InputType::Document, &never).unwrap();
+    eprintln!("{} mixed texts in one call: {:?}", texts.len(), started.elapsed());
+    assert_eq!(batched.len(), texts.len());
+    texts
+        .iter()
+        .zip(&batched)
+        .map(|(text, b)| cosine(&embedder.embed_batch(&[text], InputType::Document, &never).unwrap()[0], b))
+        .fold(f64::INFINITY, f64::min)
+}
+
+#[test]
 fn batched_embeddings_equal_one_by_one() {
     if !assets_present() {
         return;
     }
     let texts = mixed_texts();
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-    for name in [BGE, MINILM] {
-        let embedder = model(name).as_embedder().unwrap();
-        let started = Instant::now();
-        let batched = embedder.embed_batch(&refs, InputType::Document, &never).unwrap();
-        eprintln!("{name}: {} mixed texts batched in {:?}", refs.len(), started.elapsed());
-        assert_eq!(batched.len(), refs.len());
-        for (text, b) in refs.iter().zip(&batched) {
-            let single = embedder.embed_batch(&[text], InputType::Document, &never).unwrap();
-            let c = cosine(&single[0], b);
-            assert!(c >= 0.99999, "{name}: cosine {c} for {:?}", &text[..text.len().min(40)]);
-        }
+    for name in [MINILM, BGE] {
+        let min = batch_vs_single(model(name).as_embedder().unwrap(), &refs);
+        eprintln!("{name}: min cosine batched vs single {min:.7}");
+        assert!(min >= 0.99999, "{name}: dynamic padding changed a vector (cosine {min})");
     }
+    // Forcing batches on the dynamically quantized bge shows why it runs one by one by default: results move a
+    // little with batch composition (but stay close).
+    let forced = OnnxModel::load(&models_dir(), BGE, 1).unwrap().with_max_batch(32);
+    let min = batch_vs_single(forced.as_embedder().unwrap(), &refs);
+    eprintln!("{BGE} forced to batch 32: min cosine batched vs single {min:.7}");
+    assert!(min > 0.98, "{min}");
 }
 
 #[test]
