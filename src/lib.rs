@@ -38,6 +38,7 @@ mod tests {
     include!("tests/vector_io.rs");
     include!("tests/vector_ops.rs");
     include!("tests/vector_errors.rs");
+    include!("tests/inference.rs");
 }
 
 /// Hooks `cargo pgrx test` calls; required by pgrx-tests.

@@ -37,6 +37,18 @@ fn input_type(s: &str) -> InputType {
     }
 }
 
+/// The `input_type` argument; NULL is an error rather than a silent default.
+fn input_type_arg(s: Option<&str>) -> InputType {
+    match s {
+        Some(s) => input_type(s),
+        None => raise(
+            Code::ERRCODE_NULL_VALUE_NOT_ALLOWED,
+            "input_type must not be NULL",
+            Some("Use 'query' for search queries and 'document' for stored text."),
+        ),
+    }
+}
+
 /// Cut `s` to at most `max` bytes on a character boundary.
 fn clip(s: &str, max: usize) -> &str {
     if s.len() <= max {
@@ -56,8 +68,7 @@ fn interrupted() -> bool {
 }
 
 /// Embed `texts` with `model`, chunked, with interrupts checked between batches.
-fn embed_many(texts: &[&str], model: Option<&str>, kind: &str) -> Vec<Vec<f32>> {
-    let kind = input_type(kind);
+fn embed_many(texts: &[&str], model: Option<&str>, kind: InputType) -> Vec<Vec<f32>> {
     let name = model.map(str::to_string).unwrap_or_else(settings::default_embedding_model);
     let m = cache::get(&name);
     let embedder = m.as_embedder().or_raise();
@@ -82,19 +93,22 @@ fn embedding_dims(model: Option<&str>) -> usize {
 
 #[pg_extern(immutable, parallel_safe, name = "embed")]
 fn embed(
-    input: &str,
+    input: Option<&str>,
     model: default!(Option<&str>, "NULL"),
-    input_type: default!(&str, "'document'"),
-) -> Vector {
-    Vector(embed_many(&[input], model, input_type).pop().expect("one vector"))
+    input_type: default!(Option<&str>, "'document'"),
+) -> Option<Vector> {
+    let kind = input_type_arg(input_type);
+    input.map(|t| Vector(embed_many(&[t], model, kind).pop().expect("one vector")))
 }
 
 #[pg_extern(immutable, parallel_safe, name = "embed")]
 fn embed_array(
-    inputs: Vec<Option<String>>,
+    inputs: Option<Vec<Option<String>>>,
     model: default!(Option<&str>, "NULL"),
-    input_type: default!(&str, "'document'"),
-) -> Vec<Option<Vector>> {
+    input_type: default!(Option<&str>, "'document'"),
+) -> Option<Vec<Option<Vector>>> {
+    let kind = input_type_arg(input_type);
+    let inputs = inputs?;
     let present: Vec<&str> = inputs.iter().flatten().map(String::as_str).collect();
     // The result is one array value: it must stay below Postgres' 1 GB allocation limit.
     let dims = embedding_dims(model);
@@ -106,17 +120,19 @@ fn embed_array(
             Some("Embed in batches of a few thousand texts, e.g. with unnest() over slices of the array."),
         );
     }
-    let mut vecs = embed_many(&present, model, input_type).into_iter();
-    inputs
-        .iter()
-        .map(|t| t.as_ref().map(|_| Vector(vecs.next().expect("vector per text"))))
-        .collect()
+    let mut vecs = embed_many(&present, model, kind).into_iter();
+    Some(
+        inputs
+            .iter()
+            .map(|t| t.as_ref().map(|_| Vector(vecs.next().expect("vector per text"))))
+            .collect(),
+    )
 }
 
 #[pg_extern(immutable, parallel_safe)]
 fn rerank(
-    query: &str,
-    documents: Vec<Option<String>>,
+    query: Option<&str>,
+    documents: Option<Vec<Option<String>>>,
     model: default!(Option<&str>, "NULL"),
     top_n: default!(Option<i32>, "NULL"),
     min_score: default!(Option<f32>, "NULL"),
@@ -126,6 +142,10 @@ fn rerank(
             raise(Code::ERRCODE_INVALID_PARAMETER_VALUE, format!("top_n must not be negative, got {n}"), None);
         }
     }
+    // A NULL query or NULL array has nothing to score: no rows (documented).
+    let (Some(query), Some(documents)) = (query, documents) else {
+        return TableIterator::new(Vec::new());
+    };
     let name = model.map(str::to_string).unwrap_or_else(settings::default_rerank_model);
     let m = cache::get(&name);
     let reranker = m.as_reranker().or_raise();

@@ -124,7 +124,7 @@ fn random_vectors_round_trip_bit_exactly() {
                         }
                     }
                 } else {
-                    ((rng.next_f64() - 0.5) * 10f64.powi((round % 13) as i32 - 6)) as f32
+                    ((rng.next_f64() - 0.5) * 10f64.powi(round % 13 - 6)) as f32
                 }
             })
             .collect();

@@ -32,13 +32,23 @@ pub fn plan_batches(lengths: &[usize], max_seqs: usize, max_tokens: usize) -> Ve
     let mut order: Vec<usize> = (0..lengths.len()).collect();
     order.sort_by_key(|&i| lengths[i]);
     let mut batches = Vec::new();
-    let mut current = Batch { indices: Vec::new(), seq_len: 0 };
+    let mut current = Batch {
+        indices: Vec::new(),
+        seq_len: 0,
+    };
     for i in order {
         let len = lengths[i].max(1);
         // Sorted ascending, so `len` is the batch's new longest member.
-        let fits = current.indices.len() < max_seqs && (current.indices.len() + 1) * len <= max_tokens;
+        let fits =
+            current.indices.len() < max_seqs && (current.indices.len() + 1) * len <= max_tokens;
         if !current.indices.is_empty() && !fits {
-            batches.push(std::mem::replace(&mut current, Batch { indices: Vec::new(), seq_len: 0 }));
+            batches.push(std::mem::replace(
+                &mut current,
+                Batch {
+                    indices: Vec::new(),
+                    seq_len: 0,
+                },
+            ));
         }
         current.indices.push(i);
         current.seq_len = len;
@@ -70,7 +80,11 @@ pub fn build_inputs(encoded: &[Encoded], batch: &Batch, pad_id: i64) -> BatchInp
             token_type_ids[[row, col]] = type_id;
         }
     }
-    BatchInputs { input_ids, attention_mask, token_type_ids }
+    BatchInputs {
+        input_ids,
+        attention_mask,
+        token_type_ids,
+    }
 }
 
 #[cfg(test)]
@@ -87,7 +101,10 @@ mod tests {
         for b in &batches {
             assert!(b.indices.len() <= MAX_BATCH_SEQS);
             assert!(b.indices.len() * b.seq_len <= 8192);
-            assert_eq!(b.seq_len, b.indices.iter().map(|&i| lengths[i]).max().unwrap());
+            assert_eq!(
+                b.seq_len,
+                b.indices.iter().map(|&i| lengths[i]).max().unwrap()
+            );
         }
     }
 
@@ -102,10 +119,19 @@ mod tests {
     #[test]
     fn inputs_are_padded_to_batch_length() {
         let encoded = vec![
-            Encoded { ids: vec![101, 7, 102], type_ids: vec![0, 0, 0] },
-            Encoded { ids: vec![101, 102], type_ids: vec![0, 0] },
+            Encoded {
+                ids: vec![101, 7, 102],
+                type_ids: vec![0, 0, 0],
+            },
+            Encoded {
+                ids: vec![101, 102],
+                type_ids: vec![0, 0],
+            },
         ];
-        let batch = Batch { indices: vec![1, 0], seq_len: 3 };
+        let batch = Batch {
+            indices: vec![1, 0],
+            seq_len: 3,
+        };
         let inputs = build_inputs(&encoded, &batch, 0);
         assert_eq!(inputs.input_ids.row(0).to_vec(), vec![101, 102, 0]);
         assert_eq!(inputs.attention_mask.row(0).to_vec(), vec![1, 1, 0]);

@@ -115,14 +115,16 @@ fn default_max_length() -> usize {
 impl ModelConfig {
     /// Parses and validates the JSON text of an `embedrank.json`.
     pub fn from_json(text: &str) -> Result<ModelConfig, String> {
-        let config: ModelConfig = serde_json::from_str(text).map_err(|e| format!("invalid embedrank.json: {e}"))?;
+        let config: ModelConfig =
+            serde_json::from_str(text).map_err(|e| format!("invalid embedrank.json: {e}"))?;
         config.validate()?;
         Ok(config)
     }
 
     /// Reads, parses and validates an `embedrank.json` file.
     pub fn from_file(path: &Path) -> Result<ModelConfig, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         Self::from_json(&text)
     }
 

@@ -16,13 +16,20 @@ pub enum InferError {
     /// directory) is unusable.
     Runtime(String),
     /// No model of that name is installed; `available` lists the installed ones.
-    ModelNotFound { name: String, available: Vec<String> },
+    ModelNotFound {
+        name: String,
+        available: Vec<String>,
+    },
     /// The model name is not acceptable (path traversal, odd characters, too long).
     InvalidModelName(String),
     /// A model directory exists but its files are missing or corrupt.
     BadModelFiles { model: String, detail: String },
     /// The model exists but has the other role (e.g. a reranker used for embedding).
-    WrongRole { model: String, expected: Role, actual: Role },
+    WrongRole {
+        model: String,
+        expected: Role,
+        actual: Role,
+    },
     /// Running a loaded model failed.
     Inference(String),
     /// The caller's cancel callback asked to stop.

@@ -39,7 +39,10 @@ fn read_varint(buf: &[u8], pos: &mut usize) -> Result<u64, String> {
 }
 
 /// Iterates the fields of one message, calling `f(field_number, payload)` for length-delimited fields.
-fn for_each_len_field(buf: &[u8], mut f: impl FnMut(u64, &[u8]) -> Result<(), String>) -> Result<(), String> {
+fn for_each_len_field(
+    buf: &[u8],
+    mut f: impl FnMut(u64, &[u8]) -> Result<(), String>,
+) -> Result<(), String> {
     let mut pos = 0;
     while pos < buf.len() {
         let tag = read_varint(buf, &mut pos)?;
@@ -51,8 +54,12 @@ fn for_each_len_field(buf: &[u8], mut f: impl FnMut(u64, &[u8]) -> Result<(), St
             FIXED64 => pos += 8,
             FIXED32 => pos += 4,
             LEN => {
-                let len = usize::try_from(read_varint(buf, &mut pos)?).map_err(|_| "length overflow")?;
-                let end = pos.checked_add(len).filter(|&e| e <= buf.len()).ok_or("truncated field")?;
+                let len =
+                    usize::try_from(read_varint(buf, &mut pos)?).map_err(|_| "length overflow")?;
+                let end = pos
+                    .checked_add(len)
+                    .filter(|&e| e <= buf.len())
+                    .ok_or("truncated field")?;
                 f(field, &buf[pos..end])?;
                 pos = end;
             }
@@ -106,19 +113,34 @@ mod tests {
 
     #[test]
     fn finds_op_types_and_skips_other_fields() {
-        let node_a = [len_field(NODE_OP_TYPE, b"MatMulInteger"), vec![0x08, 0x96, 0x01]].concat();
+        let node_a = [
+            len_field(NODE_OP_TYPE, b"MatMulInteger"),
+            vec![0x08, 0x96, 0x01],
+        ]
+        .concat();
         let node_b = len_field(NODE_OP_TYPE, b"DynamicQuantizeLinear");
-        let graph = [len_field(GRAPH_NODE, &node_a), len_field(GRAPH_NODE, &node_b), len_field(5, b"weights")].concat();
+        let graph = [
+            len_field(GRAPH_NODE, &node_a),
+            len_field(GRAPH_NODE, &node_b),
+            len_field(5, b"weights"),
+        ]
+        .concat();
         let model = [vec![0x08, 0x07], len_field(MODEL_GRAPH, &graph)].concat();
         let ops = op_types(&model).unwrap();
-        assert_eq!(ops.into_iter().collect::<Vec<_>>(), vec!["DynamicQuantizeLinear", "MatMulInteger"]);
+        assert_eq!(
+            ops.into_iter().collect::<Vec<_>>(),
+            vec!["DynamicQuantizeLinear", "MatMulInteger"]
+        );
         assert!(uses_dynamic_quantization(&model).unwrap());
         assert!(!uses_dynamic_quantization(&[0x08, 0x07]).unwrap());
     }
 
     #[test]
     fn rejects_garbage() {
-        assert!(op_types(b"this is not an onnx protobuf \xff\xff\xff\xff\xff\xff\xff\xff\xff\xff").is_err());
+        assert!(
+            op_types(b"this is not an onnx protobuf \xff\xff\xff\xff\xff\xff\xff\xff\xff\xff")
+                .is_err()
+        );
         assert!(op_types(&[0x3a, 0x10, 0x01]).is_err()); // field 7 claims 16 bytes, has 1
     }
 }

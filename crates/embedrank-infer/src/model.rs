@@ -63,7 +63,10 @@ pub struct OnnxModel {
 
 impl std::fmt::Debug for OnnxModel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OnnxModel").field("info", &self.info).field("dims", &self.dims).finish_non_exhaustive()
+        f.debug_struct("OnnxModel")
+            .field("info", &self.info)
+            .field("dims", &self.dims)
+            .finish_non_exhaustive()
     }
 }
 
@@ -72,32 +75,29 @@ impl OnnxModel {
     pub fn load(models_dir: &Path, name: &str, threads: usize) -> Result<OnnxModel, InferError> {
         let started = Instant::now();
         let (dir, config) = resolve_model(models_dir, name)?;
-        let bad = |detail: String| InferError::BadModelFiles { model: name.to_string(), detail };
+        let bad = |detail: String| InferError::BadModelFiles {
+            model: name.to_string(),
+            detail,
+        };
         let environment = crate::runtime::environment()?;
 
-        let tokenizer = TextTokenizer::from_file(&dir.join(TOKENIZER_FILE), config.max_length).map_err(bad)?;
+        let tokenizer =
+            TextTokenizer::from_file(&dir.join(TOKENIZER_FILE), config.max_length).map_err(bad)?;
 
         let model_path = dir.join(MODEL_FILE);
-        let session = with_signals_blocked(|| -> Result<Session, String> {
-            let builder = Session::builder(environment).map_err(|e| e.to_string())?;
-            builder
-                .with_intra_threads(threads.max(1))
-                .and_then(|b| b.with_inter_threads(1))
-                .and_then(|b| b.with_parallel_execution(false))
-                .and_then(|b| b.with_optimization_level(GraphOptimizationLevel::Level3))
-                .and_then(|b| b.with_intra_op_spinning(false))
-                .and_then(|b| b.with_inter_op_spinning(false))
-                .map_err(|e| e.to_string())?
-                .commit_from_file(&model_path)
-                .map_err(|e| e.to_string())
-        })
-        .map_err(|e| bad(format!("cannot load {MODEL_FILE}: {e}")))?;
+        let session = with_signals_blocked(|| build_session(environment, &model_path, threads))
+            .map_err(|e| bad(format!("cannot load {MODEL_FILE}: {e}")))?;
 
-        let max_batch_seqs = config.max_batch.unwrap_or_else(|| default_max_batch(&model_path));
+        let max_batch_seqs = config
+            .max_batch
+            .unwrap_or_else(|| default_max_batch(&model_path));
         let inputs = check_inputs(&session).map_err(bad)?;
         let output_name = pick_output(&session, &config).map_err(bad)?;
         let mut model = OnnxModel {
-            info: ModelInfo { name: name.to_string(), config },
+            info: ModelInfo {
+                name: name.to_string(),
+                config,
+            },
             session: Mutex::new(session),
             tokenizer,
             inputs,
@@ -157,14 +157,21 @@ impl OnnxModel {
         if actual == expected {
             Ok(())
         } else {
-            Err(InferError::WrongRole { model: self.info.name.clone(), expected, actual })
+            Err(InferError::WrongRole {
+                model: self.info.name.clone(),
+                expected,
+                actual,
+            })
         }
     }
 
     /// The vector length: `dims` from the config, checked against the graph's static output shape, or found
     /// by embedding an empty string when neither says.
     fn discover_dims(&self) -> Result<usize, InferError> {
-        let bad = |detail: String| InferError::BadModelFiles { model: self.info.name.clone(), detail };
+        let bad = |detail: String| InferError::BadModelFiles {
+            model: self.info.name.clone(),
+            detail,
+        };
         let session = self.session.lock().unwrap_or_else(|p| p.into_inner());
         let static_dims = session
             .outputs()
@@ -175,9 +182,9 @@ impl OnnxModel {
             .map(|d| d as usize);
         drop(session);
         match (self.config().dims, static_dims) {
-            (Some(c), Some(s)) if c != s => {
-                Err(bad(format!("embedrank.json says dims {c} but the model outputs vectors of {s}")))
-            }
+            (Some(c), Some(s)) if c != s => Err(bad(format!(
+                "embedrank.json says dims {c} but the model outputs vectors of {s}"
+            ))),
             (Some(c), _) => Ok(c),
             (None, Some(s)) => Ok(s),
             (None, None) => {
@@ -189,19 +196,37 @@ impl OnnxModel {
 
     /// Runs the session on one padded batch, returning the selected output as an owned array.
     fn run_batch(&self, inputs: &BatchInputs) -> Result<ndarray::ArrayD<f32>, InferError> {
-        let err = |e: ort::Error| InferError::Inference(format!("model \"{}\": {e}", self.info.name));
-        let mut feed: Vec<(Cow<'static, str>, SessionInputValue<'_>)> =
-            vec![(INPUT_IDS.into(), TensorRef::from_array_view(&inputs.input_ids).map_err(err)?.into())];
+        let err =
+            |e: ort::Error| InferError::Inference(format!("model \"{}\": {e}", self.info.name));
+        let mut feed: Vec<(Cow<'static, str>, SessionInputValue<'_>)> = vec![(
+            INPUT_IDS.into(),
+            TensorRef::from_array_view(&inputs.input_ids)
+                .map_err(err)?
+                .into(),
+        )];
         if self.inputs.attention_mask {
-            feed.push((ATTENTION_MASK.into(), TensorRef::from_array_view(&inputs.attention_mask).map_err(err)?.into()));
+            feed.push((
+                ATTENTION_MASK.into(),
+                TensorRef::from_array_view(&inputs.attention_mask)
+                    .map_err(err)?
+                    .into(),
+            ));
         }
         if self.inputs.token_type_ids {
-            feed.push((TOKEN_TYPE_IDS.into(), TensorRef::from_array_view(&inputs.token_type_ids).map_err(err)?.into()));
+            feed.push((
+                TOKEN_TYPE_IDS.into(),
+                TensorRef::from_array_view(&inputs.token_type_ids)
+                    .map_err(err)?
+                    .into(),
+            ));
         }
         let mut session = self.session.lock().unwrap_or_else(|p| p.into_inner());
         let outputs = session.run(feed).map_err(err)?;
         let value = outputs.get(&self.output_name).ok_or_else(|| {
-            InferError::Inference(format!("model \"{}\" produced no output \"{}\"", self.info.name, self.output_name))
+            InferError::Inference(format!(
+                "model \"{}\" produced no output \"{}\"",
+                self.info.name, self.output_name
+            ))
         })?;
         Ok(value.try_extract_array::<f32>().map_err(err)?.to_owned())
     }
@@ -234,7 +259,10 @@ impl OnnxModel {
                 results[i] = Some(row);
             }
         }
-        Ok(results.into_iter().map(|r| r.expect("every input belongs to exactly one batch")).collect())
+        Ok(results
+            .into_iter()
+            .map(|r| r.expect("every input belongs to exactly one batch"))
+            .collect())
     }
 
     /// Embedding without the dims check (also used to discover dims).
@@ -245,11 +273,25 @@ impl OnnxModel {
         cancel: &dyn Fn() -> bool,
     ) -> Result<Vec<Vec<f32>>, InferError> {
         let config = self.config();
-        let encoded = self.tokenizer.encode_texts(config.prefix(input_type), texts, cancel)?;
+        let encoded = self
+            .tokenizer
+            .encode_texts(config.prefix(input_type), texts, cancel)?;
         self.run_all(&encoded, cancel, |output, mask| {
             let mut vectors = match output.ndim() {
-                3 => pool(output.view().into_dimensionality::<Ix3>().expect("ndim is 3"), mask.view(), config.pooling),
-                2 => output.into_dimensionality::<Ix2>().expect("ndim is 2").outer_iter().map(|r| r.to_vec()).collect(),
+                3 => pool(
+                    output
+                        .view()
+                        .into_dimensionality::<Ix3>()
+                        .expect("ndim is 3"),
+                    mask.view(),
+                    config.pooling,
+                ),
+                2 => output
+                    .into_dimensionality::<Ix2>()
+                    .expect("ndim is 2")
+                    .outer_iter()
+                    .map(|r| r.to_vec())
+                    .collect(),
                 n => {
                     return Err(InferError::Inference(format!(
                         "model \"{}\" output \"{}\" has rank {n}, expected 2 or 3",
@@ -291,7 +333,12 @@ impl Embedder for OnnxModel {
 }
 
 impl Reranker for OnnxModel {
-    fn score(&self, query: &str, docs: &[&str], cancel: &dyn Fn() -> bool) -> Result<Vec<f32>, InferError> {
+    fn score(
+        &self,
+        query: &str,
+        docs: &[&str],
+        cancel: &dyn Fn() -> bool,
+    ) -> Result<Vec<f32>, InferError> {
         self.require_role(Role::Reranker)?;
         let config = self.config();
         let query: Cow<'_, str> = if config.query_prefix.is_empty() {
@@ -299,11 +346,13 @@ impl Reranker for OnnxModel {
         } else {
             Cow::Owned(format!("{}{query}", config.query_prefix))
         };
-        let encoded = self.tokenizer.encode_pairs(&query, docs, &config.document_prefix, cancel)?;
+        let encoded = self
+            .tokenizer
+            .encode_pairs(&query, docs, &config.document_prefix, cancel)?;
         self.run_all(&encoded, cancel, |output, _mask| {
             let rows = output.shape().first().copied().unwrap_or(0);
-            let per_row = if rows == 0 { 0 } else { output.len() / rows };
-            if output.ndim() == 0 || output.ndim() > 2 || per_row < 1 {
+            let per_row = output.len().checked_div(rows).unwrap_or(0);
+            if output.ndim() == 0 || output.ndim() > 2 || per_row != 1 {
                 return Err(InferError::Inference(format!(
                     "model \"{}\" output \"{}\" has shape {:?}, expected [batch, 1]",
                     self.info.name,
@@ -315,6 +364,23 @@ impl Reranker for OnnxModel {
             Ok(output.iter().step_by(per_row).copied().collect())
         })
     }
+}
+
+/// Creates the session: `threads` intra-op threads (at least 1), 1 inter-op thread, sequential execution,
+/// optimisation level 3, no spinning. Call with signals blocked: ORT spawns its pool here.
+fn build_session(
+    environment: &ort::environment::Environment,
+    model_path: &Path,
+    threads: usize,
+) -> ort::Result<Session> {
+    Session::builder(environment)?
+        .with_intra_threads(threads.max(1))?
+        .with_inter_threads(1)?
+        .with_parallel_execution(false)?
+        .with_optimization_level(GraphOptimizationLevel::Level3)?
+        .with_intra_op_spinning(false)?
+        .with_inter_op_spinning(false)?
+        .commit_from_file(model_path)
 }
 
 /// Batch cap when the config sets none: 1 if the graph quantizes activations dynamically (or cannot be
@@ -331,7 +397,10 @@ fn default_max_batch(model_path: &Path) -> usize {
 
 /// Checks the graph's inputs: `input_ids` required, the other known ones optional, all int64, no unknown ones.
 fn check_inputs(session: &Session) -> Result<DeclaredInputs, String> {
-    let mut declared = DeclaredInputs { attention_mask: false, token_type_ids: false };
+    let mut declared = DeclaredInputs {
+        attention_mask: false,
+        token_type_ids: false,
+    };
     let mut has_ids = false;
     for input in session.inputs() {
         match input.name() {
@@ -346,7 +415,11 @@ fn check_inputs(session: &Session) -> Result<DeclaredInputs, String> {
             }
         }
         if input.dtype().tensor_type() != Some(TensorElementType::Int64) {
-            return Err(format!("{MODEL_FILE} input \"{}\" is {}, expected an int64 tensor", input.name(), input.dtype()));
+            return Err(format!(
+                "{MODEL_FILE} input \"{}\" is {}, expected an int64 tensor",
+                input.name(),
+                input.dtype()
+            ));
         }
     }
     if !has_ids {
@@ -369,7 +442,11 @@ fn pick_output(session: &Session, config: &ModelConfig) -> Result<String, String
         .or_else(|| outputs.first())
         .ok_or_else(|| format!("{MODEL_FILE} has no outputs"))?;
     if output.dtype().tensor_type() != Some(TensorElementType::Float32) {
-        return Err(format!("{MODEL_FILE} output \"{}\" is {}, expected a float32 tensor", output.name(), output.dtype()));
+        return Err(format!(
+            "{MODEL_FILE} output \"{}\" is {}, expected a float32 tensor",
+            output.name(),
+            output.dtype()
+        ));
     }
     Ok(output.name().to_string())
 }

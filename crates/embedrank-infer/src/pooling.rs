@@ -10,7 +10,11 @@ use ndarray::{ArrayView2, ArrayView3, Axis};
 use crate::config::Pooling;
 
 /// Pools `[batch, seq, dims]` hidden states into `batch` vectors of `dims`.
-pub fn pool(hidden: ArrayView3<'_, f32>, mask: ArrayView2<'_, i64>, pooling: Pooling) -> Vec<Vec<f32>> {
+pub fn pool(
+    hidden: ArrayView3<'_, f32>,
+    mask: ArrayView2<'_, i64>,
+    pooling: Pooling,
+) -> Vec<Vec<f32>> {
     hidden
         .axis_iter(Axis(0))
         .zip(mask.axis_iter(Axis(0)))
@@ -55,8 +59,14 @@ mod tests {
         hidden[[0, 1, 0]] = 3.0;
         hidden[[0, 2, 0]] = 100.0; // padding, masked out
         let mask = array![[1i64, 1, 0]];
-        assert_eq!(pool(hidden.view(), mask.view(), Pooling::Cls), vec![vec![1.0, 0.0]]);
-        assert_eq!(pool(hidden.view(), mask.view(), Pooling::Mean), vec![vec![2.0, 0.0]]);
+        assert_eq!(
+            pool(hidden.view(), mask.view(), Pooling::Cls),
+            vec![vec![1.0, 0.0]]
+        );
+        assert_eq!(
+            pool(hidden.view(), mask.view(), Pooling::Mean),
+            vec![vec![2.0, 0.0]]
+        );
     }
 
     #[test]

@@ -27,7 +27,9 @@ pub fn validate_model_name(name: &str) -> Result<(), InferError> {
     let ok = !name.is_empty()
         && name.len() <= MAX_NAME_LEN
         && !name.starts_with('.')
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
     if ok {
         Ok(())
     } else {
@@ -37,11 +39,17 @@ pub fn validate_model_name(name: &str) -> Result<(), InferError> {
 
 /// Lists valid model sub-directories of `dir` (those with a parseable embedrank.json), sorted by name.
 pub fn list_models(dir: &Path) -> Result<Vec<ModelInfo>, InferError> {
-    let entries = std::fs::read_dir(dir)
-        .map_err(|e| InferError::Runtime(format!("cannot read models directory \"{}\": {e}", dir.display())))?;
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        InferError::Runtime(format!(
+            "cannot read models directory \"{}\": {e}",
+            dir.display()
+        ))
+    })?;
     let mut models = Vec::new();
     for entry in entries.flatten() {
-        let Ok(name) = entry.file_name().into_string() else { continue };
+        let Ok(name) = entry.file_name().into_string() else {
+            continue;
+        };
         if validate_model_name(&name).is_err() {
             continue;
         }
@@ -73,10 +81,16 @@ pub fn resolve_model(models_dir: &Path, name: &str) -> Result<(PathBuf, ModelCon
         let available = list_models(models_dir)
             .map(|models| models.into_iter().map(|m| m.name).collect())
             .unwrap_or_default();
-        return Err(InferError::ModelNotFound { name: name.to_string(), available });
+        return Err(InferError::ModelNotFound {
+            name: name.to_string(),
+            available,
+        });
     }
-    let config = ModelConfig::from_file(&config_path)
-        .map_err(|detail| InferError::BadModelFiles { model: name.to_string(), detail })?;
+    let config =
+        ModelConfig::from_file(&config_path).map_err(|detail| InferError::BadModelFiles {
+            model: name.to_string(),
+            detail,
+        })?;
     for file in [MODEL_FILE, TOKENIZER_FILE] {
         if !dir.join(file).is_file() {
             return Err(InferError::BadModelFiles {
@@ -97,8 +111,25 @@ mod tests {
         for good in ["bge-small-en-v1.5", "a", "A_b-9.x", &"x".repeat(64)] {
             assert!(validate_model_name(good).is_ok(), "{good}");
         }
-        for bad in ["", "../etc", "..", ".hidden", "a/b", "/abs", "a b", "é", "a\0b", &"x".repeat(65)] {
-            assert!(matches!(validate_model_name(bad), Err(InferError::InvalidModelName(_))), "{bad:?}");
+        for bad in [
+            "",
+            "../etc",
+            "..",
+            ".hidden",
+            "a/b",
+            "/abs",
+            "a b",
+            "é",
+            "a\0b",
+            &"x".repeat(65),
+        ] {
+            assert!(
+                matches!(
+                    validate_model_name(bad),
+                    Err(InferError::InvalidModelName(_))
+                ),
+                "{bad:?}"
+            );
         }
     }
 }

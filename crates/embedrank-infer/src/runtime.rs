@@ -57,7 +57,10 @@ pub fn init_runtime(lib_path: &Path) -> Result<(), InferError> {
     with_signals_blocked(|| {
         let builder = if loaded.is_none() {
             let builder = ort::init_from(lib_path).map_err(|e| {
-                InferError::Runtime(format!("cannot load ONNX Runtime from \"{}\": {e}", lib_path.display()))
+                InferError::Runtime(format!(
+                    "cannot load ONNX Runtime from \"{}\": {e}",
+                    lib_path.display()
+                ))
             })?;
             *loaded = Some(lib_path.to_path_buf());
             builder
@@ -69,7 +72,9 @@ pub fn init_runtime(lib_path: &Path) -> Result<(), InferError> {
             .with_name("pg_embedrank")
             .with_telemetry(false)
             .build()
-            .map_err(|e| InferError::Runtime(format!("cannot create the ONNX Runtime environment: {e}")))?;
+            .map_err(|e| {
+                InferError::Runtime(format!("cannot create the ONNX Runtime environment: {e}"))
+            })?;
         environment.set_log_level(ort::logging::LogLevel::Error);
         // Only this function (under the LOADED_PATH lock) sets ENVIRONMENT, so it is still empty here.
         let _ = ENVIRONMENT.set(environment);
@@ -88,12 +93,17 @@ fn same_file(a: &Path, b: &Path) -> bool {
 /// The path ONNX Runtime was loaded from, if [`init_runtime`] has succeeded in this process.
 pub fn runtime_path() -> Option<PathBuf> {
     ENVIRONMENT.get()?;
-    LOADED_PATH.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    LOADED_PATH
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone()
 }
 
 /// The process environment, or an error telling the caller to initialise the runtime first.
 pub(crate) fn environment() -> Result<&'static Environment, InferError> {
     ENVIRONMENT.get().ok_or_else(|| {
-        InferError::Runtime("ONNX Runtime is not initialised: call init_runtime with the library path first".into())
+        InferError::Runtime(
+            "ONNX Runtime is not initialised: call init_runtime with the library path first".into(),
+        )
     })
 }

@@ -27,7 +27,11 @@ impl SignalBlockGuard {
             let mut previous = MaybeUninit::<libc::sigset_t>::uninit();
             libc::sigemptyset(previous.as_mut_ptr());
             let rc = libc::pthread_sigmask(libc::SIG_BLOCK, all.as_ptr(), previous.as_mut_ptr());
-            SignalBlockGuard { previous: previous.assume_init(), restore: rc == 0, _not_send: PhantomData }
+            SignalBlockGuard {
+                previous: previous.assume_init(),
+                restore: rc == 0,
+                _not_send: PhantomData,
+            }
         }
     }
 }
@@ -71,8 +75,12 @@ mod tests {
             let _g = SignalBlockGuard::block_all();
             assert!(is_blocked(libc::SIGUSR2));
             assert!(is_blocked(libc::SIGINT));
-            let child = std::thread::spawn(|| is_blocked(libc::SIGINT) && is_blocked(libc::SIGTERM));
-            assert!(child.join().unwrap(), "spawned thread must inherit the blocked mask");
+            let child =
+                std::thread::spawn(|| is_blocked(libc::SIGINT) && is_blocked(libc::SIGTERM));
+            assert!(
+                child.join().unwrap(),
+                "spawned thread must inherit the blocked mask"
+            );
         }
         assert!(!is_blocked(libc::SIGUSR2));
     }

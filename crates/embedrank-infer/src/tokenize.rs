@@ -47,7 +47,8 @@ pub struct TextTokenizer {
 impl TextTokenizer {
     /// Loads `tokenizer.json`, removes its padding and truncates at `max_length` tokens.
     pub fn from_file(path: &Path, max_length: usize) -> Result<TextTokenizer, String> {
-        let mut inner = Tokenizer::from_file(path).map_err(|e| format!("cannot load {}: {e}", path.display()))?;
+        let mut inner = Tokenizer::from_file(path)
+            .map_err(|e| format!("cannot load {}: {e}", path.display()))?;
         // Keep the pad id the file declares (the value is masked out anyway), else [PAD], else 0.
         let pad_id = inner
             .get_padding()
@@ -63,7 +64,10 @@ impl TextTokenizer {
                 stride: 0,
             }))
             .map_err(|e| format!("cannot set truncation on {}: {e}", path.display()))?;
-        Ok(TextTokenizer { inner, pad_id: i64::from(pad_id) })
+        Ok(TextTokenizer {
+            inner,
+            pad_id: i64::from(pad_id),
+        })
     }
 
     /// The token id used to fill padded positions.
@@ -105,12 +109,21 @@ impl TextTokenizer {
     }
 
     /// Encodes one input (single text or pair) and keeps only what the model needs.
-    fn encode_one<'s>(&self, input: impl Into<tokenizers::EncodeInput<'s>>) -> Result<Encoded, InferError> {
-        let encoding =
-            self.inner.encode_fast(input, true).map_err(|e| InferError::Inference(format!("tokenization failed: {e}")))?;
+    fn encode_one<'s>(
+        &self,
+        input: impl Into<tokenizers::EncodeInput<'s>>,
+    ) -> Result<Encoded, InferError> {
+        let encoding = self
+            .inner
+            .encode_fast(input, true)
+            .map_err(|e| InferError::Inference(format!("tokenization failed: {e}")))?;
         Ok(Encoded {
             ids: encoding.get_ids().iter().map(|&id| i64::from(id)).collect(),
-            type_ids: encoding.get_type_ids().iter().map(|&id| i64::from(id)).collect(),
+            type_ids: encoding
+                .get_type_ids()
+                .iter()
+                .map(|&id| i64::from(id))
+                .collect(),
         })
     }
 
@@ -127,7 +140,9 @@ impl TextTokenizer {
             if i > 0 && cancel() {
                 return Err(InferError::Cancelled);
             }
-            let encoded = crate::workers::run(|| chunk.par_iter().map(&encode).collect::<Result<Vec<_>, _>>())??;
+            let encoded = crate::workers::run(|| {
+                chunk.par_iter().map(&encode).collect::<Result<Vec<_>, _>>()
+            })??;
             out.extend(encoded);
         }
         Ok(out)

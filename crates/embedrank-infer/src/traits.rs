@@ -32,7 +32,12 @@ pub trait Embedder: Send + Sync {
 pub trait Reranker: Send + Sync {
     /// Scores each document against `query`, returning raw logits in document order (apply [`sigmoid`] for a
     /// 0..1 score). Pairs longer than `max_length` tokens are truncated, longest sequence first.
-    fn score(&self, query: &str, docs: &[&str], cancel: &dyn Fn() -> bool) -> Result<Vec<f32>, InferError>;
+    fn score(
+        &self,
+        query: &str,
+        docs: &[&str],
+        cancel: &dyn Fn() -> bool,
+    ) -> Result<Vec<f32>, InferError>;
 }
 
 /// The logistic function, mapping a logit to (0, 1); numerically stable for large |x|.

@@ -23,7 +23,9 @@ static POOL: OnceCell<ThreadPool> = OnceCell::new();
 /// Returns the process-wide tokenization pool, building it (with signals blocked) on first use.
 fn pool() -> Result<&'static ThreadPool, InferError> {
     POOL.get_or_try_init(|| {
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, MAX_WORKERS);
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .clamp(1, MAX_WORKERS);
         let _blocked = SignalBlockGuard::block_all();
         ThreadPoolBuilder::new()
             .num_threads(threads)
@@ -48,11 +50,17 @@ mod tests {
             use rayon::prelude::*;
             (0..64)
                 .into_par_iter()
-                .map(|_| crate::signals::is_blocked(libc::SIGINT) && crate::signals::is_blocked(libc::SIGTERM))
+                .map(|_| {
+                    crate::signals::is_blocked(libc::SIGINT)
+                        && crate::signals::is_blocked(libc::SIGTERM)
+                })
                 .all(|b| b)
         })
         .unwrap();
         assert!(all_blocked);
-        assert!(!crate::signals::is_blocked(libc::SIGINT), "caller's mask must be restored");
+        assert!(
+            !crate::signals::is_blocked(libc::SIGINT),
+            "caller's mask must be restored"
+        );
     }
 }

@@ -20,10 +20,14 @@ fn bad_paths_then_good_path() {
         other => panic!("unexpected {:?}", other.map(|_| ())),
     }
 
-    let garbage = std::env::temp_dir().join(format!("embedrank-not-a-library-{}.so", std::process::id()));
+    let garbage =
+        std::env::temp_dir().join(format!("embedrank-not-a-library-{}.so", std::process::id()));
     std::fs::write(&garbage, b"not an ELF file").unwrap();
     let cases: [(&Path, &str); 4] = [
-        (Path::new("/nonexistent/libonnxruntime.so"), "does not exist"),
+        (
+            Path::new("/nonexistent/libonnxruntime.so"),
+            "does not exist",
+        ),
         (Path::new("libonnxruntime.so"), "absolute"),
         (Path::new("/tmp"), "not a file"),
         (&garbage, "cannot load"),
@@ -42,6 +46,10 @@ fn bad_paths_then_good_path() {
 
     init_runtime(&ort_lib()).expect("a good path after bad ones");
     let m = OnnxModel::load(&models_dir(), MINILM, 1).expect("load after init");
-    let v = m.as_embedder().unwrap().embed_batch(&["hello"], embedrank_infer::InputType::Document, &never).unwrap();
+    let v = m
+        .as_embedder()
+        .unwrap()
+        .embed_batch(&["hello"], embedrank_infer::InputType::Document, &never)
+        .unwrap();
     assert_eq!(v[0].len(), 384);
 }

@@ -8,7 +8,9 @@ use std::path::Path;
 use std::time::Instant;
 
 use common::*;
-use embedrank_infer::{init_runtime, list_models, sigmoid, InferError, InputType, OnnxModel, Pooling, Role};
+use embedrank_infer::{
+    init_runtime, list_models, sigmoid, InferError, InputType, OnnxModel, Pooling, Role,
+};
 
 const BERLIN_Q: &str = "How many people live in Berlin?";
 const BERLIN_DOC: &str =
@@ -22,9 +24,15 @@ fn reranker_sanity_values() {
     }
     let reranker = model(RERANKER).as_reranker().unwrap();
     let started = Instant::now();
-    let scores = reranker.score(BERLIN_Q, &[BERLIN_DOC, NYC_DOC], &never).unwrap();
+    let scores = reranker
+        .score(BERLIN_Q, &[BERLIN_DOC, NYC_DOC], &never)
+        .unwrap();
     eprintln!("rerank 2 pairs: {:?} in {:?}", scores, started.elapsed());
-    assert!((scores[0] - 9.17).abs() <= 0.05, "berlin logit {}", scores[0]);
+    assert!(
+        (scores[0] - 9.17).abs() <= 0.05,
+        "berlin logit {}",
+        scores[0]
+    );
     assert!((scores[1] + 11.01).abs() <= 0.05, "nyc logit {}", scores[1]);
     assert!(sigmoid(scores[0]) > 0.99 && sigmoid(scores[1]) < 0.01);
     // Empty inputs are valid.
@@ -40,11 +48,21 @@ fn reranker_batch_matches_one_by_one() {
     }
     let reranker = model(RERANKER).as_reranker().unwrap();
     let long_doc = BERLIN_DOC.repeat(40); // far beyond 512 tokens: truncated
-    let docs: Vec<&str> = vec![NYC_DOC, "", BERLIN_DOC, &long_doc, "Berlin is the capital of Germany.", "Paris."];
+    let docs: Vec<&str> = vec![
+        NYC_DOC,
+        "",
+        BERLIN_DOC,
+        &long_doc,
+        "Berlin is the capital of Germany.",
+        "Paris.",
+    ];
     let batched = reranker.score(BERLIN_Q, &docs, &never).unwrap();
     for (doc, score) in docs.iter().zip(&batched) {
         let single = reranker.score(BERLIN_Q, &[doc], &never).unwrap()[0];
-        assert!((single - score).abs() < 1e-4, "batched {score} vs single {single}");
+        assert!(
+            (single - score).abs() < 1e-4,
+            "batched {score} vs single {single}"
+        );
     }
 }
 
@@ -61,7 +79,9 @@ fn paraphrases_are_closer_than_unrelated() {
             "A cat was sitting on the rug.",
             "Quarterly revenue rose by twelve percent.",
         ];
-        let v = embedder.embed_batch(&texts, InputType::Document, &never).unwrap();
+        let v = embedder
+            .embed_batch(&texts, InputType::Document, &never)
+            .unwrap();
         assert_eq!(v.len(), 3);
         for x in &v {
             assert_eq!(x.len(), 384);
@@ -71,10 +91,15 @@ fn paraphrases_are_closer_than_unrelated() {
         let close = cosine(&v[0], &v[1]);
         let far = cosine(&v[0], &v[2]);
         eprintln!("{name}: paraphrase {close:.4}, unrelated {far:.4}");
-        assert!(close > far + 0.1, "{name}: paraphrase {close} vs unrelated {far}");
+        assert!(
+            close > far + 0.1,
+            "{name}: paraphrase {close} vs unrelated {far}"
+        );
 
         // A query finds its answer better than an unrelated passage.
-        let q = embedder.embed_batch(&["where do cats sit?"], InputType::Query, &never).unwrap();
+        let q = embedder
+            .embed_batch(&["where do cats sit?"], InputType::Query, &never)
+            .unwrap();
         assert!(cosine(&q[0], &v[0]) > cosine(&q[0], &v[2]));
     }
 }
@@ -87,13 +112,24 @@ fn query_prefix_changes_bge_query_vectors() {
     let m = model(BGE);
     assert_eq!(m.info().config.pooling, Pooling::Cls);
     let e = m.as_embedder().unwrap();
-    let q = e.embed_batch(&["what is a cat"], InputType::Query, &never).unwrap();
-    let d = e.embed_batch(&["what is a cat"], InputType::Document, &never).unwrap();
-    assert!(cosine(&q[0], &d[0]) < 0.999, "bge queries must get the instruction prefix");
+    let q = e
+        .embed_batch(&["what is a cat"], InputType::Query, &never)
+        .unwrap();
+    let d = e
+        .embed_batch(&["what is a cat"], InputType::Document, &never)
+        .unwrap();
+    assert!(
+        cosine(&q[0], &d[0]) < 0.999,
+        "bge queries must get the instruction prefix"
+    );
     // MiniLM has no prefixes: identical.
     let e = model(MINILM).as_embedder().unwrap();
-    let q = e.embed_batch(&["what is a cat"], InputType::Query, &never).unwrap();
-    let d = e.embed_batch(&["what is a cat"], InputType::Document, &never).unwrap();
+    let q = e
+        .embed_batch(&["what is a cat"], InputType::Query, &never)
+        .unwrap();
+    let d = e
+        .embed_batch(&["what is a cat"], InputType::Document, &never)
+        .unwrap();
     assert_eq!(q, d);
 }
 
@@ -109,7 +145,10 @@ fn mixed_texts() -> Vec<String> {
         "Postgres extensions can run inference inside the database.".to_string(),
     ];
     for i in 0..40 {
-        texts.push(format!("sentence number {i} {}", "with more words ".repeat(i % 9)));
+        texts.push(format!(
+            "sentence number {i} {}",
+            "with more words ".repeat(i % 9)
+        ));
     }
     texts
 }
@@ -129,13 +168,26 @@ fn batch_caps_follow_quantization() {
 /// Embeds `texts` in one call and one by one; returns the smallest cosine between the two.
 fn batch_vs_single(embedder: &dyn embedrank_infer::Embedder, texts: &[&str]) -> f64 {
     let started = Instant::now();
-    let batched = embedder.embed_batch(texts, InputType::Document, &never).unwrap();
-    eprintln!("{} mixed texts in one call: {:?}", texts.len(), started.elapsed());
+    let batched = embedder
+        .embed_batch(texts, InputType::Document, &never)
+        .unwrap();
+    eprintln!(
+        "{} mixed texts in one call: {:?}",
+        texts.len(),
+        started.elapsed()
+    );
     assert_eq!(batched.len(), texts.len());
     texts
         .iter()
         .zip(&batched)
-        .map(|(text, b)| cosine(&embedder.embed_batch(&[text], InputType::Document, &never).unwrap()[0], b))
+        .map(|(text, b)| {
+            cosine(
+                &embedder
+                    .embed_batch(&[text], InputType::Document, &never)
+                    .unwrap()[0],
+                b,
+            )
+        })
         .fold(f64::INFINITY, f64::min)
 }
 
@@ -149,11 +201,16 @@ fn batched_embeddings_equal_one_by_one() {
     for name in [MINILM, BGE] {
         let min = batch_vs_single(model(name).as_embedder().unwrap(), &refs);
         eprintln!("{name}: min cosine batched vs single {min:.7}");
-        assert!(min >= 0.99999, "{name}: dynamic padding changed a vector (cosine {min})");
+        assert!(
+            min >= 0.99999,
+            "{name}: dynamic padding changed a vector (cosine {min})"
+        );
     }
     // Forcing batches on the dynamically quantized bge shows why it runs one by one by default: results move a
     // little with batch composition (but stay close).
-    let forced = OnnxModel::load(&models_dir(), BGE, 1).unwrap().with_max_batch(32);
+    let forced = OnnxModel::load(&models_dir(), BGE, 1)
+        .unwrap()
+        .with_max_batch(32);
     let min = batch_vs_single(forced.as_embedder().unwrap(), &refs);
     eprintln!("{BGE} forced to batch 32: min cosine batched vs single {min:.7}");
     assert!(min > 0.98, "{min}");
@@ -165,7 +222,9 @@ fn cancellation_stops_between_batches() {
         return;
     }
     let embedder = model(MINILM).as_embedder().unwrap();
-    let texts: Vec<String> = (0..200).map(|i| format!("text number {i} about databases")).collect();
+    let texts: Vec<String> = (0..200)
+        .map(|i| format!("text number {i} about databases"))
+        .collect();
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     let calls = Cell::new(0);
     let cancel = || {
@@ -174,7 +233,11 @@ fn cancellation_stops_between_batches() {
     };
     let result = embedder.embed_batch(&refs, InputType::Document, &cancel);
     assert_eq!(result, Err(InferError::Cancelled));
-    assert_eq!(calls.get(), 2, "must stop at the first check after the first batch");
+    assert_eq!(
+        calls.get(),
+        2,
+        "must stop at the first check after the first batch"
+    );
 
     let reranker = model(RERANKER).as_reranker().unwrap();
     let calls = Cell::new(0);
@@ -182,7 +245,10 @@ fn cancellation_stops_between_batches() {
         calls.set(calls.get() + 1);
         calls.get() > 1
     };
-    assert_eq!(reranker.score(BERLIN_Q, &refs, &cancel), Err(InferError::Cancelled));
+    assert_eq!(
+        reranker.score(BERLIN_Q, &refs, &cancel),
+        Err(InferError::Cancelled)
+    );
 }
 
 #[test]
@@ -191,13 +257,23 @@ fn wrong_role_both_ways() {
         return;
     }
     match model(RERANKER).as_embedder() {
-        Err(InferError::WrongRole { model, expected: Role::Embedding, actual: Role::Reranker }) => {
+        Err(InferError::WrongRole {
+            model,
+            expected: Role::Embedding,
+            actual: Role::Reranker,
+        }) => {
             assert_eq!(model, RERANKER)
         }
         other => panic!("unexpected {:?}", other.map(|_| ())),
     }
     match model(MINILM).as_reranker() {
-        Err(e @ InferError::WrongRole { expected: Role::Reranker, actual: Role::Embedding, .. }) => {
+        Err(
+            e @ InferError::WrongRole {
+                expected: Role::Reranker,
+                actual: Role::Embedding,
+                ..
+            },
+        ) => {
             assert!(e.to_string().contains("reranker"), "{e}")
         }
         other => panic!("unexpected {:?}", other.map(|_| ())),
@@ -210,12 +286,21 @@ fn listing_and_lookup_errors() {
         return;
     }
     init();
-    let listed: Vec<String> = list_models(&models_dir()).unwrap().into_iter().map(|m| m.name).collect();
-    assert_eq!(listed, vec![MINILM.to_string(), BGE.to_string(), RERANKER.to_string()]);
+    let listed: Vec<String> = list_models(&models_dir())
+        .unwrap()
+        .into_iter()
+        .map(|m| m.name)
+        .collect();
+    assert_eq!(
+        listed,
+        vec![MINILM.to_string(), BGE.to_string(), RERANKER.to_string()]
+    );
 
     match OnnxModel::load(&models_dir(), "no-such-model", 1) {
         Err(e @ InferError::ModelNotFound { .. }) => {
-            let InferError::ModelNotFound { available, .. } = &e else { unreachable!() };
+            let InferError::ModelNotFound { available, .. } = &e else {
+                unreachable!()
+            };
             assert_eq!(available, &listed);
             assert!(e.to_string().contains(BGE), "{e}");
         }
@@ -223,7 +308,10 @@ fn listing_and_lookup_errors() {
     }
     for bad in ["../etc", "..", ".cache", "a/b", ""] {
         assert!(
-            matches!(OnnxModel::load(&models_dir(), bad, 1), Err(InferError::InvalidModelName(_))),
+            matches!(
+                OnnxModel::load(&models_dir(), bad, 1),
+                Err(InferError::InvalidModelName(_))
+            ),
             "{bad:?} must be rejected"
         );
     }
@@ -236,7 +324,8 @@ fn listing_and_lookup_errors() {
 
 /// Copies a model into a temporary models dir so its files can be damaged.
 fn temp_copy(model: &str, tag: &str) -> std::path::PathBuf {
-    let root = std::env::temp_dir().join(format!("embedrank-infer-test-{}-{tag}", std::process::id()));
+    let root =
+        std::env::temp_dir().join(format!("embedrank-infer-test-{}-{tag}", std::process::id()));
     let _ = std::fs::remove_dir_all(&root);
     let dst = root.join(model);
     std::fs::create_dir_all(&dst).unwrap();
@@ -263,24 +352,40 @@ fn damaged_model_files() {
     std::fs::remove_dir_all(&root).unwrap();
 
     let root = temp_copy(MINILM, "corrupt-onnx");
-    std::fs::write(root.join(MINILM).join("model.onnx"), b"this is not an onnx protobuf at all \x00\xff\x13").unwrap();
+    std::fs::write(
+        root.join(MINILM).join("model.onnx"),
+        b"this is not an onnx protobuf at all \x00\xff\x13",
+    )
+    .unwrap();
     expect_bad(&root, "corrupt model.onnx");
     std::fs::remove_dir_all(&root).unwrap();
 
     let root = temp_copy(MINILM, "corrupt-tokenizer");
-    std::fs::write(root.join(MINILM).join("tokenizer.json"), b"{\"not\": \"a tokenizer\"}").unwrap();
+    std::fs::write(
+        root.join(MINILM).join("tokenizer.json"),
+        b"{\"not\": \"a tokenizer\"}",
+    )
+    .unwrap();
     expect_bad(&root, "corrupt tokenizer.json");
     std::fs::remove_dir_all(&root).unwrap();
 
     let root = temp_copy(MINILM, "bad-config");
-    std::fs::write(root.join(MINILM).join("embedrank.json"), br#"{"role": "embedding", "poolin": "cls"}"#).unwrap();
+    std::fs::write(
+        root.join(MINILM).join("embedrank.json"),
+        br#"{"role": "embedding", "poolin": "cls"}"#,
+    )
+    .unwrap();
     expect_bad(&root, "unknown field in embedrank.json");
     // A broken config is left out of the listing.
     assert!(list_models(&root).unwrap().is_empty());
     std::fs::remove_dir_all(&root).unwrap();
 
     let root = temp_copy(MINILM, "wrong-dims");
-    std::fs::write(root.join(MINILM).join("embedrank.json"), br#"{"role": "embedding", "dims": 768}"#).unwrap();
+    std::fs::write(
+        root.join(MINILM).join("embedrank.json"),
+        br#"{"role": "embedding", "dims": 768}"#,
+    )
+    .unwrap();
     expect_bad(&root, "dims mismatch");
     std::fs::remove_dir_all(&root).unwrap();
 }

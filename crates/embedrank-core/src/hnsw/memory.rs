@@ -16,7 +16,7 @@
 //! use a bitset visited set and buffers owned by the graph.
 
 use super::level::{random_level, LevelRng};
-use super::order::sort_candidates;
+use super::order::Key;
 use super::search::Searcher;
 use super::select::select_into;
 use super::visited::BitSet;
@@ -135,6 +135,26 @@ impl Store {
         self.upper_lists += level;
         id
     }
+}
+
+/// Sorts the link candidates of `owner` ascending by distance, breaking
+/// exact ties by a hash of `(owner, node)`.
+///
+/// Tie order matters for duplicate vectors: with ties broken by id, every
+/// list would keep the same lowest ids and later duplicates would lose all
+/// incoming links (unreachable nodes). A per-owner pseudo-random order makes
+/// the links among duplicates a random graph, which is connected w.h.p.
+fn sort_for(owner: u32, v: &mut [Candidate<u32>]) {
+    let mix = |node: u32| {
+        let mut z = (u64::from(owner) << 32 | u64::from(node)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        z ^= z >> 29;
+        z.wrapping_mul(0xbf58_476d_1ce4_e5b9)
+    };
+    v.sort_unstable_by(|a, b| {
+        let (ka, kb) = (Key::new(a.distance, ()), Key::new(b.distance, ()));
+        ka.d.total_cmp(&kb.d)
+            .then_with(|| mix(a.node).cmp(&mix(b.node)))
+    });
 }
 
 /// `GraphView` over the store (also what `&InMemoryGraph` delegates to).
@@ -284,7 +304,7 @@ impl InMemoryGraph {
             distance: d,
             node: new,
         });
-        sort_candidates(&mut s.cands);
+        sort_for(n, &mut s.cands);
         let cap = store.cap(level);
         select_into(
             &s.cands,

@@ -40,6 +40,7 @@ impl<N: Copy + Ord, V: VisitedSet<N>> Searcher<N, V> {
     /// `out`. `discard(c, unexpanded)` sees every computed candidate that is
     /// not returned; `unexpanded` is true if it never entered the candidate
     /// heap (candidates left in `self.cand` afterwards are unexpanded too).
+    #[allow(clippy::too_many_arguments)] // internal hot path; a params struct adds nothing
     pub fn layer<G: GraphView<Node = N>>(
         &mut self,
         g: &mut G,

@@ -13,7 +13,6 @@ pub(crate) trait VisitedSet<N> {
     fn clear(&mut self);
     /// Marks `n`; returns true if it was not marked before.
     fn insert(&mut self, n: N) -> bool;
-    fn contains(&self, n: N) -> bool;
 }
 
 impl<N: Hash + Eq> VisitedSet<N> for FxHashSet<N> {
@@ -24,10 +23,6 @@ impl<N: Hash + Eq> VisitedSet<N> for FxHashSet<N> {
     #[inline]
     fn insert(&mut self, n: N) -> bool {
         FxHashSet::insert(self, n)
-    }
-    #[inline]
-    fn contains(&self, n: N) -> bool {
-        FxHashSet::contains(self, &n)
     }
 }
 
@@ -61,8 +56,12 @@ impl VisitedSet<u32> for BitSet {
         *word |= bit;
         fresh
     }
-    #[inline]
-    fn contains(&self, n: u32) -> bool {
+}
+
+impl BitSet {
+    /// Whether `n` is marked (tests only; searches use `insert`).
+    #[cfg(test)]
+    pub fn contains(&self, n: u32) -> bool {
         self.words
             .get((n / 64) as usize)
             .is_some_and(|w| w & (1u64 << (n % 64)) != 0)

@@ -11,7 +11,10 @@ use once_cell::sync::OnceCell;
 
 /// The workspace root (two levels above this crate).
 pub fn workspace_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("workspace root")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("workspace root")
 }
 
 pub fn models_dir() -> PathBuf {
@@ -26,7 +29,11 @@ pub fn ort_lib() -> PathBuf {
 pub fn assets_present() -> bool {
     let present = models_dir().is_dir() && ort_lib().is_file();
     if !present {
-        eprintln!("SKIPPED: {} or {} is missing (run the setup script)", models_dir().display(), ort_lib().display());
+        eprintln!(
+            "SKIPPED: {} or {} is missing (run the setup script)",
+            models_dir().display(),
+            ort_lib().display()
+        );
     }
     present
 }
@@ -53,7 +60,8 @@ pub fn model(name: &str) -> &'static OnnxModel {
     };
     cell.get_or_init(|| {
         init();
-        let m = OnnxModel::load(&models_dir(), name, 2).unwrap_or_else(|e| panic!("loading {name}: {e}"));
+        let m = OnnxModel::load(&models_dir(), name, 2)
+            .unwrap_or_else(|e| panic!("loading {name}: {e}"));
         eprintln!("loaded {name} in {:?}", m.load_time());
         m
     })
@@ -61,7 +69,11 @@ pub fn model(name: &str) -> &'static OnnxModel {
 
 /// Cosine similarity.
 pub fn cosine(a: &[f32], b: &[f32]) -> f64 {
-    let dot: f64 = a.iter().zip(b).map(|(x, y)| f64::from(*x) * f64::from(*y)).sum();
+    let dot: f64 = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| f64::from(*x) * f64::from(*y))
+        .sum();
     let na: f64 = a.iter().map(|x| f64::from(*x).powi(2)).sum::<f64>().sqrt();
     let nb: f64 = b.iter().map(|x| f64::from(*x).powi(2)).sum::<f64>().sqrt();
     dot / (na * nb)

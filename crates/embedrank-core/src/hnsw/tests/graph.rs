@@ -24,7 +24,7 @@ fn build(data: &[f32], dims: usize, p: HnswParams) -> InMemoryGraph {
 
 fn check_recall(metric: Metric) {
     let (n, nq, dims, k) = (5000, 100, 64, 10);
-    let all = clustered(n + nq, dims, 40, 0.15, 7);
+    let all = clustered(n + nq, dims, 10, 0.5, 7);
     let (data, queries) = all.split_at(n * dims);
     let g = build(data, dims, params(metric));
     assert_eq!(g.len(), n);
@@ -36,6 +36,7 @@ fn check_recall(metric: Metric) {
         total += recall(&found, &brute_force(data, dims, q, k, metric));
     }
     let r = total / nq as f64;
+    eprintln!("{metric:?} recall@10 = {r:.3}");
     assert!(r >= 0.95, "{metric:?} recall@10 = {r}");
 }
 
@@ -82,7 +83,7 @@ fn identical_vectors() {
     assert_eq!(r.len(), 10);
     assert!(r.iter().all(|c| c.distance == 0.0));
     let big = g.search(&v, n, n);
-    assert!(big.len() > n / 2, "found {}", big.len());
+    assert_eq!(big.len(), n, "all duplicates reachable");
     let mut ids: Vec<u32> = big.iter().map(|c| c.node).collect();
     ids.sort();
     ids.dedup();
@@ -221,7 +222,7 @@ fn iterative_scan_respects_budget() {
     while scan.next(&mut view, q).is_some() {
         n += 1;
     }
-    assert!(n >= 20 && n <= 500, "yielded {n}");
+    assert!((20..=500).contains(&n), "yielded {n}");
     assert!(scan.distance_computations() <= 500);
     assert!(scan.next(&mut view, q).is_none(), "stays exhausted");
 

@@ -138,5 +138,5 @@ fn visited_sets() {
     let mut h: FxHashSet<(u32, u16)> = FxHashSet::default();
     assert!(VisitedSet::insert(&mut h, (1, 2)));
     assert!(!VisitedSet::insert(&mut h, (1, 2)));
-    assert!(VisitedSet::contains(&h, (1, 2)));
+    assert!(h.contains(&(1, 2)));
 }

@@ -1,0 +1,138 @@
+// embed() and rerank() against the real models installed by scripts/install_assets.sh.
+
+fn floats(sql: &str) -> Vec<f32> {
+    Spi::get_one::<Vec<f32>>(sql).unwrap().unwrap()
+}
+
+fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+    let na: f32 = a.iter().map(|x| x * x).sum::<f32>().sqrt();
+    let nb: f32 = b.iter().map(|x| x * x).sum::<f32>().sqrt();
+    dot / na / nb
+}
+
+#[pg_test]
+fn embed_returns_normalized_vectors_of_model_dims() {
+    assert_eq!(Spi::get_one::<i32>("SELECT vector_dims(embed('hello world'))").unwrap(), Some(384));
+    assert!((float("SELECT vector_norm(embed('hello world'))") - 1.0).abs() < 1e-4);
+    assert_eq!(Spi::get_one::<i32>("SELECT vector_dims(embed('hello', 'all-MiniLM-L6-v2'))").unwrap(), Some(384));
+    // empty string is valid input; NULL in, NULL out
+    assert_eq!(Spi::get_one::<i32>("SELECT vector_dims(embed(''))").unwrap(), Some(384));
+    assert!(Spi::get_one::<String>("SELECT embed(NULL::text)::text").unwrap().is_none());
+}
+
+#[pg_test]
+fn query_input_type_applies_the_prefix() {
+    let d = floats("SELECT embed('what is a cat', input_type => 'document')::real[]");
+    let q = floats("SELECT embed('what is a cat', input_type => 'query')::real[]");
+    let manual = floats("SELECT embed('Represent this sentence for searching relevant passages: what is a cat')::real[]");
+    assert!(cosine(&q, &manual) > 0.99999, "query prefix is the model's instruction");
+    assert!(cosine(&q, &d) < 0.999, "query and document embeddings differ");
+}
+
+#[pg_test]
+fn paraphrases_embed_closer_than_unrelated_text() {
+    for model in ["bge-small-en-v1.5", "all-MiniLM-L6-v2"] {
+        let near = float(&format!("SELECT embed('A man is playing a guitar.', '{model}') <=> embed('Someone plays the guitar.', '{model}')"));
+        let far = float(&format!("SELECT embed('A man is playing a guitar.', '{model}') <=> embed('The stock market fell sharply today.', '{model}')"));
+        assert!(near < far, "{model}: {near} vs {far}");
+    }
+}
+
+#[pg_test]
+fn batch_embed_keeps_input_order_and_nulls() {
+    let texts = "ARRAY['short', NULL, 'a much longer sentence about the history of the Roman empire and its roads', '']";
+    assert_eq!(Spi::get_one::<i64>(&format!("SELECT count(*) FROM unnest(embed({texts})) v WHERE v IS NULL")).unwrap(), Some(1));
+    for (i, t) in [(1, "short"), (3, "a much longer sentence about the history of the Roman empire and its roads"), (4, "")] {
+        let batch = floats(&format!("SELECT (embed({texts}))[{i}]::real[]"));
+        let single = floats(&format!("SELECT embed('{t}')::real[]"));
+        assert!(cosine(&batch, &single) > 0.99999, "element {i}");
+    }
+    assert_eq!(Spi::get_one::<i32>("SELECT cardinality(embed('{}'::text[]))").unwrap(), Some(0));
+}
+
+#[pg_test]
+fn rerank_orders_berlin_first_with_one_based_indexes() {
+    let rows = Spi::get_one::<String>(
+        "SELECT string_agg(idx::text, ',' ORDER BY score DESC) FROM rerank('How many people live in Berlin?',
+           ARRAY['New York City is famous for the Metropolitan Museum of Art.', NULL,
+                 'Berlin has a population of 3,520,031 registered inhabitants in an area of 891.82 square kilometers.'])",
+    )
+    .unwrap()
+    .unwrap();
+    assert_eq!(rows, "3,1");
+    let top = float("SELECT score::float8 FROM rerank('How many people live in Berlin?', ARRAY['Berlin has a population of 3,520,031 registered inhabitants in an area of 891.82 square kilometers.'])");
+    assert!((top as f32 - embedrank_infer::sigmoid(9.17)).abs() < 1e-3, "score is the sigmoid of the logit: {top}");
+    assert_eq!(Spi::get_one::<i64>("SELECT count(*) FROM rerank('q', '{}'::text[])").unwrap(), Some(0));
+    assert_eq!(Spi::get_one::<i64>("SELECT count(*) FROM rerank('q', ARRAY[NULL]::text[])").unwrap(), Some(0));
+}
+
+#[pg_test]
+fn rerank_top_n_and_min_score() {
+    let docs = "ARRAY['Berlin has a population of 3,520,031 registered inhabitants.', 'Paris is in France.', 'New York City is famous for the Metropolitan Museum of Art.']";
+    assert_eq!(Spi::get_one::<i64>(&format!("SELECT count(*) FROM rerank('How many people live in Berlin?', {docs}, top_n => 2)")).unwrap(), Some(2));
+    assert_eq!(Spi::get_one::<i32>(&format!("SELECT idx FROM rerank('How many people live in Berlin?', {docs}, top_n => 1)")).unwrap(), Some(1));
+    assert_eq!(Spi::get_one::<i64>(&format!("SELECT count(*) FROM rerank('How many people live in Berlin?', {docs}, min_score => 0.5)")).unwrap(), Some(1));
+    assert_error(&format!("SELECT * FROM rerank('q', {docs}, top_n => -1)"), "22023", "top_n");
+}
+
+#[pg_test]
+fn models_lists_installed_models_and_load_warms_them() {
+    assert_eq!(text("SELECT string_agg(name || ':' || role || ':' || coalesce(pooling, '-'), ' ' ORDER BY name) FROM models()"),
+        "all-MiniLM-L6-v2:embedding:mean bge-small-en-v1.5:embedding:cls ms-marco-MiniLM-L-12-v2:reranker:-");
+    assert_eq!(Spi::get_one::<bool>("SELECT loaded FROM models() WHERE name = 'all-MiniLM-L6-v2'").unwrap(), Some(false));
+    assert!(float("SELECT load('all-MiniLM-L6-v2')") > 0.0);
+    assert_eq!(Spi::get_one::<bool>("SELECT loaded AND load_ms > 0 FROM models() WHERE name = 'all-MiniLM-L6-v2'").unwrap(), Some(true));
+}
+
+#[pg_test]
+fn inference_errors_are_clear() {
+    assert_error("SELECT embed('x', 'no-such-model')", "42704", "bge-small-en-v1.5");
+    assert_error("SELECT embed('x', '../etc')", "22023", "invalid model name");
+    assert_error("SELECT embed('x', 'ms-marco-MiniLM-L-12-v2')", "42809", "reranker");
+    assert_error("SELECT * FROM rerank('q', ARRAY['d'], 'bge-small-en-v1.5')", "42809", "embedding");
+    assert_error("SELECT embed('x', input_type => 'passage')", "22023", "input_type must be 'query' or 'document'");
+}
+
+#[pg_test]
+fn bad_runtime_path_is_an_error_not_a_crash() {
+    Spi::run("SET embedrank.onnxruntime_library = '/nonexistent/libonnxruntime.so'").unwrap();
+    assert_error("SELECT embed('x')", "38000", "ONNX Runtime");
+}
+
+#[pg_test]
+fn missing_and_corrupt_model_files_are_errors() {
+    let dir = "/tmp/pg_embedrank-test/badmodels";
+    Spi::run(&format!("COPY (SELECT 1) TO PROGRAM 'rm -rf {dir} && mkdir -p {dir}/notok {dir}/corrupt'")).unwrap();
+    Spi::run(&format!("COPY (SELECT '{{\"role\": \"embedding\", \"pooling\": \"cls\", \"dims\": 384}}') TO '{dir}/notok/embedrank.json'")).unwrap();
+    Spi::run(&format!("COPY (SELECT '{{\"role\": \"embedding\", \"pooling\": \"cls\", \"dims\": 384}}') TO '{dir}/corrupt/embedrank.json'")).unwrap();
+    Spi::run(&format!("COPY (SELECT 'not an onnx model') TO '{dir}/corrupt/model.onnx'")).unwrap();
+    Spi::run(&format!("COPY (SELECT 1) TO PROGRAM 'cp {}/pg_embedrank/models/bge-small-en-v1.5/tokenizer.json {dir}/corrupt/'", share_dir())).unwrap();
+    Spi::run(&format!("SET embedrank.model_dir = '{dir}'")).unwrap();
+    assert_error("SELECT embed('x', 'notok')", "F0000", "notok");
+    assert_error("SELECT embed('x', 'corrupt')", "F0000", "corrupt");
+}
+
+fn share_dir() -> String {
+    text("SELECT setting FROM pg_config WHERE name = 'SHAREDIR'")
+}
+
+#[pg_test]
+fn file_settings_are_superuser_only() {
+    Spi::run("CREATE ROLE embedrank_plain LOGIN").unwrap();
+    Spi::run("SET ROLE embedrank_plain").unwrap();
+    assert_error("SET embedrank.model_dir = '/tmp'", "42501", "permission denied");
+    assert_error("SET embedrank.onnxruntime_library = '/tmp/x.so'", "42501", "permission denied");
+    assert_eq!(error_of("SET embedrank.threads = 2"), "ok");
+    Spi::run("RESET ROLE").unwrap();
+}
+
+#[pg_test]
+fn huge_inputs_do_not_exhaust_memory() {
+    // 10 MB of text is truncated to the model's length, not tokenized whole.
+    assert_eq!(Spi::get_one::<i32>("SELECT vector_dims(embed(repeat('lorem ipsum dolor ', 600000)))").unwrap(), Some(384));
+    assert_eq!(Spi::get_one::<i64>("SELECT count(*) FROM rerank('q', ARRAY[repeat('lorem ipsum ', 900000)])").unwrap(), Some(1));
+}
+
+// Cancellation (statement_timeout, pg_cancel_backend) needs a top-level statement and a second
+// session: tests/client/test_inference_clients.py covers it.
