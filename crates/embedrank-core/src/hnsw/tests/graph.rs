@@ -24,7 +24,7 @@ fn build(data: &[f32], dims: usize, p: HnswParams) -> InMemoryGraph {
 
 fn check_recall(metric: Metric) {
     let (n, nq, dims, k) = (5000, 100, 64, 10);
-    let all = clustered(n + nq, dims, 10, 0.5, 7);
+    let all = clustered(n + nq, dims, 40, 0.15, 7);
     let (data, queries) = all.split_at(n * dims);
     let g = build(data, dims, params(metric));
     assert_eq!(g.len(), n);
