@@ -44,3 +44,11 @@ pub fn dims_mismatch(a: usize, b: usize) -> ! {
         None,
     )
 }
+
+/// Send a NOTICE with a detail and a hint (the statement goes on).
+pub fn notice(message: impl Into<String>, detail: &str, hint: &str) {
+    ErrorReport::new(PgSqlErrorCode::ERRCODE_SUCCESSFUL_COMPLETION, message.into(), "pg_embedrank")
+        .set_detail(detail)
+        .set_hint(hint)
+        .report(PgLogLevel::NOTICE);
+}

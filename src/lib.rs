@@ -2,6 +2,7 @@
 //!
 //! Layout (one concern per module; the hard cores live in Postgres-free crates):
 //! - `vector`   — the `vector` type (pgvector wire format): I/O, operators, casts, aggregates.
+//! - `index`    — the `embedrank_hnsw` access method (HNSW over pages, WAL-logged).
 //! - `inference` — `embed()`, `rerank()`, model settings and the per-backend model cache.
 //! - `errors`, `pgfn` — Postgres error reporting and the raw fmgr function macro.
 //! - `crates/embedrank-core`  — distance kernels, text format, the HNSW graph algorithm.
@@ -13,6 +14,7 @@
 use pgrx::prelude::*;
 
 pub mod errors;
+pub mod index;
 pub mod inference;
 pub mod pgfn;
 pub mod vector;
@@ -26,6 +28,7 @@ extension_sql_file!("../sql/vector.sql", name = "vector_type", bootstrap);
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {
     inference::settings::register();
+    index::options::register();
 }
 
 /// In-server tests (`cargo pgrx test`). pgrx runs them from schema `tests`, which must be one inline
@@ -39,6 +42,7 @@ mod tests {
     include!("tests/vector_ops.rs");
     include!("tests/vector_errors.rs");
     include!("tests/inference.rs");
+    include!("tests/index.rs");
 }
 
 /// Hooks `cargo pgrx test` calls; required by pgrx-tests.

@@ -1,0 +1,285 @@
+//! CREATE INDEX (ambuild) and the init fork of unlogged indexes (ambuildempty).
+//!
+//! Design: scan the table once, inserting every vector into the in-memory HNSW graph of the core
+//! crate (exact duplicates share an element, up to 10 heap TIDs). When the graph outgrows
+//! maintenance_work_mem, tell the user (NOTICE with a HINT), write what is built, and continue with
+//! on-disk inserts — slower, still correct. Otherwise, lay the graph out (an element and its neighbour
+//! list on one page), then write each page once as a full-page GenericXLog record and the meta page
+//! last. Progress shows in pg_stat_progress_create_index (tuples done, sub-phase).
+
+use super::insert::{insert_vector, WriterLock};
+use super::options::{self, index_metric, index_options, prepare};
+use super::page::{self, Meta, Node};
+use super::write;
+use super::xlog::WalWrite;
+use crate::errors::{raise, Code};
+use embedrank_core::distance::Metric;
+use embedrank_core::hnsw::{FxBuildHasher, HnswParams, InMemoryGraph};
+use pgrx::prelude::*;
+use pgrx::{pg_sys, PgBox};
+use std::collections::HashMap;
+use std::hash::{BuildHasher, Hash, Hasher};
+
+pub const PHASE_LOAD: i64 = 2;
+pub const PHASE_WRITE: i64 = 3;
+
+struct BuildState {
+    index: pg_sys::Relation,
+    metric: u32,
+    dims: usize,
+    graph: Option<InMemoryGraph>,
+    tids: Vec<Vec<pg_sys::ItemPointerData>>,
+    duplicates: HashMap<u64, Vec<u32>, FxBuildHasher>,
+    memory_limit: usize,
+    tuples: f64,
+    on_disk: bool,
+}
+
+/// Dimensions declared by the indexed column (`vector(n)`); required.
+unsafe fn column_dims(index: pg_sys::Relation) -> usize {
+    let desc = (*index).rd_att;
+    let attr = (*desc).attrs.as_slice((*desc).natts as usize)[0];
+    let typmod = attr.atttypmod;
+    if typmod < 1 {
+        raise(
+            Code::ERRCODE_INVALID_PARAMETER_VALUE,
+            "column does not have dimensions",
+            Some("Declare the column as vector(n), e.g. ALTER TABLE t ALTER COLUMN c TYPE vector(384)."),
+        );
+    }
+    if typmod as usize > page::MAX_DIMS {
+        raise(
+            Code::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+            format!("column cannot have more than {} dimensions for embedrank_hnsw index", page::MAX_DIMS),
+            Some("Index a shorter prefix with subvector() in an expression index (Matryoshka embeddings), or reduce dimensions."),
+        );
+    }
+    typmod as usize
+}
+
+fn core_metric(code: u32) -> Metric {
+    match code {
+        options::METRIC_L2 => Metric::L2,
+        options::METRIC_L1 => Metric::L1,
+        _ => Metric::InnerProduct, // inner product, and cosine over unit vectors
+    }
+}
+
+fn progress(param: u32, value: i64) {
+    unsafe { pg_sys::pgstat_progress_update_param(param as i32, value) };
+}
+
+/// Create the meta page (block 0) of an empty index.
+unsafe fn create_meta(index: pg_sys::Relation, fork: pg_sys::ForkNumber::Type, meta: &Meta) {
+    let buf = write::extend(index, fork);
+    if fork == pg_sys::ForkNumber::INIT_FORKNUM {
+        // The init fork of an unlogged index is written and logged as a whole new page.
+        let p = pg_sys::BufferGetPage(buf);
+        page::init_page(p, page::KIND_META);
+        page::write_meta(p, meta);
+        pg_sys::MarkBufferDirty(buf);
+        pg_sys::log_newpage_buffer(buf, true);
+        pg_sys::UnlockReleaseBuffer(buf);
+        return;
+    }
+    let mut wal = WalWrite::start(index);
+    let p = wal.page(buf, true);
+    page::init_page(p, page::KIND_META);
+    page::write_meta(p, meta);
+    wal.commit();
+}
+
+unsafe fn empty_meta(index: pg_sys::Relation) -> Meta {
+    let dims = column_dims(index);
+    let (m, efc) = index_options(index);
+    Meta {
+        magic: page::MAGIC,
+        version: page::VERSION as u32,
+        dims: dims as u32,
+        m: m as u32,
+        ef_construction: efc as u32,
+        metric: index_metric(index),
+        entry: 0,
+        entry_level: -1,
+        insert_block: page::META_BLOCK,
+    }
+}
+
+#[pg_guard]
+pub unsafe extern "C-unwind" fn ambuild(
+    heap: pg_sys::Relation,
+    index: pg_sys::Relation,
+    index_info: *mut pg_sys::IndexInfo,
+) -> *mut pg_sys::IndexBuildResult {
+    if pg_sys::RelationGetNumberOfBlocksInFork(index, pg_sys::ForkNumber::MAIN_FORKNUM) != 0 {
+        raise(Code::ERRCODE_INTERNAL_ERROR, "index is not empty at build start", None);
+    }
+    let meta = empty_meta(index);
+    create_meta(index, pg_sys::ForkNumber::MAIN_FORKNUM, &meta);
+    let (m, efc) = (meta.m as usize, meta.ef_construction as usize);
+    let mut state = BuildState {
+        index,
+        metric: meta.metric,
+        dims: meta.dims as usize,
+        graph: Some(InMemoryGraph::new(
+            meta.dims as usize,
+            HnswParams { m, ef_construction: efc, metric: core_metric(meta.metric), seed: 0x5eed_1234 },
+        )),
+        tids: Vec::new(),
+        duplicates: HashMap::default(),
+        memory_limit: pg_sys::maintenance_work_mem as usize * 1024,
+        tuples: 0.0,
+        on_disk: false,
+    };
+    progress(pg_sys::PROGRESS_CREATEIDX_SUBPHASE, PHASE_LOAD);
+    let heap_tuples = pg_sys::table_index_build_scan(
+        heap,
+        index,
+        index_info,
+        true,
+        true,
+        Some(build_callback),
+        &mut state as *mut BuildState as *mut std::ffi::c_void,
+        std::ptr::null_mut(),
+    );
+    if let Some(graph) = state.graph.take() {
+        write_graph(&state, &graph);
+    }
+    let mut result = PgBox::<pg_sys::IndexBuildResult>::alloc0();
+    result.heap_tuples = heap_tuples;
+    result.index_tuples = state.tuples;
+    result.into_pg()
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn build_callback(
+    _index: pg_sys::Relation,
+    tid: pg_sys::ItemPointer,
+    values: *mut pg_sys::Datum,
+    isnull: *mut bool,
+    _alive: bool,
+    state: *mut std::ffi::c_void,
+) {
+    let state = &mut *(state as *mut BuildState);
+    if *isnull {
+        return;
+    }
+    let raw = crate::vector::datum_slice(*values);
+    if raw.len() != state.dims {
+        raise(Code::ERRCODE_DATA_EXCEPTION, format!("expected {} dimensions, not {}", state.dims, raw.len()), None);
+    }
+    let Some(v) = prepare(state.metric, raw) else { return };
+    state.tuples += 1.0;
+    if state.tuples as u64 % 1024 == 0 {
+        pg_sys::check_for_interrupts!();
+        progress(pg_sys::PROGRESS_CREATEIDX_TUPLES_DONE, state.tuples as i64);
+    }
+    if state.on_disk {
+        let _lock = WriterLock::take(state.index);
+        insert_vector(state.index, &v, *tid);
+        return;
+    }
+    let graph = state.graph.as_mut().expect("in-memory graph");
+    let key = {
+        let mut h = state.duplicates.hasher().build_hasher();
+        v.iter().for_each(|x| x.to_bits().hash(&mut h));
+        h.finish()
+    };
+    if let Some(ids) = state.duplicates.get(&key) {
+        if let Some(&id) = ids.iter().find(|&&id| graph.vector(id) == v.as_slice() && state.tids[id as usize].len() < page::MAX_HEAP_TIDS) {
+            state.tids[id as usize].push(*tid);
+            return;
+        }
+    }
+    let id = graph.insert(&v);
+    state.tids.push(vec![*tid]);
+    state.duplicates.entry(key).or_default().push(id);
+    let used = graph.memory_bytes() + state.tids.len() * 48 + state.duplicates.len() * 40;
+    if used > state.memory_limit {
+        let n = graph.len();
+        let graph = state.graph.take().expect("graph");
+        crate::errors::notice(
+            format!("embedrank_hnsw graph no longer fits into maintenance_work_mem after {n} tuples"),
+            "Building will take significantly more time.",
+            "Increase maintenance_work_mem to speed up builds.",
+        );
+        write_graph(state, &graph);
+        state.tids = Vec::new();
+        state.duplicates = HashMap::default();
+        state.on_disk = true;
+    }
+}
+
+/// Where each element and its neighbour list go: (block, element offset); the list follows it.
+fn layout(graph: &InMemoryGraph, dims: usize, m: usize) -> Vec<Node> {
+    let usable = pg_sys::BLCKSZ as usize - page::maxalign(std::mem::size_of::<pg_sys::PageHeaderData>()) - std::mem::size_of::<page::Special>();
+    let mut out = Vec::with_capacity(graph.len());
+    let (mut block, mut used, mut next_off) = (1u32, 0usize, 1u16);
+    for id in 0..graph.len() as u32 {
+        let need = page::pair_footprint(dims, m, graph.level(id));
+        if used + need > usable && next_off > 1 {
+            block += 1;
+            used = 0;
+            next_off = 1;
+        }
+        out.push(page::node(block, next_off));
+        used += need;
+        next_off += 2;
+    }
+    out
+}
+
+/// Write the in-memory graph after the meta page: one full-page WAL record per page, meta last.
+unsafe fn write_graph(state: &BuildState, graph: &InMemoryGraph) {
+    progress(pg_sys::PROGRESS_CREATEIDX_SUBPHASE, PHASE_WRITE);
+    let index = state.index;
+    let mut meta = super::storage::read_meta(index);
+    let m = meta.m as usize;
+    let places = layout(graph, state.dims, m);
+    let mut id = 0usize;
+    let mut lists: Vec<Vec<Node>> = Vec::new();
+    while id < places.len() {
+        let block = page::node_block(places[id]);
+        let buf = write::extend(index, pg_sys::ForkNumber::MAIN_FORKNUM);
+        assert_eq!(pg_sys::BufferGetBlockNumber(buf), block, "index grew during build");
+        let mut wal = WalWrite::start(index);
+        let p = wal.page(buf, true);
+        page::init_page(p, page::KIND_DATA);
+        while id < places.len() && page::node_block(places[id]) == block {
+            let level = graph.level(id as u32);
+            lists.clear();
+            lists.extend((0..=level).map(|l| graph.neighbors_at(id as u32, l).iter().map(|&x| places[x as usize]).collect()));
+            let el = page::make_element(level, &state.tids[id], places[id] + 1, graph.vector(id as u32));
+            let nb = page::make_neighbors(m, level, &lists);
+            let off_e = pg_sys::PageAddItemExtended(p, el.as_ptr() as pg_sys::Item, el.len(), pg_sys::InvalidOffsetNumber, 0);
+            let off_n = pg_sys::PageAddItemExtended(p, nb.as_ptr() as pg_sys::Item, nb.len(), pg_sys::InvalidOffsetNumber, 0);
+            assert!(off_e == page::node_offset(places[id]) && off_n == off_e + 1, "index page layout mismatch");
+            id += 1;
+        }
+        wal.commit();
+        if block % 64 == 0 {
+            pg_sys::check_for_interrupts!();
+        }
+        meta.insert_block = block;
+    }
+    if let Some((ep, level)) = graph.entry_point() {
+        meta.entry = places[ep as usize];
+        meta.entry_level = level as i32;
+    }
+    write::write_meta(index, &meta);
+}
+
+#[pg_guard]
+pub unsafe extern "C-unwind" fn ambuildempty(index: pg_sys::Relation) {
+    let meta = empty_meta(index);
+    create_meta(index, pg_sys::ForkNumber::INIT_FORKNUM, &meta);
+}
+
+#[pg_guard]
+pub unsafe extern "C-unwind" fn ambuildphasename(phase: i64) -> *mut std::ffi::c_char {
+    match phase {
+        PHASE_LOAD => c"loading tuples".as_ptr() as *mut _,
+        PHASE_WRITE => c"writing graph".as_ptr() as *mut _,
+        _ => std::ptr::null_mut(),
+    }
+}

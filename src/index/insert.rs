@@ -1,0 +1,153 @@
+//! Adding one vector to the on-disk graph (aminsert, and builds that outgrow maintenance_work_mem).
+//!
+//! HNSW insertion over [`PageGraph`]: greedy descent to the new element's level, an
+//! ef_construction-wide search per level, neighbour selection with the heuristic, then each chosen
+//! neighbour gets a back link (re-pruned with the heuristic when its list is full). An exact duplicate
+//! of an existing vector joins that element's heap TIDs instead (up to 10 per element).
+//!
+//! Concurrency: writers (insert, vacuum) serialise on a page-level lock of the index (block 0's lock
+//! tag, not a buffer lock), held to the end of the insert; scans never take it and read pages under
+//! share buffer locks, so they run alongside. Every page change is its own GenericXLog record, so a
+//! crash leaves at worst an element without back links — reachable through its own links' neighbours
+//! once later inserts link to it, and never a dangling pointer.
+
+use super::page::{self, Meta, Node};
+use super::storage::{read_meta, PageGraph};
+use super::write;
+use crate::errors::{raise, Code};
+use embedrank_core::hnsw::{random_level, search_layer, select_neighbors, Candidate, GraphView, LevelRng};
+use pgrx::pg_sys;
+use std::cell::RefCell;
+
+thread_local! {
+    static RNG: RefCell<LevelRng> = RefCell::new(LevelRng::new(
+        (std::process::id() as u64) << 32 ^ std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(7),
+    ));
+}
+
+/// Lock serialising index writers (insert, vacuum) against each other.
+pub struct WriterLock(pg_sys::Relation);
+
+impl WriterLock {
+    pub fn take(index: pg_sys::Relation) -> Self {
+        unsafe { pg_sys::LockPage(index, page::META_BLOCK, pg_sys::ExclusiveLock as i32) };
+        WriterLock(index)
+    }
+}
+
+impl Drop for WriterLock {
+    fn drop(&mut self) {
+        // On ERROR the lock is released by transaction abort instead.
+        if !std::thread::panicking() {
+            unsafe { pg_sys::UnlockPage(self.0, page::META_BLOCK, pg_sys::ExclusiveLock as i32) };
+        }
+    }
+}
+
+/// A level for a new element.
+pub fn new_level(m: usize) -> usize {
+    RNG.with(|r| random_level(&mut r.borrow_mut(), m))
+}
+
+/// Insert `v` (already prepared for the metric) for heap row `tid`. The caller holds [`WriterLock`].
+pub unsafe fn insert_vector(index: pg_sys::Relation, v: &[f32], tid: pg_sys::ItemPointerData) {
+    let mut meta = read_meta(index);
+    if v.len() != meta.dims as usize {
+        raise(
+            Code::ERRCODE_DATA_EXCEPTION,
+            format!("expected {} dimensions, not {}", meta.dims, v.len()),
+            None,
+        );
+    }
+    let m = meta.m as usize;
+    let level = new_level(m);
+    if meta.entry == 0 {
+        let n = write::add_pair(index, &mut meta, level, &[tid], v, &[]);
+        meta.entry = n;
+        meta.entry_level = level as i32;
+        write::write_meta(index, &meta);
+        return;
+    }
+    let mut g = PageGraph::new(index, &meta, true);
+    let (ep, ep_level) = (meta.entry, meta.entry_level as usize);
+    let mut cur = vec![Candidate { distance: g.distance_to(v, ep), node: ep }];
+    for lc in (level + 1..=ep_level).rev() {
+        cur = search_layer(&mut g, v, &cur, 1, lc);
+    }
+    let top = level.min(ep_level);
+    let mut lists: Vec<Vec<Node>> = vec![Vec::new(); level + 1];
+    for lc in (0..=top).rev() {
+        let found = search_layer(&mut g, v, &cur, meta.ef_construction as usize, lc);
+        if lc == 0 && try_join_duplicate(index, &mut g, v, &found, tid) {
+            return;
+        }
+        let cap = page::level_capacity(m, lc);
+        lists[lc] = select_neighbors(&found, cap, |a, b| g.distance_between(a, b)).iter().map(|c| c.node).collect();
+        cur = found;
+    }
+    let before = meta.insert_block;
+    let n = write::add_pair(index, &mut meta, level, &[tid], v, &lists);
+    for (lc, list) in lists.iter().enumerate() {
+        for &e in list {
+            connect(&mut g, &meta, e, n, lc);
+        }
+    }
+    if level > ep_level || meta.insert_block != before {
+        if level > ep_level {
+            meta.entry = n;
+            meta.entry_level = level as i32;
+        }
+        write::write_meta(index, &meta);
+    }
+}
+
+/// If the closest element holds exactly `v` and has room, add `tid` to it.
+unsafe fn try_join_duplicate(
+    index: pg_sys::Relation,
+    g: &mut PageGraph,
+    v: &[f32],
+    found: &[Candidate<Node>],
+    tid: pg_sys::ItemPointerData,
+) -> bool {
+    for c in found.iter().take_while(|c| c.distance <= found[0].distance) {
+        if g.vector(c.node) != v {
+            continue;
+        }
+        let info = g.element(c.node);
+        if !info.deleted && info.tids.len() < page::MAX_HEAP_TIDS {
+            let mut tids = info.tids;
+            tids.push(tid);
+            write::set_tids(index, c.node, &tids);
+            return true;
+        }
+    }
+    false
+}
+
+/// Add a link `e → new` at `level`, re-selecting `e`'s neighbours with the heuristic when full.
+unsafe fn connect(g: &mut PageGraph, meta: &Meta, e: Node, new: Node, level: usize) {
+    let m = meta.m as usize;
+    let nb = g.element(e).neighbors;
+    let mut list = Vec::new();
+    g.neighbors(e, level, &mut list);
+    if list.contains(&new) {
+        return;
+    }
+    let cap = page::level_capacity(m, level);
+    if list.len() < cap {
+        list.push(new);
+    } else {
+        let mut cands: Vec<Candidate<Node>> = list
+            .iter()
+            .chain(std::iter::once(&new))
+            .map(|&x| Candidate { distance: g.distance_between(e, x), node: x })
+            .collect();
+        cands.sort_by(|a, b| a.distance.total_cmp(&b.distance));
+        let chosen = select_neighbors(&cands, cap, |a, b| g.distance_between(a, b));
+        if !chosen.iter().any(|c| c.node == new) {
+            return;
+        }
+        list = chosen.iter().map(|c| c.node).collect();
+    }
+    write::set_neighbors(g.index, m, nb, level, &list);
+}

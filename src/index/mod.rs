@@ -1,0 +1,115 @@
+//! `embedrank_hnsw`: an HNSW index access method for `vector`.
+//!
+//! The graph algorithm (search, neighbour selection, levels, iterative scan, the in-memory builder)
+//! lives in the Postgres-free core crate behind the `GraphView` seam; this module stores it in pages:
+//! - `page`    — on-disk format (meta page, element and neighbour items, magic/version checks);
+//! - `xlog`    — the RAII GenericXLog wrapper every page write goes through;
+//! - `storage` — reads, and `PageGraph`, the page-backed `GraphView`;
+//! - `write`   — page writes (new pages, items, neighbour and TID updates, meta);
+//! - `build`, `insert`, `scan`, `vacuum`, `cost`, `options` — the access-method callbacks.
+//!
+//! Operator classes (named as pgvector's, so DDL ports by changing only the access method):
+//! `vector_l2_ops` (<->), `vector_ip_ops` (<#>), `vector_cosine_ops` (<=>), `vector_l1_ops` (<+>).
+
+pub mod build;
+pub mod cost;
+pub mod insert;
+pub mod options;
+pub mod page;
+pub mod scan;
+pub mod storage;
+pub mod vacuum;
+pub mod write;
+pub mod xlog;
+
+use crate::pg_fn;
+use pgrx::prelude::*;
+use pgrx::{pg_sys, PgBox};
+
+pg_fn!(er_hnsw_handler, |_fcinfo| {
+    let mut am = PgBox::<pg_sys::IndexAmRoutine>::alloc_node(pg_sys::NodeTag::T_IndexAmRoutine);
+    am.amstrategies = 0;
+    am.amsupport = 1;
+    am.amcanorder = false;
+    am.amcanorderbyop = true;
+    am.amcanbackward = false;
+    am.amcanunique = false;
+    am.amcanmulticol = false;
+    am.amoptionalkey = true;
+    am.amsearcharray = false;
+    am.amsearchnulls = false;
+    am.amstorage = false;
+    am.amclusterable = false;
+    am.ampredlocks = false;
+    am.amcanparallel = false;
+    am.amcaninclude = false;
+    am.amusemaintenanceworkmem = true;
+    am.amkeytype = pg_sys::InvalidOid;
+    am.ambuild = Some(build::ambuild);
+    am.ambuildempty = Some(build::ambuildempty);
+    am.aminsert = Some(aminsert);
+    am.ambulkdelete = Some(vacuum::ambulkdelete);
+    am.amvacuumcleanup = Some(vacuum::amvacuumcleanup);
+    am.amcostestimate = Some(cost::amcostestimate);
+    am.amoptions = Some(options::amoptions);
+    am.ambuildphasename = Some(build::ambuildphasename);
+    am.amvalidate = Some(amvalidate);
+    am.ambeginscan = Some(scan::ambeginscan);
+    am.amrescan = Some(scan::amrescan);
+    am.amgettuple = Some(scan::amgettuple);
+    am.amendscan = Some(scan::amendscan);
+    pg_sys::Datum::from(am.into_pg())
+});
+
+#[pg_guard]
+unsafe extern "C-unwind" fn amvalidate(_opclass: pg_sys::Oid) -> bool {
+    true
+}
+
+/// aminsert: add one row's vector (NULLs and, for cosine, zero vectors are not indexed).
+#[pg_guard]
+#[allow(clippy::too_many_arguments)]
+unsafe extern "C-unwind" fn aminsert(
+    index: pg_sys::Relation,
+    values: *mut pg_sys::Datum,
+    isnull: *mut bool,
+    heap_tid: pg_sys::ItemPointer,
+    _heap: pg_sys::Relation,
+    _check_unique: pg_sys::IndexUniqueCheck::Type,
+    _index_unchanged: bool,
+    _index_info: *mut pg_sys::IndexInfo,
+) -> bool {
+    if *isnull {
+        return false;
+    }
+    let raw = crate::vector::datum_slice(*values);
+    let meta = storage::read_meta(index);
+    let Some(v) = options::prepare(meta.metric, raw) else { return false };
+    let _lock = insert::WriterLock::take(index);
+    insert::insert_vector(index, &v, *heap_tid);
+    false
+}
+
+extension_sql!(
+    r#"
+CREATE FUNCTION embedrank_hnsw_handler(internal) RETURNS index_am_handler
+    AS 'MODULE_PATHNAME', 'er_hnsw_handler' LANGUAGE C;
+CREATE ACCESS METHOD embedrank_hnsw TYPE INDEX HANDLER embedrank_hnsw_handler;
+COMMENT ON ACCESS METHOD embedrank_hnsw IS 'HNSW approximate nearest-neighbour index for embedrank.vector';
+
+CREATE OPERATOR CLASS vector_l2_ops FOR TYPE vector USING embedrank_hnsw AS
+    OPERATOR 1 <-> (vector, vector) FOR ORDER BY float_ops,
+    FUNCTION 1 l2_distance(vector, vector);
+CREATE OPERATOR CLASS vector_ip_ops FOR TYPE vector USING embedrank_hnsw AS
+    OPERATOR 1 <#> (vector, vector) FOR ORDER BY float_ops,
+    FUNCTION 1 vector_negative_inner_product(vector, vector);
+CREATE OPERATOR CLASS vector_cosine_ops FOR TYPE vector USING embedrank_hnsw AS
+    OPERATOR 1 <=> (vector, vector) FOR ORDER BY float_ops,
+    FUNCTION 1 cosine_distance(vector, vector);
+CREATE OPERATOR CLASS vector_l1_ops FOR TYPE vector USING embedrank_hnsw AS
+    OPERATOR 1 <+> (vector, vector) FOR ORDER BY float_ops,
+    FUNCTION 1 l1_distance(vector, vector);
+"#,
+    name = "hnsw_access_method",
+    requires = ["vector_type"],
+);

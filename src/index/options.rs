@@ -1,0 +1,142 @@
+//! Index options (`WITH (m = 16, ef_construction = 64)`), search settings, and what an index's
+//! operator class means for the vectors it stores.
+
+use crate::errors::{raise, Code};
+use embedrank_core::distance;
+use pgrx::{pg_sys, GucContext, GucFlags, GucRegistry, GucSetting};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+pub const DEFAULT_M: i32 = 16;
+pub const DEFAULT_EF_CONSTRUCTION: i32 = 64;
+
+pub static EF_SEARCH: GucSetting<i32> = GucSetting::<i32>::new(40);
+pub static ITERATIVE_SCAN: GucSetting<bool> = GucSetting::<bool>::new(true);
+pub static MAX_SCAN_TUPLES: GucSetting<i32> = GucSetting::<i32>::new(20_000);
+
+static RELOPT_KIND: AtomicU32 = AtomicU32::new(0);
+
+/// Parsed reloptions (a varlena, as build_reloptions lays it out).
+#[repr(C)]
+pub struct Options {
+    vl_len: i32,
+    pub m: i32,
+    pub ef_construction: i32,
+}
+
+/// Register the reloptions and settings; called from `_PG_init`.
+pub fn register() {
+    unsafe {
+        let kind = pg_sys::add_reloption_kind();
+        RELOPT_KIND.store(kind as u32, Ordering::Relaxed);
+        pg_sys::add_int_reloption(kind, c"m".as_ptr(), c"Max links per element per layer (2 to 100)".as_ptr(), DEFAULT_M, 2, 100, pg_sys::AccessExclusiveLock as i32);
+        pg_sys::add_int_reloption(kind, c"ef_construction".as_ptr(), c"Candidate list size during build (4 to 1000)".as_ptr(), DEFAULT_EF_CONSTRUCTION, 4, 1000, pg_sys::AccessExclusiveLock as i32);
+    }
+    GucRegistry::define_int_guc(
+        c"embedrank.hnsw_ef_search",
+        c"Candidate list size of embedrank_hnsw index scans.",
+        c"Larger finds more of the true nearest neighbours, slower. The first ef_search results are exact HNSW results.",
+        &EF_SEARCH,
+        1,
+        1000,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_bool_guc(
+        c"embedrank.hnsw_iterative_scan",
+        c"Keep walking the graph after ef_search results (for filtered queries).",
+        c"On: a scan returns rows until the query has enough or embedrank.hnsw_max_scan_tuples is spent (results after the first ef_search are in approximate order). Off: at most ef_search rows per element list.",
+        &ITERATIVE_SCAN,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_int_guc(
+        c"embedrank.hnsw_max_scan_tuples",
+        c"Most graph elements an iterative index scan visits.",
+        c"",
+        &MAX_SCAN_TUPLES,
+        1,
+        i32::MAX,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
+}
+
+/// amoptions: parse and validate `WITH (...)` (guarded: build_reloptions raises ERRORs).
+#[pgrx::pg_guard]
+pub unsafe extern "C-unwind" fn amoptions(reloptions: pg_sys::Datum, validate: bool) -> *mut pg_sys::bytea {
+    let tab = [
+        pg_sys::relopt_parse_elt {
+            optname: c"m".as_ptr(),
+            opttype: pg_sys::relopt_type::RELOPT_TYPE_INT,
+            offset: std::mem::offset_of!(Options, m) as i32,
+        },
+        pg_sys::relopt_parse_elt {
+            optname: c"ef_construction".as_ptr(),
+            opttype: pg_sys::relopt_type::RELOPT_TYPE_INT,
+            offset: std::mem::offset_of!(Options, ef_construction) as i32,
+        },
+    ];
+    pg_sys::build_reloptions(
+        reloptions,
+        validate,
+        RELOPT_KIND.load(Ordering::Relaxed) as pg_sys::relopt_kind::Type,
+        std::mem::size_of::<Options>(),
+        tab.as_ptr(),
+        tab.len() as i32,
+    ) as *mut pg_sys::bytea
+}
+
+/// (m, ef_construction) of `index`, validated against each other.
+pub unsafe fn index_options(index: pg_sys::Relation) -> (usize, usize) {
+    let opts = (*index).rd_options as *const Options;
+    let (m, efc) = if opts.is_null() {
+        (DEFAULT_M, DEFAULT_EF_CONSTRUCTION)
+    } else {
+        ((*opts).m, (*opts).ef_construction)
+    };
+    if efc < 2 * m {
+        raise(
+            Code::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("ef_construction must be greater than or equal to 2 * m (got m = {m}, ef_construction = {efc})"),
+            None,
+        );
+    }
+    (m as usize, efc as usize)
+}
+
+/// Metric codes stored in the meta page.
+pub const METRIC_L2: u32 = 0;
+pub const METRIC_IP: u32 = 1;
+pub const METRIC_COSINE: u32 = 2;
+pub const METRIC_L1: u32 = 3;
+
+/// The metric of `index`, from the distance function its operator class declares as support 1.
+pub unsafe fn index_metric(index: pg_sys::Relation) -> u32 {
+    let proc = pg_sys::index_getprocid(index, 1, 1);
+    let name = pg_sys::get_func_name(proc);
+    let name = if name.is_null() { String::new() } else { std::ffi::CStr::from_ptr(name).to_string_lossy().into_owned() };
+    match name.as_str() {
+        "l2_distance" => METRIC_L2,
+        "vector_negative_inner_product" => METRIC_IP,
+        "cosine_distance" => METRIC_COSINE,
+        "l1_distance" => METRIC_L1,
+        other => raise(
+            Code::ERRCODE_FEATURE_NOT_SUPPORTED,
+            format!("operator class support function \"{other}\" is not a known distance"),
+            None,
+        ),
+    }
+}
+
+/// The form in which `v` is stored and searched: unit length for cosine (None for a zero vector,
+/// which has no cosine distance and is not indexed), unchanged otherwise.
+pub fn prepare(metric: u32, v: &[f32]) -> Option<Vec<f32>> {
+    if metric != METRIC_COSINE {
+        return Some(v.to_vec());
+    }
+    let n = distance::norm(v);
+    if n == 0.0 || !n.is_finite() {
+        return None;
+    }
+    Some(v.iter().map(|x| x / n).collect())
+}

@@ -1,0 +1,270 @@
+//! On-disk format of the `embedrank_hnsw` index.
+//!
+//! Block 0 is the meta page: magic, format version, dimensions, m, ef_construction, metric, the
+//! entry point and the page new elements go to. Every other page holds items of two kinds:
+//! - an *element*: header (level, deleted flag, up to [`MAX_HEAP_TIDS`] heap TIDs — exact duplicate
+//!   vectors share one element — and the TID of its neighbour item) followed by the float4 vector;
+//! - a *neighbour list*: for levels 0..=level, fixed slots (2·m at level 0, m above) of element TIDs;
+//!   an empty slot has offset 0.
+//! A graph node is addressed by its element's (block, offset), packed into a u64 ([`Node`]). Build and
+//! insert put an element and its neighbour list on the same page, so one page read serves both.
+//! Every page carries a special area with a magic number, page kind and format version, checked on
+//! every read: a page that is not ours is reported as corruption, never followed blindly.
+
+use crate::errors::{raise, Code};
+use pgrx::pg_sys;
+
+pub const MAGIC: u32 = 0x4552_4857; // "ERHW"
+pub const VERSION: u16 = 1;
+pub const META_BLOCK: u32 = 0;
+pub const KIND_META: u16 = 1;
+pub const KIND_DATA: u16 = 2;
+pub const MAX_HEAP_TIDS: usize = 10;
+const ITEM_ELEMENT: u8 = 1;
+const ITEM_NEIGHBORS: u8 = 2;
+/// Largest indexable vector: an element must fit a page beside its level-0 neighbour list.
+pub const MAX_DIMS: usize = 2000;
+
+/// Special area at the end of every index page.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct Special {
+    pub magic: u32,
+    pub kind: u16,
+    pub version: u16,
+}
+
+/// Contents of the meta page.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct Meta {
+    pub magic: u32,
+    pub version: u32,
+    pub dims: u32,
+    pub m: u32,
+    pub ef_construction: u32,
+    pub metric: u32,
+    pub entry: u64,       // Node, 0 = none
+    pub entry_level: i32, // -1 = none
+    pub insert_block: u32,
+}
+
+/// An element's fixed header; the vector follows it.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct ElementHeader {
+    pub item: u8,
+    pub level: u8,
+    pub deleted: u8,
+    pub ntids: u8,
+    pub neighbors_block: u32,
+    pub neighbors_offset: u16,
+    pub _pad: u16,
+    pub tids: [pg_sys::ItemPointerData; MAX_HEAP_TIDS],
+}
+
+pub const ELEMENT_HEADER: usize = std::mem::size_of::<ElementHeader>();
+const NEIGHBOR_HEADER: usize = 4;
+const SLOT: usize = 6;
+
+/// A graph node: an element's (block, offset).
+pub type Node = u64;
+
+pub fn node(block: u32, offset: u16) -> Node {
+    ((block as u64) << 16) | offset as u64
+}
+pub fn node_block(n: Node) -> u32 {
+    (n >> 16) as u32
+}
+pub fn node_offset(n: Node) -> u16 {
+    (n & 0xffff) as u16
+}
+
+/// Neighbour slots at `level` (2·m at level 0, m above).
+pub fn level_capacity(m: usize, level: usize) -> usize {
+    if level == 0 {
+        2 * m
+    } else {
+        m
+    }
+}
+
+/// First slot of `level` inside a neighbour list.
+fn level_start(m: usize, level: usize) -> usize {
+    if level == 0 {
+        0
+    } else {
+        2 * m + (level - 1) * m
+    }
+}
+
+/// Bytes of an element item for `dims`.
+pub fn element_size(dims: usize) -> usize {
+    ELEMENT_HEADER + 4 * dims
+}
+
+/// Bytes of a neighbour item for an element of `level`.
+pub fn neighbors_size(m: usize, level: usize) -> usize {
+    NEIGHBOR_HEADER + SLOT * (level_start(m, level) + level_capacity(m, level))
+}
+
+/// Bytes an element and its neighbour list take on a page, line pointers and alignment included.
+pub fn pair_footprint(dims: usize, m: usize, level: usize) -> usize {
+    maxalign(element_size(dims)) + maxalign(neighbors_size(m, level)) + 2 * 4
+}
+
+pub fn maxalign(n: usize) -> usize {
+    (n + 7) & !7
+}
+
+/// Initialise a fresh page of `kind`.
+pub unsafe fn init_page(page: pg_sys::Page, kind: u16) {
+    pg_sys::PageInit(page, pg_sys::BLCKSZ as usize, std::mem::size_of::<Special>());
+    let sp = special_ptr(page);
+    *sp = Special { magic: MAGIC, kind, version: VERSION };
+}
+
+unsafe fn special_ptr(page: pg_sys::Page) -> *mut Special {
+    let header = page as *const pg_sys::PageHeaderData;
+    (page as *mut u8).add((*header).pd_special as usize) as *mut Special
+}
+
+/// Error unless `page` (block `block` of `index`) is one of ours, of `kind`.
+pub unsafe fn check_page(index: pg_sys::Relation, page: pg_sys::Page, block: u32, kind: u16) {
+    let header = page as *const pg_sys::PageHeaderData;
+    let special_ok = (*header).pd_special as usize == pg_sys::BLCKSZ as usize - std::mem::size_of::<Special>();
+    let sp = special_ptr(page);
+    if !special_ok || (*sp).magic != MAGIC || (*sp).kind != kind {
+        raise(
+            Code::ERRCODE_INDEX_CORRUPTED,
+            format!("index \"{}\" contains a corrupted page at block {block}", rel_name(index)),
+            Some("REINDEX the index."),
+        );
+    }
+    if (*sp).version != VERSION {
+        raise(
+            Code::ERRCODE_INDEX_CORRUPTED,
+            format!("index \"{}\" has on-disk format version {}, this build reads {VERSION}", rel_name(index), (*sp).version),
+            Some("REINDEX the index."),
+        );
+    }
+}
+
+pub unsafe fn rel_name(rel: pg_sys::Relation) -> String {
+    std::ffi::CStr::from_ptr((*(*rel).rd_rel).relname.data.as_ptr()).to_string_lossy().into_owned()
+}
+
+/// The meta data of a meta page.
+pub unsafe fn meta_ptr(page: pg_sys::Page) -> *mut Meta {
+    (page as *mut u8).add(maxalign(std::mem::size_of::<pg_sys::PageHeaderData>())) as *mut Meta
+}
+
+/// Write `meta` into a freshly initialised meta page and set pd_lower past it.
+pub unsafe fn write_meta(page: pg_sys::Page, meta: &Meta) {
+    *meta_ptr(page) = *meta;
+    let header = page as *mut pg_sys::PageHeaderData;
+    (*header).pd_lower = (meta_ptr(page) as usize + std::mem::size_of::<Meta>() - page as usize) as u16;
+}
+
+/// Pointer to item `offset` of `page`, checking it exists and is of the expected item kind.
+pub unsafe fn item(index: pg_sys::Relation, page: pg_sys::Page, n: Node, expect_element: bool) -> *mut u8 {
+    let off = node_offset(n);
+    if off == 0 || off > pg_sys::PageGetMaxOffsetNumber(page) {
+        corrupt_item(index, n);
+    }
+    let id = pg_sys::PageGetItemId(page, off);
+    let p = pg_sys::PageGetItem(page, id) as *mut u8;
+    let want = if expect_element { ITEM_ELEMENT } else { ITEM_NEIGHBORS };
+    if *p != want {
+        corrupt_item(index, n);
+    }
+    p
+}
+
+fn corrupt_item(index: pg_sys::Relation, n: Node) -> ! {
+    raise(
+        Code::ERRCODE_INDEX_CORRUPTED,
+        format!(
+            "index \"{}\" has an invalid item at ({},{})",
+            unsafe { rel_name(index) },
+            node_block(n),
+            node_offset(n)
+        ),
+        Some("REINDEX the index."),
+    )
+}
+
+/// Element header at `p` (an element item).
+pub unsafe fn element_header<'a>(p: *mut u8) -> &'a mut ElementHeader {
+    &mut *(p as *mut ElementHeader)
+}
+
+/// The vector of the element item at `p`.
+pub unsafe fn element_vector<'a>(p: *mut u8, dims: usize) -> &'a [f32] {
+    std::slice::from_raw_parts(p.add(ELEMENT_HEADER) as *const f32, dims)
+}
+
+/// Build an element item.
+pub fn make_element(level: usize, tids: &[pg_sys::ItemPointerData], neighbors: Node, v: &[f32]) -> Vec<u8> {
+    let mut h = ElementHeader {
+        item: ITEM_ELEMENT,
+        level: level as u8,
+        deleted: 0,
+        ntids: tids.len() as u8,
+        neighbors_block: node_block(neighbors),
+        neighbors_offset: node_offset(neighbors),
+        _pad: 0,
+        tids: [pg_sys::ItemPointerData::default(); MAX_HEAP_TIDS],
+    };
+    h.tids[..tids.len()].copy_from_slice(tids);
+    let mut out = vec![0u8; element_size(v.len())];
+    unsafe {
+        std::ptr::copy_nonoverlapping(&h as *const ElementHeader as *const u8, out.as_mut_ptr(), ELEMENT_HEADER);
+        std::ptr::copy_nonoverlapping(v.as_ptr() as *const u8, out.as_mut_ptr().add(ELEMENT_HEADER), 4 * v.len());
+    }
+    out
+}
+
+/// Build a neighbour item for an element of `level` with `lists[l]` at each level.
+pub fn make_neighbors(m: usize, level: usize, lists: &[Vec<Node>]) -> Vec<u8> {
+    let mut out = vec![0u8; neighbors_size(m, level)];
+    out[0] = ITEM_NEIGHBORS;
+    out[1] = level as u8;
+    for (l, list) in lists.iter().enumerate().take(level + 1) {
+        write_slots(&mut out, m, l, list);
+    }
+    out
+}
+
+/// Overwrite the slots of `level` in the neighbour item `buf` with `list` (rest emptied).
+pub fn write_slots(buf: &mut [u8], m: usize, level: usize, list: &[Node]) {
+    let cap = level_capacity(m, level);
+    let start = NEIGHBOR_HEADER + SLOT * level_start(m, level);
+    for i in 0..cap {
+        let n = list.get(i).copied().unwrap_or(0);
+        let at = start + SLOT * i;
+        buf[at..at + 4].copy_from_slice(&node_block(n).to_ne_bytes());
+        buf[at + 4..at + 6].copy_from_slice(&node_offset(n).to_ne_bytes());
+    }
+}
+
+/// Read the non-empty slots of `level` from the neighbour item at `p` into `out`.
+pub unsafe fn read_slots(p: *const u8, m: usize, level: usize, out: &mut Vec<Node>) {
+    if level > *p.add(1) as usize {
+        return;
+    }
+    let start = NEIGHBOR_HEADER + SLOT * level_start(m, level);
+    for i in 0..level_capacity(m, level) {
+        let at = p.add(start + SLOT * i);
+        let block = (at as *const u32).read_unaligned();
+        let off = (at.add(4) as *const u16).read_unaligned();
+        if off != 0 {
+            out.push(node(block, off));
+        }
+    }
+}
+
+/// Level of the neighbour item at `p`.
+pub unsafe fn neighbors_level(p: *const u8) -> usize {
+    *p.add(1) as usize
+}

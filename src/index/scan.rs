@@ -1,0 +1,141 @@
+//! Index scans: `ORDER BY embedding <op> $1 LIMIT k`.
+//!
+//! The first `ef_search` results come from an ordinary HNSW search (exact order among them); with
+//! `embedrank.hnsw_iterative_scan` on (the default) the scan then keeps expanding the graph frontier
+//! (core crate `IterativeScan`) so filtered queries still find LIMIT rows, until
+//! `embedrank.hnsw_max_scan_tuples` elements were visited. Rows beyond the first ef_search come in
+//! approximate distance order. Deleted elements are walked through but never returned; each element
+//! yields all its heap TIDs. The scan state lives in Rust, owned by the scan's memory context, so it
+//! is freed even if the query errors out.
+
+use super::options::{self, prepare};
+use super::page::Node;
+use super::storage::{read_meta, PageGraph};
+use crate::errors::dims_mismatch;
+use embedrank_core::hnsw::IterativeScan;
+use pgrx::prelude::*;
+use pgrx::{pg_sys, PgMemoryContexts};
+use std::collections::VecDeque;
+
+struct ScanState {
+    query: Option<Vec<f32>>,
+    started: bool,
+    graph: Option<PageGraph>,
+    walk: Option<IterativeScan<Node>>,
+    pending: VecDeque<pg_sys::ItemPointerData>,
+    returned_elements: usize,
+    limit_elements: usize,
+}
+
+unsafe fn state<'a>(scan: pg_sys::IndexScanDesc) -> &'a mut ScanState {
+    &mut *((*scan).opaque as *mut ScanState)
+}
+
+#[pg_guard]
+pub unsafe extern "C-unwind" fn ambeginscan(
+    index: pg_sys::Relation,
+    nkeys: i32,
+    norderbys: i32,
+) -> pg_sys::IndexScanDesc {
+    let scan = pg_sys::RelationGetIndexScan(index, nkeys, norderbys);
+    let st = ScanState {
+        query: None,
+        started: false,
+        graph: None,
+        walk: None,
+        pending: VecDeque::new(),
+        returned_elements: 0,
+        limit_elements: 0,
+    };
+    (*scan).opaque = PgMemoryContexts::CurrentMemoryContext.leak_and_drop_on_delete(st) as *mut std::ffi::c_void;
+    scan
+}
+
+#[pg_guard]
+pub unsafe extern "C-unwind" fn amrescan(
+    scan: pg_sys::IndexScanDesc,
+    _keys: pg_sys::ScanKey,
+    _nkeys: i32,
+    orderbys: pg_sys::ScanKey,
+    norderbys: i32,
+) {
+    let st = state(scan);
+    st.started = false;
+    st.walk = None;
+    st.graph = None;
+    st.pending.clear();
+    st.returned_elements = 0;
+    st.query = None;
+    if norderbys > 0 && !orderbys.is_null() {
+        let key = &*orderbys;
+        if key.sk_flags & pg_sys::SK_ISNULL as i32 == 0 {
+            st.query = Some(crate::vector::datum_slice(key.sk_argument).to_vec());
+        }
+    }
+}
+
+/// Start the graph walk for the query; false if there is nothing to return.
+unsafe fn start(scan: pg_sys::IndexScanDesc, st: &mut ScanState) -> bool {
+    let index = (*scan).indexRelation;
+    let Some(raw) = st.query.as_ref() else { return false };
+    let meta = read_meta(index);
+    if raw.len() != meta.dims as usize {
+        dims_mismatch(raw.len(), meta.dims as usize);
+    }
+    let Some(q) = prepare(meta.metric, raw) else { return false };
+    if meta.entry == 0 {
+        return false;
+    }
+    let ef = options::EF_SEARCH.get().max(1) as usize;
+    let iterative = options::ITERATIVE_SCAN.get();
+    let budget = if iterative { options::MAX_SCAN_TUPLES.get().max(1) as usize } else { usize::MAX };
+    let mut g = PageGraph::new(index, &meta, false);
+    let walk = IterativeScan::new(&mut g, &q, meta.entry, meta.entry_level as usize, ef, budget.max(ef));
+    st.limit_elements = if iterative { usize::MAX } else { ef };
+    st.query = Some(q);
+    st.graph = Some(g);
+    st.walk = Some(walk);
+    true
+}
+
+#[pg_guard]
+pub unsafe extern "C-unwind" fn amgettuple(scan: pg_sys::IndexScanDesc, _dir: pg_sys::ScanDirection::Type) -> bool {
+    let st = state(scan);
+    if !st.started {
+        st.started = true;
+        if !start(scan, st) {
+            return false;
+        }
+    }
+    loop {
+        if let Some(tid) = st.pending.pop_front() {
+            (*scan).xs_heaptid = tid;
+            (*scan).xs_recheck = false;
+            (*scan).xs_recheckorderby = false;
+            return true;
+        }
+        if st.returned_elements >= st.limit_elements {
+            return false;
+        }
+        let (Some(walk), Some(g), Some(q)) = (st.walk.as_mut(), st.graph.as_mut(), st.query.as_ref()) else {
+            return false;
+        };
+        let Some(c) = walk.next(g, q) else { return false };
+        let info = g.element(c.node);
+        st.returned_elements += 1;
+        if !info.deleted {
+            st.pending.extend(info.tids);
+        }
+        if st.returned_elements % 256 == 0 {
+            pg_sys::check_for_interrupts!();
+        }
+    }
+}
+
+#[pg_guard]
+pub unsafe extern "C-unwind" fn amendscan(scan: pg_sys::IndexScanDesc) {
+    // The state is dropped with the scan's memory context; release the big parts now.
+    let st = state(scan);
+    st.walk = None;
+    st.graph = None;
+}

@@ -1,0 +1,166 @@
+//! Reading the index through the buffer manager: the meta page, element vectors, neighbour lists —
+//! and [`PageGraph`], the page-backed implementation of the core crate's `GraphView` seam.
+//!
+//! Reads take a share content lock for the few microseconds they copy or compute; nothing is held
+//! between calls, so scans run concurrently with inserts (which lock pages exclusively to change them).
+
+use super::page::{self, Meta, Node};
+use crate::errors::{raise, Code};
+use embedrank_core::distance::Metric;
+use embedrank_core::hnsw::{FxBuildHasher, GraphView};
+use pgrx::pg_sys;
+use std::collections::HashMap;
+
+/// Pin block `block` of `index` and lock it in `mode` (BUFFER_LOCK_SHARE / _EXCLUSIVE).
+pub unsafe fn lock_block(index: pg_sys::Relation, block: u32, mode: u32) -> pg_sys::Buffer {
+    let buf = pg_sys::ReadBufferExtended(
+        index,
+        pg_sys::ForkNumber::MAIN_FORKNUM,
+        block,
+        pg_sys::ReadBufferMode::RBM_NORMAL,
+        std::ptr::null_mut(),
+    );
+    pg_sys::LockBuffer(buf, mode as i32);
+    buf
+}
+
+/// Run `f` on page `block` under a share lock, after checking it is a page of `kind`.
+pub fn with_page<R>(index: pg_sys::Relation, block: u32, kind: u16, f: impl FnOnce(pg_sys::Page) -> R) -> R {
+    unsafe {
+        let buf = lock_block(index, block, pg_sys::BUFFER_LOCK_SHARE);
+        let p = pg_sys::BufferGetPage(buf);
+        page::check_page(index, p, block, kind);
+        let r = f(p);
+        pg_sys::UnlockReleaseBuffer(buf);
+        r
+    }
+}
+
+/// A copy of the meta page.
+pub fn read_meta(index: pg_sys::Relation) -> Meta {
+    let meta = with_page(index, page::META_BLOCK, page::KIND_META, |p| unsafe { *page::meta_ptr(p) });
+    if meta.magic != page::MAGIC {
+        raise(
+            Code::ERRCODE_INDEX_CORRUPTED,
+            format!("index \"{}\" has a bad meta page", unsafe { page::rel_name(index) }),
+            Some("REINDEX the index."),
+        );
+    }
+    meta
+}
+
+/// The index's metric from its stored code.
+pub fn metric_of(meta: &Meta) -> Metric {
+    match meta.metric {
+        0 => Metric::L2,
+        1 => Metric::InnerProduct,
+        3 => Metric::L1,
+        // Cosine indexes store unit vectors and order by inner product.
+        _ => Metric::InnerProduct,
+    }
+}
+
+/// Element facts a caller needs besides the vector.
+#[derive(Clone, Debug)]
+pub struct ElementInfo {
+    pub level: usize,
+    pub deleted: bool,
+    pub tids: Vec<pg_sys::ItemPointerData>,
+    pub neighbors: Node,
+}
+
+/// The graph as stored in pages, for search and for the insert/vacuum algorithms.
+pub struct PageGraph {
+    pub index: pg_sys::Relation,
+    pub dims: usize,
+    pub m: usize,
+    pub metric: Metric,
+    /// Vectors already read, when the caller computes many node-to-node distances (insert, vacuum).
+    cache: Option<HashMap<Node, Vec<f32>, FxBuildHasher>>,
+}
+
+impl PageGraph {
+    pub fn new(index: pg_sys::Relation, meta: &Meta, cache_vectors: bool) -> Self {
+        PageGraph {
+            index,
+            dims: meta.dims as usize,
+            m: meta.m as usize,
+            metric: metric_of(meta),
+            cache: cache_vectors.then(HashMap::default),
+        }
+    }
+
+    /// Copy of `n`'s vector (cached when caching is on).
+    pub fn vector(&mut self, n: Node) -> Vec<f32> {
+        if let Some(v) = self.cache.as_ref().and_then(|c| c.get(&n)) {
+            return v.clone();
+        }
+        let dims = self.dims;
+        let v = with_page(self.index, page::node_block(n), page::KIND_DATA, |p| unsafe {
+            page::element_vector(page::item(self.index, p, n, true), dims).to_vec()
+        });
+        if let Some(c) = self.cache.as_mut() {
+            c.insert(n, v.clone());
+        }
+        v
+    }
+
+    /// Distance between two stored nodes.
+    pub fn distance_between(&mut self, a: Node, b: Node) -> f32 {
+        let va = self.vector(a);
+        let vb = self.vector(b);
+        self.metric.index_distance(&va, &vb)
+    }
+
+    /// Header facts of element `n`.
+    pub fn element(&self, n: Node) -> ElementInfo {
+        with_page(self.index, page::node_block(n), page::KIND_DATA, |p| unsafe {
+            let h = page::element_header(page::item(self.index, p, n, true));
+            ElementInfo {
+                level: h.level as usize,
+                deleted: h.deleted != 0,
+                tids: h.tids[..h.ntids as usize].to_vec(),
+                neighbors: page::node(h.neighbors_block, h.neighbors_offset),
+            }
+        })
+    }
+}
+
+impl GraphView for PageGraph {
+    type Node = Node;
+
+    fn distance_to(&mut self, query: &[f32], n: Node) -> f32 {
+        if let Some(v) = self.cache.as_ref().and_then(|c| c.get(&n)) {
+            return self.metric.index_distance(query, v);
+        }
+        if self.cache.is_some() {
+            let v = self.vector(n);
+            return self.metric.index_distance(query, &v);
+        }
+        let (dims, metric, index) = (self.dims, self.metric, self.index);
+        // Hot path of every scan: compute on the page itself, no copy.
+        with_page(index, page::node_block(n), page::KIND_DATA, |p| unsafe {
+            metric.index_distance(query, page::element_vector(page::item(index, p, n, true), dims))
+        })
+    }
+
+    fn neighbors(&mut self, n: Node, level: usize, out: &mut Vec<Node>) {
+        let (index, m) = (self.index, self.m);
+        let block = page::node_block(n);
+        let other = with_page(index, block, page::KIND_DATA, |p| unsafe {
+            let h = page::element_header(page::item(index, p, n, true));
+            let nb = page::node(h.neighbors_block, h.neighbors_offset);
+            if h.neighbors_block == block {
+                page::read_slots(page::item(index, p, nb, false), m, level, out);
+                None
+            } else {
+                Some(nb)
+            }
+        });
+        if let Some(nb) = other {
+            with_page(index, page::node_block(nb), page::KIND_DATA, |p| unsafe {
+                page::read_slots(page::item(index, p, nb, false), m, level, out);
+            });
+        }
+    }
+}

@@ -1,0 +1,173 @@
+// The embedrank_hnsw access method: build, insert, scan, filters, vacuum, errors.
+
+/// Fill `name` with `n` random unit-ish vectors of `dims` (deterministic), in clusters.
+fn make_table(name: &str, n: usize, dims: usize) {
+    Spi::run("SELECT setseed(0.42)").unwrap();
+    Spi::run(&format!(
+        "CREATE TABLE {name} AS SELECT i AS id, (i % 50) AS category,
+           (SELECT array_agg(((i % 20) * 0.1 + random() + 0 * g)::real) FROM generate_series(1, {dims}) g)::vector({dims}) AS v
+         FROM generate_series(1, {n}) i"
+    ))
+    .unwrap();
+}
+
+/// Ids of the `k` nearest rows to query row `qid` under `op`, by index or by exact scan.
+fn top_ids(table: &str, op: &str, qid: i32, k: i32, use_index: bool) -> Vec<i32> {
+    let setting = if use_index { "SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = on" } else { "SET LOCAL enable_indexscan = off; SET LOCAL enable_seqscan = on" };
+    Spi::run(setting).unwrap();
+    Spi::get_one::<Vec<i32>>(&format!(
+        "SELECT array_agg(id) FROM (SELECT id FROM {table} ORDER BY v {op} (SELECT v FROM {table} WHERE id = {qid}) LIMIT {k}) s"
+    ))
+    .unwrap()
+    .unwrap_or_default()
+}
+
+fn recall(table: &str, op: &str, queries: &[i32]) -> f64 {
+    let mut hit = 0;
+    for &q in queries {
+        let exact = top_ids(table, op, q, 10, false);
+        let approx = top_ids(table, op, q, 10, true);
+        hit += approx.iter().filter(|x| exact.contains(x)).count();
+    }
+    hit as f64 / (10 * queries.len()) as f64
+}
+
+fn plan(sql: &str) -> String {
+    Spi::get_one::<pgrx::datum::Json>(&format!("EXPLAIN (FORMAT JSON) {sql}")).unwrap().unwrap().0.to_string()
+}
+
+#[pg_test]
+fn index_scans_agree_with_exact_search_for_every_opclass() {
+    make_table("items", 3000, 24);
+    Spi::run("SET embedrank.hnsw_ef_search = 100").unwrap();
+    for (opclass, op) in [("vector_l2_ops", "<->"), ("vector_cosine_ops", "<=>"), ("vector_ip_ops", "<#>"), ("vector_l1_ops", "<+>")] {
+        Spi::run(&format!("CREATE INDEX items_idx ON items USING embedrank_hnsw (v {opclass}) WITH (m = 16, ef_construction = 64)")).unwrap();
+        Spi::run("SET LOCAL enable_seqscan = off").unwrap();
+        let p = plan(&format!("SELECT id FROM items ORDER BY v {op} '[{}]' LIMIT 10", vec!["1"; 24].join(",")));
+        assert!(p.contains("items_idx"), "{opclass}: index not used: {p}");
+        let r = recall("items", op, &[1, 77, 500, 1234, 2999]);
+        assert!(r >= 0.9, "{opclass}: recall@10 {r}");
+        Spi::run("DROP INDEX items_idx").unwrap();
+    }
+}
+
+#[pg_test]
+fn planner_uses_index_for_order_by_limit_only() {
+    make_table("big", 20000, 8);
+    Spi::run("CREATE INDEX ON big USING embedrank_hnsw (v vector_l2_ops)").unwrap();
+    Spi::run("ANALYZE big").unwrap();
+    let p = plan("SELECT id FROM big ORDER BY v <-> '[1,1,1,1,1,1,1,1]' LIMIT 10");
+    assert!(p.contains("Index Scan"), "ORDER BY LIMIT should use the index: {p}");
+    let p = plan("SELECT id FROM big WHERE v = '[1,1,1,1,1,1,1,1]'");
+    assert!(!p.contains("embedrank_hnsw") && !p.contains("big_v_idx"), "plain WHERE must not use the index: {p}");
+}
+
+#[pg_test]
+fn empty_single_null_and_duplicate_rows() {
+    Spi::run("CREATE TABLE e (id int, v vector(3))").unwrap();
+    Spi::run("CREATE INDEX e_idx ON e USING embedrank_hnsw (v vector_l2_ops)").unwrap();
+    Spi::run("SET enable_seqscan = off").unwrap();
+    assert_eq!(Spi::get_one::<i64>("SELECT count(*) FROM (SELECT id FROM e ORDER BY v <-> '[1,2,3]' LIMIT 5) s").unwrap(), Some(0));
+    Spi::run("INSERT INTO e VALUES (1, '[1,2,3]')").unwrap();
+    assert_eq!(Spi::get_one::<i32>("SELECT id FROM e ORDER BY v <-> '[0,0,0]' LIMIT 1").unwrap(), Some(1));
+    Spi::run("INSERT INTO e SELECT i, NULL FROM generate_series(100, 120) i").unwrap();
+    Spi::run("INSERT INTO e SELECT i, '[5,5,5]' FROM generate_series(200, 449) i").unwrap();
+    assert_eq!(Spi::get_one::<i64>("SELECT count(*) FROM (SELECT id FROM e ORDER BY v <-> '[5,5,5]' LIMIT 1000) s").unwrap(), Some(251), "all duplicates and the single row, never NULLs");
+    assert_eq!(Spi::get_one::<i64>("SELECT count(*) FROM (SELECT id FROM e ORDER BY v <-> '[5,5,5]' LIMIT 1000) s WHERE id BETWEEN 100 AND 120").unwrap(), Some(0));
+    // Duplicates built in bulk (CREATE INDEX path) too.
+    Spi::run("REINDEX INDEX e_idx").unwrap();
+    assert_eq!(Spi::get_one::<i64>("SELECT count(DISTINCT id) FROM (SELECT id FROM e ORDER BY v <-> '[5,5,5]' LIMIT 1000) s").unwrap(), Some(251));
+}
+
+#[pg_test]
+fn limit_larger_than_ef_search_and_filtered_queries_return_enough_rows() {
+    make_table("f", 5000, 16);
+    Spi::run("CREATE INDEX ON f USING embedrank_hnsw (v vector_cosine_ops)").unwrap();
+    Spi::run("SET enable_seqscan = off; SET embedrank.hnsw_ef_search = 10").unwrap();
+    let q = format!("'[{}]'", vec!["0.5"; 16].join(","));
+    assert_eq!(Spi::get_one::<i64>(&format!("SELECT count(*) FROM (SELECT id FROM f ORDER BY v <=> {q} LIMIT 300) s")).unwrap(), Some(300));
+    // category = 7 matches 2% of rows: the iterative scan keeps going until 10 pass the filter.
+    assert_eq!(Spi::get_one::<i64>(&format!("SELECT count(*) FROM (SELECT id FROM f WHERE category = 7 ORDER BY v <=> {q} LIMIT 10) s")).unwrap(), Some(10));
+    Spi::run("SET embedrank.hnsw_iterative_scan = off").unwrap();
+    assert!(Spi::get_one::<i64>(&format!("SELECT count(*) FROM (SELECT id FROM f ORDER BY v <=> {q} LIMIT 300) s")).unwrap().unwrap() <= 10);
+}
+
+#[pg_test]
+fn inserts_after_build_are_found() {
+    make_table("ins", 1000, 8);
+    Spi::run("CREATE INDEX ON ins USING embedrank_hnsw (v vector_l2_ops)").unwrap();
+    Spi::run("INSERT INTO ins SELECT 100000 + i, 0, ARRAY[50 + i, 50, 50, 50, 50, 50, 50, 50]::real[]::vector(8) FROM generate_series(1, 200) i").unwrap();
+    Spi::run("SET enable_seqscan = off").unwrap();
+    assert_eq!(Spi::get_one::<i32>("SELECT id FROM ins ORDER BY v <-> '[60,50,50,50,50,50,50,50]' LIMIT 1").unwrap(), Some(100010));
+    assert!(recall("ins", "<->", &[5, 100050, 100199, 700]) >= 0.9);
+}
+
+#[pg_test]
+fn vacuum_removes_dead_rows_and_keeps_recall() {
+    make_table("vac", 3000, 16);
+    Spi::run("CREATE INDEX ON vac USING embedrank_hnsw (v vector_l2_ops)").unwrap();
+    Spi::run("DELETE FROM vac WHERE id % 2 = 0").unwrap();
+    // VACUUM cannot run inside the test's transaction; drive the index's bulk delete directly.
+    Spi::run("SELECT tests.vacuum_index_for_test('vac_v_idx', 'vac')").unwrap();
+    Spi::run("SET enable_seqscan = off; SET embedrank.hnsw_ef_search = 80").unwrap();
+    assert!(recall("vac", "<->", &[1, 501, 1001, 2999]) >= 0.9);
+    assert_eq!(Spi::get_one::<i64>("SELECT count(*) FROM (SELECT id FROM vac ORDER BY v <-> (SELECT v FROM vac WHERE id = 1) LIMIT 2000) s").unwrap(), Some(1500));
+    Spi::run("INSERT INTO vac SELECT 10000 + i, 0, (SELECT v FROM vac WHERE id = 1) FROM generate_series(1, 5) i").unwrap();
+    assert_eq!(Spi::get_one::<i64>("SELECT count(*) FROM (SELECT id FROM vac ORDER BY v <-> (SELECT v FROM vac WHERE id = 1) LIMIT 6) s WHERE id = 1 OR id > 10000").unwrap(), Some(6));
+}
+
+/// Run the index's bulk-delete + cleanup, treating heap TIDs not visible in `table` as dead (what
+/// VACUUM decides), so vacuum logic is testable inside the test's transaction.
+#[pg_extern]
+fn vacuum_index_for_test(index: pgrx::PgRelation, table: &str) -> i64 {
+    let live: std::collections::HashSet<(u32, u16)> = Spi::connect(|c| {
+        c.select(&format!("SELECT ctid::text FROM {table}"), None, &[])
+            .unwrap()
+            .map(|r| {
+                let t: String = r.get(1).unwrap().unwrap();
+                let (b, o) = t.trim_matches(|c| c == '(' || c == ')').split_once(',').unwrap();
+                (b.parse().unwrap(), o.parse().unwrap())
+            })
+            .collect()
+    });
+    unsafe {
+        let mut info = pg_sys::IndexVacuumInfo { index: index.as_ptr(), analyze_only: false, estimated_count: true, message_level: pg_sys::DEBUG2 as i32, ..Default::default() };
+        unsafe extern "C-unwind" fn dead(tid: pg_sys::ItemPointer, state: *mut std::ffi::c_void) -> bool {
+            let live = &*(state as *const std::collections::HashSet<(u32, u16)>);
+            let t = &*tid;
+            let block = ((t.ip_blkid.bi_hi as u32) << 16) | t.ip_blkid.bi_lo as u32;
+            !live.contains(&(block, t.ip_posid))
+        }
+        let state = &live as *const _ as *mut std::ffi::c_void;
+        let stats = crate::index::vacuum::ambulkdelete(&mut info, std::ptr::null_mut(), Some(dead), state);
+        let stats = crate::index::vacuum::amvacuumcleanup(&mut info, stats);
+        (*stats).tuples_removed as i64
+    }
+}
+
+#[pg_test]
+fn small_maintenance_work_mem_falls_back_with_a_notice_and_stays_correct() {
+    make_table("mw", 4000, 64);
+    Spi::run("SET maintenance_work_mem = '1MB'").unwrap();
+    Spi::run("CREATE INDEX ON mw USING embedrank_hnsw (v vector_l2_ops)").unwrap();
+    assert!(recall("mw", "<->", &[3, 1999, 3999]) >= 0.9);
+    assert_eq!(Spi::get_one::<i64>("SELECT count(*) FROM (SELECT id FROM mw ORDER BY v <-> (SELECT v FROM mw WHERE id = 3) LIMIT 5000) s").unwrap(), Some(4000));
+}
+
+#[pg_test]
+fn index_errors() {
+    Spi::run("CREATE TABLE nodim (v vector)").unwrap();
+    assert_error("CREATE INDEX ON nodim USING embedrank_hnsw (v vector_l2_ops)", "22023", "column does not have dimensions");
+    Spi::run("CREATE TABLE d3 (v vector(3))").unwrap();
+    assert_error("CREATE INDEX ON d3 USING embedrank_hnsw (v vector_l2_ops) WITH (m = 1)", "22023", "out of bounds");
+    assert_error("CREATE INDEX ON d3 USING embedrank_hnsw (v vector_l2_ops) WITH (m = 101)", "22023", "out of bounds");
+    assert_error("CREATE INDEX ON d3 USING embedrank_hnsw (v vector_l2_ops) WITH (ef_construction = 1001)", "22023", "out of bounds");
+    assert_error("CREATE INDEX ON d3 USING embedrank_hnsw (v vector_l2_ops) WITH (m = 40, ef_construction = 64)", "22023", "ef_construction must be greater than or equal to 2 * m");
+    Spi::run("CREATE TABLE big_d (v vector(2001))").unwrap();
+    assert_error("CREATE INDEX ON big_d USING embedrank_hnsw (v vector_l2_ops)", "54000", "2000 dimensions");
+    Spi::run("INSERT INTO d3 VALUES ('[1,2,3]')").unwrap();
+    Spi::run("CREATE INDEX ON d3 USING embedrank_hnsw (v vector_l2_ops)").unwrap();
+    Spi::run("SET enable_seqscan = off").unwrap();
+    assert_error("SELECT * FROM d3 ORDER BY v <-> '[1,2]' LIMIT 1", "22000", "different vector dimensions");
+    assert_eq!(error_of("CREATE INDEX ON d3 USING hnsw (v vector_l2_ops)").contains("hnsw"), true);
+}
