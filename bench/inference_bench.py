@@ -112,7 +112,7 @@ def rss_kb(pid):
 
 
 def connect(db):
-    c = psycopg.connect(dbname=db, autocommit=True)
+    c = psycopg.connect(dbname=db, autocommit=True, options="-c search_path=public,embedrank")
     register_vector(c)
     return c
 

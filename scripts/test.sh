@@ -2,8 +2,9 @@
 # The project's whole test suite (the README's test command; .ci/run calls it):
 #   1. setup (idempotent), 2. Postgres-free unit tests of the core crates,
 #   3. `cargo pgrx test` on Postgres 15 and 17 (as the postgres user, on private data directories),
-#   4. client tests (psycopg 3 + pgvector adapter, SQLAlchemy) against a real server.
-# usage: scripts/test.sh [pg15|pg17|unit|client]...   (no argument: everything)
+#   4. durability tests of the index (crash recovery, replica, concurrency) on real clusters,
+#   5. client tests (psycopg 3 + pgvector adapter, SQLAlchemy) against a real server.
+# usage: scripts/test.sh [unit|pg15|pg17|durability|client]...   (no argument: everything)
 source "$(dirname "$0")/lib.sh"
 cd "$REPO_ROOT"
 bash scripts/setup.sh
@@ -30,6 +31,13 @@ for pg in pg15 pg17; do
   bash scripts/install_assets.sh "$pgc"
   cargo pgrx test "$pg" --runas postgres --pgdata "$TESTROOT/$pg"
 done
+
+if has durability; then
+  log "durability tests (SIGKILL recovery, streaming replica, concurrent clients) on Postgres 17"
+  cargo pgrx install --pg-config "$PG17_CONFIG" >/dev/null
+  bash scripts/install_assets.sh "$PG17_CONFIG"
+  PGBIN=$PG17_HOME/bin "$VENV/bin/python" -m pytest -q tests/integration
+fi
 
 if has client; then
   log "client tests (psycopg 3, pgvector adapter, SQLAlchemy) against Postgres 15"

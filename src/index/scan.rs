@@ -4,15 +4,18 @@
 //! `embedrank.hnsw_iterative_scan` on (the default) the scan then keeps expanding the graph frontier
 //! (core crate `IterativeScan`) so filtered queries still find LIMIT rows, until
 //! `embedrank.hnsw_max_scan_tuples` elements were visited. Rows beyond the first ef_search come in
-//! approximate distance order. Deleted elements are walked through but never returned; each element
+//! approximate distance order. HNSW graphs can leave a few elements without incoming links; so that
+//! an iterative scan still reaches every row, a walk that exhausts the reachable graph within its
+//! budget finishes with a sweep of the remaining elements (read in physical order, returned by
+//! distance). Deleted elements are walked through but never returned; each element
 //! yields all its heap TIDs. The scan state lives in Rust, owned by the scan's memory context, so it
 //! is freed even if the query errors out.
 
 use super::options::{self, prepare};
 use super::page::Node;
-use super::storage::{read_meta, PageGraph};
+use super::storage::{all_elements, read_meta, PageGraph};
 use crate::errors::dims_mismatch;
-use embedrank_core::hnsw::IterativeScan;
+use embedrank_core::hnsw::{FxHashSet, GraphView, IterativeScan};
 use pgrx::prelude::*;
 use pgrx::{pg_sys, PgMemoryContexts};
 use std::collections::VecDeque;
@@ -25,6 +28,9 @@ struct ScanState {
     pending: VecDeque<pg_sys::ItemPointerData>,
     returned_elements: usize,
     limit_elements: usize,
+    budget: usize,
+    yielded: FxHashSet<Node>,
+    sweep: Option<VecDeque<Node>>,
 }
 
 unsafe fn state<'a>(scan: pg_sys::IndexScanDesc) -> &'a mut ScanState {
@@ -46,6 +52,9 @@ pub unsafe extern "C-unwind" fn ambeginscan(
         pending: VecDeque::new(),
         returned_elements: 0,
         limit_elements: 0,
+        budget: 0,
+        yielded: FxHashSet::default(),
+        sweep: None,
     };
     (*scan).opaque = PgMemoryContexts::CurrentMemoryContext.leak_and_drop_on_delete(st) as *mut std::ffi::c_void;
     scan
@@ -66,6 +75,8 @@ pub unsafe extern "C-unwind" fn amrescan(
     st.pending.clear();
     st.returned_elements = 0;
     st.query = None;
+    st.yielded.clear();
+    st.sweep = None;
     if norderbys > 0 && !orderbys.is_null() {
         let key = &*orderbys;
         if key.sk_flags & pg_sys::SK_ISNULL as i32 == 0 {
@@ -92,6 +103,7 @@ unsafe fn start(scan: pg_sys::IndexScanDesc, st: &mut ScanState) -> bool {
     let mut g = PageGraph::new(index, &meta, false);
     let walk = IterativeScan::new(&mut g, &q, meta.entry, meta.entry_level as usize, ef, budget.max(ef));
     st.limit_elements = if iterative { usize::MAX } else { ef };
+    st.budget = if iterative { budget.max(ef) } else { 0 };
     st.query = Some(q);
     st.graph = Some(g);
     st.walk = Some(walk);
@@ -120,9 +132,16 @@ pub unsafe extern "C-unwind" fn amgettuple(scan: pg_sys::IndexScanDesc, _dir: pg
         let (Some(walk), Some(g), Some(q)) = (st.walk.as_mut(), st.graph.as_mut(), st.query.as_ref()) else {
             return false;
         };
-        let Some(c) = walk.next(g, q) else { return false };
-        let info = g.element(c.node);
+        let next = match walk.next(g, q) {
+            Some(c) => Some(c.node),
+            None if walk.distance_computations() < st.budget => next_unreached(st),
+            None => None,
+        };
+        let Some(n) = next else { return false };
+        let g = st.graph.as_mut().expect("graph");
+        let info = g.element(n);
         st.returned_elements += 1;
+        st.yielded.insert(n);
         if !info.deleted {
             st.pending.extend(info.tids);
         }
@@ -130,6 +149,24 @@ pub unsafe extern "C-unwind" fn amgettuple(scan: pg_sys::IndexScanDesc, _dir: pg
             pg_sys::check_for_interrupts!();
         }
     }
+}
+
+/// After the graph walk is exhausted: the elements it never reached, nearest first.
+unsafe fn next_unreached(st: &mut ScanState) -> Option<Node> {
+    if st.sweep.is_none() {
+        let g = st.graph.as_mut().expect("graph");
+        let q = st.query.as_ref().expect("query");
+        let mut rest: Vec<(f32, Node)> = all_elements(g.index, || {
+            pg_sys::check_for_interrupts!();
+        })
+            .into_iter()
+            .filter(|e| !e.2 && !st.yielded.contains(&e.0))
+            .map(|e| (g.distance_to(q, e.0), e.0))
+            .collect();
+        rest.sort_by(|a, b| a.0.total_cmp(&b.0));
+        st.sweep = Some(rest.into_iter().map(|r| r.1).collect());
+    }
+    st.sweep.as_mut().and_then(|s| s.pop_front())
 }
 
 #[pg_guard]

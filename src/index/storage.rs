@@ -164,3 +164,28 @@ impl GraphView for PageGraph {
         }
     }
 }
+
+/// Every element of the index as (node, level, deleted, heap TIDs), in physical order;
+/// `between_pages` runs after each page (vacuum delay, interrupt checks).
+pub unsafe fn all_elements(index: pg_sys::Relation, between_pages: fn()) -> Vec<(Node, usize, bool, Vec<pg_sys::ItemPointerData>)> {
+    let blocks = pg_sys::RelationGetNumberOfBlocksInFork(index, pg_sys::ForkNumber::MAIN_FORKNUM);
+    let mut out = Vec::new();
+    for block in 1..blocks {
+        with_page(index, block, page::KIND_DATA, |p| {
+            let max = pg_sys::PageGetMaxOffsetNumber(p);
+            let mut off = 1;
+            while off <= max {
+                let n = page::node(block, off);
+                let it = pg_sys::PageGetItem(p, pg_sys::PageGetItemId(p, off)) as *mut u8;
+                if *it == 1 {
+                    let h = page::element_header(it);
+                    out.push((n, h.level as usize, h.deleted != 0, h.tids[..h.ntids as usize].to_vec()));
+                }
+                off += 1;
+            }
+        });
+        between_pages();
+    }
+    out
+}
+

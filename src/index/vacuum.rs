@@ -9,40 +9,19 @@
 
 use super::insert::WriterLock;
 use super::page::{self, Node};
-use super::storage::{read_meta, with_page, PageGraph};
+use super::storage::{all_elements, read_meta, PageGraph};
 use super::write;
 use embedrank_core::hnsw::{select_neighbors, Candidate, FxHashSet, GraphView};
 use pgrx::prelude::*;
 use pgrx::{pg_sys, PgBox};
 
-/// Every element of the index, with its level and deleted flag, in physical order.
-unsafe fn all_elements(index: pg_sys::Relation) -> Vec<(Node, usize, bool, Vec<pg_sys::ItemPointerData>)> {
-    let blocks = pg_sys::RelationGetNumberOfBlocksInFork(index, pg_sys::ForkNumber::MAIN_FORKNUM);
-    let mut out = Vec::new();
-    for block in 1..blocks {
-        with_page(index, block, page::KIND_DATA, |p| {
-            let max = pg_sys::PageGetMaxOffsetNumber(p);
-            let mut off = 1;
-            while off <= max {
-                let n = page::node(block, off);
-                let it = pg_sys::PageGetItem(p, pg_sys::PageGetItemId(p, off)) as *mut u8;
-                if *it == 1 {
-                    let h = page::element_header(it);
-                    out.push((n, h.level as usize, h.deleted != 0, h.tids[..h.ntids as usize].to_vec()));
-                }
-                off += 1;
-            }
-        });
-        vacuum_delay();
-    }
-    out
-}
-
-unsafe fn vacuum_delay() {
+fn vacuum_delay() {
+    unsafe {
     #[cfg(feature = "pg18")]
     pg_sys::vacuum_delay_point(false);
     #[cfg(not(feature = "pg18"))]
     pg_sys::vacuum_delay_point();
+    }
 }
 
 #[pg_guard]
@@ -57,7 +36,7 @@ pub unsafe extern "C-unwind" fn ambulkdelete(
     let callback = callback.expect("bulk delete callback");
     let _lock = WriterLock::take(index);
     let mut deleted: FxHashSet<Node> = FxHashSet::default();
-    let elements = all_elements(index);
+    let elements = all_elements(index, vacuum_delay);
     for (n, _, was_deleted, tids) in &elements {
         if *was_deleted {
             deleted.insert(*n);
@@ -144,7 +123,7 @@ pub unsafe extern "C-unwind" fn amvacuumcleanup(
     }
     let index = (*info).index;
     let stats = if stats.is_null() { PgBox::<pg_sys::IndexBulkDeleteResult>::alloc0().into_pg() } else { stats };
-    let live: usize = all_elements(index).iter().filter(|e| !e.2).map(|e| e.3.len()).sum();
+    let live: usize = all_elements(index, vacuum_delay).iter().filter(|e| !e.2).map(|e| e.3.len()).sum();
     (*stats).num_pages = pg_sys::RelationGetNumberOfBlocksInFork(index, pg_sys::ForkNumber::MAIN_FORKNUM);
     (*stats).num_index_tuples = live as f64;
     stats
