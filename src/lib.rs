@@ -22,6 +22,11 @@ pub mod vector;
 ::pgrx::pg_module_magic!(name, version);
 
 extension_sql_file!("../sql/vector.sql", name = "vector_type", bootstrap);
+extension_sql_file!(
+    "../sql/search.sql",
+    name = "search",
+    requires = ["hnsw_access_method", inference::sql::embed, inference::sql::embed_array, inference::sql::rerank, inference::sql::models],
+);
 
 /// Called once when a backend loads the library: registers settings. Starts no threads (threads
 /// would not survive the fork if the library is preloaded).
@@ -43,6 +48,7 @@ mod tests {
     include!("tests/vector_errors.rs");
     include!("tests/inference.rs");
     include!("tests/index.rs");
+    include!("tests/search.rs");
 }
 
 /// Hooks `cargo pgrx test` calls; required by pgrx-tests.

@@ -92,7 +92,7 @@ fn embedding_dims(model: Option<&str>) -> usize {
 }
 
 #[pg_extern(immutable, parallel_safe, name = "embed")]
-fn embed(
+pub fn embed(
     input: Option<&str>,
     model: default!(Option<&str>, "NULL"),
     input_type: default!(Option<&str>, "'document'"),
@@ -102,7 +102,7 @@ fn embed(
 }
 
 #[pg_extern(immutable, parallel_safe, name = "embed")]
-fn embed_array(
+pub fn embed_array(
     inputs: Option<Vec<Option<String>>>,
     model: default!(Option<&str>, "NULL"),
     input_type: default!(Option<&str>, "'document'"),
@@ -130,7 +130,7 @@ fn embed_array(
 }
 
 #[pg_extern(immutable, parallel_safe)]
-fn rerank(
+pub fn rerank(
     query: Option<&str>,
     documents: Option<Vec<Option<String>>>,
     model: default!(Option<&str>, "NULL"),
@@ -172,7 +172,7 @@ fn rerank(
 }
 
 #[pg_extern(stable, parallel_safe)]
-fn models() -> TableIterator<
+pub fn models() -> TableIterator<
     'static,
     (
         name!(name, String),

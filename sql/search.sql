@@ -1,0 +1,187 @@
+-- Two-stage search over registered tables: ANN top-k on the embedding index, then cross-encoder
+-- top-n, in one statement; plus keeping embeddings in sync (trigger) and batched backfill.
+-- All dynamic SQL quotes identifiers with format('%I') and passes values as parameters.
+
+CREATE TABLE sources (
+    source           regclass PRIMARY KEY,
+    key_column       name NOT NULL,
+    text_column      name NOT NULL,
+    embedding_column name NOT NULL,
+    model            text NOT NULL,
+    registered_at    timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE sources IS 'Tables registered with embedrank.register() for embedrank.search()';
+SELECT pg_catalog.pg_extension_config_dump('sources', '');
+
+-- Trigger function: embed the text column into the embedding column on INSERT and on UPDATE of the
+-- text. TG_ARGV: text column, embedding column, model. An INSERT that already carries an embedding
+-- keeps it (bulk loads with precomputed vectors).
+CREATE FUNCTION sync_embedding() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    doc  text := to_jsonb(NEW) ->> TG_ARGV[0];
+    have text := to_jsonb(NEW) ->> TG_ARGV[1];
+BEGIN
+    IF TG_OP = 'INSERT' AND have IS NOT NULL THEN
+        RETURN NEW;
+    END IF;
+    NEW := jsonb_populate_record(NEW, jsonb_build_object(TG_ARGV[1],
+               CASE WHEN doc IS NULL THEN NULL ELSE @extschema@.embed(doc, TG_ARGV[2])::text END));
+    RETURN NEW;
+END $$;
+
+-- Column facts used by register(): its type and typmod, or NULL if the column does not exist.
+CREATE FUNCTION column_type(tbl regclass, col name) RETURNS TABLE(typ regtype, typmod int)
+LANGUAGE sql STABLE AS $$
+    SELECT atttypid::regtype, atttypmod FROM pg_catalog.pg_attribute
+    WHERE attrelid = tbl AND attname = col AND attnum > 0 AND NOT attisdropped
+$$;
+
+CREATE FUNCTION register(
+    source regclass,
+    text_column name,
+    embedding_column name DEFAULT 'embedding',
+    key_column name DEFAULT NULL,
+    model text DEFAULT NULL,
+    create_index boolean DEFAULT true
+) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    m     text := coalesce(model, current_setting('embedrank.embedding_model'));
+    dims  int;
+    t     record;
+    keyc  name := key_column;
+BEGIN
+    SELECT d.dims INTO dims FROM @extschema@.models() d WHERE d.name = m AND d.role = 'embedding';
+    IF dims IS NULL THEN
+        RAISE EXCEPTION 'model "%" is not an installed embedding model', m USING ERRCODE = 'undefined_object',
+            HINT = 'SELECT * FROM embedrank.models() lists the installed models.';
+    END IF;
+    SELECT * INTO t FROM @extschema@.column_type(source, text_column);
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'column "%" does not exist in %', text_column, source USING ERRCODE = 'undefined_column';
+    ELSIF t.typ NOT IN ('text'::regtype, 'character varying'::regtype, 'character'::regtype) THEN
+        RAISE EXCEPTION 'column "%" of % has type %, not text', text_column, source, t.typ USING ERRCODE = 'datatype_mismatch';
+    END IF;
+    IF keyc IS NULL THEN
+        SELECT a.attname INTO keyc FROM pg_catalog.pg_index i
+        JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+        WHERE i.indrelid = source AND i.indisprimary AND i.indnkeyatts = 1;
+        IF keyc IS NULL THEN
+            RAISE EXCEPTION '% has no single-column primary key', source USING ERRCODE = 'invalid_parameter_value',
+                HINT = 'Pass key_column => the column that identifies a row.';
+        END IF;
+    ELSIF NOT EXISTS (SELECT 1 FROM @extschema@.column_type(source, keyc)) THEN
+        RAISE EXCEPTION 'column "%" does not exist in %', keyc, source USING ERRCODE = 'undefined_column';
+    END IF;
+    SELECT * INTO t FROM @extschema@.column_type(source, embedding_column);
+    IF NOT FOUND THEN
+        EXECUTE format('ALTER TABLE %s ADD COLUMN %I @extschema@.vector(%s)', source, embedding_column, dims);
+    ELSIF t.typ <> '@extschema@.vector'::regtype OR t.typmod <> dims THEN
+        RAISE EXCEPTION 'column "%" of % has type %, not vector(%)', embedding_column, source,
+            format_type(t.typ, t.typmod), dims USING ERRCODE = 'datatype_mismatch',
+            HINT = format('Model %s produces %s dimensions.', m, dims);
+    END IF;
+    EXECUTE format('DROP TRIGGER IF EXISTS embedrank_sync ON %s', source);
+    EXECUTE format('CREATE TRIGGER embedrank_sync BEFORE INSERT OR UPDATE OF %I ON %s FOR EACH ROW '
+                   'EXECUTE FUNCTION @extschema@.sync_embedding(%L, %L, %L)',
+                   text_column, source, text_column, embedding_column, m);
+    IF create_index AND NOT EXISTS (
+        SELECT 1 FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid
+        JOIN pg_catalog.pg_am a ON a.oid = c.relam JOIN pg_catalog.pg_attribute att ON att.attrelid = i.indrelid AND att.attnum = i.indkey[0]
+        WHERE i.indrelid = source AND a.amname = 'embedrank_hnsw' AND att.attname = embedding_column) THEN
+        EXECUTE format('CREATE INDEX ON %s USING @extschema@.embedrank_hnsw (%I @extschema@.vector_cosine_ops)', source, embedding_column);
+    END IF;
+    INSERT INTO @extschema@.sources VALUES (source, keyc, text_column, embedding_column, m, now())
+    ON CONFLICT ON CONSTRAINT sources_pkey DO UPDATE SET key_column = EXCLUDED.key_column,
+        text_column = EXCLUDED.text_column, embedding_column = EXCLUDED.embedding_column, model = EXCLUDED.model;
+END $$;
+
+CREATE FUNCTION registration(source regclass) RETURNS @extschema@.sources LANGUAGE plpgsql STABLE AS $$
+DECLARE r @extschema@.sources;
+BEGIN
+    SELECT * INTO r FROM @extschema@.sources s WHERE s.source = registration.source;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION '% is not registered for search', registration.source USING ERRCODE = 'object_not_in_prerequisite_state',
+            HINT = 'SELECT embedrank.register(''table'', ''text_column'') first.';
+    END IF;
+    RETURN r;
+END $$;
+
+-- Embed the rows whose embedding is NULL, batch_size texts per model call, committing after each
+-- batch (so it can be interrupted and resumed: a new CALL continues where the last one stopped).
+CREATE PROCEDURE backfill(source regclass, batch_size int DEFAULT 256) LANGUAGE plpgsql AS $$
+DECLARE
+    r     @extschema@.sources := @extschema@.registration(source);
+    done  bigint := 0;
+    total bigint;
+    n     bigint;
+BEGIN
+    IF batch_size < 1 OR batch_size > 10000 THEN
+        RAISE EXCEPTION 'batch_size must be between 1 and 10000, got %', batch_size USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    EXECUTE format('SELECT count(*) FROM %s WHERE %I IS NULL AND %I IS NOT NULL', source, r.embedding_column, r.text_column) INTO total;
+    LOOP
+        EXECUTE format(
+            'WITH todo AS (SELECT %1$I AS k, %2$I AS t FROM %4$s WHERE %3$I IS NULL AND %2$I IS NOT NULL LIMIT %5$s FOR UPDATE SKIP LOCKED),
+                  emb AS (SELECT a.k, e.v FROM (SELECT array_agg(k) AS ks, @extschema@.embed(array_agg(t), %6$L) AS vs FROM todo) x,
+                          unnest(x.ks, x.vs) AS e(kk, v), LATERAL (SELECT e.kk AS k) a)
+             UPDATE %4$s s SET %3$I = emb.v FROM emb WHERE s.%1$I = emb.k',
+            r.key_column, r.text_column, r.embedding_column, source, batch_size, r.model);
+        GET DIAGNOSTICS n = ROW_COUNT;
+        EXIT WHEN n = 0;
+        done := done + n;
+        RAISE NOTICE 'embedrank backfill %: % / % rows embedded', source, done, total;
+        COMMIT;
+    END LOOP;
+END $$;
+
+-- Two-stage search: top-k by cosine distance on the embedding index (the query embedded once, as a
+-- 'query'), optionally fused with full-text candidates (reciprocal-rank fusion, k = 60), then the
+-- cross-encoder reorders them and the best n come back with both scores.
+CREATE FUNCTION search(
+    source regclass,
+    query text,
+    k int DEFAULT 100,
+    n int DEFAULT 10,
+    min_score real DEFAULT NULL,
+    hybrid boolean DEFAULT false,
+    rerank_model text DEFAULT NULL
+) RETURNS TABLE(key text, content text, distance float8, first_stage_rank int, score real)
+LANGUAGE plpgsql STABLE STRICT AS $$
+DECLARE
+    r @extschema@.sources := @extschema@.registration(source);
+BEGIN
+    IF btrim(query) = '' THEN
+        RAISE EXCEPTION 'query must not be empty' USING ERRCODE = 'invalid_parameter_value';
+    ELSIF k < 1 OR n < 1 THEN
+        RAISE EXCEPTION 'k and n must be positive (got k = %, n = %)', k, n USING ERRCODE = 'invalid_parameter_value';
+    ELSIF k > 1000 THEN
+        RAISE EXCEPTION 'k = % is above the cap of 1000 candidates', k USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Reranking costs time per candidate; 50 to 200 is the usual range.';
+    ELSIF n > k THEN
+        RAISE EXCEPTION 'n (%) must not exceed k (%)', n, k USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN QUERY EXECUTE format($q$
+        WITH qv AS MATERIALIZED (SELECT @extschema@.embed($1, %4$L, 'query') AS v),
+        dense AS (
+            SELECT d.*, row_number() OVER (ORDER BY d.distance) AS rank FROM (
+                SELECT %1$I::text AS key, %2$I AS content, %3$I <=> (SELECT v FROM qv) AS distance
+                FROM %5$s WHERE %3$I IS NOT NULL ORDER BY %3$I <=> (SELECT v FROM qv) LIMIT $2) d),
+        lexical AS (
+            SELECT l.key, l.content, NULL::float8 AS distance, row_number() OVER (ORDER BY l.rel DESC) AS rank FROM (
+                SELECT %1$I::text AS key, %2$I AS content, ts_rank_cd(to_tsvector('english', %2$I), q) AS rel
+                FROM %5$s, websearch_to_tsquery('english', $1) q
+                WHERE $5 AND to_tsvector('english', %2$I) @@ q
+                ORDER BY rel DESC LIMIT $2) l),
+        fused AS (
+            SELECT key, max(content) AS content, min(distance) AS distance, sum(1.0 / (60 + rank)) AS rrf
+            FROM (SELECT * FROM dense UNION ALL SELECT * FROM lexical) u GROUP BY key
+            ORDER BY rrf DESC LIMIT $2),
+        cands AS (SELECT f.*, row_number() OVER (ORDER BY rrf DESC)::int AS pos FROM fused f),
+        ranked AS (
+            SELECT r.idx, r.score FROM @extschema@.rerank($1,
+                (SELECT array_agg(content ORDER BY pos) FROM cands), $6, $3, $4) r)
+        SELECT c.key, c.content, c.distance, c.pos, ranked.score
+        FROM ranked JOIN cands c ON c.pos = ranked.idx ORDER BY ranked.score DESC, c.pos
+    $q$, r.key_column, r.text_column, r.embedding_column, r.model, source)
+    USING query, k, n, min_score, hybrid, rerank_model;
+END $$;
