@@ -88,7 +88,7 @@ BEGIN
         SELECT 1 FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid
         JOIN pg_catalog.pg_am a ON a.oid = c.relam JOIN pg_catalog.pg_attribute att ON att.attrelid = i.indrelid AND att.attnum = i.indkey[0]
         WHERE i.indrelid = source AND a.amname = 'embedrank_hnsw' AND att.attname = embedding_column) THEN
-        EXECUTE format('CREATE INDEX ON %s USING @extschema@.embedrank_hnsw (%I @extschema@.vector_cosine_ops)', source, embedding_column);
+        EXECUTE format('CREATE INDEX ON %s USING embedrank_hnsw (%I @extschema@.vector_cosine_ops)', source, embedding_column);
     END IF;
     INSERT INTO @extschema@.sources VALUES (source, keyc, text_column, embedding_column, m, now())
     ON CONFLICT ON CONSTRAINT sources_pkey DO UPDATE SET key_column = EXCLUDED.key_column,
@@ -146,13 +146,17 @@ CREATE FUNCTION search(
     hybrid boolean DEFAULT false,
     rerank_model text DEFAULT NULL
 ) RETURNS TABLE(key text, content text, distance float8, first_stage_rank int, score real)
-LANGUAGE plpgsql STABLE STRICT AS $$
+LANGUAGE plpgsql STABLE AS $$
 DECLARE
-    r @extschema@.sources := @extschema@.registration(source);
+    r @extschema@.sources;
 BEGIN
+    IF query IS NULL OR source IS NULL THEN
+        RETURN;  -- nothing to search for: no rows (documented)
+    END IF;
+    r := @extschema@.registration(source);
     IF btrim(query) = '' THEN
         RAISE EXCEPTION 'query must not be empty' USING ERRCODE = 'invalid_parameter_value';
-    ELSIF k < 1 OR n < 1 THEN
+    ELSIF k IS NULL OR n IS NULL OR k < 1 OR n < 1 THEN
         RAISE EXCEPTION 'k and n must be positive (got k = %, n = %)', k, n USING ERRCODE = 'invalid_parameter_value';
     ELSIF k > 1000 THEN
         RAISE EXCEPTION 'k = % is above the cap of 1000 candidates', k USING ERRCODE = 'invalid_parameter_value',
