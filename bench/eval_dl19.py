@@ -168,7 +168,11 @@ def main():
     with psycopg.connect(dbname="postgres", autocommit=True) as c:
         if not c.execute("SELECT 1 FROM pg_database WHERE datname = %s", (args.db,)).fetchone():
             c.execute(f'CREATE DATABASE "{args.db}"')
-    conn = psycopg.connect(dbname=args.db, autocommit=True, options="-c search_path=public,embedrank")
+    # No server-side prepared statements: embed()/rerank() are declared with the default COST 1, so after
+    # a few executions Postgres switches a prepared statement to a generic plan that calls
+    # embed($1) once per row (thousands of model runs per query). See the report / README.
+    conn = psycopg.connect(dbname=args.db, autocommit=True, prepare_threshold=None,
+                           options="-c search_path=public,embedrank -c plan_cache_mode=force_custom_plan")
     conn.execute(f"SET embedrank.threads = {int(args.threads)}")
     load(conn)
     qrels = defaultdict(dict)

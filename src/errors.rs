@@ -22,7 +22,11 @@ pub fn raise(code: PgSqlErrorCode, message: impl Into<String>, hint: Option<&str
 
 /// Raise an ERROR that also carries a detail line.
 #[track_caller]
-pub fn raise_detail(code: PgSqlErrorCode, message: impl Into<String>, detail: impl Into<String>) -> ! {
+pub fn raise_detail(
+    code: PgSqlErrorCode,
+    message: impl Into<String>,
+    detail: impl Into<String>,
+) -> ! {
     ErrorReport::new(code, message.into(), "pg_embedrank")
         .set_detail(detail.into())
         .report(PgLogLevel::ERROR);
@@ -47,8 +51,12 @@ pub fn dims_mismatch(a: usize, b: usize) -> ! {
 
 /// Send a NOTICE with a detail and a hint (the statement goes on).
 pub fn notice(message: impl Into<String>, detail: &str, hint: &str) {
-    ErrorReport::new(PgSqlErrorCode::ERRCODE_SUCCESSFUL_COMPLETION, message.into(), "pg_embedrank")
-        .set_detail(detail)
-        .set_hint(hint)
-        .report(PgLogLevel::NOTICE);
+    ErrorReport::new(
+        PgSqlErrorCode::ERRCODE_SUCCESSFUL_COMPLETION,
+        message.into(),
+        "pg_embedrank",
+    )
+    .set_detail(detail)
+    .set_hint(hint)
+    .report(PgLogLevel::NOTICE);
 }

@@ -25,7 +25,13 @@ extension_sql_file!("../sql/vector.sql", name = "vector_type", bootstrap);
 extension_sql_file!(
     "../sql/search.sql",
     name = "search",
-    requires = ["hnsw_access_method", inference::sql::embed, inference::sql::embed_array, inference::sql::rerank, inference::sql::models],
+    requires = [
+        "hnsw_access_method",
+        inference::sql::embed,
+        inference::sql::embed_array,
+        inference::sql::rerank,
+        inference::sql::models
+    ],
 );
 
 /// Called once when a backend loads the library: registers settings. Starts no threads (threads

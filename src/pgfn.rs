@@ -26,7 +26,9 @@ macro_rules! pg_fn {
             ) -> pgrx::pg_sys::Datum {
                 // What #[pg_guard] expands to: Rust panics and ERRORs cross into Postgres safely.
                 pgrx::pg_sys::submodules::panic::pgrx_extern_c_guard(move || {
-                    #[allow(unused_unsafe)]
+                    // Every body works on raw fmgr arguments: the macro's contract is that bodies
+                    // are unsafe code reviewed as such (fcinfo is valid for the call).
+                    #[allow(unused_unsafe, clippy::macro_metavars_in_unsafe)]
                     unsafe { $body }
                 })
             }

@@ -112,7 +112,11 @@ pub unsafe extern "C-unwind" fn ambuild(
     index_info: *mut pg_sys::IndexInfo,
 ) -> *mut pg_sys::IndexBuildResult {
     if pg_sys::RelationGetNumberOfBlocksInFork(index, pg_sys::ForkNumber::MAIN_FORKNUM) != 0 {
-        raise(Code::ERRCODE_INTERNAL_ERROR, "index is not empty at build start", None);
+        raise(
+            Code::ERRCODE_INTERNAL_ERROR,
+            "index is not empty at build start",
+            None,
+        );
     }
     let meta = empty_meta(index);
     create_meta(index, pg_sys::ForkNumber::MAIN_FORKNUM, &meta);
@@ -123,7 +127,12 @@ pub unsafe extern "C-unwind" fn ambuild(
         dims: meta.dims as usize,
         graph: Some(InMemoryGraph::new(
             meta.dims as usize,
-            HnswParams { m, ef_construction: efc, metric: core_metric(meta.metric), seed: 0x5eed_1234 },
+            HnswParams {
+                m,
+                ef_construction: efc,
+                metric: core_metric(meta.metric),
+                seed: 0x5eed_1234,
+            },
         )),
         tids: Vec::new(),
         duplicates: HashMap::default(),
@@ -166,11 +175,17 @@ unsafe extern "C-unwind" fn build_callback(
     }
     let raw = crate::vector::datum_slice(*values);
     if raw.len() != state.dims {
-        raise(Code::ERRCODE_DATA_EXCEPTION, format!("expected {} dimensions, not {}", state.dims, raw.len()), None);
+        raise(
+            Code::ERRCODE_DATA_EXCEPTION,
+            format!("expected {} dimensions, not {}", state.dims, raw.len()),
+            None,
+        );
     }
-    let Some(v) = prepare(state.metric, raw) else { return };
+    let Some(v) = prepare(state.metric, raw) else {
+        return;
+    };
     state.tuples += 1.0;
-    if state.tuples as u64 % 1024 == 0 {
+    if (state.tuples as u64).is_multiple_of(1024) {
         pg_sys::check_for_interrupts!();
         progress(pg_sys::PROGRESS_CREATEIDX_TUPLES_DONE, state.tuples as i64);
     }
@@ -186,7 +201,9 @@ unsafe extern "C-unwind" fn build_callback(
         h.finish()
     };
     if let Some(ids) = state.duplicates.get(&key) {
-        if let Some(&id) = ids.iter().find(|&&id| graph.vector(id) == v.as_slice() && state.tids[id as usize].len() < page::MAX_HEAP_TIDS) {
+        if let Some(&id) = ids.iter().find(|&&id| {
+            graph.vector(id) == v.as_slice() && state.tids[id as usize].len() < page::MAX_HEAP_TIDS
+        }) {
             state.tids[id as usize].push(*tid);
             return;
         }
@@ -199,7 +216,9 @@ unsafe extern "C-unwind" fn build_callback(
         let n = graph.len();
         let graph = state.graph.take().expect("graph");
         crate::errors::notice(
-            format!("embedrank_hnsw graph no longer fits into maintenance_work_mem after {n} tuples"),
+            format!(
+                "embedrank_hnsw graph no longer fits into maintenance_work_mem after {n} tuples"
+            ),
             "Building will take significantly more time.",
             "Increase maintenance_work_mem to speed up builds.",
         );
@@ -212,7 +231,9 @@ unsafe extern "C-unwind" fn build_callback(
 
 /// Where each element and its neighbour list go: (block, element offset); the list follows it.
 fn layout(graph: &InMemoryGraph, dims: usize, m: usize) -> Vec<Node> {
-    let usable = pg_sys::BLCKSZ as usize - page::maxalign(std::mem::size_of::<pg_sys::PageHeaderData>()) - std::mem::size_of::<page::Special>();
+    let usable = pg_sys::BLCKSZ as usize
+        - page::maxalign(std::mem::size_of::<pg_sys::PageHeaderData>())
+        - std::mem::size_of::<page::Special>();
     let mut out = Vec::with_capacity(graph.len());
     let (mut block, mut used, mut next_off) = (1u32, 0usize, 1u16);
     for id in 0..graph.len() as u32 {
@@ -241,23 +262,53 @@ unsafe fn write_graph(state: &BuildState, graph: &InMemoryGraph) {
     while id < places.len() {
         let block = page::node_block(places[id]);
         let buf = write::extend(index, pg_sys::ForkNumber::MAIN_FORKNUM);
-        assert_eq!(pg_sys::BufferGetBlockNumber(buf), block, "index grew during build");
+        assert_eq!(
+            pg_sys::BufferGetBlockNumber(buf),
+            block,
+            "index grew during build"
+        );
         let mut wal = WalWrite::start(index);
         let p = wal.page(buf, true);
         page::init_page(p, page::KIND_DATA);
         while id < places.len() && page::node_block(places[id]) == block {
             let level = graph.level(id as u32);
             lists.clear();
-            lists.extend((0..=level).map(|l| graph.neighbors_at(id as u32, l).iter().map(|&x| places[x as usize]).collect()));
-            let el = page::make_element(level, &state.tids[id], places[id] + 1, graph.vector(id as u32));
+            lists.extend((0..=level).map(|l| {
+                graph
+                    .neighbors_at(id as u32, l)
+                    .iter()
+                    .map(|&x| places[x as usize])
+                    .collect()
+            }));
+            let el = page::make_element(
+                level,
+                &state.tids[id],
+                places[id] + 1,
+                graph.vector(id as u32),
+            );
             let nb = page::make_neighbors(m, level, &lists);
-            let off_e = pg_sys::PageAddItemExtended(p, el.as_ptr() as pg_sys::Item, el.len(), pg_sys::InvalidOffsetNumber, 0);
-            let off_n = pg_sys::PageAddItemExtended(p, nb.as_ptr() as pg_sys::Item, nb.len(), pg_sys::InvalidOffsetNumber, 0);
-            assert!(off_e == page::node_offset(places[id]) && off_n == off_e + 1, "index page layout mismatch");
+            let off_e = pg_sys::PageAddItemExtended(
+                p,
+                el.as_ptr() as pg_sys::Item,
+                el.len(),
+                pg_sys::InvalidOffsetNumber,
+                0,
+            );
+            let off_n = pg_sys::PageAddItemExtended(
+                p,
+                nb.as_ptr() as pg_sys::Item,
+                nb.len(),
+                pg_sys::InvalidOffsetNumber,
+                0,
+            );
+            assert!(
+                off_e == page::node_offset(places[id]) && off_n == off_e + 1,
+                "index page layout mismatch"
+            );
             id += 1;
         }
         wal.commit();
-        if block % 64 == 0 {
+        if block.is_multiple_of(64) {
             pg_sys::check_for_interrupts!();
         }
         meta.insert_block = block;

@@ -6,10 +6,11 @@
 //! the table — and nearly all of it happens before the first row, so startup cost ≈ total cost.
 
 use super::options;
-use pgrx::prelude::*;
 use pgrx::pg_sys;
+use pgrx::prelude::*;
 
 #[pg_guard]
+#[allow(clippy::too_many_arguments)] // the signature Postgres defines
 pub unsafe extern "C-unwind" fn amcostestimate(
     _root: *mut pg_sys::PlannerInfo,
     path: *mut pg_sys::IndexPath,
@@ -37,7 +38,8 @@ pub unsafe extern "C-unwind" fn amcostestimate(
     let pages_read = (visited * index_pages / tuples).clamp(1.0, index_pages);
     // Index pages of a graph in use are mostly cached: charge them as half random, half sequential.
     let page_cost = (pg_sys::random_page_cost + pg_sys::seq_page_cost) / 2.0;
-    let cost = pages_read * page_cost + visited * (pg_sys::cpu_index_tuple_cost + 4.0 * pg_sys::cpu_operator_cost);
+    let cost = pages_read * page_cost
+        + visited * (pg_sys::cpu_index_tuple_cost + 4.0 * pg_sys::cpu_operator_cost);
     *startup = cost;
     *total = cost;
     *pages = pages_read;

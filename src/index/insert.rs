@@ -15,7 +15,9 @@ use super::page::{self, Meta, Node};
 use super::storage::{read_meta, PageGraph};
 use super::write;
 use crate::errors::{raise, Code};
-use embedrank_core::hnsw::{random_level, search_layer, select_neighbors, Candidate, GraphView, LevelRng};
+use embedrank_core::hnsw::{
+    random_level, search_layer, select_neighbors, Candidate, GraphView, LevelRng,
+};
 use pgrx::pg_sys;
 use std::cell::RefCell;
 
@@ -70,7 +72,10 @@ pub unsafe fn insert_vector(index: pg_sys::Relation, v: &[f32], tid: pg_sys::Ite
     }
     let mut g = PageGraph::new(index, &meta, true);
     let (ep, ep_level) = (meta.entry, meta.entry_level as usize);
-    let mut cur = vec![Candidate { distance: g.distance_to(v, ep), node: ep }];
+    let mut cur = vec![Candidate {
+        distance: g.distance_to(v, ep),
+        node: ep,
+    }];
     for lc in (level + 1..=ep_level).rev() {
         cur = search_layer(&mut g, v, &cur, 1, lc);
     }
@@ -82,7 +87,10 @@ pub unsafe fn insert_vector(index: pg_sys::Relation, v: &[f32], tid: pg_sys::Ite
             return;
         }
         let cap = page::level_capacity(m, lc);
-        lists[lc] = select_neighbors(&found, cap, |a, b| g.distance_between(a, b)).iter().map(|c| c.node).collect();
+        lists[lc] = select_neighbors(&found, cap, |a, b| g.distance_between(a, b))
+            .iter()
+            .map(|c| c.node)
+            .collect();
         cur = found;
     }
     let before = meta.insert_block;
@@ -140,7 +148,10 @@ unsafe fn connect(g: &mut PageGraph, meta: &Meta, e: Node, new: Node, level: usi
         let mut cands: Vec<Candidate<Node>> = list
             .iter()
             .chain(std::iter::once(&new))
-            .map(|&x| Candidate { distance: g.distance_between(e, x), node: x })
+            .map(|&x| Candidate {
+                distance: g.distance_between(e, x),
+                node: x,
+            })
             .collect();
         cands.sort_by(|a, b| a.distance.total_cmp(&b.distance));
         let chosen = select_neighbors(&cands, cap, |a, b| g.distance_between(a, b));

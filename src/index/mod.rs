@@ -10,6 +10,11 @@
 //!
 //! Operator classes (named as pgvector's, so DDL ports by changing only the access method):
 //! `vector_l2_ops` (<->), `vector_ip_ops` (<#>), `vector_cosine_ops` (<=>), `vector_l1_ops` (<+>).
+//!
+//! Lints: the functions here take Postgres handles (Relation, Buffer, Page) that are only ever
+//! obtained from the access-method callbacks' arguments and valid for the call; every unsafe function
+//! shares that one contract, so it is stated here once instead of on each function.
+#![allow(clippy::missing_safety_doc, clippy::not_unsafe_ptr_arg_deref)]
 
 pub mod build;
 pub mod cost;
@@ -84,7 +89,9 @@ unsafe extern "C-unwind" fn aminsert(
     }
     let raw = crate::vector::datum_slice(*values);
     let meta = storage::read_meta(index);
-    let Some(v) = options::prepare(meta.metric, raw) else { return false };
+    let Some(v) = options::prepare(meta.metric, raw) else {
+        return false;
+    };
     let _lock = insert::WriterLock::take(index);
     insert::insert_vector(index, &v, *heap_tid);
     false

@@ -28,8 +28,24 @@ pub fn register() {
     unsafe {
         let kind = pg_sys::add_reloption_kind();
         RELOPT_KIND.store(kind as u32, Ordering::Relaxed);
-        pg_sys::add_int_reloption(kind, c"m".as_ptr(), c"Max links per element per layer (2 to 100)".as_ptr(), DEFAULT_M, 2, 100, pg_sys::AccessExclusiveLock as i32);
-        pg_sys::add_int_reloption(kind, c"ef_construction".as_ptr(), c"Candidate list size during build (4 to 1000)".as_ptr(), DEFAULT_EF_CONSTRUCTION, 4, 1000, pg_sys::AccessExclusiveLock as i32);
+        pg_sys::add_int_reloption(
+            kind,
+            c"m".as_ptr(),
+            c"Max links per element per layer (2 to 100)".as_ptr(),
+            DEFAULT_M,
+            2,
+            100,
+            pg_sys::AccessExclusiveLock as i32,
+        );
+        pg_sys::add_int_reloption(
+            kind,
+            c"ef_construction".as_ptr(),
+            c"Candidate list size during build (4 to 1000)".as_ptr(),
+            DEFAULT_EF_CONSTRUCTION,
+            4,
+            1000,
+            pg_sys::AccessExclusiveLock as i32,
+        );
     }
     GucRegistry::define_int_guc(
         c"embedrank.hnsw_ef_search",
@@ -63,7 +79,10 @@ pub fn register() {
 
 /// amoptions: parse and validate `WITH (...)` (guarded: build_reloptions raises ERRORs).
 #[pgrx::pg_guard]
-pub unsafe extern "C-unwind" fn amoptions(reloptions: pg_sys::Datum, validate: bool) -> *mut pg_sys::bytea {
+pub unsafe extern "C-unwind" fn amoptions(
+    reloptions: pg_sys::Datum,
+    validate: bool,
+) -> *mut pg_sys::bytea {
     let tab = [
         pg_sys::relopt_parse_elt {
             optname: c"m".as_ptr(),
@@ -114,7 +133,13 @@ pub const METRIC_L1: u32 = 3;
 pub unsafe fn index_metric(index: pg_sys::Relation) -> u32 {
     let proc = pg_sys::index_getprocid(index, 1, 1);
     let name = pg_sys::get_func_name(proc);
-    let name = if name.is_null() { String::new() } else { std::ffi::CStr::from_ptr(name).to_string_lossy().into_owned() };
+    let name = if name.is_null() {
+        String::new()
+    } else {
+        std::ffi::CStr::from_ptr(name)
+            .to_string_lossy()
+            .into_owned()
+    };
     match name.as_str() {
         "l2_distance" => METRIC_L2,
         "vector_negative_inner_product" => METRIC_IP,

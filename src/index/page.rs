@@ -6,6 +6,7 @@
 //!   vectors share one element — and the TID of its neighbour item) followed by the float4 vector;
 //! - a *neighbour list*: for levels 0..=level, fixed slots (2·m at level 0, m above) of element TIDs;
 //!   an empty slot has offset 0.
+//!
 //! A graph node is addressed by its element's (block, offset), packed into a u64 ([`Node`]). Build and
 //! insert put an element and its neighbour list on the same page, so one page read serves both.
 //! Every page carries a special area with a magic number, page kind and format version, checked on
@@ -119,9 +120,17 @@ pub fn maxalign(n: usize) -> usize {
 
 /// Initialise a fresh page of `kind`.
 pub unsafe fn init_page(page: pg_sys::Page, kind: u16) {
-    pg_sys::PageInit(page, pg_sys::BLCKSZ as usize, std::mem::size_of::<Special>());
+    pg_sys::PageInit(
+        page,
+        pg_sys::BLCKSZ as usize,
+        std::mem::size_of::<Special>(),
+    );
     let sp = special_ptr(page);
-    *sp = Special { magic: MAGIC, kind, version: VERSION };
+    *sp = Special {
+        magic: MAGIC,
+        kind,
+        version: VERSION,
+    };
 }
 
 unsafe fn special_ptr(page: pg_sys::Page) -> *mut Special {
@@ -132,26 +141,36 @@ unsafe fn special_ptr(page: pg_sys::Page) -> *mut Special {
 /// Error unless `page` (block `block` of `index`) is one of ours, of `kind`.
 pub unsafe fn check_page(index: pg_sys::Relation, page: pg_sys::Page, block: u32, kind: u16) {
     let header = page as *const pg_sys::PageHeaderData;
-    let special_ok = (*header).pd_special as usize == pg_sys::BLCKSZ as usize - std::mem::size_of::<Special>();
+    let special_ok =
+        (*header).pd_special as usize == pg_sys::BLCKSZ as usize - std::mem::size_of::<Special>();
     let sp = special_ptr(page);
     if !special_ok || (*sp).magic != MAGIC || (*sp).kind != kind {
         raise(
             Code::ERRCODE_INDEX_CORRUPTED,
-            format!("index \"{}\" contains a corrupted page at block {block}", rel_name(index)),
+            format!(
+                "index \"{}\" contains a corrupted page at block {block}",
+                rel_name(index)
+            ),
             Some("REINDEX the index."),
         );
     }
     if (*sp).version != VERSION {
         raise(
             Code::ERRCODE_INDEX_CORRUPTED,
-            format!("index \"{}\" has on-disk format version {}, this build reads {VERSION}", rel_name(index), (*sp).version),
+            format!(
+                "index \"{}\" has on-disk format version {}, this build reads {VERSION}",
+                rel_name(index),
+                (*sp).version
+            ),
             Some("REINDEX the index."),
         );
     }
 }
 
 pub unsafe fn rel_name(rel: pg_sys::Relation) -> String {
-    std::ffi::CStr::from_ptr((*(*rel).rd_rel).relname.data.as_ptr()).to_string_lossy().into_owned()
+    std::ffi::CStr::from_ptr((*(*rel).rd_rel).relname.data.as_ptr())
+        .to_string_lossy()
+        .into_owned()
 }
 
 /// The meta data of a meta page.
@@ -163,18 +182,28 @@ pub unsafe fn meta_ptr(page: pg_sys::Page) -> *mut Meta {
 pub unsafe fn write_meta(page: pg_sys::Page, meta: &Meta) {
     *meta_ptr(page) = *meta;
     let header = page as *mut pg_sys::PageHeaderData;
-    (*header).pd_lower = (meta_ptr(page) as usize + std::mem::size_of::<Meta>() - page as usize) as u16;
+    (*header).pd_lower =
+        (meta_ptr(page) as usize + std::mem::size_of::<Meta>() - page as usize) as u16;
 }
 
 /// Pointer to item `offset` of `page`, checking it exists and is of the expected item kind.
-pub unsafe fn item(index: pg_sys::Relation, page: pg_sys::Page, n: Node, expect_element: bool) -> *mut u8 {
+pub unsafe fn item(
+    index: pg_sys::Relation,
+    page: pg_sys::Page,
+    n: Node,
+    expect_element: bool,
+) -> *mut u8 {
     let off = node_offset(n);
     if off == 0 || off > pg_sys::PageGetMaxOffsetNumber(page) {
         corrupt_item(index, n);
     }
     let id = pg_sys::PageGetItemId(page, off);
     let p = pg_sys::PageGetItem(page, id) as *mut u8;
-    let want = if expect_element { ITEM_ELEMENT } else { ITEM_NEIGHBORS };
+    let want = if expect_element {
+        ITEM_ELEMENT
+    } else {
+        ITEM_NEIGHBORS
+    };
     if *p != want {
         corrupt_item(index, n);
     }
@@ -205,7 +234,12 @@ pub unsafe fn element_vector<'a>(p: *mut u8, dims: usize) -> &'a [f32] {
 }
 
 /// Build an element item.
-pub fn make_element(level: usize, tids: &[pg_sys::ItemPointerData], neighbors: Node, v: &[f32]) -> Vec<u8> {
+pub fn make_element(
+    level: usize,
+    tids: &[pg_sys::ItemPointerData],
+    neighbors: Node,
+    v: &[f32],
+) -> Vec<u8> {
     let mut h = ElementHeader {
         item: ITEM_ELEMENT,
         level: level as u8,
@@ -219,8 +253,16 @@ pub fn make_element(level: usize, tids: &[pg_sys::ItemPointerData], neighbors: N
     h.tids[..tids.len()].copy_from_slice(tids);
     let mut out = vec![0u8; element_size(v.len())];
     unsafe {
-        std::ptr::copy_nonoverlapping(&h as *const ElementHeader as *const u8, out.as_mut_ptr(), ELEMENT_HEADER);
-        std::ptr::copy_nonoverlapping(v.as_ptr() as *const u8, out.as_mut_ptr().add(ELEMENT_HEADER), 4 * v.len());
+        std::ptr::copy_nonoverlapping(
+            &h as *const ElementHeader as *const u8,
+            out.as_mut_ptr(),
+            ELEMENT_HEADER,
+        );
+        std::ptr::copy_nonoverlapping(
+            v.as_ptr() as *const u8,
+            out.as_mut_ptr().add(ELEMENT_HEADER),
+            4 * v.len(),
+        );
     }
     out
 }

@@ -56,7 +56,8 @@ pub unsafe extern "C-unwind" fn ambeginscan(
         yielded: FxHashSet::default(),
         sweep: None,
     };
-    (*scan).opaque = PgMemoryContexts::CurrentMemoryContext.leak_and_drop_on_delete(st) as *mut std::ffi::c_void;
+    (*scan).opaque =
+        PgMemoryContexts::CurrentMemoryContext.leak_and_drop_on_delete(st) as *mut std::ffi::c_void;
     scan
 }
 
@@ -88,20 +89,35 @@ pub unsafe extern "C-unwind" fn amrescan(
 /// Start the graph walk for the query; false if there is nothing to return.
 unsafe fn start(scan: pg_sys::IndexScanDesc, st: &mut ScanState) -> bool {
     let index = (*scan).indexRelation;
-    let Some(raw) = st.query.as_ref() else { return false };
+    let Some(raw) = st.query.as_ref() else {
+        return false;
+    };
     let meta = read_meta(index);
     if raw.len() != meta.dims as usize {
         dims_mismatch(raw.len(), meta.dims as usize);
     }
-    let Some(q) = prepare(meta.metric, raw) else { return false };
+    let Some(q) = prepare(meta.metric, raw) else {
+        return false;
+    };
     if meta.entry == 0 {
         return false;
     }
     let ef = options::EF_SEARCH.get().max(1) as usize;
     let iterative = options::ITERATIVE_SCAN.get();
-    let budget = if iterative { options::MAX_SCAN_TUPLES.get().max(1) as usize } else { usize::MAX };
+    let budget = if iterative {
+        options::MAX_SCAN_TUPLES.get().max(1) as usize
+    } else {
+        usize::MAX
+    };
     let mut g = PageGraph::new(index, &meta, false);
-    let walk = IterativeScan::new(&mut g, &q, meta.entry, meta.entry_level as usize, ef, budget.max(ef));
+    let walk = IterativeScan::new(
+        &mut g,
+        &q,
+        meta.entry,
+        meta.entry_level as usize,
+        ef,
+        budget.max(ef),
+    );
     st.limit_elements = if iterative { usize::MAX } else { ef };
     st.budget = if iterative { budget.max(ef) } else { 0 };
     st.query = Some(q);
@@ -111,7 +127,10 @@ unsafe fn start(scan: pg_sys::IndexScanDesc, st: &mut ScanState) -> bool {
 }
 
 #[pg_guard]
-pub unsafe extern "C-unwind" fn amgettuple(scan: pg_sys::IndexScanDesc, _dir: pg_sys::ScanDirection::Type) -> bool {
+pub unsafe extern "C-unwind" fn amgettuple(
+    scan: pg_sys::IndexScanDesc,
+    _dir: pg_sys::ScanDirection::Type,
+) -> bool {
     let st = state(scan);
     if !st.started {
         st.started = true;
@@ -129,7 +148,9 @@ pub unsafe extern "C-unwind" fn amgettuple(scan: pg_sys::IndexScanDesc, _dir: pg
         if st.returned_elements >= st.limit_elements {
             return false;
         }
-        let (Some(walk), Some(g), Some(q)) = (st.walk.as_mut(), st.graph.as_mut(), st.query.as_ref()) else {
+        let (Some(walk), Some(g), Some(q)) =
+            (st.walk.as_mut(), st.graph.as_mut(), st.query.as_ref())
+        else {
             return false;
         };
         let next = match walk.next(g, q) {
@@ -145,7 +166,7 @@ pub unsafe extern "C-unwind" fn amgettuple(scan: pg_sys::IndexScanDesc, _dir: pg
         if !info.deleted {
             st.pending.extend(info.tids);
         }
-        if st.returned_elements % 256 == 0 {
+        if st.returned_elements.is_multiple_of(256) {
             pg_sys::check_for_interrupts!();
         }
     }
@@ -159,10 +180,10 @@ unsafe fn next_unreached(st: &mut ScanState) -> Option<Node> {
         let mut rest: Vec<(f32, Node)> = all_elements(g.index, || {
             pg_sys::check_for_interrupts!();
         })
-            .into_iter()
-            .filter(|e| !e.2 && !st.yielded.contains(&e.0))
-            .map(|e| (g.distance_to(q, e.0), e.0))
-            .collect();
+        .into_iter()
+        .filter(|e| !e.2 && !st.yielded.contains(&e.0))
+        .map(|e| (g.distance_to(q, e.0), e.0))
+        .collect();
         rest.sort_by(|a, b| a.0.total_cmp(&b.0));
         st.sweep = Some(rest.into_iter().map(|r| r.1).collect());
     }

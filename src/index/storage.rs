@@ -25,7 +25,12 @@ pub unsafe fn lock_block(index: pg_sys::Relation, block: u32, mode: u32) -> pg_s
 }
 
 /// Run `f` on page `block` under a share lock, after checking it is a page of `kind`.
-pub fn with_page<R>(index: pg_sys::Relation, block: u32, kind: u16, f: impl FnOnce(pg_sys::Page) -> R) -> R {
+pub fn with_page<R>(
+    index: pg_sys::Relation,
+    block: u32,
+    kind: u16,
+    f: impl FnOnce(pg_sys::Page) -> R,
+) -> R {
     unsafe {
         let buf = lock_block(index, block, pg_sys::BUFFER_LOCK_SHARE);
         let p = pg_sys::BufferGetPage(buf);
@@ -38,11 +43,15 @@ pub fn with_page<R>(index: pg_sys::Relation, block: u32, kind: u16, f: impl FnOn
 
 /// A copy of the meta page.
 pub fn read_meta(index: pg_sys::Relation) -> Meta {
-    let meta = with_page(index, page::META_BLOCK, page::KIND_META, |p| unsafe { *page::meta_ptr(p) });
+    let meta = with_page(index, page::META_BLOCK, page::KIND_META, |p| unsafe {
+        *page::meta_ptr(p)
+    });
     if meta.magic != page::MAGIC {
         raise(
             Code::ERRCODE_INDEX_CORRUPTED,
-            format!("index \"{}\" has a bad meta page", unsafe { page::rel_name(index) }),
+            format!("index \"{}\" has a bad meta page", unsafe {
+                page::rel_name(index)
+            }),
             Some("REINDEX the index."),
         );
     }
@@ -96,9 +105,12 @@ impl PageGraph {
             return v.clone();
         }
         let dims = self.dims;
-        let v = with_page(self.index, page::node_block(n), page::KIND_DATA, |p| unsafe {
-            page::element_vector(page::item(self.index, p, n, true), dims).to_vec()
-        });
+        let v = with_page(
+            self.index,
+            page::node_block(n),
+            page::KIND_DATA,
+            |p| unsafe { page::element_vector(page::item(self.index, p, n, true), dims).to_vec() },
+        );
         if let Some(c) = self.cache.as_mut() {
             c.insert(n, v.clone());
         }
@@ -114,15 +126,20 @@ impl PageGraph {
 
     /// Header facts of element `n`.
     pub fn element(&self, n: Node) -> ElementInfo {
-        with_page(self.index, page::node_block(n), page::KIND_DATA, |p| unsafe {
-            let h = page::element_header(page::item(self.index, p, n, true));
-            ElementInfo {
-                level: h.level as usize,
-                deleted: h.deleted != 0,
-                tids: h.tids[..h.ntids as usize].to_vec(),
-                neighbors: page::node(h.neighbors_block, h.neighbors_offset),
-            }
-        })
+        with_page(
+            self.index,
+            page::node_block(n),
+            page::KIND_DATA,
+            |p| unsafe {
+                let h = page::element_header(page::item(self.index, p, n, true));
+                ElementInfo {
+                    level: h.level as usize,
+                    deleted: h.deleted != 0,
+                    tids: h.tids[..h.ntids as usize].to_vec(),
+                    neighbors: page::node(h.neighbors_block, h.neighbors_offset),
+                }
+            },
+        )
     }
 }
 
@@ -140,7 +157,10 @@ impl GraphView for PageGraph {
         let (dims, metric, index) = (self.dims, self.metric, self.index);
         // Hot path of every scan: compute on the page itself, no copy.
         with_page(index, page::node_block(n), page::KIND_DATA, |p| unsafe {
-            metric.index_distance(query, page::element_vector(page::item(index, p, n, true), dims))
+            metric.index_distance(
+                query,
+                page::element_vector(page::item(index, p, n, true), dims),
+            )
         })
     }
 
@@ -167,7 +187,10 @@ impl GraphView for PageGraph {
 
 /// Every element of the index as (node, level, deleted, heap TIDs), in physical order;
 /// `between_pages` runs after each page (vacuum delay, interrupt checks).
-pub unsafe fn all_elements(index: pg_sys::Relation, between_pages: fn()) -> Vec<(Node, usize, bool, Vec<pg_sys::ItemPointerData>)> {
+pub unsafe fn all_elements(
+    index: pg_sys::Relation,
+    between_pages: fn(),
+) -> Vec<(Node, usize, bool, Vec<pg_sys::ItemPointerData>)> {
     let blocks = pg_sys::RelationGetNumberOfBlocksInFork(index, pg_sys::ForkNumber::MAIN_FORKNUM);
     let mut out = Vec::new();
     for block in 1..blocks {
@@ -179,7 +202,12 @@ pub unsafe fn all_elements(index: pg_sys::Relation, between_pages: fn()) -> Vec<
                 let it = pg_sys::PageGetItem(p, pg_sys::PageGetItemId(p, off)) as *mut u8;
                 if *it == 1 {
                     let h = page::element_header(it);
-                    out.push((n, h.level as usize, h.deleted != 0, h.tids[..h.ntids as usize].to_vec()));
+                    out.push((
+                        n,
+                        h.level as usize,
+                        h.deleted != 0,
+                        h.tids[..h.ntids as usize].to_vec(),
+                    ));
                 }
                 off += 1;
             }
@@ -188,4 +216,3 @@ pub unsafe fn all_elements(index: pg_sys::Relation, between_pages: fn()) -> Vec<
     }
     out
 }
-

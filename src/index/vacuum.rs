@@ -17,10 +17,10 @@ use pgrx::{pg_sys, PgBox};
 
 fn vacuum_delay() {
     unsafe {
-    #[cfg(feature = "pg18")]
-    pg_sys::vacuum_delay_point(false);
-    #[cfg(not(feature = "pg18"))]
-    pg_sys::vacuum_delay_point();
+        #[cfg(feature = "pg18")]
+        pg_sys::vacuum_delay_point(false);
+        #[cfg(not(feature = "pg18"))]
+        pg_sys::vacuum_delay_point();
     }
 }
 
@@ -32,7 +32,11 @@ pub unsafe extern "C-unwind" fn ambulkdelete(
     callback_state: *mut std::ffi::c_void,
 ) -> *mut pg_sys::IndexBulkDeleteResult {
     let index = (*info).index;
-    let stats = if stats.is_null() { PgBox::<pg_sys::IndexBulkDeleteResult>::alloc0().into_pg() } else { stats };
+    let stats = if stats.is_null() {
+        PgBox::<pg_sys::IndexBulkDeleteResult>::alloc0().into_pg()
+    } else {
+        stats
+    };
     let callback = callback.expect("bulk delete callback");
     let _lock = WriterLock::take(index);
     let mut deleted: FxHashSet<Node> = FxHashSet::default();
@@ -62,7 +66,11 @@ pub unsafe extern "C-unwind" fn ambulkdelete(
 }
 
 /// Pass 2: relink live elements away from deleted ones; move the entry point if needed.
-unsafe fn repair(index: pg_sys::Relation, elements: &[(Node, usize, bool, Vec<pg_sys::ItemPointerData>)], deleted: &FxHashSet<Node>) {
+unsafe fn repair(
+    index: pg_sys::Relation,
+    elements: &[(Node, usize, bool, Vec<pg_sys::ItemPointerData>)],
+    deleted: &FxHashSet<Node>,
+) {
     let mut meta = read_meta(index);
     let m = meta.m as usize;
     let mut g = PageGraph::new(index, &meta, true);
@@ -81,24 +89,39 @@ unsafe fn repair(index: pg_sys::Relation, elements: &[(Node, usize, bool, Vec<pg
                 if deleted.contains(&x) {
                     second.clear();
                     g.neighbors(x, l, &mut second);
-                    pool.extend(second.iter().copied().filter(|y| !deleted.contains(y) && y != n));
+                    pool.extend(
+                        second
+                            .iter()
+                            .copied()
+                            .filter(|y| !deleted.contains(y) && y != n),
+                    );
                 } else {
                     pool.insert(x);
                 }
             }
-            let mut cands: Vec<Candidate<Node>> =
-                pool.into_iter().map(|x| Candidate { distance: g.distance_between(*n, x), node: x }).collect();
-            cands.sort_by(|a, b| a.distance.total_cmp(&b.distance).then(a.node.cmp(&b.node)));
-            let chosen: Vec<Node> = select_neighbors(&cands, page::level_capacity(m, l), |a, b| g.distance_between(a, b))
-                .iter()
-                .map(|c| c.node)
+            let mut cands: Vec<Candidate<Node>> = pool
+                .into_iter()
+                .map(|x| Candidate {
+                    distance: g.distance_between(*n, x),
+                    node: x,
+                })
                 .collect();
+            cands.sort_by(|a, b| a.distance.total_cmp(&b.distance).then(a.node.cmp(&b.node)));
+            let chosen: Vec<Node> = select_neighbors(&cands, page::level_capacity(m, l), |a, b| {
+                g.distance_between(a, b)
+            })
+            .iter()
+            .map(|c| c.node)
+            .collect();
             write::set_neighbors(index, m, nb, l, &chosen);
         }
         pg_sys::check_for_interrupts!();
     }
     if meta.entry != 0 && deleted.contains(&meta.entry) {
-        let best = elements.iter().filter(|e| !deleted.contains(&e.0)).max_by_key(|e| (e.1, std::cmp::Reverse(e.0)));
+        let best = elements
+            .iter()
+            .filter(|e| !deleted.contains(&e.0))
+            .max_by_key(|e| (e.1, std::cmp::Reverse(e.0)));
         match best {
             Some((n, level, _, _)) => {
                 meta.entry = *n;
@@ -122,9 +145,18 @@ pub unsafe extern "C-unwind" fn amvacuumcleanup(
         return stats;
     }
     let index = (*info).index;
-    let stats = if stats.is_null() { PgBox::<pg_sys::IndexBulkDeleteResult>::alloc0().into_pg() } else { stats };
-    let live: usize = all_elements(index, vacuum_delay).iter().filter(|e| !e.2).map(|e| e.3.len()).sum();
-    (*stats).num_pages = pg_sys::RelationGetNumberOfBlocksInFork(index, pg_sys::ForkNumber::MAIN_FORKNUM);
+    let stats = if stats.is_null() {
+        PgBox::<pg_sys::IndexBulkDeleteResult>::alloc0().into_pg()
+    } else {
+        stats
+    };
+    let live: usize = all_elements(index, vacuum_delay)
+        .iter()
+        .filter(|e| !e.2)
+        .map(|e| e.3.len())
+        .sum();
+    (*stats).num_pages =
+        pg_sys::RelationGetNumberOfBlocksInFork(index, pg_sys::ForkNumber::MAIN_FORKNUM);
     (*stats).num_index_tuples = live as f64;
     stats
 }

@@ -24,15 +24,33 @@ pub unsafe fn extend(index: pg_sys::Relation, fork: pg_sys::ForkNumber::Type) ->
     }
     #[cfg(not(any(feature = "pg14", feature = "pg15")))]
     {
-        let bmr = pg_sys::BufferManagerRelation { rel: index, smgr: std::ptr::null_mut(), relpersistence: 0 };
-        pg_sys::ExtendBufferedRel(bmr, fork, std::ptr::null_mut(), pg_sys::ExtendBufferedFlags::EB_LOCK_FIRST)
+        let bmr = pg_sys::BufferManagerRelation {
+            rel: index,
+            smgr: std::ptr::null_mut(),
+            relpersistence: 0,
+        };
+        pg_sys::ExtendBufferedRel(
+            bmr,
+            fork,
+            std::ptr::null_mut(),
+            pg_sys::ExtendBufferedFlags::EB_LOCK_FIRST,
+        )
     }
 }
 
 /// Append `item` to `page`, returning its offset.
 unsafe fn add_item(page: pg_sys::Page, item: &[u8]) -> u16 {
-    let off = pg_sys::PageAddItemExtended(page, item.as_ptr() as pg_sys::Item, item.len(), pg_sys::InvalidOffsetNumber, 0);
-    assert!(off != pg_sys::InvalidOffsetNumber, "failed to add item to index page");
+    let off = pg_sys::PageAddItemExtended(
+        page,
+        item.as_ptr() as pg_sys::Item,
+        item.len(),
+        pg_sys::InvalidOffsetNumber,
+        0,
+    );
+    assert!(
+        off != pg_sys::InvalidOffsetNumber,
+        "failed to add item to index page"
+    );
     off
 }
 
@@ -53,7 +71,12 @@ pub unsafe fn add_pair(
     let (block, pg) = 'found: {
         if meta.insert_block != page::META_BLOCK {
             let buf = lock_block(index, meta.insert_block, pg_sys::BUFFER_LOCK_EXCLUSIVE);
-            page::check_page(index, pg_sys::BufferGetPage(buf), meta.insert_block, page::KIND_DATA);
+            page::check_page(
+                index,
+                pg_sys::BufferGetPage(buf),
+                meta.insert_block,
+                page::KIND_DATA,
+            );
             if pg_sys::PageGetFreeSpace(pg_sys::BufferGetPage(buf)) + 4 >= need {
                 break 'found (meta.insert_block, wal.page(buf, false));
             }
@@ -69,7 +92,10 @@ pub unsafe fn add_pair(
     let element = page::make_element(level, tids, page::node(block, next + 1), vector);
     let off_e = add_item(pg, &element);
     let off_n = add_item(pg, &page::make_neighbors(m, level, lists));
-    assert!(off_e == next && off_n == next + 1, "unexpected item offsets");
+    assert!(
+        off_e == next && off_n == next + 1,
+        "unexpected item offsets"
+    );
     wal.commit();
     page::node(block, off_e)
 }
@@ -77,7 +103,12 @@ pub unsafe fn add_pair(
 /// Replace the meta page contents with `meta`.
 pub unsafe fn write_meta(index: pg_sys::Relation, meta: &Meta) {
     let buf = lock_block(index, page::META_BLOCK, pg_sys::BUFFER_LOCK_EXCLUSIVE);
-    page::check_page(index, pg_sys::BufferGetPage(buf), page::META_BLOCK, page::KIND_META);
+    page::check_page(
+        index,
+        pg_sys::BufferGetPage(buf),
+        page::META_BLOCK,
+        page::KIND_META,
+    );
     let mut wal = WalWrite::start(index);
     let p = wal.page(buf, false);
     page::write_meta(p, meta);
@@ -85,7 +116,13 @@ pub unsafe fn write_meta(index: pg_sys::Relation, meta: &Meta) {
 }
 
 /// Overwrite the slots of `level` in neighbour item `nb` with `list`.
-pub unsafe fn set_neighbors(index: pg_sys::Relation, m: usize, nb: Node, level: usize, list: &[Node]) {
+pub unsafe fn set_neighbors(
+    index: pg_sys::Relation,
+    m: usize,
+    nb: Node,
+    level: usize,
+    list: &[Node],
+) {
     let block = page::node_block(nb);
     let buf = lock_block(index, block, pg_sys::BUFFER_LOCK_EXCLUSIVE);
     page::check_page(index, pg_sys::BufferGetPage(buf), block, page::KIND_DATA);

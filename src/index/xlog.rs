@@ -19,15 +19,25 @@ impl WalWrite {
     /// Open a record on `index`.
     pub fn start(index: pg_sys::Relation) -> Self {
         let state = unsafe { pg_sys::GenericXLogStart(index) };
-        WalWrite { state, buffers: Vec::with_capacity(MAX_PAGES) }
+        WalWrite {
+            state,
+            buffers: Vec::with_capacity(MAX_PAGES),
+        }
     }
 
     /// Register `buffer` (pinned and exclusively locked by the caller; ownership passes to this
     /// record, which unlocks and releases it) and return the page copy to modify. `fresh` logs a full
     /// image, for pages initialised from scratch.
     pub fn page(&mut self, buffer: pg_sys::Buffer, fresh: bool) -> pg_sys::Page {
-        assert!(self.buffers.len() < MAX_PAGES, "too many pages in one WAL record");
-        let flags = if fresh { pg_sys::GENERIC_XLOG_FULL_IMAGE as i32 } else { 0 };
+        assert!(
+            self.buffers.len() < MAX_PAGES,
+            "too many pages in one WAL record"
+        );
+        let flags = if fresh {
+            pg_sys::GENERIC_XLOG_FULL_IMAGE as i32
+        } else {
+            0
+        };
         self.buffers.push(buffer);
         unsafe { pg_sys::GenericXLogRegisterBuffer(self.state, buffer, flags) }
     }

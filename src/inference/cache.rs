@@ -35,5 +35,10 @@ pub fn get(name: &str) -> Rc<OnnxModel> {
 
 /// Whether `name` is loaded in this backend, and how long loading it took.
 pub fn loaded(name: &str) -> Option<std::time::Duration> {
-    MODELS.with(|c| c.borrow().iter().find(|((n, _), _)| n == name).map(|(_, m)| m.load_time()))
+    MODELS.with(|c| {
+        c.borrow()
+            .iter()
+            .find(|((n, _), _)| n == name)
+            .map(|(_, m)| m.load_time())
+    })
 }

@@ -73,7 +73,11 @@ fn setting_or(setting: &GucSetting<Option<CString>>) -> Option<String> {
 
 /// Path of a Postgres installation directory from a C buffer it filled.
 fn c_path(buf: &[std::ffi::c_char]) -> PathBuf {
-    PathBuf::from(unsafe { CStr::from_ptr(buf.as_ptr()) }.to_string_lossy().into_owned())
+    PathBuf::from(
+        unsafe { CStr::from_ptr(buf.as_ptr()) }
+            .to_string_lossy()
+            .into_owned(),
+    )
 }
 
 /// The ONNX Runtime library to load.
@@ -94,7 +98,8 @@ pub fn model_dir() -> PathBuf {
         None => {
             let mut buf = [0 as std::ffi::c_char; pgrx::pg_sys::MAXPGPATH as usize];
             unsafe {
-                let exec = std::ptr::addr_of!(pgrx::pg_sys::my_exec_path) as *const std::ffi::c_char;
+                let exec =
+                    std::ptr::addr_of!(pgrx::pg_sys::my_exec_path) as *const std::ffi::c_char;
                 pgrx::pg_sys::get_share_path(exec, buf.as_mut_ptr());
             }
             c_path(&buf).join("pg_embedrank").join("models")

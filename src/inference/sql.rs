@@ -69,14 +69,20 @@ fn interrupted() -> bool {
 
 /// Embed `texts` with `model`, chunked, with interrupts checked between batches.
 fn embed_many(texts: &[&str], model: Option<&str>, kind: InputType) -> Vec<Vec<f32>> {
-    let name = model.map(str::to_string).unwrap_or_else(settings::default_embedding_model);
+    let name = model
+        .map(str::to_string)
+        .unwrap_or_else(settings::default_embedding_model);
     let m = cache::get(&name);
     let embedder = m.as_embedder().or_raise();
     let cap = m.info().config.max_length * BYTES_PER_TOKEN_CAP;
     let mut out = Vec::with_capacity(texts.len());
     for chunk in texts.chunks(CHUNK) {
         let clipped: Vec<&str> = chunk.iter().map(|t| clip(t, cap)).collect();
-        out.extend(embedder.embed_batch(&clipped, kind, &interrupted).or_raise());
+        out.extend(
+            embedder
+                .embed_batch(&clipped, kind, &interrupted)
+                .or_raise(),
+        );
         interrupted();
     }
     out
@@ -87,7 +93,9 @@ const MAX_RESULT_BYTES: usize = 1 << 29;
 
 /// Output dimensions of the embedding model `model` (or the default one), loading it if needed.
 fn embedding_dims(model: Option<&str>) -> usize {
-    let name = model.map(str::to_string).unwrap_or_else(settings::default_embedding_model);
+    let name = model
+        .map(str::to_string)
+        .unwrap_or_else(settings::default_embedding_model);
     cache::get(&name).as_embedder().or_raise().dims()
 }
 
@@ -124,7 +132,10 @@ pub fn embed_array(
     Some(
         inputs
             .iter()
-            .map(|t| t.as_ref().map(|_| Vector(vecs.next().expect("vector per text"))))
+            .map(|t| {
+                t.as_ref()
+                    .map(|_| Vector(vecs.next().expect("vector per text")))
+            })
             .collect(),
     )
 }
@@ -139,14 +150,20 @@ pub fn rerank(
 ) -> TableIterator<'static, (name!(idx, i32), name!(score, f32))> {
     if let Some(n) = top_n {
         if n < 0 {
-            raise(Code::ERRCODE_INVALID_PARAMETER_VALUE, format!("top_n must not be negative, got {n}"), None);
+            raise(
+                Code::ERRCODE_INVALID_PARAMETER_VALUE,
+                format!("top_n must not be negative, got {n}"),
+                None,
+            );
         }
     }
     // A NULL query or NULL array has nothing to score: no rows (documented).
     let (Some(query), Some(documents)) = (query, documents) else {
         return TableIterator::new(Vec::new());
     };
-    let name = model.map(str::to_string).unwrap_or_else(settings::default_rerank_model);
+    let name = model
+        .map(str::to_string)
+        .unwrap_or_else(settings::default_rerank_model);
     let m = cache::get(&name);
     let reranker = m.as_reranker().or_raise();
     let cap = m.info().config.max_length * BYTES_PER_TOKEN_CAP;
@@ -157,8 +174,15 @@ pub fn rerank(
         .unzip();
     let mut rows: Vec<(i32, f32)> = Vec::with_capacity(docs.len());
     for (ci, chunk) in docs.chunks(CHUNK).enumerate() {
-        let logits = reranker.score(clip(query, cap), chunk, &interrupted).or_raise();
-        rows.extend(logits.into_iter().enumerate().map(|(j, l)| (idx[ci * CHUNK + j], sigmoid(l))));
+        let logits = reranker
+            .score(clip(query, cap), chunk, &interrupted)
+            .or_raise();
+        rows.extend(
+            logits
+                .into_iter()
+                .enumerate()
+                .map(|(j, l)| (idx[ci * CHUNK + j], sigmoid(l))),
+        );
         interrupted();
     }
     rows.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
@@ -172,6 +196,7 @@ pub fn rerank(
 }
 
 #[pg_extern(stable, parallel_safe)]
+#[allow(clippy::type_complexity)] // pgrx reads the column names from this literal tuple type
 pub fn models() -> TableIterator<
     'static,
     (

@@ -169,5 +169,5 @@ fn index_errors() {
     Spi::run("CREATE INDEX ON d3 USING embedrank_hnsw (v vector_l2_ops)").unwrap();
     Spi::run("SET enable_seqscan = off").unwrap();
     assert_error("SELECT * FROM d3 ORDER BY v <-> '[1,2]' LIMIT 1", "22000", "different vector dimensions");
-    assert_eq!(error_of("CREATE INDEX ON d3 USING hnsw (v vector_l2_ops)").contains("hnsw"), true);
+    assert!(error_of("CREATE INDEX ON d3 USING hnsw (v vector_l2_ops)").contains("hnsw"), "pgvector's AM name is not ours");
 }

@@ -8,8 +8,11 @@ use crate::pg_fn;
 use pgrx::{pg_sys, FromDatum, IntoDatum};
 
 unsafe fn state_arg(fcinfo: pg_sys::FunctionCallInfo, n: usize) -> Vec<f64> {
-    Vec::<f64>::from_datum(pgrx::pg_getarg_datum_raw(fcinfo, n), pgrx::pg_arg_is_null(fcinfo, n))
-        .unwrap_or_else(|| vec![0.0])
+    Vec::<f64>::from_datum(
+        pgrx::pg_getarg_datum_raw(fcinfo, n),
+        pgrx::pg_arg_is_null(fcinfo, n),
+    )
+    .unwrap_or_else(|| vec![0.0])
 }
 
 /// Add `src` (a state or a lone vector with count `n`) into `acc`.
@@ -50,7 +53,11 @@ unsafe fn finish(fcinfo: pg_sys::FunctionCallInfo, scale: impl Fn(f64) -> f64) -
     let k = scale(acc[0]);
     let values: Vec<f32> = acc[1..].iter().map(|s| (s * k) as f32).collect();
     if values.iter().any(|x| x.is_infinite()) {
-        raise(Code::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE, "value out of range: overflow", None);
+        raise(
+            Code::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
+            "value out of range: overflow",
+            None,
+        );
     }
     new_vector(&values)
 }

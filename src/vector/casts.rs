@@ -24,11 +24,19 @@ where
     let mut out = Vec::with_capacity(array.len());
     for item in array.iter() {
         match item {
-            None => raise(Code::ERRCODE_NULL_VALUE_NOT_ALLOWED, "array must not contain nulls", None),
+            None => raise(
+                Code::ERRCODE_NULL_VALUE_NOT_ALLOWED,
+                "array must not contain nulls",
+                None,
+            ),
             Some(x) => {
                 let v = conv(x);
                 if v.is_finite() && v.abs() > f32::MAX as f64 {
-                    raise(Code::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE, format!("value {v} is out of range for type vector"), None);
+                    raise(
+                        Code::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
+                        format!("value {v} is out of range for type vector"),
+                        None,
+                    );
                 }
                 out.push(v as f32);
             }
@@ -41,7 +49,11 @@ where
 unsafe fn to_vector(fcinfo: pg_sys::FunctionCallInfo, values: Vec<f32>) -> pg_sys::Datum {
     super::check_dims(values.len());
     check_finite(&values);
-    let typmod = if (*fcinfo).nargs > 1 { pgrx::pg_getarg_datum_raw(fcinfo, 1).value() as i32 } else { -1 };
+    let typmod = if (*fcinfo).nargs > 1 {
+        pgrx::pg_getarg_datum_raw(fcinfo, 1).value() as i32
+    } else {
+        -1
+    };
     check_typmod(values.len(), typmod);
     new_vector(&values)
 }
@@ -63,7 +75,12 @@ pg_fn!(er_vector_to_f4, |fcinfo| {
     arg_slice(fcinfo, 0).to_vec().into_datum().unwrap()
 });
 pg_fn!(er_vector_to_f8, |fcinfo| {
-    arg_slice(fcinfo, 0).iter().map(|&x| x as f64).collect::<Vec<f64>>().into_datum().unwrap()
+    arg_slice(fcinfo, 0)
+        .iter()
+        .map(|&x| x as f64)
+        .collect::<Vec<f64>>()
+        .into_datum()
+        .unwrap()
 });
 // vector → integer[] rounds to nearest; values outside int4 are an error.
 pg_fn!(er_vector_to_i4, |fcinfo| {
@@ -72,7 +89,11 @@ pg_fn!(er_vector_to_i4, |fcinfo| {
     for &x in v {
         let r = x.round();
         if r < i32::MIN as f32 || r >= i32::MAX as f32 {
-            raise(Code::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE, "integer out of range", None);
+            raise(
+                Code::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
+                "integer out of range",
+                None,
+            );
         }
         out.push(r as i32);
     }

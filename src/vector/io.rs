@@ -64,11 +64,19 @@ pg_fn!(er_vector_typmod_in, |fcinfo| {
     let mut n = 0;
     let mods = pg_sys::ArrayGetIntegerTypmods(arr, &mut n);
     if n != 1 {
-        raise(Code::ERRCODE_INVALID_PARAMETER_VALUE, "invalid type modifier", Some("Write vector(n) with one dimension count."));
+        raise(
+            Code::ERRCODE_INVALID_PARAMETER_VALUE,
+            "invalid type modifier",
+            Some("Write vector(n) with one dimension count."),
+        );
     }
     let dims = *mods;
     if dims < 1 {
-        raise(Code::ERRCODE_INVALID_PARAMETER_VALUE, "dimensions for type vector must be at least 1", None);
+        raise(
+            Code::ERRCODE_INVALID_PARAMETER_VALUE,
+            "dimensions for type vector must be at least 1",
+            None,
+        );
     }
     if dims as usize > MAX_DIMS {
         raise(
@@ -84,9 +92,16 @@ pg_fn!(er_vector_recv, |fcinfo| {
     let buf = pgrx::pg_getarg_datum_raw(fcinfo, 0).cast_mut_ptr::<pg_sys::StringInfoData>();
     let typmod = typmod_arg(fcinfo, 2);
     let avail = ((*buf).len - (*buf).cursor) as usize;
-    let bytes = std::slice::from_raw_parts(((*buf).data as *const u8).add((*buf).cursor as usize), avail);
+    let bytes = std::slice::from_raw_parts(
+        ((*buf).data as *const u8).add((*buf).cursor as usize),
+        avail,
+    );
     if bytes.len() < 4 {
-        raise(Code::ERRCODE_INVALID_BINARY_REPRESENTATION, "incorrect binary data format in vector: header is truncated", None);
+        raise(
+            Code::ERRCODE_INVALID_BINARY_REPRESENTATION,
+            "incorrect binary data format in vector: header is truncated",
+            None,
+        );
     }
     let dims = i16::from_be_bytes([bytes[0], bytes[1]]);
     let unused = i16::from_be_bytes([bytes[2], bytes[3]]);

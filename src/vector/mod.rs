@@ -50,7 +50,7 @@ pub unsafe fn datum_slice<'a>(datum: pg_sys::Datum) -> &'a [f32] {
         );
     }
     let data = ptr.add(HEADER_BYTES);
-    if (data as usize) % std::mem::align_of::<f32>() != 0 {
+    if !(data as usize).is_multiple_of(std::mem::align_of::<f32>()) {
         // Detoasted values are palloc'd (max-aligned); this only guards against surprises.
         let copy = pg_sys::palloc(dims as usize * 4) as *mut f32;
         std::ptr::copy_nonoverlapping(data, copy as *mut u8, dims as usize * 4);
@@ -124,7 +124,11 @@ pub fn vector_type_oid() -> pg_sys::Oid {
 pub struct Vector(pub Vec<f32>);
 
 impl FromDatum for Vector {
-    unsafe fn from_polymorphic_datum(datum: pg_sys::Datum, is_null: bool, _: pg_sys::Oid) -> Option<Self> {
+    unsafe fn from_polymorphic_datum(
+        datum: pg_sys::Datum,
+        is_null: bool,
+        _: pg_sys::Oid,
+    ) -> Option<Self> {
         if is_null {
             None
         } else {
@@ -159,7 +163,10 @@ unsafe impl<'fcx> pgrx::callconv::ArgAbi<'fcx> for Vector {
 }
 
 unsafe impl pgrx::callconv::BoxRet for Vector {
-    unsafe fn box_into<'fcx>(self, fcinfo: &mut pgrx::callconv::FcInfo<'fcx>) -> pgrx::datum::Datum<'fcx> {
+    unsafe fn box_into<'fcx>(
+        self,
+        fcinfo: &mut pgrx::callconv::FcInfo<'fcx>,
+    ) -> pgrx::datum::Datum<'fcx> {
         fcinfo.return_raw_datum(new_vector(&self.0))
     }
 }

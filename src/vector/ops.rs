@@ -91,7 +91,10 @@ pg_fn!(er_subvector, |fcinfo| {
 });
 
 /// Element-wise binary op with pgvector's overflow check.
-unsafe fn elementwise(fcinfo: pg_sys::FunctionCallInfo, op: impl Fn(f32, f32) -> f32) -> pg_sys::Datum {
+unsafe fn elementwise(
+    fcinfo: pg_sys::FunctionCallInfo,
+    op: impl Fn(f32, f32) -> f32,
+) -> pg_sys::Datum {
     let (a, b) = two_args(fcinfo);
     let out = new_vector_with(a.len(), |o| {
         for ((r, x), y) in o.iter_mut().zip(a).zip(b) {
@@ -100,7 +103,11 @@ unsafe fn elementwise(fcinfo: pg_sys::FunctionCallInfo, op: impl Fn(f32, f32) ->
     });
     for r in super::datum_slice(out) {
         if r.is_infinite() {
-            raise(Code::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE, "value out of range: overflow", None);
+            raise(
+                Code::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
+                "value out of range: overflow",
+                None,
+            );
         }
         if r.is_nan() {
             data_exception("NaN not allowed in vector");
@@ -109,9 +116,15 @@ unsafe fn elementwise(fcinfo: pg_sys::FunctionCallInfo, op: impl Fn(f32, f32) ->
     out
 }
 
-pg_fn!(er_vector_add, |fcinfo| { elementwise(fcinfo, |x, y| x + y) });
-pg_fn!(er_vector_sub, |fcinfo| { elementwise(fcinfo, |x, y| x - y) });
-pg_fn!(er_vector_mul, |fcinfo| { elementwise(fcinfo, |x, y| x * y) });
+pg_fn!(er_vector_add, |fcinfo| {
+    elementwise(fcinfo, |x, y| x + y)
+});
+pg_fn!(er_vector_sub, |fcinfo| {
+    elementwise(fcinfo, |x, y| x - y)
+});
+pg_fn!(er_vector_mul, |fcinfo| {
+    elementwise(fcinfo, |x, y| x * y)
+});
 
 /// Total order for btree: values lexicographically (finite, so partial_cmp never fails), then length.
 pub fn compare(a: &[f32], b: &[f32]) -> Ordering {
@@ -131,9 +144,21 @@ unsafe fn cmp_args(fcinfo: pg_sys::FunctionCallInfo) -> Ordering {
 pg_fn!(er_vector_cmp, |fcinfo| {
     pg_sys::Datum::from(cmp_args(fcinfo) as i32)
 });
-pg_fn!(er_vector_lt, |fcinfo| { pg_sys::Datum::from(cmp_args(fcinfo).is_lt()) });
-pg_fn!(er_vector_le, |fcinfo| { pg_sys::Datum::from(cmp_args(fcinfo).is_le()) });
-pg_fn!(er_vector_eq, |fcinfo| { pg_sys::Datum::from(cmp_args(fcinfo).is_eq()) });
-pg_fn!(er_vector_ne, |fcinfo| { pg_sys::Datum::from(cmp_args(fcinfo).is_ne()) });
-pg_fn!(er_vector_ge, |fcinfo| { pg_sys::Datum::from(cmp_args(fcinfo).is_ge()) });
-pg_fn!(er_vector_gt, |fcinfo| { pg_sys::Datum::from(cmp_args(fcinfo).is_gt()) });
+pg_fn!(er_vector_lt, |fcinfo| {
+    pg_sys::Datum::from(cmp_args(fcinfo).is_lt())
+});
+pg_fn!(er_vector_le, |fcinfo| {
+    pg_sys::Datum::from(cmp_args(fcinfo).is_le())
+});
+pg_fn!(er_vector_eq, |fcinfo| {
+    pg_sys::Datum::from(cmp_args(fcinfo).is_eq())
+});
+pg_fn!(er_vector_ne, |fcinfo| {
+    pg_sys::Datum::from(cmp_args(fcinfo).is_ne())
+});
+pg_fn!(er_vector_ge, |fcinfo| {
+    pg_sys::Datum::from(cmp_args(fcinfo).is_ge())
+});
+pg_fn!(er_vector_gt, |fcinfo| {
+    pg_sys::Datum::from(cmp_args(fcinfo).is_gt())
+});
