@@ -18,7 +18,7 @@ bash scripts/server.sh stop client-test
 
 if has unit; then
   log "unit tests (Postgres-free crates)"
-  cargo test -q -p embedrank-core -p embedrank-infer
+  EMBEDRANK_REQUIRE_ASSETS=1 cargo test -q -p embedrank-core -p embedrank-infer
 fi
 
 TESTROOT=/tmp/pg_embedrank-test

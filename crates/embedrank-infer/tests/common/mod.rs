@@ -25,9 +25,17 @@ pub fn ort_lib() -> PathBuf {
     workspace_root().join(".cache/ort/libonnxruntime.so.1.31.1")
 }
 
-/// Whether the assets exist; prints why a test is skipped when they do not.
+/// Whether the assets exist; prints why a test is skipped when they do not. The project's test
+/// command sets EMBEDRANK_REQUIRE_ASSETS, so there a missing asset fails instead of skipping.
 pub fn assets_present() -> bool {
     let present = models_dir().is_dir() && ort_lib().is_file();
+    if !present && std::env::var_os("EMBEDRANK_REQUIRE_ASSETS").is_some() {
+        panic!(
+            "{} or {} is missing and EMBEDRANK_REQUIRE_ASSETS is set",
+            models_dir().display(),
+            ort_lib().display()
+        );
+    }
     if !present {
         eprintln!(
             "SKIPPED: {} or {} is missing (run the setup script)",
