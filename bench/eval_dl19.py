@@ -59,9 +59,9 @@ ORDER BY rr.score DESC, cand.r
 """
 
 # Query terms OR-ed: plainto_tsquery stems and drops stop words, its '&' become '|'.
-FTS_QUERY = "replace(plainto_tsquery('english', %(q)s)::text, '&', '|')::tsquery"
+FTS_QUERY = "(SELECT replace(plainto_tsquery('english', %(q)s)::text, '&', '|')::tsquery AS tq) q"
 FTS = f"""
-SELECT id FROM dl19_passages, {FTS_QUERY} AS tq
+SELECT id FROM dl19_passages, {FTS_QUERY}
 WHERE tsv @@ tq
 ORDER BY ts_rank_cd(tsv, tq, 1) DESC, id
 LIMIT 100
@@ -74,7 +74,7 @@ WITH dense AS (
         FROM dl19_passages ORDER BY distance LIMIT 100) d
 ), fts AS (
   SELECT id, row_number() OVER (ORDER BY rank DESC, id) AS r
-  FROM (SELECT id, ts_rank_cd(tsv, tq, 1) AS rank FROM dl19_passages, {FTS_QUERY} AS tq
+  FROM (SELECT id, ts_rank_cd(tsv, tq, 1) AS rank FROM dl19_passages, {FTS_QUERY}
         WHERE tsv @@ tq ORDER BY rank DESC, id LIMIT 100) f
 ), fused AS (
   SELECT id, sum(1.0 / (60 + r)) AS rrf FROM (SELECT * FROM dense UNION ALL SELECT * FROM fts) u
@@ -194,7 +194,7 @@ def main():
         secs = time.monotonic() - t0
         n = len(scores)
         nd, mrr, rec = (sum(s[i] for s in scores) / n for i in range(3))
-        rec_s = f"{rec:.3f}" if min(s[3] for s in scores) >= 100 else "—"
+        rec_s = "—" if "rerank" in label else f"{rec:.3f}"  # reranked lists hold 10 ids
         results.append((label, nd, mrr, rec_s, secs * 1000 / n))
         print(f"  {label}: nDCG@10 {nd:.3f}  ({secs:.0f} s)", flush=True)
     print(f"\nTREC DL19 subset, {len(queries)} judged queries, 5000 passages; embedrank.threads = {args.threads}\n")

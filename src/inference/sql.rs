@@ -7,6 +7,9 @@
 //!   (sigmoid of the logit), best first; `idx` is the 1-based array position; NULL documents skipped.
 //! - `models()` and `load(model)`: what is installed, what this backend has loaded, warm-up.
 //!
+//! Both are declared COST 10000 (a model call is ~10^4 times a plain operator): with the default
+//! cost of 1, generic plans of prepared statements evaluate `embed($1)` once per row instead of once.
+//!
 //! `embed` is IMMUTABLE so it can feed generated columns and expression indexes: that promise holds
 //! for a fixed model; name the model explicitly there, and rebuild after replacing model files.
 
@@ -99,7 +102,7 @@ fn embedding_dims(model: Option<&str>) -> usize {
     cache::get(&name).as_embedder().or_raise().dims()
 }
 
-#[pg_extern(immutable, parallel_safe, name = "embed")]
+#[pg_extern(immutable, parallel_safe, name = "embed", cost = 10000)]
 pub fn embed(
     input: Option<&str>,
     model: default!(Option<&str>, "NULL"),
@@ -109,7 +112,7 @@ pub fn embed(
     input.map(|t| Vector(embed_many(&[t], model, kind).pop().expect("one vector")))
 }
 
-#[pg_extern(immutable, parallel_safe, name = "embed")]
+#[pg_extern(immutable, parallel_safe, name = "embed", cost = 10000)]
 pub fn embed_array(
     inputs: Option<Vec<Option<String>>>,
     model: default!(Option<&str>, "NULL"),
@@ -140,7 +143,7 @@ pub fn embed_array(
     )
 }
 
-#[pg_extern(immutable, parallel_safe)]
+#[pg_extern(immutable, parallel_safe, cost = 10000)]
 pub fn rerank(
     query: Option<&str>,
     documents: Option<Vec<Option<String>>>,

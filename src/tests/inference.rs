@@ -136,3 +136,8 @@ fn huge_inputs_do_not_exhaust_memory() {
 
 // Cancellation (statement_timeout, pg_cancel_backend) needs a top-level statement and a second
 // session: tests/client/test_inference_clients.py covers it.
+
+#[pg_test]
+fn model_calls_are_costed_so_generic_plans_embed_once() {
+    assert_eq!(Spi::get_one::<bool>("SELECT bool_and(procost >= 10000) FROM pg_proc WHERE proname IN ('embed', 'rerank') AND pronamespace = 'embedrank'::regnamespace").unwrap(), Some(true));
+}

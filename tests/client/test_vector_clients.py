@@ -76,7 +76,15 @@ def test_sqlalchemy_vector_columns_order_by_cosine(dsn):
         id: Mapped[int] = mapped_column(Integer, primary_key=True)
         embedding = mapped_column(Vector(8))
 
+    from pgvector.psycopg import register_vector
+    from sqlalchemy import event
+
     engine = create_engine(dsn, connect_args={"options": "-c search_path=public,embedrank"})
+
+    @event.listens_for(engine, "connect")
+    def _register(dbapi_connection, _record):
+        register_vector(dbapi_connection)  # numpy parameters in func.cosine_distance(...)
+
     Base.metadata.create_all(engine)
     rng = np.random.default_rng(3)
     data = rng.standard_normal((300, 8)).astype(np.float32)
