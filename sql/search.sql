@@ -45,7 +45,8 @@ CREATE FUNCTION register(
     create_index boolean DEFAULT true
 ) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
-    m     text := coalesce(model, current_setting('embedrank.embedding_model'));
+    -- missing_ok: the setting is defined when the library loads, which may not have happened yet
+    m     text := coalesce(model, current_setting('embedrank.embedding_model', true), 'bge-small-en-v1.5');
     dims  int;
     t     record;
     keyc  name := key_column;

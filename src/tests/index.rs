@@ -171,3 +171,37 @@ fn index_errors() {
     assert_error("SELECT * FROM d3 ORDER BY v <-> '[1,2]' LIMIT 1", "22000", "different vector dimensions");
     assert!(error_of("CREATE INDEX ON d3 USING hnsw (v vector_l2_ops)").contains("hnsw"), "pgvector's AM name is not ours");
 }
+
+/// Overwrite the special area of `block` of `index` (magic or version), as a damaged or foreign page.
+#[pg_extern]
+fn damage_index_page_for_test(index: pgrx::PgRelation, block: i32, what: &str) {
+    unsafe {
+        let rel = index.as_ptr();
+        let buf = crate::index::storage::lock_block(rel, block as u32, pg_sys::BUFFER_LOCK_EXCLUSIVE);
+        let mut wal = crate::index::xlog::WalWrite::start(rel);
+        let p = wal.page(buf, false);
+        let header = p as *const pg_sys::PageHeaderData;
+        let sp = (p as *mut u8).add((*header).pd_special as usize) as *mut crate::index::page::Special;
+        match what {
+            "magic" => (*sp).magic = 0xdead_beef,
+            _ => (*sp).version = 99,
+        }
+        wal.commit();
+    }
+}
+
+#[pg_test]
+fn damaged_pages_are_reported_not_followed() {
+    make_table("dmg", 500, 8);
+    Spi::run("CREATE INDEX dmg_idx ON dmg USING embedrank_hnsw (v vector_l2_ops)").unwrap();
+    Spi::run("SET enable_seqscan = off").unwrap();
+    let q = "SELECT id FROM dmg ORDER BY v <-> '[1,1,1,1,1,1,1,1]' LIMIT 5";
+    assert_eq!(error_of(q), "ok");
+    Spi::run("SELECT tests.damage_index_page_for_test('dmg_idx', 1, 'version')").unwrap();
+    assert_error(q, "XX002", "format version 99");
+    Spi::run("SELECT tests.damage_index_page_for_test('dmg_idx', 0, 'magic')").unwrap();
+    assert_error(q, "XX002", "corrupted page at block 0");
+    assert_error("INSERT INTO dmg VALUES (9999, 0, '[1,1,1,1,1,1,1,1]')", "XX002", "corrupted page");
+    Spi::run("REINDEX INDEX dmg_idx").unwrap();
+    assert_eq!(error_of(q), "ok");
+}

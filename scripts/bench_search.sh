@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Latency of the one-statement two-stage search (ANN top-k by the HNSW index -> cross-encoder rerank),
+# p50/p95 per query for k = 50, 100 and embedrank.threads = 1, 2, with the time split into query
+# embedding, ANN and rerank, on the DL19 subset (database embedrank_eval, filled by scripts/eval.sh) and
+# the WordNet demo table (embedrank_demo, filled by scripts/demo.sh). Creates the DL19 HNSW index if
+# missing. About 8 minutes on 2 cores with the default 10 queries per corpus.
+# usage: scripts/bench_search.sh [--queries N] [--k 50 100] [--threads 1 2] [--corpus dl19 wordnet]
+source "$(dirname "$0")/lib.sh"
+cd "$REPO_ROOT"
+bash scripts/server.sh start demo "$DEMO_PORT"
+PGOPTIONS="-c search_path=public,embedrank" "$("$PG15_CONFIG" --bindir)/psql" -h "$DEMO_SOCK" -p "$DEMO_PORT" \
+  -U postgres -d embedrank_eval -qX -v ON_ERROR_STOP=1 -c "SET maintenance_work_mem = '1GB'" \
+  -c "CREATE INDEX IF NOT EXISTS dl19_passages_embedding_hnsw ON dl19_passages USING embedrank_hnsw (embedding vector_cosine_ops)" \
+  -c "ANALYZE dl19_passages"
+PGHOST=$DEMO_SOCK PGPORT=$DEMO_PORT PGUSER=postgres exec "$VENV/bin/python" bench/search_latency.py "$@"

@@ -1,0 +1,65 @@
+"""Search glue through real drivers: backfill (a procedure that commits per batch, resumable), the
+sync trigger, search() from psycopg and SQLAlchemy, and REINDEX CONCURRENTLY of the HNSW index."""
+import psycopg
+import pytest
+
+TEXTS = [
+    "Berlin has a population of 3,520,031 registered inhabitants in an area of 891.82 square kilometers.",
+    "New York City is famous for the Metropolitan Museum of Art.",
+    "A thermometer is a device that measures temperature.",
+    "The ocean is a large body of salt water.",
+    "Joy is a feeling of great happiness.",
+] * 8  # 40 rows
+
+
+def test_backfill_commits_per_batch_and_resumes(conn):
+    conn.execute("CREATE TABLE bf (id int PRIMARY KEY, body text)")
+    with conn.cursor() as cur:
+        cur.executemany("INSERT INTO bf VALUES (%s, %s)", list(enumerate(TEXTS)))
+    conn.execute("SELECT register('bf', 'body', create_index => false)")
+    assert conn.execute("SELECT count(*) FROM bf WHERE embedding IS NULL").fetchone()[0] == 40
+    notices = []
+    conn.add_notice_handler(lambda d: notices.append(d.message_primary))
+    # An interrupted backfill keeps the batches it committed ...
+    conn.execute("SET statement_timeout = '900ms'")
+    with pytest.raises(psycopg.errors.QueryCanceled):
+        conn.execute("CALL backfill('bf', 4)")
+    conn.execute("RESET statement_timeout")
+    done = conn.execute("SELECT count(*) FROM bf WHERE embedding IS NOT NULL").fetchone()[0]
+    assert 0 < done < 40, done
+    # ... and a second call finishes the rest, reporting progress per batch.
+    conn.execute("CALL backfill('bf', 8)")
+    assert conn.execute("SELECT count(*) FROM bf WHERE embedding IS NULL").fetchone()[0] == 0
+    assert any("backfill" in n and "/" in n for n in notices), notices
+    with pytest.raises(psycopg.errors.InvalidParameterValue):
+        conn.execute("CALL backfill('bf', 0)")
+
+
+def test_search_from_psycopg_and_sqlalchemy(conn, dsn):
+    conn.execute("CREATE TABLE s (id int PRIMARY KEY, body text)")
+    conn.execute("SELECT register('s', 'body')")
+    with conn.cursor() as cur:
+        cur.executemany("INSERT INTO s VALUES (%s, %s)", list(enumerate(TEXTS[:5])))
+    rows = conn.execute("SELECT key, score FROM search('s', 'How many people live in Berlin?', k => 5, n => 2)").fetchall()
+    assert rows[0][0] == "0" and len(rows) == 2 and rows[0][1] > rows[1][1]
+
+    from sqlalchemy import create_engine, func, select
+
+    engine = create_engine(dsn, connect_args={"options": "-c search_path=public,embedrank"})
+    with engine.connect() as c:
+        t = func.embedrank.search("s", "device for measuring temperature", 5, 1).table_valued("key", "score")
+        assert c.execute(select(t.c.key)).scalar_one() == "2"
+    engine.dispose()
+
+
+def test_reindex_concurrently(conn):
+    conn.execute("CREATE TABLE rc (id int PRIMARY KEY, v vector(3))")
+    conn.execute("INSERT INTO rc SELECT i, ARRAY[i, i % 7, 1]::real[]::vector FROM generate_series(1, 2000) i")
+    conn.execute("CREATE INDEX rc_idx ON rc USING embedrank_hnsw (v vector_l2_ops)")
+    conn.execute("DELETE FROM rc WHERE id % 2 = 0")
+    conn.execute("VACUUM rc")
+    conn.execute("REINDEX INDEX CONCURRENTLY rc_idx")
+    conn.execute("SET enable_seqscan = off")
+    ids = [r[0] for r in conn.execute("SELECT id FROM rc ORDER BY v <-> '[501,4,1]' LIMIT 3")]
+    assert ids == [501, 499, 503] or ids[0] == 501, ids
+    assert "rc_idx" in str(conn.execute("EXPLAIN SELECT id FROM rc ORDER BY v <-> '[1,1,1]' LIMIT 3").fetchall())
