@@ -141,3 +141,36 @@ fn huge_inputs_do_not_exhaust_memory() {
 fn model_calls_are_costed_so_generic_plans_embed_once() {
     assert_eq!(Spi::get_one::<bool>("SELECT bool_and(procost >= 10000) FROM pg_proc WHERE proname IN ('embed', 'rerank') AND pronamespace = 'embedrank'::regnamespace").unwrap(), Some(true));
 }
+
+/// Parity with the independent Python reference (tests/parity/make_fixture.py: onnxruntime +
+/// tokenizers): every fixture input through SQL `embed()` / `rerank()`.
+#[pg_test]
+fn sql_results_match_the_python_reference() {
+    let fixture: serde_json::Value = serde_json::from_str(include_str!("../../tests/parity/fixture.json")).unwrap();
+    let mut checked = 0;
+    for e in fixture["embeddings"].as_array().unwrap() {
+        let want: Vec<f32> = e["vector"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect();
+        let got = Spi::get_one_with_args::<Vec<f32>>(
+            "SELECT embed($1, $2, $3)::real[]",
+            &[e["text"].as_str().unwrap().into(), e["model"].as_str().unwrap().into(), e["input_type"].as_str().unwrap().into()],
+        )
+        .unwrap()
+        .unwrap();
+        let c = cosine(&got, &want);
+        assert!(c >= 0.9999, "{} {:?}: cosine {c}", e["model"], e["text"].as_str().unwrap().chars().take(40).collect::<String>());
+        checked += 1;
+    }
+    for r in fixture["rerank"].as_array().unwrap() {
+        let want = embedrank_infer::sigmoid(r["logit"].as_f64().unwrap() as f32);
+        let got = Spi::get_one_with_args::<f32>(
+            "SELECT score FROM rerank($1, ARRAY[$2], $3)",
+            &[r["query"].as_str().unwrap().into(), r["doc"].as_str().unwrap().into(), r["model"].as_str().unwrap().into()],
+        )
+        .unwrap()
+        .unwrap();
+        // |Δ logit| <= 1e-3 implies |Δ sigmoid| <= 2.5e-4.
+        assert!((got - want).abs() <= 2.5e-4, "rerank {:?}: {got} vs {want}", r["query"]);
+        checked += 1;
+    }
+    assert!(checked >= 40, "fixture too small: {checked}");
+}

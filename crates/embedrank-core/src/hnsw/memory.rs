@@ -165,6 +165,7 @@ impl GraphView for StoreView<'_> {
     type Node = u32;
     #[inline]
     fn distance_to(&mut self, query: &[f32], n: u32) -> f32 {
+        PROF[0].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.0.metric.index_distance(query, self.0.vector(n))
     }
     #[inline]
@@ -264,7 +265,7 @@ impl InMemoryGraph {
             select_into(
                 &s.found,
                 store.cap(lc),
-                |a, b| store.dist(a, b),
+                |a, b| { PROF[1].fetch_add(1, std::sync::atomic::Ordering::Relaxed); store.dist(a, b) },
                 &mut s.chosen,
                 &mut s.pruned,
             );
@@ -291,13 +292,15 @@ impl InMemoryGraph {
         d: f32,
         level: usize,
     ) {
+        PROF[4].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if store.try_push_link(n, level, new) {
             return;
         }
+        PROF[5].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         s.cands.clear();
         s.cands
             .extend(store.links(n, level).iter().map(|&x| Candidate {
-                distance: store.dist(n, x),
+                distance: { PROF[2].fetch_add(1, std::sync::atomic::Ordering::Relaxed); store.dist(n, x) },
                 node: x,
             }));
         s.cands.push(Candidate {
@@ -309,7 +312,7 @@ impl InMemoryGraph {
         select_into(
             &s.cands,
             cap,
-            |a, b| store.dist(a, b),
+            |a, b| { PROF[3].fetch_add(1, std::sync::atomic::Ordering::Relaxed); store.dist(a, b) },
             &mut s.rev_chosen,
             &mut s.pruned,
         );
@@ -398,3 +401,5 @@ impl GraphView for &InMemoryGraph {
         StoreView(&self.store).neighbors(n, level, out)
     }
 }
+
+pub static PROF: [std::sync::atomic::AtomicU64; 6] = [const { std::sync::atomic::AtomicU64::new(0) }; 6];
