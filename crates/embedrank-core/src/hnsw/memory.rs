@@ -14,6 +14,14 @@
 //! on layer 0, `m` above), and add reverse links; a neighbour whose list
 //! overflows is re-pruned with the same heuristic. Searches during the build
 //! use a bitset visited set and buffers owned by the graph.
+//!
+//! Re-pruning dominates the build (most reverse links hit a full list), so
+//! every adjacency entry also carries its distance to the list's owner and
+//! whether the heuristic kept it ([`Flag`]), as pgvector does. Re-pruning
+//! then needs no owner distances at all, and reuses the recorded decisions
+//! for the sorted prefix in front of the new link: those decisions depend
+//! only on earlier entries, which have not changed. Pairwise distances are
+//! computed only from the first new, unevaluated or tied entry on.
 
 use super::level::{random_level, LevelRng};
 use super::order::Key;
@@ -35,6 +43,44 @@ pub struct HnswParams {
     pub seed: u64,
 }
 
+/// What the heuristic decided for an adjacency entry.
+///
+/// Invariant: for a list sorted as [`sort_for`] sorts it, an entry whose
+/// flag is `Kept`/`Pruned` and which has only flagged entries in front of it
+/// got that flag by the heuristic check against exactly the `Kept` entries
+/// in front of it. Entries appended without running the heuristic are
+/// `Unknown` and end reuse at their position.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+enum Flag {
+    Unknown = 0,
+    Kept = 1,
+    Pruned = 2,
+}
+
+/// How far the recorded [`Flag`]s can be trusted while re-pruning a list
+/// (walking it in sorted order).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// The kept set so far is exactly the recorded `Kept` entries: every
+    /// recorded flag holds as is.
+    Recorded,
+    /// The kept set so far is the recorded `Kept` entries plus the new
+    /// link: a recorded `Pruned` stays pruned, a recorded `Kept` only needs
+    /// its distance to the new link checked.
+    RecordedPlusNew,
+    /// Anything else: run the full check against the kept set.
+    Compute,
+}
+
+/// A link candidate with its distance to the list owner and its flag.
+#[derive(Clone, Copy, Debug)]
+struct Link {
+    distance: f32,
+    node: u32,
+    flag: Flag,
+}
+
 /// Vectors and adjacency, separate from the builder's scratch state so a
 /// search can borrow it while the scratch is mutated.
 struct Store {
@@ -45,8 +91,14 @@ struct Store {
     levels: Vec<u8>,
     /// `len * (1 + 2m)` slots: `[count, n0, n1, ...]` per node.
     layer0: Vec<u32>,
+    /// Per layer-0 slot (stride `2m`, no count slot): distance to the owner.
+    layer0_dist: Vec<f32>,
+    /// Per layer-0 slot: the heuristic's [`Flag`].
+    layer0_flag: Vec<Flag>,
     /// `upper[id][level - 1]`, empty for level-0 nodes.
     upper: Vec<Vec<Vec<u32>>>,
+    /// Parallel to `upper`: distances to the owner and flags.
+    upper_meta: Vec<Vec<(Vec<f32>, Vec<Flag>)>>,
     upper_lists: usize,
 }
 
@@ -82,25 +134,62 @@ impl Store {
         }
     }
 
-    fn set_links(&mut self, id: u32, level: usize, nodes: impl Iterator<Item = u32>) {
+    /// Appends `id`'s links on `level`, with distances and flags, to `out`.
+    fn links_with_meta(&self, id: u32, level: usize, out: &mut Vec<Link>) {
+        let nodes = self.links(id, level);
+        let (dists, flags) = if level == 0 {
+            let base = id as usize * 2 * self.m;
+            (
+                &self.layer0_dist[base..base + nodes.len()],
+                &self.layer0_flag[base..base + nodes.len()],
+            )
+        } else {
+            let (d, f) = &self.upper_meta[id as usize][level - 1];
+            (d.as_slice(), f.as_slice())
+        };
+        out.extend(
+            nodes
+                .iter()
+                .zip(dists)
+                .zip(flags)
+                .map(|((&node, &distance), &flag)| Link {
+                    distance,
+                    node,
+                    flag,
+                }),
+        );
+    }
+
+    fn set_links(&mut self, id: u32, level: usize, links: impl Iterator<Item = Link>) {
         if level == 0 {
             let (base, stride) = (id as usize * self.stride(), self.stride());
-            let slots = &mut self.layer0[base + 1..base + stride];
+            let mbase = id as usize * 2 * self.m;
             let mut n = 0;
-            for (slot, node) in slots.iter_mut().zip(nodes) {
-                *slot = node;
+            for l in links.take(2 * self.m) {
+                self.layer0[base + 1 + n] = l.node;
+                self.layer0_dist[mbase + n] = l.distance;
+                self.layer0_flag[mbase + n] = l.flag;
                 n += 1;
             }
+            debug_assert!(n < stride);
             self.layer0[base] = n as u32;
         } else {
             let list = &mut self.upper[id as usize][level - 1];
+            let (dists, flags) = &mut self.upper_meta[id as usize][level - 1];
             list.clear();
-            list.extend(nodes.take(self.m));
+            dists.clear();
+            flags.clear();
+            for l in links.take(self.m) {
+                list.push(l.node);
+                dists.push(l.distance);
+                flags.push(l.flag);
+            }
         }
     }
 
-    /// Appends `node` if the list has room; returns false if full.
-    fn try_push_link(&mut self, id: u32, level: usize, node: u32) -> bool {
+    /// Appends `node` (at `distance` from `id`, heuristic not run) if the
+    /// list has room; returns false if full.
+    fn try_push_link(&mut self, id: u32, level: usize, node: u32, distance: f32) -> bool {
         if level == 0 {
             let base = id as usize * self.stride();
             let n = self.layer0[base] as usize;
@@ -109,12 +198,18 @@ impl Store {
             }
             self.layer0[base + 1 + n] = node;
             self.layer0[base] += 1;
+            let mbase = id as usize * 2 * self.m;
+            self.layer0_dist[mbase + n] = distance;
+            self.layer0_flag[mbase + n] = Flag::Unknown;
         } else {
             let list = &mut self.upper[id as usize][level - 1];
             if list.len() >= self.m {
                 return false;
             }
             list.push(node);
+            let (dists, flags) = &mut self.upper_meta[id as usize][level - 1];
+            dists.push(distance);
+            flags.push(Flag::Unknown);
         }
         true
     }
@@ -130,8 +225,17 @@ impl Store {
         self.levels.push(level as u8);
         let stride = self.stride();
         self.layer0.resize(self.layer0.len() + stride, 0);
+        self.layer0_dist
+            .resize(self.layer0_dist.len() + 2 * self.m, 0.0);
+        self.layer0_flag
+            .resize(self.layer0_flag.len() + 2 * self.m, Flag::Unknown);
         self.upper
             .push((0..level).map(|_| Vec::with_capacity(self.m)).collect());
+        self.upper_meta.push(
+            (0..level)
+                .map(|_| (Vec::with_capacity(self.m), Vec::with_capacity(self.m)))
+                .collect(),
+        );
         self.upper_lists += level;
         id
     }
@@ -144,7 +248,7 @@ impl Store {
 /// list would keep the same lowest ids and later duplicates would lose all
 /// incoming links (unreachable nodes). A per-owner pseudo-random order makes
 /// the links among duplicates a random graph, which is connected w.h.p.
-fn sort_for(owner: u32, v: &mut [Candidate<u32>]) {
+fn sort_for(owner: u32, v: &mut [Link]) {
     let mix = |node: u32| {
         let mut z = (u64::from(owner) << 32 | u64::from(node)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
         z ^= z >> 29;
@@ -165,7 +269,6 @@ impl GraphView for StoreView<'_> {
     type Node = u32;
     #[inline]
     fn distance_to(&mut self, query: &[f32], n: u32) -> f32 {
-        PROF[0].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.0.metric.index_distance(query, self.0.vector(n))
     }
     #[inline]
@@ -181,8 +284,9 @@ struct Scratch {
     entry: Vec<Candidate<u32>>,
     chosen: Vec<Candidate<u32>>,
     pruned: Vec<Candidate<u32>>,
-    cands: Vec<Candidate<u32>>,
-    rev_chosen: Vec<Candidate<u32>>,
+    cands: Vec<Link>,
+    rev_kept: Vec<Link>,
+    rev_pruned: Vec<Link>,
 }
 
 /// Vectors stored contiguously (one Vec<f32>), neighbours as Vec<Vec<u32>>
@@ -206,7 +310,10 @@ impl InMemoryGraph {
                 vectors: Vec::new(),
                 levels: Vec::new(),
                 layer0: Vec::new(),
+                layer0_dist: Vec::new(),
+                layer0_flag: Vec::new(),
                 upper: Vec::new(),
+                upper_meta: Vec::new(),
                 upper_lists: 0,
             },
             params: HnswParams { m, ..params },
@@ -219,7 +326,8 @@ impl InMemoryGraph {
                 chosen: Vec::new(),
                 pruned: Vec::new(),
                 cands: Vec::new(),
-                rev_chosen: Vec::new(),
+                rev_kept: Vec::new(),
+                rev_pruned: Vec::new(),
             },
         }
     }
@@ -262,15 +370,26 @@ impl InMemoryGraph {
             s.searcher
                 .layer(&mut view, v, &s.entry, ef, lc, &mut s.found, &mut |_, _| {});
             let store = &self.store;
-            select_into(
+            let kept = select_into(
                 &s.found,
                 store.cap(lc),
-                |a, b| { PROF[1].fetch_add(1, std::sync::atomic::Ordering::Relaxed); store.dist(a, b) },
+                |a, b| store.dist(a, b),
                 &mut s.chosen,
                 &mut s.pruned,
             );
-            self.store
-                .set_links(id, lc, s.chosen.iter().map(|c| c.node));
+            self.store.set_links(
+                id,
+                lc,
+                s.chosen.iter().enumerate().map(|(i, c)| Link {
+                    distance: c.distance,
+                    node: c.node,
+                    flag: match kept {
+                        None => Flag::Unknown,
+                        Some(k) if i < k => Flag::Kept,
+                        Some(_) => Flag::Pruned,
+                    },
+                }),
+            );
             for i in 0..s.chosen.len() {
                 let c = s.chosen[i];
                 Self::add_reverse_link(&mut self.store, s, c.node, id, c.distance, lc);
@@ -284,6 +403,12 @@ impl InMemoryGraph {
     }
 
     /// Links `n -> new` on `level`, re-pruning `n`'s list if it is full.
+    ///
+    /// The re-pruning is the heuristic of [`select_into`] over the old list
+    /// plus `new`, sorted by [`sort_for`], with the recorded decisions (see
+    /// [`Flag`]) reused up to the first entry that is new, unevaluated or
+    /// tied in distance with a neighbour in the order (ties may have been
+    /// ordered differently when the flag was recorded).
     fn add_reverse_link(
         store: &mut Store,
         s: &mut Scratch,
@@ -292,31 +417,81 @@ impl InMemoryGraph {
         d: f32,
         level: usize,
     ) {
-        PROF[4].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        if store.try_push_link(n, level, new) {
+        if store.try_push_link(n, level, new, d) {
             return;
         }
-        PROF[5].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         s.cands.clear();
-        s.cands
-            .extend(store.links(n, level).iter().map(|&x| Candidate {
-                distance: { PROF[2].fetch_add(1, std::sync::atomic::Ordering::Relaxed); store.dist(n, x) },
-                node: x,
-            }));
-        s.cands.push(Candidate {
+        store.links_with_meta(n, level, &mut s.cands);
+        s.cands.push(Link {
             distance: d,
             node: new,
+            flag: Flag::Unknown,
         });
         sort_for(n, &mut s.cands);
         let cap = store.cap(level);
-        select_into(
-            &s.cands,
-            cap,
-            |a, b| { PROF[3].fetch_add(1, std::sync::atomic::Ordering::Relaxed); store.dist(a, b) },
-            &mut s.rev_chosen,
-            &mut s.pruned,
+        let same = |a: f32, b: f32| a == b || (a.is_nan() && b.is_nan());
+        s.rev_kept.clear();
+        s.rev_pruned.clear();
+        // Which recorded decisions still hold (see `Mode`).
+        let mut mode = Mode::Recorded;
+        for (i, &e) in s.cands.iter().enumerate() {
+            if s.rev_kept.len() >= cap {
+                break;
+            }
+            let tied = (i > 0 && same(s.cands[i - 1].distance, e.distance))
+                || s.cands
+                    .get(i + 1)
+                    .is_some_and(|next| same(next.distance, e.distance));
+            if tied || (e.flag == Flag::Unknown && e.node != new) {
+                mode = Mode::Compute;
+            }
+            let full_check =
+                |kept: &[Link]| kept.iter().all(|r| store.dist(e.node, r.node) > e.distance);
+            let diverse = match mode {
+                Mode::Compute => full_check(&s.rev_kept),
+                Mode::Recorded if e.node == new => {
+                    let keep = full_check(&s.rev_kept);
+                    if keep {
+                        mode = Mode::RecordedPlusNew;
+                    }
+                    keep
+                }
+                Mode::Recorded => e.flag == Flag::Kept,
+                // `new` has been seen (it is unique), so `e` is an old entry.
+                Mode::RecordedPlusNew => match e.flag {
+                    // One more kept entry in front can only prune more.
+                    Flag::Pruned => false,
+                    _ => {
+                        let keep = store.dist(e.node, new) > e.distance;
+                        if !keep {
+                            // The kept set now differs from the recorded one.
+                            mode = Mode::Compute;
+                        }
+                        keep
+                    }
+                },
+            };
+            if diverse {
+                s.rev_kept.push(Link {
+                    flag: Flag::Kept,
+                    ..e
+                });
+            } else {
+                s.rev_pruned.push(Link {
+                    flag: Flag::Pruned,
+                    ..e
+                });
+            }
+        }
+        let missing = cap - s.rev_kept.len();
+        store.set_links(
+            n,
+            level,
+            s.rev_kept
+                .iter()
+                .chain(s.rev_pruned.iter().take(missing))
+                .copied(),
         );
-        store.set_links(n, level, s.rev_chosen.iter().map(|c| c.node));
     }
 
     pub fn len(&self) -> usize {
@@ -355,8 +530,9 @@ impl InMemoryGraph {
         s.vectors.len() * 4
             + s.levels.len()
             + s.layer0.len() * 4
-            + s.upper.len() * std::mem::size_of::<Vec<Vec<u32>>>()
-            + s.upper_lists * (std::mem::size_of::<Vec<u32>>() + s.m * 4)
+            + s.layer0_dist.len() * 5
+            + s.upper.len() * 2 * std::mem::size_of::<Vec<Vec<u32>>>()
+            + s.upper_lists * Self::upper_list_bytes(s.m)
     }
 
     /// Estimated bytes one more element adds on average: its vector, its
@@ -364,9 +540,15 @@ impl InMemoryGraph {
     /// has `1/(m-1)` upper levels on average).
     pub fn bytes_per_element(dims: usize, m: usize) -> usize {
         let m = m.max(2);
-        let base = dims * 4 + 1 + (1 + 2 * m) * 4 + std::mem::size_of::<Vec<Vec<u32>>>();
-        let upper_list = std::mem::size_of::<Vec<u32>>() + m * 4;
-        base + upper_list.div_ceil(m - 1)
+        let base =
+            dims * 4 + 1 + (1 + 2 * m) * 4 + 2 * m * 5 + 2 * std::mem::size_of::<Vec<Vec<u32>>>();
+        base + Self::upper_list_bytes(m).div_ceil(m - 1)
+    }
+
+    /// Bytes of one upper-layer list: ids, distances and flags, and their
+    /// `Vec` headers.
+    fn upper_list_bytes(m: usize) -> usize {
+        std::mem::size_of::<Vec<u32>>() + std::mem::size_of::<(Vec<f32>, Vec<Flag>)>() + m * 9
     }
 
     /// k nearest neighbours of `query` (search with `max(ef, k)`), ascending.
@@ -401,5 +583,3 @@ impl GraphView for &InMemoryGraph {
         StoreView(&self.store).neighbors(n, level, out)
     }
 }
-
-pub static PROF: [std::sync::atomic::AtomicU64; 6] = [const { std::sync::atomic::AtomicU64::new(0) }; 6];

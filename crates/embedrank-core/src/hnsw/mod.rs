@@ -33,7 +33,7 @@ mod tests;
 pub use fxhash::{FxBuildHasher, FxHashSet, FxHasher};
 pub use iterative::IterativeScan;
 pub use level::{random_level, LevelRng, MAX_LEVEL};
-pub use memory::{HnswParams, InMemoryGraph, PROF};
+pub use memory::{HnswParams, InMemoryGraph};
 pub use search::{search, search_layer};
 pub use select::select_neighbors;
 

@@ -30,20 +30,22 @@ pub fn select_neighbors<N: Copy>(
 
 /// [`select_neighbors`] writing into reusable buffers (`out`, `pruned` are
 /// cleared first). The output keeps ascending order within the kept group
-/// and within the fill-up group.
+/// and within the fill-up group. Returns how many leading entries of `out`
+/// the heuristic kept (the rest are fill-up), or `None` if everything fit
+/// and the heuristic did not run.
 pub(crate) fn select_into<N: Copy>(
     candidates: &[Candidate<N>],
     m: usize,
     mut dist: impl FnMut(N, N) -> f32,
     out: &mut Vec<Candidate<N>>,
     pruned: &mut Vec<Candidate<N>>,
-) {
+) -> Option<usize> {
     out.clear();
     pruned.clear();
     if candidates.len() <= m {
         // Everything fits: the heuristic could only reorder, never drop.
         out.extend_from_slice(candidates);
-        return;
+        return None;
     }
     for &e in candidates {
         if out.len() >= m {
@@ -56,6 +58,7 @@ pub(crate) fn select_into<N: Copy>(
             pruned.push(e);
         }
     }
-    let missing = m - out.len();
-    out.extend(pruned.iter().take(missing).copied());
+    let kept = out.len();
+    out.extend(pruned.iter().take(m - kept).copied());
+    Some(kept)
 }
