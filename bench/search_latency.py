@@ -9,6 +9,8 @@ the k texts, join back), then its stages are timed separately in the same sessio
 All times are client wall clock (psycopg 3, unix socket, no server-side prepared statements). Before
 timing, both models are loaded (embedrank.load) and one unmeasured search runs per thread setting; the
 plans of (2) and of the one-statement search are checked with EXPLAIN for an Index Scan on the HNSW index.
+If the planner does not pick the index (on the 5000-row DL19 table it prefers Seq Scan + top-N sort), the
+default plan's ANN stage is timed for the notes and the index is then forced (enable_seqscan = off, jit = off).
 p50/p95 are over queries (one timed run per query and configuration; linear interpolation).
 Corpora: DL19 subset (5000 passages, judged queries, database embedrank_eval) and WordNet glosses
 (all embedded rows, 30 hand-written queries, database embedrank_demo; text = lemmas || ': ' || gloss, as demo.sh).

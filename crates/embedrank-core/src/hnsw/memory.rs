@@ -484,6 +484,22 @@ impl InMemoryGraph {
             }
         }
         let missing = cap - s.rev_kept.len();
+        // Tests cross-check the reuse against the plain heuristic.
+        #[cfg(test)]
+        {
+            let plain: Vec<Candidate<u32>> = s
+                .cands
+                .iter()
+                .map(|l| Candidate {
+                    distance: store.dist(n, l.node),
+                    node: l.node,
+                })
+                .collect();
+            let (mut out, mut pruned) = (Vec::new(), Vec::new());
+            select_into(&plain, cap, |a, b| store.dist(a, b), &mut out, &mut pruned);
+            let ours = s.rev_kept.iter().chain(s.rev_pruned.iter().take(missing));
+            assert!(out.iter().map(|c| c.node).eq(ours.map(|l| l.node)));
+        }
         store.set_links(
             n,
             level,
