@@ -100,19 +100,20 @@ pub unsafe fn add_pair(
     page::node(block, off_e)
 }
 
+/// Change page `block` (of `kind`) in place under an exclusive lock, as one WAL record.
+unsafe fn modify(index: pg_sys::Relation, block: u32, kind: u16, f: impl FnOnce(pg_sys::Page)) {
+    let buf = lock_block(index, block, pg_sys::BUFFER_LOCK_EXCLUSIVE);
+    page::check_page(index, pg_sys::BufferGetPage(buf), block, kind);
+    let mut wal = WalWrite::start(index);
+    f(wal.page(buf, false));
+    wal.commit();
+}
+
 /// Replace the meta page contents with `meta`.
 pub unsafe fn write_meta(index: pg_sys::Relation, meta: &Meta) {
-    let buf = lock_block(index, page::META_BLOCK, pg_sys::BUFFER_LOCK_EXCLUSIVE);
-    page::check_page(
-        index,
-        pg_sys::BufferGetPage(buf),
-        page::META_BLOCK,
-        page::KIND_META,
-    );
-    let mut wal = WalWrite::start(index);
-    let p = wal.page(buf, false);
-    page::write_meta(p, meta);
-    wal.commit();
+    modify(index, page::META_BLOCK, page::KIND_META, |p| {
+        page::write_meta(p, meta)
+    });
 }
 
 /// Overwrite the slots of `level` in neighbour item `nb` with `list`.
@@ -123,28 +124,20 @@ pub unsafe fn set_neighbors(
     level: usize,
     list: &[Node],
 ) {
-    let block = page::node_block(nb);
-    let buf = lock_block(index, block, pg_sys::BUFFER_LOCK_EXCLUSIVE);
-    page::check_page(index, pg_sys::BufferGetPage(buf), block, page::KIND_DATA);
-    let mut wal = WalWrite::start(index);
-    let p = wal.page(buf, false);
-    let item = page::item(index, p, nb, false);
-    let size = page::neighbors_size(m, page::neighbors_level(item));
-    page::write_slots(std::slice::from_raw_parts_mut(item, size), m, level, list);
-    wal.commit();
+    modify(index, page::node_block(nb), page::KIND_DATA, |p| {
+        let item = page::item(index, p, nb, false);
+        let size = page::neighbors_size(m, page::neighbors_level(item));
+        page::write_slots(std::slice::from_raw_parts_mut(item, size), m, level, list);
+    });
 }
 
 /// Set element `n`'s heap TIDs (and its deleted flag when none remain).
 pub unsafe fn set_tids(index: pg_sys::Relation, n: Node, tids: &[pg_sys::ItemPointerData]) {
-    let block = page::node_block(n);
-    let buf = lock_block(index, block, pg_sys::BUFFER_LOCK_EXCLUSIVE);
-    page::check_page(index, pg_sys::BufferGetPage(buf), block, page::KIND_DATA);
-    let mut wal = WalWrite::start(index);
-    let p = wal.page(buf, false);
-    let h = page::element_header(page::item(index, p, n, true));
-    h.tids = [pg_sys::ItemPointerData::default(); page::MAX_HEAP_TIDS];
-    h.tids[..tids.len()].copy_from_slice(tids);
-    h.ntids = tids.len() as u8;
-    h.deleted = tids.is_empty() as u8;
-    wal.commit();
+    modify(index, page::node_block(n), page::KIND_DATA, |p| {
+        let h = page::element_header(page::item(index, p, n, true));
+        h.tids = [pg_sys::ItemPointerData::default(); page::MAX_HEAP_TIDS];
+        h.tids[..tids.len()].copy_from_slice(tids);
+        h.ntids = tids.len() as u8;
+        h.deleted = tids.is_empty() as u8;
+    });
 }

@@ -70,12 +70,17 @@ fn interrupted() -> bool {
     false
 }
 
+/// The named model, or the default from `default_name`, loaded in this backend.
+fn model_or_default(
+    model: Option<&str>,
+    default_name: fn() -> String,
+) -> std::rc::Rc<embedrank_infer::OnnxModel> {
+    cache::get(&model.map(str::to_string).unwrap_or_else(default_name))
+}
+
 /// Embed `texts` with `model`, chunked, with interrupts checked between batches.
 fn embed_many(texts: &[&str], model: Option<&str>, kind: InputType) -> Vec<Vec<f32>> {
-    let name = model
-        .map(str::to_string)
-        .unwrap_or_else(settings::default_embedding_model);
-    let m = cache::get(&name);
+    let m = model_or_default(model, settings::default_embedding_model);
     let embedder = m.as_embedder().or_raise();
     let cap = m.info().config.max_length * BYTES_PER_TOKEN_CAP;
     let mut out = Vec::with_capacity(texts.len());
@@ -96,10 +101,10 @@ const MAX_RESULT_BYTES: usize = 1 << 29;
 
 /// Output dimensions of the embedding model `model` (or the default one), loading it if needed.
 fn embedding_dims(model: Option<&str>) -> usize {
-    let name = model
-        .map(str::to_string)
-        .unwrap_or_else(settings::default_embedding_model);
-    cache::get(&name).as_embedder().or_raise().dims()
+    model_or_default(model, settings::default_embedding_model)
+        .as_embedder()
+        .or_raise()
+        .dims()
 }
 
 #[pg_extern(immutable, parallel_safe, name = "embed", cost = 10000)]
@@ -164,10 +169,7 @@ pub fn rerank(
     let (Some(query), Some(documents)) = (query, documents) else {
         return TableIterator::new(Vec::new());
     };
-    let name = model
-        .map(str::to_string)
-        .unwrap_or_else(settings::default_rerank_model);
-    let m = cache::get(&name);
+    let m = model_or_default(model, settings::default_rerank_model);
     let reranker = m.as_reranker().or_raise();
     let cap = m.info().config.max_length * BYTES_PER_TOKEN_CAP;
     let (idx, docs): (Vec<i32>, Vec<&str>) = documents
