@@ -2,7 +2,7 @@
 //!
 //! The index answers only ordering by distance, so a path without ORDER BY operators gets an
 //! infinite cost (plain WHERE queries never use it). For an ordered scan the work is roughly the
-//! elements an HNSW search visits — about ef_search × 2·m distance computations, growing slowly with
+//! elements an HNSW search visits — about ef_search × m distance computations, growing slowly with
 //! the table — and nearly all of it happens before the first row, so startup cost ≈ total cost.
 
 use super::options;
@@ -33,12 +33,13 @@ pub unsafe extern "C-unwind" fn amcostestimate(
     let tuples = (*info).tuples.max(1.0);
     let index_pages = ((*info).pages as f64).max(1.0);
     let ef = options::EF_SEARCH.get().max(1) as f64;
-    let m = 16.0;
-    let visited = (ef * 2.0 * m * (1.0 + tuples.log10() / 4.0)).min(tuples);
+    // A search expands ~ef elements at level 0, each with up to 2m (m = 16 by default) neighbours,
+    // many already visited: ~ef·m distance computations, growing slowly with the table.
+    let visited = (ef * 16.0 * (1.0 + tuples.log10() / 4.0)).min(tuples);
     let pages_read = (visited * index_pages / tuples).clamp(1.0, index_pages);
-    // Index pages of a graph in use are mostly cached: charge them as half random, half sequential.
-    let page_cost = (pg_sys::random_page_cost + pg_sys::seq_page_cost) / 2.0;
-    let cost = pages_read * page_cost
+    // The graph's pages are read over and over by every query, so they are nearly always cached:
+    // charge them as sequential reads rather than random ones.
+    let cost = pages_read * pg_sys::seq_page_cost
         + visited * (pg_sys::cpu_index_tuple_cost + 4.0 * pg_sys::cpu_operator_cost);
     *startup = cost;
     *total = cost;
