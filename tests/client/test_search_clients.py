@@ -63,3 +63,35 @@ def test_reindex_concurrently(conn):
     ids = [r[0] for r in conn.execute("SELECT id FROM rc ORDER BY v <-> '[501,4,1]' LIMIT 3")]
     assert ids == [501, 499, 503] or ids[0] == 501, ids
     assert "rc_idx" in str(conn.execute("EXPLAIN SELECT id FROM rc ORDER BY v <-> '[1,1,1]' LIMIT 3").fetchall())
+
+
+PATTERN = """
+WITH q AS MATERIALIZED (SELECT embed(%(q)s, input_type => 'query') AS v),
+cand AS (SELECT id, body, embedding <=> (SELECT v FROM q) AS distance
+         FROM pat ORDER BY embedding <=> (SELECT v FROM q) LIMIT %(k)s),
+arr AS (SELECT array_agg(id ORDER BY distance) AS ids, array_agg(body ORDER BY distance) AS bodies FROM cand)
+SELECT d.id, r.score
+FROM arr
+CROSS JOIN rerank(%(q)s, arr.bodies, top_n => %(n)s) r
+JOIN pat d ON d.id = arr.ids[r.idx]
+ORDER BY r.score DESC
+"""
+
+
+def test_one_statement_pattern_from_psycopg_and_sqlalchemy(conn, dsn):
+    conn.execute("CREATE TABLE pat (id int PRIMARY KEY, body text)")
+    conn.execute("SELECT register('pat', 'body')")
+    with conn.cursor() as cur:
+        cur.executemany("INSERT INTO pat VALUES (%s, %s)", list(enumerate(TEXTS[:5])))
+    params = {"q": "How many people live in Berlin?", "k": 4, "n": 2}
+    rows = conn.execute(PATTERN, params).fetchall()
+    assert [r[0] for r in rows][:1] == [0] and len(rows) == 2
+
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(dsn, connect_args={"options": "-c search_path=public,embedrank"})
+    with engine.connect() as c:
+        sa_sql = PATTERN.replace("%(q)s", ":q").replace("%(k)s", ":k").replace("%(n)s", ":n")
+        got = c.execute(text(sa_sql), params).all()
+        assert [r[0] for r in got] == [r[0] for r in rows]
+    engine.dispose()
