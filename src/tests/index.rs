@@ -32,9 +32,6 @@ fn recall(table: &str, op: &str, queries: &[i32]) -> f64 {
     hit as f64 / (10 * queries.len()) as f64
 }
 
-fn plan(sql: &str) -> String {
-    Spi::get_one::<pgrx::datum::Json>(&format!("EXPLAIN (FORMAT JSON) {sql}")).unwrap().unwrap().0.to_string()
-}
 
 #[pg_test]
 fn index_scans_agree_with_exact_search_for_every_opclass() {

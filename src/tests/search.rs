@@ -51,7 +51,7 @@ fn one_statement_pattern_uses_the_index() {
                cand AS (SELECT id, body, embedding <=> (SELECT v FROM q) AS distance FROM docs ORDER BY embedding <=> (SELECT v FROM q) LIMIT 5),
                arr AS (SELECT array_agg(id ORDER BY distance) AS ids, array_agg(body ORDER BY distance) AS bodies FROM cand)
                SELECT arr.ids[r.idx] AS id FROM arr, rerank('How many people live in Berlin?', arr.bodies, top_n => 1) r";
-    let p = Spi::get_one::<pgrx::datum::Json>(&format!("EXPLAIN (FORMAT JSON) {sql}")).unwrap().unwrap().0.to_string();
+    let p = plan(sql);
     assert!(p.contains("Index Scan") && p.contains("docs_embedding_idx"), "{p}");
     assert_eq!(Spi::get_one::<i32>(sql).unwrap(), Some(1));
 }

@@ -34,3 +34,12 @@ pub fn text(sql: &str) -> String {
 pub fn float(sql: &str) -> f64 {
     Spi::get_one::<f64>(sql).unwrap().unwrap()
 }
+
+/// The JSON plan of `sql`, as text (to look for node types and index names).
+pub fn plan(sql: &str) -> String {
+    Spi::get_one::<pgrx::datum::Json>(&format!("EXPLAIN (FORMAT JSON) {sql}"))
+        .unwrap()
+        .unwrap()
+        .0
+        .to_string()
+}
