@@ -13,7 +13,6 @@ use super::page::{self, Meta, Node};
 use super::write;
 use super::xlog::WalWrite;
 use crate::errors::{raise, Code};
-use embedrank_core::distance::Metric;
 use embedrank_core::hnsw::{FxBuildHasher, HnswParams, InMemoryGraph};
 use pgrx::prelude::*;
 use pgrx::{pg_sys, PgBox};
@@ -55,14 +54,6 @@ unsafe fn column_dims(index: pg_sys::Relation) -> usize {
         );
     }
     typmod as usize
-}
-
-fn core_metric(code: u32) -> Metric {
-    match code {
-        options::METRIC_L2 => Metric::L2,
-        options::METRIC_L1 => Metric::L1,
-        _ => Metric::InnerProduct, // inner product, and cosine over unit vectors
-    }
 }
 
 fn progress(param: u32, value: i64) {
@@ -130,7 +121,7 @@ pub unsafe extern "C-unwind" fn ambuild(
             HnswParams {
                 m,
                 ef_construction: efc,
-                metric: core_metric(meta.metric),
+                metric: options::search_metric(meta.metric),
                 seed: 0x5eed_1234,
             },
         )),

@@ -129,6 +129,16 @@ pub const METRIC_IP: u32 = 1;
 pub const METRIC_COSINE: u32 = 2;
 pub const METRIC_L1: u32 = 3;
 
+/// The core-crate metric an index with stored metric `code` searches with: cosine indexes store unit
+/// vectors and order by inner product.
+pub fn search_metric(code: u32) -> distance::Metric {
+    match code {
+        METRIC_L2 => distance::Metric::L2,
+        METRIC_L1 => distance::Metric::L1,
+        _ => distance::Metric::InnerProduct,
+    }
+}
+
 /// The metric of `index`, from the distance function its operator class declares as support 1.
 pub unsafe fn index_metric(index: pg_sys::Relation) -> u32 {
     let proc = pg_sys::index_getprocid(index, 1, 1);

@@ -58,17 +58,6 @@ pub fn read_meta(index: pg_sys::Relation) -> Meta {
     meta
 }
 
-/// The index's metric from its stored code.
-pub fn metric_of(meta: &Meta) -> Metric {
-    match meta.metric {
-        0 => Metric::L2,
-        1 => Metric::InnerProduct,
-        3 => Metric::L1,
-        // Cosine indexes store unit vectors and order by inner product.
-        _ => Metric::InnerProduct,
-    }
-}
-
 /// Element facts a caller needs besides the vector.
 #[derive(Clone, Debug)]
 pub struct ElementInfo {
@@ -94,7 +83,7 @@ impl PageGraph {
             index,
             dims: meta.dims as usize,
             m: meta.m as usize,
-            metric: metric_of(meta),
+            metric: super::options::search_metric(meta.metric),
             cache: cache_vectors.then(HashMap::default),
         }
     }

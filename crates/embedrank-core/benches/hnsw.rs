@@ -21,6 +21,22 @@ const QUERIES: usize = 500;
 const K: usize = 10;
 const EFS: [usize; 3] = [10, 40, 160];
 
+/// Build an m=16, ef_construction=64 graph over `data` (rows of `dims`), timing the inserts.
+fn build(data: &[f32], dims: usize, metric: Metric) -> (InMemoryGraph, Duration) {
+    let params = HnswParams {
+        m: 16,
+        ef_construction: 64,
+        metric,
+        seed: 1,
+    };
+    let t = Instant::now();
+    let mut g = InMemoryGraph::new(dims, params);
+    for v in data.chunks_exact(dims) {
+        g.insert(v);
+    }
+    (g, t.elapsed())
+}
+
 /// Build throughput on 384-dim vectors (the m=16, ef_construction=64 L2
 /// build that `CREATE INDEX` runs), with recall@10 at ef 40.
 fn build_384() {
@@ -30,18 +46,7 @@ fn build_384() {
     let metric = Metric::L2;
     let all = clustered(N + QUERIES, DIMS, 100, 0.15, 384);
     let (data, queries) = all.split_at(N * DIMS);
-    let params = HnswParams {
-        m: 16,
-        ef_construction: 64,
-        metric,
-        seed: 1,
-    };
-    let t = Instant::now();
-    let mut g = InMemoryGraph::new(DIMS, params);
-    for v in data.chunks_exact(DIMS) {
-        g.insert(v);
-    }
-    let build = t.elapsed();
+    let (g, build) = build(data, DIMS, metric);
     let mut total = 0.0;
     for q in queries.chunks_exact(DIMS) {
         let truth = brute_force(data, DIMS, q, K, metric);
@@ -64,19 +69,7 @@ fn main() {
     let metric = Metric::L2;
     let all = clustered(N + QUERIES, DIMS, 100, 0.15, 2024);
     let (data, queries) = all.split_at(N * DIMS);
-
-    let params = HnswParams {
-        m: 16,
-        ef_construction: 64,
-        metric,
-        seed: 1,
-    };
-    let t = Instant::now();
-    let mut g = InMemoryGraph::new(DIMS, params);
-    for v in data.chunks_exact(DIMS) {
-        g.insert(v);
-    }
-    let build = t.elapsed();
+    let (g, build) = build(data, DIMS, metric);
 
     let t = Instant::now();
     let truth: Vec<Vec<Candidate<u32>>> = queries
