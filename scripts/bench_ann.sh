@@ -5,6 +5,9 @@
 # Also times an exact (sequential) scan on the same data for the speed-up ratio, then latency
 # percentiles and the insert rate after build (bench/ann_latency.py).
 # usage: scripts/bench_ann.sh [15|17] [ROWS] [DIMS]     (release build; server .pgdata/bench-<pg>)
+#   Each ROWS x DIMS set lives in its own database (ann for 100k x 384, else ann_<rows>_<dims>), so a
+#   second run reuses the generated data and ground truth. Past 200k rows the data comes from
+#   bench/ann_data.py (same recipe; the harness's SQL generator overflows int4 there).
 source "$(dirname "$0")/lib.sh"
 PG=${1:-15}; ROWS=${2:-100000}; DIMS=${3:-384}
 PGC=$PG15_CONFIG; [ "$PG" = 17 ] && PGC=$PG17_CONFIG
@@ -15,11 +18,22 @@ cargo pgrx install --release --pg-config "$PGC" --features "pg$PG" --no-default-
 port=$((28830 + PG))
 EMBEDRANK_PG=$PG bash scripts/server.sh start "bench-$PG" $port
 export PGHOST=$DEMO_SOCK PGPORT=$port PGUSER=postgres PGOPTIONS="-c search_path=public,embedrank"
-psql -qAtX -d postgres -c "SELECT 1 FROM pg_database WHERE datname = 'ann'" | grep -q 1 || createdb ann
-psql -qAtX -d ann -c "CREATE EXTENSION IF NOT EXISTS pg_embedrank"
+# Big sets: an index of 1M x 384 is ~2 GB; give it room in shared buffers (takes a restart once).
+if [ "$(psql -qAtX -d postgres -c "SELECT setting::bigint * 8192 < 4 * 1024^3 FROM pg_settings WHERE name = 'shared_buffers'")" = t ] \
+   && [ "$ROWS" -gt 200000 ]; then
+  psql -qAtX -d postgres -c "ALTER SYSTEM SET shared_buffers = '4GB'"
+  bash scripts/server.sh stop "bench-$PG"; EMBEDRANK_PG=$PG bash scripts/server.sh start "bench-$PG" $port
+fi
+DB=ann; [ "$ROWS.$DIMS" = 100000.384 ] || DB=ann_${ROWS}_${DIMS}
+psql -qAtX -d postgres -c "SELECT 1 FROM pg_database WHERE datname = '$DB'" | grep -q 1 || createdb "$DB"
+psql -qAtX -d "$DB" -c "CREATE EXTENSION IF NOT EXISTS pg_embedrank"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), Postgres $PG"
-bash /work/shared/bench/ann_bench.sh ann embedrank_hnsw embedrank.hnsw_ef_search "$ROWS" "$DIMS"
+if [ "$ROWS" -gt 200000 ] && [ "$(psql -qAtX -d "$DB" -c "SELECT to_regclass('ann_truth') IS NOT NULL")" != t ]; then
+  log "generating $ROWS x $DIMS clustered vectors and their exact ground truth (bench/ann_data.py)"
+  ANN_DB=$DB "$VENV/bin/python" "$REPO_ROOT/bench/ann_data.py" "$ROWS" "$DIMS"
+fi
+bash /work/shared/bench/ann_bench.sh "$DB" embedrank_hnsw embedrank.hnsw_ef_search "$ROWS" "$DIMS"
 printf '\\set qid random(1, 100)\nSELECT id FROM ann_items ORDER BY v <-> (SELECT v FROM ann_queries WHERE qid = :qid) LIMIT 10;\n' > /tmp/ann_exact.sql
-qps=$(PGOPTIONS="$PGOPTIONS -c enable_indexscan=off" /usr/lib/postgresql/15/bin/pgbench -n -M simple -c 1 -T "${BENCH_S:-10}" -f /tmp/ann_exact.sql ann 2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
+qps=$(PGOPTIONS="$PGOPTIONS -c enable_indexscan=off" /usr/lib/postgresql/15/bin/pgbench -n -M simple -c 1 -T "${BENCH_S:-10}" -f /tmp/ann_exact.sql "$DB" 2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
 echo "exact scan qps=$qps"
-PGDATABASE=ann "$VENV/bin/python" "$REPO_ROOT/bench/ann_latency.py"
+ANN_DB=$DB "$VENV/bin/python" "$REPO_ROOT/bench/ann_latency.py"

@@ -1,21 +1,53 @@
 #!/usr/bin/env bash
-# Recall@10 of embedrank_hnsw on real embeddings: the 5,000 DL19 passages embedded with bge-small by
-# scripts/eval.sh (database embedrank_eval on the demo server), queried with the 50 DL19 queries
-# (embedded as queries) and 200 passages, against an exact scan; m=16, ef_construction=64, cosine.
-# usage: scripts/bench_ann_real.sh [dl19|wordnet]   (dl19 after scripts/eval.sh, wordnet after
-#        scripts/demo.sh: its 15k+ glosses, queried with 200 glosses; demo server running)
+# Recall@10 of embedrank_hnsw on real bge-small-en-v1.5 embeddings against an exact scan, for
+# ef_search 10..160 (cosine, m = 16, ef_construction = 64), with build time and index size.
+# usage: scripts/bench_ann_real.sh dl19            the 5,000 DL19 passages (after scripts/eval.sh);
+#                                                  queries: the 50 DL19 queries + 200 passages
+#        scripts/bench_ann_real.sh wordnet [ROWS]  ROWS WordNet glosses (default 50000) in the demo
+#                                                  database; queries: 200 held-out synsets' words
+#                                                  embedded as queries (input_type 'query')
+# WordNet embeddings are computed once, in the database, by scripts/demo.sh (EMBEDRANK_DEMO_ROWS =
+# ROWS + 200; ~66 glosses/s on 2 cores, so 50k is ~13 min) and cached outside git in
+# .cache/embeddings/wordnet-bge-small-en-v1.5.tsv (id, words, vector); later runs load the cache.
+# Needs the demo server (scripts/demo.sh starts it).
 source "$(dirname "$0")/lib.sh"
 SET=${1:-dl19}
-DB=embedrank_eval; TBL=dl19_passages; QSRC="SELECT embed(body, input_type => 'query') AS v FROM dl19_queries UNION ALL"
-if [ "$SET" = wordnet ]; then DB=embedrank_demo; TBL=glosses; QSRC=""; fi
-P() { psql -h "$DEMO_SOCK" -p "$DEMO_PORT" -U postgres -d "$DB" -qAtX -v ON_ERROR_STOP=1 "$@"; }
 export PGOPTIONS="-c search_path=public,embedrank"
-P -c "DROP TABLE IF EXISTS ann_real_q" -c "CREATE TABLE ann_real_q AS
-  SELECT row_number() OVER () AS qid, v FROM (
-    $QSRC SELECT embedding AS v FROM (SELECT embedding FROM $TBL WHERE embedding IS NOT NULL ORDER BY id LIMIT 200) p) s"
+P() { psql -h "$DEMO_SOCK" -p "$DEMO_PORT" -U postgres -d "$DB" -qAtX -v ON_ERROR_STOP=1 "$@"; }
+
+if [ "$SET" = wordnet ]; then
+  ROWS=${2:-50000}; NQ=200
+  DB=embedrank_demo; TBL=ann_wordnet
+  cache=$CACHE_DIR/embeddings/wordnet-bge-small-en-v1.5.tsv
+  if [ ! -f "$cache" ] || [ "$(wc -l < "$cache")" -lt $((ROWS + NQ)) ]; then
+    log "embedding $((ROWS + NQ)) WordNet glosses in the demo database (once; cached in $cache)"
+    EMBEDRANK_DEMO_ROWS=$((ROWS + NQ)) bash "$REPO_ROOT/scripts/demo.sh" >/dev/null
+    mkdir -p "$(dirname "$cache")"
+    P -c "\copy (SELECT id, lemmas, embedding FROM glosses WHERE embedding IS NOT NULL ORDER BY id) TO '$cache.tmp'"
+    mv "$cache.tmp" "$cache"
+  fi
+  bash "$REPO_ROOT/scripts/server.sh" start demo "$DEMO_PORT"
+  # The first NQ synsets in md5(id) order are held out as queries; the next ROWS are indexed.
+  P -c "DROP TABLE IF EXISTS ann_wordnet_all, $TBL" \
+    -c "CREATE TABLE ann_wordnet_all (id text PRIMARY KEY, lemmas text, embedding vector(384))" \
+    -c "\copy ann_wordnet_all FROM '$cache'" \
+    -c "CREATE TABLE $TBL AS SELECT row_number() OVER (ORDER BY md5(id)) AS id, embedding
+        FROM (SELECT * FROM ann_wordnet_all ORDER BY md5(id) OFFSET $NQ LIMIT $ROWS) s"
+  QSRC="SELECT embed(replace(lemmas, '_', ' '), input_type => 'query') AS v
+        FROM (SELECT lemmas FROM ann_wordnet_all ORDER BY md5(id) LIMIT $NQ) h"
+else
+  DB=embedrank_eval; TBL=dl19_passages
+  QSRC="SELECT embed(body, input_type => 'query') AS v FROM dl19_queries UNION ALL
+        SELECT embedding FROM (SELECT embedding FROM $TBL WHERE embedding IS NOT NULL ORDER BY id LIMIT 200) p"
+fi
+
+P -c "DROP TABLE IF EXISTS ann_real_q" \
+  -c "CREATE TABLE ann_real_q AS SELECT row_number() OVER () AS qid, v FROM ($QSRC) s"
+echo "set=$SET rows=$(P -c "SELECT count(*) FROM $TBL WHERE embedding IS NOT NULL") queries=$(P -c "SELECT count(*) FROM ann_real_q")"
 P -c "DROP INDEX IF EXISTS ann_real_idx"
 t0=$(date +%s.%N)
-P -c "CREATE INDEX ann_real_idx ON $TBL USING embedrank_hnsw (embedding vector_cosine_ops) WITH (m = 16, ef_construction = 64)"
+P -c "SET maintenance_work_mem = '1GB'" \
+  -c "CREATE INDEX ann_real_idx ON $TBL USING embedrank_hnsw (embedding vector_cosine_ops) WITH (m = 16, ef_construction = 64)"
 echo "build_s=$(python3 -c "print(round($(date +%s.%N)-$t0,2))") index_mb=$(P -c "SELECT round(pg_relation_size('ann_real_idx')/1048576.0,1)")"
 # Ground truth by exact scan (index scans off in this session).
 P -c "SET enable_indexscan = off" -c "DROP TABLE IF EXISTS ann_real_truth" -c "CREATE TABLE ann_real_truth AS SELECT q.qid,

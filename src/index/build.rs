@@ -93,6 +93,7 @@ unsafe fn empty_meta(index: pg_sys::Relation) -> Meta {
         entry: 0,
         entry_level: -1,
         insert_block: page::META_BLOCK,
+        free_block: page::META_BLOCK,
     }
 }
 

@@ -3,7 +3,9 @@
 //! HNSW insertion over [`PageGraph`]: greedy descent to the new element's level, an
 //! ef_construction-wide search per level, neighbour selection with the heuristic, then each chosen
 //! neighbour gets a back link (re-pruned with the heuristic when its list is full). An exact duplicate
-//! of an existing vector joins that element's heap TIDs instead (up to 10 per element).
+//! of an existing vector joins that element's heap TIDs instead (up to 10 per element). New elements
+//! take the space of elements VACUUM removed when there is some (see [`place`]), so an index under
+//! steady updates stays the same size instead of growing until REINDEX.
 //!
 //! Concurrency: writers (insert, vacuum) serialise on a page-level lock of the index (block 0's lock
 //! tag, not a buffer lock), held to the end of the insert; scans never take it and read pages under
@@ -64,7 +66,7 @@ pub unsafe fn insert_vector(index: pg_sys::Relation, v: &[f32], tid: pg_sys::Ite
     let m = meta.m as usize;
     let level = new_level(m);
     if meta.entry == 0 {
-        let n = write::add_pair(index, &mut meta, level, &[tid], v, &[]);
+        let n = place(index, &mut meta, level, tid, v, &[]);
         meta.entry = n;
         meta.entry_level = level as i32;
         write::write_meta(index, &meta);
@@ -93,20 +95,55 @@ pub unsafe fn insert_vector(index: pg_sys::Relation, v: &[f32], tid: pg_sys::Ite
             .collect();
         cur = found;
     }
-    let before = meta.insert_block;
-    let n = write::add_pair(index, &mut meta, level, &[tid], v, &lists);
+    let before = (meta.insert_block, meta.free_block);
+    let n = place(index, &mut meta, level, tid, v, &lists);
     for (lc, list) in lists.iter().enumerate() {
         for &e in list {
             connect(&mut g, &meta, e, n, lc);
         }
     }
-    if level > ep_level || meta.insert_block != before {
+    if level > ep_level || (meta.insert_block, meta.free_block) != before {
         if level > ep_level {
             meta.entry = n;
             meta.entry_level = level as i32;
         }
         write::write_meta(index, &meta);
     }
+}
+
+/// Pages an insert looks through for reusable space before it appends instead.
+const FREE_SPACE_PAGES_PER_INSERT: u32 = 64;
+
+/// Write the new element (and its neighbour lists) where it goes: into the space of a deleted element
+/// from `meta.free_block` on, else at the end of the index. Moves `meta.free_block` past pages that
+/// have no deleted element left (the caller writes the meta page when it changed).
+unsafe fn place(
+    index: pg_sys::Relation,
+    meta: &mut Meta,
+    level: usize,
+    tid: pg_sys::ItemPointerData,
+    v: &[f32],
+    lists: &[Vec<Node>],
+) -> Node {
+    let m = meta.m as usize;
+    let blocks = pg_sys::RelationGetNumberOfBlocksInFork(index, pg_sys::ForkNumber::MAIN_FORKNUM);
+    for _ in 0..FREE_SPACE_PAGES_PER_INSERT {
+        if meta.free_block == page::META_BLOCK {
+            break;
+        }
+        if let Some(n) = write::reuse_deleted(index, m, meta.free_block, level, &[tid], v, lists) {
+            return n;
+        }
+        if level > 0 {
+            // The page may still have deleted level-0 elements: keep it for level-0 inserts.
+            break;
+        }
+        meta.free_block += 1;
+        if meta.free_block >= blocks {
+            meta.free_block = page::META_BLOCK;
+        }
+    }
+    write::add_pair(index, meta, level, &[tid], v, lists)
 }
 
 /// If the closest element holds exactly `v` and has room, add `tid` to it.

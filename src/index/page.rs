@@ -48,6 +48,10 @@ pub struct Meta {
     pub entry: u64,       // Node, 0 = none
     pub entry_level: i32, // -1 = none
     pub insert_block: u32,
+    /// First block that may hold a deleted element whose space inserts can reuse (0 = none). Set
+    /// by VACUUM after it relinked the graph, advanced by inserts as they use up the space. Meta
+    /// pages written before this field existed read it as 0 (PageInit zeroes the page).
+    pub free_block: u32,
 }
 
 /// An element's fixed header; the vector follows it.
@@ -304,6 +308,31 @@ pub unsafe fn read_slots(p: *const u8, m: usize, level: usize, out: &mut Vec<Nod
             out.push(node(block, off));
         }
     }
+}
+
+/// A deleted element on `page` (block `block`) whose neighbour item is on the same page and has
+/// slots up to `level`: `(element, neighbour item)`.
+pub unsafe fn find_deleted(
+    index: pg_sys::Relation,
+    page: pg_sys::Page,
+    block: u32,
+    level: usize,
+) -> Option<(Node, Node)> {
+    for off in 1..=pg_sys::PageGetMaxOffsetNumber(page) {
+        let p = pg_sys::PageGetItem(page, pg_sys::PageGetItemId(page, off)) as *mut u8;
+        if *p != ITEM_ELEMENT {
+            continue;
+        }
+        let h = element_header(p);
+        if h.deleted == 0 || h.neighbors_block != block {
+            continue;
+        }
+        let nb = node(block, h.neighbors_offset);
+        if neighbors_level(item(index, page, nb, false)) >= level {
+            return Some((node(block, off), nb));
+        }
+    }
+    None
 }
 
 /// Level of the neighbour item at `p`.

@@ -4,8 +4,9 @@
 //! left with none is marked deleted. Pass 2 (only if something was deleted) gives every live element
 //! that linked to a deleted one a new neighbour list, chosen with the HNSW heuristic among its live
 //! neighbours and the live neighbours of the deleted ones, and moves the entry point off a deleted
-//! element (to the live element of highest level). Deleted elements stay as unreachable tombstones
-//! until REINDEX. Writers are locked out for the duration (scans are not).
+//! element (to the live element of highest level). Deleted elements then are unreachable; the meta
+//! page's `free_block` points inserts at the first page holding one, and inserts reuse their space.
+//! Writers are locked out for the duration (scans are not).
 
 use super::insert::WriterLock;
 use super::page::{self, Node};
@@ -117,6 +118,13 @@ unsafe fn repair(
         }
         pg_sys::check_for_interrupts!();
     }
+    // Every live element now links around the deleted ones: inserts may reuse their space.
+    let free = deleted.iter().map(|&n| page::node_block(n)).min();
+    let mut changed = false;
+    if let Some(b) = free.filter(|&b| b != meta.free_block) {
+        meta.free_block = b;
+        changed = true;
+    }
     if meta.entry != 0 && deleted.contains(&meta.entry) {
         let best = elements
             .iter()
@@ -132,6 +140,9 @@ unsafe fn repair(
                 meta.entry_level = -1;
             }
         }
+        changed = true;
+    }
+    if changed {
         write::write_meta(index, &meta);
     }
 }

@@ -1,5 +1,6 @@
 //! Page writes of the index, each through a [`WalWrite`] record: new pages, element + neighbour
-//! pairs, neighbour-slot updates, heap-TID updates and meta-page changes.
+//! pairs (new, or reusing a vacuumed-away element's space), neighbour-slot updates, heap-TID updates
+//! and meta-page changes.
 
 use super::page::{self, Meta, Node};
 use super::storage::lock_block;
@@ -98,6 +99,43 @@ pub unsafe fn add_pair(
     );
     wal.commit();
     page::node(block, off_e)
+}
+
+/// Put a new element into the space of a vacuumed-away one on page `block`, if the page has a
+/// deleted element whose neighbour item sits on the same page and has slots up to `level`. Vacuum
+/// has relinked every live element away from deleted ones before it advertises their pages
+/// ([`Meta::free_block`]), so nothing reachable points at the slot any more; a scan still holding an
+/// old neighbour list just meets the new element, with its own vector and heap TIDs.
+/// Returns the element's node, or `None` when the page has no such slot.
+pub unsafe fn reuse_deleted(
+    index: pg_sys::Relation,
+    m: usize,
+    block: u32,
+    level: usize,
+    tids: &[pg_sys::ItemPointerData],
+    vector: &[f32],
+    lists: &[Vec<Node>],
+) -> Option<Node> {
+    let buf = lock_block(index, block, pg_sys::BUFFER_LOCK_EXCLUSIVE);
+    let p = pg_sys::BufferGetPage(buf);
+    page::check_page(index, p, block, page::KIND_DATA);
+    let Some((e, nb)) = page::find_deleted(index, p, block, level) else {
+        pg_sys::UnlockReleaseBuffer(buf);
+        return None;
+    };
+    let mut wal = WalWrite::start(index);
+    let pg = wal.page(buf, false);
+    let element = page::item(index, pg, e, true);
+    let fresh = page::make_element(level, tids, nb, vector);
+    std::ptr::copy_nonoverlapping(fresh.as_ptr(), element, fresh.len());
+    let item = page::item(index, pg, nb, false);
+    let size = page::neighbors_size(m, page::neighbors_level(item));
+    let slots = std::slice::from_raw_parts_mut(item, size);
+    for l in 0..=page::neighbors_level(item) {
+        page::write_slots(slots, m, l, lists.get(l).map_or(&[][..], |v| v.as_slice()));
+    }
+    wal.commit();
+    Some(e)
 }
 
 /// Change page `block` (of `kind`) in place under an exclusive lock, as one WAL record.

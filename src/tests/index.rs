@@ -113,6 +113,39 @@ fn vacuum_removes_dead_rows_and_keeps_recall() {
     assert_eq!(Spi::get_one::<i64>("SELECT count(*) FROM (SELECT id FROM vac ORDER BY v <-> (SELECT v FROM vac WHERE id = 1) LIMIT 6) s WHERE id = 1 OR id > 10000").unwrap(), Some(6));
 }
 
+#[pg_test]
+fn space_of_vacuumed_rows_is_reused_by_inserts() {
+    make_table("reuse", 2000, 16);
+    Spi::run("CREATE INDEX reuse_idx ON reuse USING embedrank_hnsw (v vector_l2_ops)").unwrap();
+    let size = || Spi::get_one::<i64>("SELECT pg_relation_size('reuse_idx')").unwrap().unwrap();
+    let built = size();
+    // Three rounds of "update most rows": delete 1500 of the 2000, vacuum, insert 1500 new ones
+    // (ids ≡ 1 mod 4, so the next round deletes them again).
+    for round in 1..=3 {
+        Spi::run("DELETE FROM reuse WHERE id % 4 <> 0").unwrap();
+        Spi::run("SELECT tests.vacuum_index_for_test('reuse_idx', 'reuse')").unwrap();
+        Spi::run(&format!(
+            "INSERT INTO reuse SELECT {round} * 100000 + 4 * i + 1, i % 50,
+               (SELECT array_agg(((i % 20) * 0.1 + random() + 0 * g)::real) FROM generate_series(1, 16) g)::vector(16)
+             FROM generate_series(1, 1500) i"
+        ))
+        .unwrap();
+    }
+    let grown = size();
+    assert!(
+        (grown as f64) < built as f64 * 1.3,
+        "index grew from {built} to {grown} bytes over three delete/vacuum/insert rounds of 75% of its rows"
+    );
+    // The reused slots hold the new rows: index and exact search agree, every live row is reachable.
+    Spi::run("SET embedrank.hnsw_ef_search = 100").unwrap();
+    assert!(recall("reuse", "<->", &[4, 8, 300005, 303001, 305997]) >= 0.9);
+    Spi::run("SET LOCAL enable_seqscan = off").unwrap();
+    assert_eq!(
+        Spi::get_one::<i64>("SELECT count(*) FROM (SELECT id FROM reuse ORDER BY v <-> (SELECT v FROM reuse WHERE id = 4) LIMIT 100000) s").unwrap(),
+        Spi::get_one::<i64>("SELECT count(*) FROM reuse").unwrap()
+    );
+}
+
 /// Run the index's bulk-delete + cleanup, treating heap TIDs not visible in `table` as dead (what
 /// VACUUM decides), so vacuum logic is testable inside the test's transaction.
 #[pg_extern]
