@@ -4,8 +4,9 @@
 # usage: scripts/bench_ann_real.sh dl19            the 5,000 DL19 passages (after scripts/eval.sh);
 #                                                  queries: the 50 DL19 queries + 200 passages
 #        scripts/bench_ann_real.sh wordnet [ROWS]  ROWS WordNet glosses (default 50000) in the demo
-#                                                  database; queries: 200 held-out synsets' words
-#                                                  embedded as queries (input_type 'query')
+#                                                  database; queries: 200 held-out synsets, as their
+#                                                  glosses and as their words embedded as queries
+# Recall is printed per kind of query.
 # WordNet embeddings are computed once, in the database, by scripts/demo.sh (EMBEDRANK_DEMO_ROWS =
 # ROWS + 200; ~66 glosses/s on 2 cores, so 50k is ~13 min) and cached outside git in
 # .cache/embeddings/wordnet-bge-small-en-v1.5.tsv (id, words, vector); later runs load the cache.
@@ -33,16 +34,21 @@ if [ "$SET" = wordnet ]; then
     -c "\copy ann_wordnet_all FROM '$cache'" \
     -c "CREATE TABLE $TBL AS SELECT row_number() OVER (ORDER BY md5(id)) AS id, embedding
         FROM (SELECT * FROM ann_wordnet_all ORDER BY md5(id) OFFSET $NQ LIMIT $ROWS) s"
-  QSRC="SELECT embed(replace(lemmas, '_', ' '), input_type => 'query') AS v
+  # Two kinds of queries from the held-out synsets: their glosses (embedded as documents, the same
+  # distribution as the indexed rows, as ANN benchmarks draw queries) and their words embedded as
+  # search queries (short, with the model's query instruction: further from the indexed rows).
+  QSRC="SELECT 'held-out gloss' AS kind, embedding AS v FROM (SELECT embedding FROM ann_wordnet_all ORDER BY md5(id) LIMIT $NQ) h
+        UNION ALL
+        SELECT 'words as query', embed(lemmas, input_type => 'query')
         FROM (SELECT lemmas FROM ann_wordnet_all ORDER BY md5(id) LIMIT $NQ) h"
 else
   DB=embedrank_eval; TBL=dl19_passages
-  QSRC="SELECT embed(body, input_type => 'query') AS v FROM dl19_queries UNION ALL
-        SELECT embedding FROM (SELECT embedding FROM $TBL WHERE embedding IS NOT NULL ORDER BY id LIMIT 200) p"
+  QSRC="SELECT 'DL19 query' AS kind, embed(body, input_type => 'query') AS v FROM dl19_queries UNION ALL
+        SELECT 'passage', embedding FROM (SELECT embedding FROM $TBL WHERE embedding IS NOT NULL ORDER BY id LIMIT 200) p"
 fi
 
 P -c "DROP TABLE IF EXISTS ann_real_q" \
-  -c "CREATE TABLE ann_real_q AS SELECT row_number() OVER () AS qid, v FROM ($QSRC) s"
+  -c "CREATE TABLE ann_real_q AS SELECT row_number() OVER () AS qid, kind, v FROM ($QSRC) s"
 echo "set=$SET rows=$(P -c "SELECT count(*) FROM $TBL WHERE embedding IS NOT NULL") queries=$(P -c "SELECT count(*) FROM ann_real_q")"
 P -c "DROP INDEX IF EXISTS ann_real_idx"
 t0=$(date +%s.%N)
@@ -55,9 +61,12 @@ P -c "SET enable_indexscan = off" -c "DROP TABLE IF EXISTS ann_real_truth" -c "C
   FROM ann_real_q q" >/dev/null
 for ef in 10 20 40 80 160; do
   rec=$(P -c "SET embedrank.hnsw_ef_search = $ef" -c "SET enable_seqscan = off" -c "
-    SELECT round(avg((SELECT count(*) FROM unnest(t.ids) x WHERE x = ANY(a.ids))::numeric / 10), 3)
-    FROM ann_real_truth t JOIN LATERAL (SELECT array_agg(id) AS ids FROM (SELECT id FROM $TBL p
-      ORDER BY p.embedding <=> (SELECT v FROM ann_real_q WHERE qid = t.qid) LIMIT 10) s) a ON true")
-  echo "ef_search=$ef recall@10=$rec"
+    SELECT string_agg(format('%s (%s): %s', kind, n, r), '  ' ORDER BY kind) FROM (
+      SELECT q.kind, count(*) AS n, round(avg((SELECT count(*) FROM unnest(t.ids) x WHERE x = ANY(a.ids))::numeric / 10), 3) AS r
+      FROM ann_real_truth t JOIN ann_real_q q USING (qid)
+      JOIN LATERAL (SELECT array_agg(id) AS ids FROM (SELECT id FROM $TBL p
+        ORDER BY p.embedding <=> q.v LIMIT 10) s) a ON true
+      GROUP BY q.kind) k")
+  echo "ef_search=$ef recall@10 by query kind: $rec"
 done
 P -c "DROP INDEX ann_real_idx"

@@ -171,6 +171,10 @@ unsafe fn try_join_duplicate(
 
 /// Add a link `e → new` at `level`, re-selecting `e`'s neighbours with the heuristic when full.
 unsafe fn connect(g: &mut PageGraph, meta: &Meta, e: Node, new: Node, level: usize) {
+    if e == new {
+        // Only after a crash between vacuum's passes can a reused slot be its own candidate.
+        return;
+    }
     let m = meta.m as usize;
     let nb = g.element(e).neighbors;
     let mut list = Vec::new();
