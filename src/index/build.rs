@@ -132,6 +132,7 @@ pub unsafe extern "C-unwind" fn ambuild(
         tuples: 0.0,
         on_disk: false,
     };
+    warn_if_too_big(heap, &state, m);
     progress(pg_sys::PROGRESS_CREATEIDX_SUBPHASE, PHASE_LOAD);
     let heap_tuples = pg_sys::table_index_build_scan(
         heap,
@@ -150,6 +151,37 @@ pub unsafe extern "C-unwind" fn ambuild(
     result.heap_tuples = heap_tuples;
     result.index_tuples = state.tuples;
     result.into_pg()
+}
+
+/// Bytes the build state needs per element besides the graph: heap TIDs and the duplicate map.
+const STATE_BYTES_PER_ELEMENT: usize = 48 + 40;
+
+/// Before scanning: if the table's row estimate (from ANALYZE/VACUUM) says the graph will not fit in
+/// maintenance_work_mem, say so up front with the setting that would fit, instead of only when the
+/// budget runs out minutes into the build.
+unsafe fn warn_if_too_big(heap: pg_sys::Relation, state: &BuildState, m: usize) {
+    let rows = (*(*heap).rd_rel).reltuples;
+    if rows <= 0.0 {
+        return; // never analyzed: no estimate
+    }
+    let per_row = InMemoryGraph::bytes_per_element(state.dims, m) + STATE_BYTES_PER_ELEMENT;
+    let need = rows as f64 * per_row as f64;
+    if need > state.memory_limit as f64 {
+        let mb = |b: f64| (b / (1024.0 * 1024.0)).ceil() as u64;
+        crate::errors::notice(
+            format!(
+                "embedrank_hnsw graph for about {} rows needs about {} MB, more than maintenance_work_mem ({} MB)",
+                rows as u64,
+                mb(need),
+                mb(state.memory_limit as f64)
+            ),
+            "The build will fill maintenance_work_mem in memory, then continue with much slower on-disk inserts.",
+            &format!(
+                "SET maintenance_work_mem = '{}MB' before CREATE INDEX to build it entirely in memory.",
+                mb(need * 1.1)
+            ),
+        );
+    }
 }
 
 #[pg_guard]
@@ -203,7 +235,7 @@ unsafe extern "C-unwind" fn build_callback(
     let id = graph.insert(&v);
     state.tids.push(vec![*tid]);
     state.duplicates.entry(key).or_default().push(id);
-    let used = graph.memory_bytes() + state.tids.len() * 48 + state.duplicates.len() * 40;
+    let used = graph.memory_bytes() + state.tids.len() * STATE_BYTES_PER_ELEMENT;
     if used > state.memory_limit {
         let n = graph.len();
         let graph = state.graph.take().expect("graph");

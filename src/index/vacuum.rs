@@ -116,6 +116,7 @@ unsafe fn repair(
             .collect();
             write::set_neighbors(index, m, nb, l, &chosen);
         }
+        g.trim_cache(pg_sys::maintenance_work_mem as usize * 1024);
         pg_sys::check_for_interrupts!();
     }
     // Every live element now links around the deleted ones: inserts may reuse their space.

@@ -73,6 +73,22 @@ def test_reindex_concurrently(conn):
     assert "rc_idx" in str(conn.execute("EXPLAIN SELECT id FROM rc ORDER BY v <-> '[1,1,1]' LIMIT 3").fetchall())
 
 
+def test_build_warns_up_front_when_the_graph_will_not_fit(conn):
+    conn.execute("CREATE TABLE big (id int, v vector(64))")
+    conn.execute("INSERT INTO big SELECT i, (SELECT array_agg(random() + 0 * g) FROM generate_series(1, 64) g)::real[]::vector FROM generate_series(1, 3000) i")
+    conn.execute("ANALYZE big")
+    notices = []
+    conn.add_notice_handler(lambda d: notices.append((d.message_primary, d.message_hint)))
+    conn.execute("SET maintenance_work_mem = '1MB'")
+    conn.execute("CREATE INDEX ON big USING embedrank_hnsw (v vector_l2_ops)")
+    conn.execute("RESET maintenance_work_mem")
+    upfront = [n for n in notices if "needs about" in n[0]]
+    assert upfront and "3000 rows" in upfront[0][0] and "SET maintenance_work_mem" in upfront[0][1], notices
+    # ... and the build still completes correctly past the budget.
+    conn.execute("SET enable_seqscan = off")
+    assert conn.execute("SELECT count(*) FROM (SELECT id FROM big ORDER BY v <-> (SELECT v FROM big WHERE id = 7) LIMIT 5000) s").fetchone()[0] == 3000
+
+
 PATTERN = """
 WITH q AS MATERIALIZED (SELECT embed(%(q)s, input_type => 'query') AS v),
 cand AS (SELECT id, body, embedding <=> (SELECT v FROM q) AS distance
