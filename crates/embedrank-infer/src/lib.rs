@@ -18,13 +18,15 @@
 //! - [`graph`]: reads a model's operator types, to detect dynamically quantized graphs whose results would
 //!   depend on batch composition (those run one sequence per batch unless configured otherwise).
 //! - [`pooling`]: CLS / mean pooling and L2 normalisation.
+//! - [`lanes`]: runs a model's batches on several single-threaded sessions at once (`threads` > 1 for models
+//!   that run one sequence per call).
 //! - [`model`]: [`OnnxModel`], which ties a session, a tokenizer and a config together and implements
 //!   [`Embedder`] / [`Reranker`].
 //! - [`traits`]: the [`Embedder`] / [`Reranker`] traits the SQL layer programs against, [`InputType`], [`sigmoid`].
 //!
 //! Threading contract: the `cancel` callbacks passed to [`Embedder::embed_batch`] and [`Reranker::score`] are
-//! only ever invoked on the calling thread, between batches. Worker threads (rayon, ORT) run pure Rust / ORT
-//! code only.
+//! only ever invoked on the calling thread, between batches (and while it waits for lanes). Worker threads
+//! (rayon, lanes, ORT) run pure Rust / ORT code only.
 //!
 //! Inputs longer than a model's `max_length` (in tokens, special tokens included) are truncated; for reranker
 //! pairs the longest of the two sequences is truncated first.
@@ -33,6 +35,7 @@ pub mod batching;
 pub mod config;
 pub mod error;
 pub mod graph;
+pub mod lanes;
 pub mod model;
 pub mod pooling;
 pub mod registry;

@@ -10,8 +10,10 @@
 //! Inference (both roles): tokenize in parallel → sort by length → run batches padded to their longest member
 //! (see [`crate::batching`]) → scatter results back to input order. Dynamically quantized graphs run one
 //! sequence per batch unless `max_batch` says otherwise (see [`crate::graph`] for why). `cancel` is called on the calling thread
-//! before every batch. ORT's `run` needs `&mut Session`, so the session sits behind a mutex; a Postgres backend
-//! is single-threaded, so it is never contended there.
+//! before every batch. ORT's `run` needs `&mut Session`, so each session sits behind a mutex, never contended:
+//! a model that runs one sequence per call and was loaded with N > 1 threads has N sessions of one intra-op
+//! thread ("lanes", see [`crate::lanes`]) used by one lane thread each; otherwise one session with N intra-op
+//! threads.
 //!
 //! Embeddings: output `last_hidden_state` (or the first output) `[batch, seq, dims]` is pooled (CLS or masked
 //! mean) and L2-normalised if configured; a `[batch, dims]` output is taken as already pooled. Reranking: output
@@ -50,7 +52,8 @@ struct DeclaredInputs {
 /// One loaded model.
 pub struct OnnxModel {
     info: ModelInfo,
-    session: Mutex<Session>,
+    /// One session per lane (see the module comment).
+    sessions: Vec<Mutex<Session>>,
     tokenizer: TextTokenizer,
     inputs: DeclaredInputs,
     output_name: String,
@@ -71,7 +74,8 @@ impl std::fmt::Debug for OnnxModel {
 }
 
 impl OnnxModel {
-    /// Loads `models_dir/<name>` with `threads` intra-op threads (0 is treated as 1).
+    /// Loads `models_dir/<name>` for `threads` inference threads (0 is treated as 1): that many lanes for a
+    /// model that runs one sequence per call, else one session with that many intra-op threads.
     pub fn load(models_dir: &Path, name: &str, threads: usize) -> Result<OnnxModel, InferError> {
         let started = Instant::now();
         let (dir, config) = resolve_model(models_dir, name)?;
@@ -85,20 +89,27 @@ impl OnnxModel {
             TextTokenizer::from_file(&dir.join(TOKENIZER_FILE), config.max_length).map_err(bad)?;
 
         let model_path = dir.join(MODEL_FILE);
-        let session = with_signals_blocked(|| build_session(environment, &model_path, threads))
-            .map_err(|e| bad(format!("cannot load {MODEL_FILE}: {e}")))?;
-
         let max_batch_seqs = config
             .max_batch
             .unwrap_or_else(|| default_max_batch(&model_path));
-        let inputs = check_inputs(&session).map_err(bad)?;
-        let output_name = pick_output(&session, &config).map_err(bad)?;
+        let threads = threads.max(1);
+        let (lanes, intra) = if max_batch_seqs == 1 {
+            (threads, 1)
+        } else {
+            (1, threads)
+        };
+        let sessions = (0..lanes)
+            .map(|_| with_signals_blocked(|| build_session(environment, &model_path, intra)))
+            .collect::<ort::Result<Vec<Session>>>()
+            .map_err(|e| bad(format!("cannot load {MODEL_FILE}: {e}")))?;
+        let inputs = check_inputs(&sessions[0]).map_err(bad)?;
+        let output_name = pick_output(&sessions[0], &config).map_err(bad)?;
         let mut model = OnnxModel {
             info: ModelInfo {
                 name: name.to_string(),
                 config,
             },
-            session: Mutex::new(session),
+            sessions: sessions.into_iter().map(Mutex::new).collect(),
             tokenizer,
             inputs,
             output_name,
@@ -172,7 +183,7 @@ impl OnnxModel {
             model: self.info.name.clone(),
             detail,
         };
-        let session = self.session.lock().unwrap_or_else(|p| p.into_inner());
+        let session = self.sessions[0].lock().unwrap_or_else(|p| p.into_inner());
         let static_dims = session
             .outputs()
             .iter()
@@ -194,8 +205,12 @@ impl OnnxModel {
         }
     }
 
-    /// Runs the session on one padded batch, returning the selected output as an owned array.
-    fn run_batch(&self, inputs: &BatchInputs) -> Result<ndarray::ArrayD<f32>, InferError> {
+    /// Runs session `lane` on one padded batch, returning the selected output as an owned array.
+    fn run_batch(
+        &self,
+        lane: usize,
+        inputs: &BatchInputs,
+    ) -> Result<ndarray::ArrayD<f32>, InferError> {
         let err =
             |e: ort::Error| InferError::Inference(format!("model \"{}\": {e}", self.info.name));
         let mut feed: Vec<(Cow<'static, str>, SessionInputValue<'_>)> = vec![(
@@ -220,7 +235,9 @@ impl OnnxModel {
                     .into(),
             ));
         }
-        let mut session = self.session.lock().unwrap_or_else(|p| p.into_inner());
+        let mut session = self.sessions[lane]
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         let outputs = session.run(feed).map_err(err)?;
         let value = outputs.get(&self.output_name).ok_or_else(|| {
             InferError::Inference(format!(
@@ -231,30 +248,43 @@ impl OnnxModel {
         Ok(value.try_extract_array::<f32>().map_err(err)?.to_owned())
     }
 
-    /// Tokenized inputs → one result row per input, in input order, via length-sorted batches.
-    fn run_all<T>(
+    /// Tokenized inputs → one result row per input, in input order, via length-sorted batches (on all
+    /// lanes at once when there are several).
+    fn run_all<T: Send>(
         &self,
         encoded: &[Encoded],
         cancel: &dyn Fn() -> bool,
-        per_batch: impl Fn(ndarray::ArrayD<f32>, &Array2<i64>) -> Result<Vec<T>, InferError>,
+        per_batch: impl Fn(ndarray::ArrayD<f32>, &Array2<i64>) -> Result<Vec<T>, InferError> + Sync,
     ) -> Result<Vec<T>, InferError> {
         let lengths: Vec<usize> = encoded.iter().map(Encoded::len).collect();
-        let mut results: Vec<Option<T>> = (0..encoded.len()).map(|_| None).collect();
-        for batch in plan_batches(&lengths, self.max_batch_seqs, MAX_BATCH_TOKENS) {
-            if cancel() {
-                return Err(InferError::Cancelled);
-            }
-            let inputs = build_inputs(encoded, &batch, self.tokenizer.pad_id());
-            let output = self.run_batch(&inputs)?;
-            let rows = per_batch(output, &inputs.attention_mask)?;
-            if rows.len() != batch.indices.len() {
+        let batches = plan_batches(&lengths, self.max_batch_seqs, MAX_BATCH_TOKENS);
+        let run = |lane: usize, b: usize| -> Result<Vec<T>, InferError> {
+            let inputs = build_inputs(encoded, &batches[b], self.tokenizer.pad_id());
+            let rows = per_batch(self.run_batch(lane, &inputs)?, &inputs.attention_mask)?;
+            if rows.len() != batches[b].indices.len() {
                 return Err(InferError::Inference(format!(
                     "model \"{}\" returned {} rows for a batch of {}",
                     self.info.name,
                     rows.len(),
-                    batch.indices.len()
+                    batches[b].indices.len()
                 )));
             }
+            Ok(rows)
+        };
+        let outputs = if self.sessions.len() > 1 && batches.len() > 1 {
+            crate::lanes::run_lanes(self.sessions.len(), batches.len(), cancel, &run)?
+        } else {
+            let mut out = Vec::with_capacity(batches.len());
+            for b in 0..batches.len() {
+                if cancel() {
+                    return Err(InferError::Cancelled);
+                }
+                out.push(run(0, b)?);
+            }
+            out
+        };
+        let mut results: Vec<Option<T>> = (0..encoded.len()).map(|_| None).collect();
+        for (rows, batch) in outputs.into_iter().zip(&batches) {
             for (row, &i) in rows.into_iter().zip(&batch.indices) {
                 results[i] = Some(row);
             }

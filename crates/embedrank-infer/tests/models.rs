@@ -252,6 +252,63 @@ fn cancellation_stops_between_batches() {
 }
 
 #[test]
+fn two_threads_run_lanes_with_results_identical_to_one_thread() {
+    if !assets_present() {
+        return;
+    }
+    let texts = mixed_texts();
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let load = |name, threads| OnnxModel::load(&models_dir(), name, threads).unwrap();
+    let (one_model, two_model) = (load(BGE, 1), load(BGE, 2));
+    let embed = |m: &OnnxModel| {
+        m.as_embedder()
+            .unwrap()
+            .embed_batch(&refs, InputType::Query, &never)
+            .unwrap()
+    };
+    assert_eq!(
+        embed(&one_model),
+        embed(&two_model),
+        "bge-small: lanes changed a vector"
+    );
+
+    let docs: Vec<String> = (0..40)
+        .map(|i| format!("{BERLIN_DOC} Paragraph {i}."))
+        .collect();
+    let docs: Vec<&str> = docs.iter().map(String::as_str).collect();
+    let one = load(RERANKER, 1)
+        .as_reranker()
+        .unwrap()
+        .score(BERLIN_Q, &docs, &never)
+        .unwrap();
+    let two_model = load(RERANKER, 2);
+    let reranker = two_model.as_reranker().unwrap();
+    assert_eq!(
+        one,
+        reranker.score(BERLIN_Q, &docs, &never).unwrap(),
+        "reranker: lanes changed a score"
+    );
+
+    // Cancelling a laned run stops it (the check runs on this thread while the lanes work).
+    let calls = Cell::new(0);
+    let cancel = || {
+        calls.set(calls.get() + 1);
+        calls.get() > 3
+    };
+    let many: Vec<&str> = std::iter::repeat_n(BERLIN_DOC, 2000).collect();
+    let started = Instant::now();
+    assert_eq!(
+        reranker.score(BERLIN_Q, &many, &cancel),
+        Err(InferError::Cancelled)
+    );
+    assert!(
+        started.elapsed().as_secs_f64() < 2.0,
+        "cancel took {:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
 fn wrong_role_both_ways() {
     if !assets_present() {
         return;
