@@ -108,7 +108,10 @@ def test_statement_timeout_cancels_huge_embed(conn):
     assert conn.execute("SELECT vector_dims(embedrank.embed('still works'))").fetchone()[0] == 384
 
 
-def test_pg_cancel_backend_stops_long_rerank(conn, dbname):
+@pytest.mark.parametrize("threads", [1, 2])
+def test_pg_cancel_backend_stops_long_rerank(conn, dbname, threads):
+    # threads = 2 runs the pairs on two ORT sessions at once: cancel must stop both.
+    conn.execute(f"SET embedrank.threads = {threads}")
     conn.execute("SELECT embedrank.load('ms-marco-MiniLM-L-12-v2')")
     pid = conn.info.backend_pid
     passages = [f"Passage number {i} talks about the population of various European cities." for i in range(3000)]

@@ -54,6 +54,10 @@ pub fn run_lanes<T: Send>(
             }
         }
         drop(tx);
+        // `cancel` may also unwind instead of returning true (a Postgres ERROR raised by an interrupt
+        // check becomes a Rust panic): the guard stops the lanes then too, so the scope's join waits
+        // for the batches in flight only, not for all the remaining work.
+        let _stop_on_exit = StopOnDrop(&stop);
         let mut done = 0;
         while done < jobs {
             if cancel() {
@@ -74,7 +78,6 @@ pub fn run_lanes<T: Send>(
                 Err(mpsc::RecvTimeoutError::Disconnected) => break,
             }
         }
-        stop.store(true, Ordering::Relaxed);
     });
     if let Some(e) = failure {
         return Err(e);
@@ -83,6 +86,15 @@ pub fn run_lanes<T: Send>(
         .into_iter()
         .map(|r| r.expect("every job ran"))
         .collect())
+}
+
+/// Sets the flag when dropped, on return and on unwind alike.
+struct StopOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
 }
 
 #[cfg(test)]
@@ -145,5 +157,36 @@ mod tests {
             }
         });
         assert!(matches!(r, Err(InferError::Inference(m)) if m == "boom"));
+    }
+
+    #[test]
+    fn a_cancel_check_that_unwinds_stops_the_lanes_too() {
+        let ran = AtomicUsize::new(0);
+        let polls = AtomicUsize::new(0);
+        let started = std::time::Instant::now();
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            run_lanes(
+                2,
+                1000,
+                &|| {
+                    if polls.fetch_add(1, Ordering::Relaxed) > 3 {
+                        panic!("canceling statement due to user request");
+                    }
+                    false
+                },
+                &|_, _| {
+                    ran.fetch_add(1, Ordering::Relaxed);
+                    std::thread::sleep(Duration::from_millis(5));
+                    Ok(())
+                },
+            )
+        }));
+        assert!(r.is_err(), "the panic reaches the caller");
+        assert!(
+            ran.load(Ordering::Relaxed) < 100,
+            "{} jobs ran",
+            ran.load(Ordering::Relaxed)
+        );
+        assert!(started.elapsed() < Duration::from_secs(1));
     }
 }
