@@ -8,7 +8,7 @@
 #                                                  glosses and as their words embedded as queries
 # Recall is printed per kind of query.
 # WordNet embeddings are computed once, in the database, by scripts/demo.sh (EMBEDRANK_DEMO_ROWS =
-# ROWS + 200; ~66 glosses/s on 2 cores, so 50k is ~13 min) and cached outside git in
+# ROWS + 200; ~150 glosses/s on 2 cores, so 50k is ~6 min) and cached outside git in
 # .cache/embeddings/wordnet-bge-small-en-v1.5.tsv (id, words, vector); later runs load the cache.
 # Needs the demo server (scripts/demo.sh starts it).
 source "$(dirname "$0")/lib.sh"

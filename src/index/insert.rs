@@ -97,6 +97,7 @@ pub unsafe fn insert_vector(index: pg_sys::Relation, v: &[f32], tid: pg_sys::Ite
     }
     let before = (meta.insert_block, meta.free_block);
     let n = place(index, &mut meta, level, tid, v, &lists);
+    g.forget(n); // a reused slot may have been read (as a deleted element) during the search
     for (lc, list) in lists.iter().enumerate() {
         for &e in list {
             connect(&mut g, &meta, e, n, lc);

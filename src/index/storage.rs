@@ -119,6 +119,13 @@ impl PageGraph {
         }
     }
 
+    /// Forget the cached copy of `n`'s vector (its slot was just rewritten).
+    pub fn forget(&mut self, n: Node) {
+        if let Some(c) = self.cache.as_mut() {
+            c.slot.remove(&n);
+        }
+    }
+
     /// Copy `n`'s vector out of its page.
     fn read_vector(&self, n: Node) -> Vec<f32> {
         let dims = self.dims;
