@@ -20,6 +20,7 @@ use pgrx::prelude::*;
 use pgrx::{pg_sys, PgMemoryContexts};
 use std::collections::VecDeque;
 
+#[derive(Default)]
 struct ScanState {
     query: Option<Vec<f32>>,
     started: bool,
@@ -44,20 +45,9 @@ pub unsafe extern "C-unwind" fn ambeginscan(
     norderbys: i32,
 ) -> pg_sys::IndexScanDesc {
     let scan = pg_sys::RelationGetIndexScan(index, nkeys, norderbys);
-    let st = ScanState {
-        query: None,
-        started: false,
-        graph: None,
-        walk: None,
-        pending: VecDeque::new(),
-        returned_elements: 0,
-        limit_elements: 0,
-        budget: 0,
-        yielded: FxHashSet::default(),
-        sweep: None,
-    };
-    (*scan).opaque =
-        PgMemoryContexts::CurrentMemoryContext.leak_and_drop_on_delete(st) as *mut std::ffi::c_void;
+    (*scan).opaque = PgMemoryContexts::CurrentMemoryContext
+        .leak_and_drop_on_delete(ScanState::default())
+        as *mut std::ffi::c_void;
     scan
 }
 
@@ -70,14 +60,7 @@ pub unsafe extern "C-unwind" fn amrescan(
     norderbys: i32,
 ) {
     let st = state(scan);
-    st.started = false;
-    st.walk = None;
-    st.graph = None;
-    st.pending.clear();
-    st.returned_elements = 0;
-    st.query = None;
-    st.yielded.clear();
-    st.sweep = None;
+    *st = ScanState::default();
     if norderbys > 0 && !orderbys.is_null() {
         let key = &*orderbys;
         if key.sk_flags & pg_sys::SK_ISNULL as i32 == 0 {

@@ -126,54 +126,49 @@ impl PageGraph {
         }
     }
 
-    /// Copy `n`'s vector out of its page.
-    fn read_vector(&self, n: Node) -> Vec<f32> {
-        let dims = self.dims;
-        with_page(
-            self.index,
-            page::node_block(n),
-            page::KIND_DATA,
-            |p| unsafe { page::element_vector(page::item(self.index, p, n, true), dims).to_vec() },
-        )
+    /// Run `f` on `n`'s vector where it lies on its page (share-locked for the call, no copy).
+    fn with_vector<R>(&self, n: Node, f: impl FnOnce(&[f32]) -> R) -> R {
+        let (index, dims) = (self.index, self.dims);
+        with_page(index, page::node_block(n), page::KIND_DATA, |p| unsafe {
+            f(page::element_vector(page::item(index, p, n, true), dims))
+        })
     }
 
     /// Offset of `n`'s vector in the cache arena, reading it in if needed (caching must be on).
     fn cached(&mut self, n: Node) -> usize {
-        let c = self.cache.as_ref().expect("cache is on");
-        if let Some(&at) = c.slot.get(&n) {
+        if let Some(&at) = self.cache.as_ref().expect("cache is on").slot.get(&n) {
             return at;
         }
-        let (dims, index) = (self.dims, self.index);
-        let c = self.cache.as_mut().expect("cache is on");
+        let mut c = self.cache.take().expect("cache is on");
         let at = c.data.len();
-        with_page(index, page::node_block(n), page::KIND_DATA, |p| unsafe {
-            c.data
-                .extend_from_slice(page::element_vector(page::item(index, p, n, true), dims));
-        });
+        self.with_vector(n, |v| c.data.extend_from_slice(v));
         c.slot.insert(n, at);
+        self.cache = Some(c);
         at
+    }
+
+    /// The cached vector at arena offset `at` (caching must be on).
+    fn arena(&self, at: usize) -> &[f32] {
+        &self.cache.as_ref().expect("cache is on").data[at..at + self.dims]
     }
 
     /// Copy of `n`'s vector (cached when caching is on).
     pub fn vector(&mut self, n: Node) -> Vec<f32> {
         if self.cache.is_none() {
-            return self.read_vector(n);
+            return self.with_vector(n, <[f32]>::to_vec);
         }
         let at = self.cached(n);
-        self.cache.as_ref().expect("cache is on").data[at..at + self.dims].to_vec()
+        self.arena(at).to_vec()
     }
 
     /// Distance between two stored nodes (computed on the cached copies when caching is on).
     pub fn distance_between(&mut self, a: Node, b: Node) -> f32 {
         if self.cache.is_none() {
-            return self
-                .metric
-                .index_distance(&self.read_vector(a), &self.read_vector(b));
+            let va = self.with_vector(a, <[f32]>::to_vec);
+            return self.with_vector(b, |vb| self.metric.index_distance(&va, vb));
         }
         let (ia, ib) = (self.cached(a), self.cached(b));
-        let d = &self.cache.as_ref().expect("cache is on").data;
-        self.metric
-            .index_distance(&d[ia..ia + self.dims], &d[ib..ib + self.dims])
+        self.metric.index_distance(self.arena(ia), self.arena(ib))
     }
 
     /// Header facts of element `n`.
@@ -214,17 +209,10 @@ impl GraphView for PageGraph {
     fn distance_to(&mut self, query: &[f32], n: Node) -> f32 {
         if self.cache.is_some() {
             let at = self.cached(n);
-            let d = &self.cache.as_ref().expect("cache is on").data;
-            return self.metric.index_distance(query, &d[at..at + self.dims]);
+            return self.metric.index_distance(query, self.arena(at));
         }
-        let (dims, metric, index) = (self.dims, self.metric, self.index);
         // Hot path of every scan: compute on the page itself, no copy.
-        with_page(index, page::node_block(n), page::KIND_DATA, |p| unsafe {
-            metric.index_distance(
-                query,
-                page::element_vector(page::item(index, p, n, true), dims),
-            )
-        })
+        self.with_vector(n, |v| self.metric.index_distance(query, v))
     }
 
     fn neighbors(&mut self, n: Node, level: usize, out: &mut Vec<Node>) {

@@ -216,6 +216,14 @@ fn batched_embeddings_equal_one_by_one() {
     assert!(min > 0.98, "{min}");
 }
 
+/// A cancel check that says "stop" from its (n+1)-th call on, counting its calls in `calls`.
+fn cancel_after(calls: &Cell<usize>, n: usize) -> impl Fn() -> bool + '_ {
+    move || {
+        calls.set(calls.get() + 1);
+        calls.get() > n
+    }
+}
+
 #[test]
 fn cancellation_stops_between_batches() {
     if !assets_present() {
@@ -227,10 +235,7 @@ fn cancellation_stops_between_batches() {
         .collect();
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     let calls = Cell::new(0);
-    let cancel = || {
-        calls.set(calls.get() + 1);
-        calls.get() > 1 // let the first batch run, then cancel
-    };
+    let cancel = cancel_after(&calls, 1); // let the first batch run, then cancel
     let result = embedder.embed_batch(&refs, InputType::Document, &cancel);
     assert_eq!(result, Err(InferError::Cancelled));
     assert_eq!(
@@ -241,10 +246,7 @@ fn cancellation_stops_between_batches() {
 
     let reranker = model(RERANKER).as_reranker().unwrap();
     let calls = Cell::new(0);
-    let cancel = || {
-        calls.set(calls.get() + 1);
-        calls.get() > 1
-    };
+    let cancel = cancel_after(&calls, 1);
     assert_eq!(
         reranker.score(BERLIN_Q, &refs, &cancel),
         Err(InferError::Cancelled)
@@ -291,10 +293,7 @@ fn two_threads_run_lanes_with_results_identical_to_one_thread() {
 
     // Cancelling a laned run stops it (the check runs on this thread while the lanes work).
     let calls = Cell::new(0);
-    let cancel = || {
-        calls.set(calls.get() + 1);
-        calls.get() > 3
-    };
+    let cancel = cancel_after(&calls, 3);
     let many: Vec<&str> = std::iter::repeat_n(BERLIN_DOC, 2000).collect();
     let started = Instant::now();
     assert_eq!(
