@@ -16,6 +16,12 @@ unset RUST_BACKTRACE
 bash scripts/server.sh stop demo
 bash scripts/server.sh stop client-test
 
+# ONNX Runtime's Python reference outputs on THIS machine: the int8 models' digits depend on the CPU's
+# kernels (AVX2 vs AVX-512 VNNI), so the parity tests compare against a fixture computed here, now.
+log "parity fixture: Python onnxruntime reference on this machine"
+"$VENV/bin/python" tests/parity/make_fixture.py --out "$CACHE_DIR/parity/fixture.json" >/dev/null
+chmod a+rx "$CACHE_DIR" "$CACHE_DIR/parity"
+
 if has unit; then
   log "unit tests (Postgres-free crates)"
   EMBEDRANK_REQUIRE_ASSETS=1 cargo test -q -p embedrank-core -p embedrank-infer

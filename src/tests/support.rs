@@ -43,3 +43,25 @@ pub fn plan(sql: &str) -> String {
         .0
         .to_string()
 }
+
+/// ONNX Runtime's Python reference outputs computed on this machine by `tests/parity/make_fixture.py`
+/// (scripts/test.sh runs it first: the int8 models' digits depend on the CPU, so it is never committed).
+pub fn parity_fixture() -> serde_json::Value {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/.cache/parity/fixture.json");
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| {
+        panic!("{path}: {e} (run scripts/test.sh, which generates it with tests/parity/make_fixture.py)")
+    });
+    serde_json::from_str(&text).expect("parity fixture is JSON")
+}
+
+/// The fixture's reference logit of one (query, document) pair.
+pub fn reference_logit(fixture: &serde_json::Value, query: &str, doc: &str) -> f32 {
+    fixture["rerank"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["query"] == query && r["doc"] == doc)
+        .unwrap_or_else(|| panic!("fixture lacks {query:?} / {doc:?}"))["logit"]
+        .as_f64()
+        .unwrap() as f32
+}

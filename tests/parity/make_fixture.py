@@ -1,5 +1,10 @@
 #!/usr/bin/env python3
-"""Generate tests/parity/fixture.json: reference outputs for the Rust crate `embedrank-infer`.
+"""Generate .cache/parity/fixture.json: reference outputs of ONNX Runtime on THIS machine.
+
+The int8 models' outputs depend on the CPU (ONNX Runtime picks different int8 kernels on AVX2 and on
+AVX-512 VNNI machines), so the fixture is never committed: scripts/test.sh regenerates it before the tests
+that compare with it (crates/embedrank-infer/tests/parity.rs and models.rs, the in-server parity test, the
+client tests), on the machine that runs them.
 
 An independent implementation of the same pipeline with Python onnxruntime + tokenizers + numpy:
 tokenizer padding off, truncation at the model's max_length (longest-first for pairs), one input per run
@@ -9,7 +14,7 @@ prefixes from embedrank.json. The Rust test crates/embedrank-infer/tests/parity.
 
 Usage (from the workspace root, with the models and runtime fetched by the setup script):
     python3 -m venv .venv && .venv/bin/pip install -r tests/parity/requirements.txt
-    .venv/bin/python tests/parity/make_fixture.py [--models .cache/models] [--out tests/parity/fixture.json]
+    .venv/bin/python tests/parity/make_fixture.py [--models .cache/models] [--out .cache/parity/fixture.json]
 """
 
 import argparse
@@ -116,7 +121,7 @@ def dump(fixture: dict) -> str:
         return json.dumps(v, ensure_ascii=False)
 
     lines = ["{"]
-    for key in ("_generated", "versions"):
+    for key in ("_generated", "cpu_has_avx512_vnni", "versions"):
         lines.append(f" {one(key)}: {one(fixture[key])},")
     for key, last in (("embeddings", False), ("rerank", True)):
         lines.append(f" {one(key)}: [")
@@ -129,11 +134,12 @@ def dump(fixture: dict) -> str:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--models", type=pathlib.Path, default=ROOT / ".cache" / "models")
-    ap.add_argument("--out", type=pathlib.Path, default=ROOT / "tests" / "parity" / "fixture.json")
+    ap.add_argument("--out", type=pathlib.Path, default=ROOT / ".cache" / "parity" / "fixture.json")
     args = ap.parse_args()
 
     fixture = {
-        "_generated": "by tests/parity/make_fixture.py; do not edit by hand, re-run the script instead",
+        "_generated": "by tests/parity/make_fixture.py on this machine at test time; valid only for this CPU",
+        "cpu_has_avx512_vnni": "avx512_vnni" in pathlib.Path("/proc/cpuinfo").read_text(),
         "versions": {
             "onnxruntime": ort.__version__,
             "tokenizers": tokenizers.__version__,
@@ -158,7 +164,11 @@ def main() -> int:
         n_tokens, logit = rerank(session, tok, config, query, doc)
         fixture["rerank"].append({"model": RERANKER, "query": query, "doc": doc, "tokens": n_tokens, "logit": logit})
 
-    args.out.write_text(dump(fixture))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = args.out.with_suffix(".tmp")
+    tmp.write_text(dump(fixture))
+    tmp.chmod(0o644)  # the in-server test reads it as the postgres user
+    tmp.replace(args.out)
     print(f"wrote {args.out}: {len(fixture['embeddings'])} embeddings, {len(fixture['rerank'])} rerank pairs")
     for r in fixture["rerank"]:
         print(f"  {r['logit']:+9.4f}  ({r['tokens']} tokens) {r['query'][:30]!r} / {r['doc'][:40]!r}")

@@ -28,12 +28,15 @@ fn reranker_sanity_values() {
         .score(BERLIN_Q, &[BERLIN_DOC, NYC_DOC], &never)
         .unwrap();
     eprintln!("rerank 2 pairs: {:?} in {:?}", scores, started.elapsed());
-    assert!(
-        (scores[0] - 9.17).abs() <= 0.05,
-        "berlin logit {}",
-        scores[0]
-    );
-    assert!((scores[1] + 11.01).abs() <= 0.05, "nyc logit {}", scores[1]);
+    // The digits depend on the CPU's int8 kernels (AVX2: +9.17, AVX-512 VNNI: +9.39): compare with
+    // ONNX Runtime's Python reference run on this machine, then check what holds on every CPU.
+    if let Some(fixture) = parity_fixture() {
+        for (doc, got) in [BERLIN_DOC, NYC_DOC].iter().zip(&scores) {
+            let want = reference_logit(&fixture, BERLIN_Q, doc);
+            assert!((got - want).abs() <= 1e-3, "logit {got} vs reference {want}");
+        }
+    }
+    assert!(scores[0] > scores[1] + 10.0, "{scores:?}");
     assert!(sigmoid(scores[0]) > 0.99 && sigmoid(scores[1]) < 0.01);
     // Empty inputs are valid.
     assert!(reranker.score(BERLIN_Q, &[], &never).unwrap().is_empty());

@@ -46,6 +46,44 @@ pub fn assets_present() -> bool {
     present
 }
 
+/// The Python reference's outputs on this machine (`tests/parity/make_fixture.py`, run by
+/// `scripts/test.sh` before the tests: the int8 models' digits depend on the CPU, so it is never committed).
+pub fn parity_fixture_path() -> PathBuf {
+    workspace_root().join(".cache/parity/fixture.json")
+}
+
+/// The fixture as JSON, or None (with the reason printed) when it has not been generated; under
+/// EMBEDRANK_REQUIRE_ASSETS a missing fixture fails instead.
+pub fn parity_fixture() -> Option<serde_json::Value> {
+    let path = parity_fixture_path();
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Some(serde_json::from_str(&text).expect("parity fixture is JSON")),
+        Err(e) => {
+            let why = format!(
+                "{}: {e} (generate it: .venv/bin/python tests/parity/make_fixture.py)",
+                path.display()
+            );
+            if std::env::var_os("EMBEDRANK_REQUIRE_ASSETS").is_some() {
+                panic!("{why}");
+            }
+            eprintln!("SKIPPED: {why}");
+            None
+        }
+    }
+}
+
+/// The reference logit of one (query, document) pair in the fixture.
+pub fn reference_logit(fixture: &serde_json::Value, query: &str, doc: &str) -> f32 {
+    fixture["rerank"]
+        .as_array()
+        .expect("rerank cases")
+        .iter()
+        .find(|r| r["query"] == query && r["doc"] == doc)
+        .unwrap_or_else(|| panic!("fixture lacks the pair {query:?} / {doc:?}"))["logit"]
+        .as_f64()
+        .expect("logit") as f32
+}
+
 /// Initialises ONNX Runtime from the cached library (idempotent).
 pub fn init() {
     init_runtime(&ort_lib()).expect("init_runtime");
