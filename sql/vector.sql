@@ -35,7 +35,7 @@ CREATE FUNCTION array_to_vector(double precision[], integer, boolean) RETURNS ve
 CREATE FUNCTION array_to_vector(integer[], integer, boolean) RETURNS vector
     AS 'MODULE_PATHNAME', 'er_array_to_vector_i4' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION array_to_vector(numeric[], integer, boolean) RETURNS vector
-    AS 'SELECT @extschema@.array_to_vector($1::double precision[], $2, $3)' LANGUAGE SQL IMMUTABLE STRICT PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'er_array_to_vector_numeric' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION vector_to_float4(vector, integer, boolean) RETURNS real[]
     AS 'MODULE_PATHNAME', 'er_vector_to_f4' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION vector_to_float8(vector, integer, boolean) RETURNS double precision[]
@@ -82,6 +82,10 @@ CREATE FUNCTION vector_sub(vector, vector) RETURNS vector
     AS 'MODULE_PATHNAME', 'er_vector_sub' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION vector_mul(vector, vector) RETURNS vector
     AS 'MODULE_PATHNAME', 'er_vector_mul' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION vector_concat(vector, vector) RETURNS vector
+    AS 'MODULE_PATHNAME', 'er_vector_concat' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION vector_spherical_distance(vector, vector) RETURNS float8
+    AS 'MODULE_PATHNAME', 'er_spherical_distance' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
 CREATE OPERATOR <-> (LEFTARG = vector, RIGHTARG = vector, FUNCTION = l2_distance, COMMUTATOR = '<->');
 CREATE OPERATOR <#> (LEFTARG = vector, RIGHTARG = vector, FUNCTION = vector_negative_inner_product, COMMUTATOR = '<#>');
@@ -90,6 +94,7 @@ CREATE OPERATOR <+> (LEFTARG = vector, RIGHTARG = vector, FUNCTION = l1_distance
 CREATE OPERATOR + (LEFTARG = vector, RIGHTARG = vector, FUNCTION = vector_add, COMMUTATOR = +);
 CREATE OPERATOR - (LEFTARG = vector, RIGHTARG = vector, FUNCTION = vector_sub);
 CREATE OPERATOR * (LEFTARG = vector, RIGHTARG = vector, FUNCTION = vector_mul, COMMUTATOR = *);
+CREATE OPERATOR || (LEFTARG = vector, RIGHTARG = vector, FUNCTION = vector_concat);
 
 -- ordering (btree)
 CREATE FUNCTION vector_cmp(vector, vector) RETURNS integer
@@ -118,21 +123,18 @@ CREATE OPERATOR CLASS vector_ops DEFAULT FOR TYPE vector USING btree AS
     OPERATOR 1 <, OPERATOR 2 <=, OPERATOR 3 =, OPERATOR 4 >=, OPERATOR 5 >,
     FUNCTION 1 vector_cmp(vector, vector);
 
--- aggregates: state is double precision[] = [count, sum_1 .. sum_d]
+-- aggregates (as pgvector): avg keeps double precision[] = [count, sum_1 .. sum_d]; sum adds vectors
 CREATE FUNCTION vector_accum(double precision[], vector) RETURNS double precision[]
     AS 'MODULE_PATHNAME', 'er_vector_accum' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION vector_combine(double precision[], double precision[]) RETURNS double precision[]
     AS 'MODULE_PATHNAME', 'er_vector_combine' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION vector_avg(double precision[]) RETURNS vector
     AS 'MODULE_PATHNAME', 'er_vector_avg' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-CREATE FUNCTION vector_sum(double precision[]) RETURNS vector
-    AS 'MODULE_PATHNAME', 'er_vector_sum' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
 CREATE AGGREGATE avg(vector) (
     SFUNC = vector_accum, STYPE = double precision[], FINALFUNC = vector_avg,
     COMBINEFUNC = vector_combine, INITCOND = '{0}', PARALLEL = SAFE
 );
 CREATE AGGREGATE sum(vector) (
-    SFUNC = vector_accum, STYPE = double precision[], FINALFUNC = vector_sum,
-    COMBINEFUNC = vector_combine, INITCOND = '{0}', PARALLEL = SAFE
+    SFUNC = vector_add, STYPE = vector, COMBINEFUNC = vector_add, PARALLEL = SAFE
 );

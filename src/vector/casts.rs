@@ -1,74 +1,84 @@
-//! Casts between `vector` and one-dimensional `real[]`, `double precision[]` and `integer[]`
-//! (`numeric[]` is cast in SQL through `double precision[]`, see `sql/vector.sql`).
+//! Casts between `vector` and one-dimensional `real[]`, `double precision[]`, `integer[]` and
+//! `numeric[]` (vector → `numeric[]` is cast in SQL through `double precision[]`, see
+//! `sql/vector.sql`).
 //!
-//! Array → vector applies the target typmod like input does; NULL elements and multi-dimensional
-//! arrays are errors; values must be finite and representable as float4.
+//! Array → vector answers as pgvector's `array_to_vector` does, check for check: more than one
+//! dimension (22000), then NULL elements (22004), then the dimension count and the target typmod,
+//! then each value is converted to float4 (a `numeric` by Postgres' own `numeric_float4`, so an
+//! out-of-range numeric fails with its "out of range for type real") and must be finite (so a
+//! `double precision` beyond float4's range is an "infinite value", as in pgvector).
 
-use super::{arg_slice, check_finite, io::check_typmod, new_vector};
+use super::{arg_slice, check_dims, check_finite, io::check_typmod, new_vector};
 use crate::errors::{data_exception, raise, Code};
 use crate::pg_fn;
-use pgrx::datum::{Array, UnboxDatum};
 use pgrx::{pg_sys, FromDatum, IntoDatum};
 
-/// Read argument 0 as a 1-D array without NULLs and convert each element with `conv`.
-unsafe fn array_arg<T>(fcinfo: pg_sys::FunctionCallInfo, conv: impl Fn(T) -> f64) -> Vec<f32>
-where
-    for<'a> T: UnboxDatum<As<'a> = T>,
-{
-    let raw = pg_sys::pg_detoast_datum(pgrx::pg_getarg_datum_raw(fcinfo, 0).cast_mut_ptr());
-    let arr = raw as *mut pg_sys::ArrayType;
-    if (*arr).ndim > 1 {
-        data_exception("array must be 1-D");
-    }
-    let array = Array::<T>::from_datum(pg_sys::Datum::from(raw), false).expect("array datum");
-    let mut out = Vec::with_capacity(array.len());
-    for item in array.iter() {
-        match item {
-            None => raise(
-                Code::ERRCODE_NULL_VALUE_NOT_ALLOWED,
-                "array must not contain nulls",
-                None,
-            ),
-            Some(x) => {
-                let v = conv(x);
-                if v.is_finite() && v.abs() > f32::MAX as f64 {
-                    raise(
-                        Code::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
-                        format!("value {v} is out of range for type vector"),
-                        None,
-                    );
-                }
-                out.push(v as f32);
-            }
-        }
-    }
-    out
-}
-
-/// Finish an array → vector cast: check values and the target typmod, then build the vector.
-unsafe fn to_vector(fcinfo: pg_sys::FunctionCallInfo, values: Vec<f32>) -> pg_sys::Datum {
-    super::check_dims(values.len());
-    check_finite(&values);
+/// The array → vector cast for every element type (`array_to_vector(anyarray, typmod, explicit)`).
+unsafe fn array_to_vector(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
+    let raw = pgrx::pg_getarg_datum_raw(fcinfo, 0);
+    let arr = pg_sys::pg_detoast_datum(raw.cast_mut_ptr()) as *mut pg_sys::ArrayType;
     let typmod = if (*fcinfo).nargs > 1 {
         pgrx::pg_getarg_datum_raw(fcinfo, 1).value() as i32
     } else {
         -1
     };
-    check_typmod(values.len(), typmod);
+    if (*arr).ndim > 1 {
+        data_exception("array must be 1-D");
+    }
+    if pg_sys::array_contains_nulls(arr) {
+        raise(
+            Code::ERRCODE_NULL_VALUE_NOT_ALLOWED,
+            "array must not contain nulls",
+            None,
+        );
+    }
+    let elemtype = (*arr).elemtype;
+    let (mut typlen, mut byval, mut align) = (0i16, false, 0 as std::ffi::c_char);
+    pg_sys::get_typlenbyvalalign(elemtype, &mut typlen, &mut byval, &mut align);
+    let mut elems: *mut pg_sys::Datum = std::ptr::null_mut();
+    let mut n = 0;
+    pg_sys::deconstruct_array(
+        arr,
+        elemtype,
+        typlen as i32,
+        byval,
+        align,
+        &mut elems,
+        std::ptr::null_mut(),
+        &mut n,
+    );
+    let n = n.max(0) as usize;
+    check_dims(n);
+    check_typmod(n, typmod);
+    let datums = std::slice::from_raw_parts(elems, n); // n >= 1 after check_dims
+    let values: Vec<f32> = match elemtype {
+        pg_sys::INT4OID => datums.iter().map(|&d| d.value() as i32 as f32).collect(),
+        pg_sys::FLOAT8OID => datums
+            .iter()
+            .map(|&d| f64::from_datum(d, false).unwrap_or_default() as f32)
+            .collect(),
+        pg_sys::FLOAT4OID => datums
+            .iter()
+            .map(|&d| f32::from_datum(d, false).unwrap_or_default())
+            .collect(),
+        pg_sys::NUMERICOID => datums
+            .iter()
+            .map(|&d| {
+                pgrx::direct_function_call::<f32>(pg_sys::numeric_float4, &[Some(d)])
+                    .unwrap_or_default()
+            })
+            .collect(),
+        _ => data_exception("unsupported array type"),
+    };
+    check_finite(&values);
     new_vector(&values)
 }
 
-pg_fn!(er_array_to_vector_f4, |fcinfo| {
-    let v = array_arg::<f32>(fcinfo, |x| x as f64);
-    to_vector(fcinfo, v)
-});
-pg_fn!(er_array_to_vector_f8, |fcinfo| {
-    let v = array_arg::<f64>(fcinfo, |x| x);
-    to_vector(fcinfo, v)
-});
-pg_fn!(er_array_to_vector_i4, |fcinfo| {
-    let v = array_arg::<i32>(fcinfo, |x| x as f64);
-    to_vector(fcinfo, v)
+pg_fn!(er_array_to_vector_f4, |fcinfo| { array_to_vector(fcinfo) });
+pg_fn!(er_array_to_vector_f8, |fcinfo| { array_to_vector(fcinfo) });
+pg_fn!(er_array_to_vector_i4, |fcinfo| { array_to_vector(fcinfo) });
+pg_fn!(er_array_to_vector_numeric, |fcinfo| {
+    array_to_vector(fcinfo)
 });
 
 pg_fn!(er_vector_to_f4, |fcinfo| {

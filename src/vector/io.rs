@@ -30,13 +30,18 @@ pg_fn!(er_vector_in, |fcinfo| {
     let lit = CStr::from_ptr(pgrx::pg_getarg_datum_raw(fcinfo, 0).cast_mut_ptr());
     let typmod = typmod_arg(fcinfo, 2);
     let text = lit.to_string_lossy();
+    // pgvector's messages and SQLSTATEs, in pgvector's order (see embedrank_core::text).
     let values = match parse_vector(&text) {
         Ok(v) => v,
         Err(ParseError::Empty) => data_exception("vector must have at least 1 dimension"),
-        Err(ParseError::NonFinite) => data_exception(format!(
-            "NaN and infinite values are not allowed in vector: \"{text}\""
-        )),
-        Err(ParseError::TooManyDims(_)) => raise(
+        Err(ParseError::NaN) => data_exception("NaN not allowed in vector"),
+        Err(ParseError::Infinite) => data_exception("infinite value not allowed in vector"),
+        Err(ParseError::OutOfRange(tok)) => raise(
+            Code::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
+            format!("\"{tok}\" is out of range for type vector"),
+            None,
+        ),
+        Err(ParseError::TooManyDims) => raise(
             Code::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
             format!("vector cannot have more than {MAX_DIMS} dimensions"),
             None,
@@ -88,49 +93,25 @@ pg_fn!(er_vector_typmod_in, |fcinfo| {
     pg_sys::Datum::from(dims)
 });
 
+// Read with Postgres' own pq_getmsg* (a short message is 08P01 "insufficient data left in
+// message", as in pgvector), checking in pgvector's order: dimensions, typmod, the unused field,
+// then each value as it is read.
 pg_fn!(er_vector_recv, |fcinfo| {
     let buf = pgrx::pg_getarg_datum_raw(fcinfo, 0).cast_mut_ptr::<pg_sys::StringInfoData>();
     let typmod = typmod_arg(fcinfo, 2);
-    let avail = ((*buf).len - (*buf).cursor) as usize;
-    let bytes = std::slice::from_raw_parts(
-        ((*buf).data as *const u8).add((*buf).cursor as usize),
-        avail,
-    );
-    if bytes.len() < 4 {
-        raise(
-            Code::ERRCODE_INVALID_BINARY_REPRESENTATION,
-            "incorrect binary data format in vector: header is truncated",
-            None,
-        );
-    }
-    let dims = i16::from_be_bytes([bytes[0], bytes[1]]);
-    let unused = i16::from_be_bytes([bytes[2], bytes[3]]);
-    if dims < 1 {
-        data_exception(format!("vector must have at least 1 dimension, got {dims}"));
-    }
-    check_dims(dims as usize);
+    let dims = pg_sys::pq_getmsgint(buf, 2) as u16 as i16;
+    let unused = pg_sys::pq_getmsgint(buf, 2) as u16 as i16;
+    check_dims(dims.max(0) as usize);
+    check_typmod(dims as usize, typmod);
     if unused != 0 {
         data_exception(format!("expected unused to be 0, not {unused}"));
     }
-    let need = 4 + dims as usize * 4;
-    if bytes.len() < need {
-        raise(
-            Code::ERRCODE_INVALID_BINARY_REPRESENTATION,
-            format!("incorrect binary data format in vector: {dims} dimensions need {need} bytes, got {}", bytes.len()),
-            None,
-        );
-    }
-    check_typmod(dims as usize, typmod);
-    let datum = new_vector_with(dims as usize, |d| {
-        for (i, x) in d.iter_mut().enumerate() {
-            let o = 4 + i * 4;
-            *x = f32::from_be_bytes([bytes[o], bytes[o + 1], bytes[o + 2], bytes[o + 3]]);
+    new_vector_with(dims as usize, |d| {
+        for x in d.iter_mut() {
+            *x = pg_sys::pq_getmsgfloat4(buf);
+            check_finite(std::slice::from_ref(x));
         }
-    });
-    // Values came from the wire: validate before anyone sees them.
-    check_finite(super::datum_slice(datum));
-    (*buf).cursor += need as i32;
-    datum
+    })
 });
 
 pg_fn!(er_vector_send, |fcinfo| {

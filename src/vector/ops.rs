@@ -2,7 +2,10 @@
 //!
 //! The arithmetic lives in `embedrank_core::distance` (plain Rust, vectorized, unit-tested and
 //! benchmarked without a server); these functions only unpack arguments, check dimensions and box
-//! results. Comparison is lexicographic by value, then by dimension count (as pgvector), which gives
+//! results. Each answers what pgvector 0.8.6 answers: distances accumulate in float4 and return
+//! float8 (cosine's similarity is computed in float8 and never rounded back to float4), while
+//! `vector_norm` and `l2_normalize` accumulate in float8. Element-wise arithmetic raises pgvector's
+//! overflow (and, for `*`, underflow) errors. Comparison is lexicographic by value, then by dimension count (as pgvector), which gives
 //! the btree operator class behind DISTINCT, GROUP BY, ORDER BY and UNIQUE.
 
 use super::{arg_slice, check_same_dims, new_vector, new_vector_with};
@@ -46,7 +49,14 @@ pg_fn!(er_negative_inner_product, |fcinfo| {
 
 pg_fn!(er_cosine_distance, |fcinfo| {
     let (a, b) = two_args(fcinfo);
-    f8(distance::cosine_distance(a, b) as f64)
+    f8(distance::cosine_distance_f64(a, b))
+});
+
+// vector_spherical_distance: the angle between two unit vectors as a fraction of pi (pgvector uses
+// it for spherical k-means); the float4 inner product is clamped to [-1, 1] before acos.
+pg_fn!(er_spherical_distance, |fcinfo| {
+    let (a, b) = two_args(fcinfo);
+    f8((distance::dot(a, b) as f64).clamp(-1.0, 1.0).acos() / std::f64::consts::PI)
 });
 
 pg_fn!(er_l1_distance, |fcinfo| {
@@ -59,19 +69,24 @@ pg_fn!(er_vector_dims, |fcinfo| {
 });
 
 pg_fn!(er_vector_norm, |fcinfo| {
-    f8(distance::norm(arg_slice(fcinfo, 0)) as f64)
+    f8(distance::norm_f64(arg_slice(fcinfo, 0)))
 });
 
+// Each value divided by the float8 norm in float8, then rounded to float4; a zero vector stays zero.
 pg_fn!(er_l2_normalize, |fcinfo| {
     let v = arg_slice(fcinfo, 0);
-    let n = distance::norm(v);
-    new_vector_with(v.len(), |out| {
+    let n = distance::norm_f64(v);
+    let out = new_vector_with(v.len(), |out| {
         if n > 0.0 {
-            for (o, x) in out.iter_mut().zip(v) {
-                *o = x / n;
+            for (o, &x) in out.iter_mut().zip(v) {
+                *o = (x as f64 / n) as f32;
             }
         }
-    })
+    });
+    if super::datum_slice(out).iter().any(|r| r.is_infinite()) {
+        overflow();
+    }
+    out
 });
 
 // subvector(v, start, count): `count` values from 1-based `start`, clamped to the vector (pgvector's rule).
@@ -90,40 +105,60 @@ pg_fn!(er_subvector, |fcinfo| {
     new_vector(&v[(begin - 1) as usize..(end - 1) as usize])
 });
 
-/// Element-wise binary op with pgvector's overflow check.
+fn overflow() -> ! {
+    raise(
+        Code::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
+        "value out of range: overflow",
+        None,
+    )
+}
+
+/// Element-wise binary op. Each result is checked in order: infinite is an overflow, and (for
+/// `*` only, `underflow` set) zero from two non-zero operands is an underflow.
 unsafe fn elementwise(
     fcinfo: pg_sys::FunctionCallInfo,
+    underflow: bool,
     op: impl Fn(f32, f32) -> f32,
 ) -> pg_sys::Datum {
     let (a, b) = two_args(fcinfo);
-    let out = new_vector_with(a.len(), |o| {
-        for ((r, x), y) in o.iter_mut().zip(a).zip(b) {
-            *r = op(*x, *y);
+    new_vector_with(a.len(), |o| {
+        for ((r, &x), &y) in o.iter_mut().zip(a).zip(b) {
+            *r = op(x, y);
         }
-    });
-    for r in super::datum_slice(out) {
-        if r.is_infinite() {
-            raise(
-                Code::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
-                "value out of range: overflow",
-                None,
-            );
+        for ((&r, &x), &y) in o.iter().zip(a).zip(b) {
+            if r.is_infinite() {
+                overflow();
+            }
+            if underflow && r == 0.0 && x != 0.0 && y != 0.0 {
+                raise(
+                    Code::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
+                    "value out of range: underflow",
+                    None,
+                );
+            }
         }
-        if r.is_nan() {
-            data_exception("NaN not allowed in vector");
-        }
-    }
-    out
+    })
 }
 
 pg_fn!(er_vector_add, |fcinfo| {
-    elementwise(fcinfo, |x, y| x + y)
+    elementwise(fcinfo, false, |x, y| x + y)
 });
 pg_fn!(er_vector_sub, |fcinfo| {
-    elementwise(fcinfo, |x, y| x - y)
+    elementwise(fcinfo, false, |x, y| x - y)
 });
 pg_fn!(er_vector_mul, |fcinfo| {
-    elementwise(fcinfo, |x, y| x * y)
+    elementwise(fcinfo, true, |x, y| x * y)
+});
+
+// a || b: the values of `a` then those of `b`; the sum of dimensions is checked like any new vector
+// (54000 beyond 16000).
+pg_fn!(er_vector_concat, |fcinfo| {
+    let a = arg_slice(fcinfo, 0);
+    let b = arg_slice(fcinfo, 1);
+    new_vector_with(a.len() + b.len(), |o| {
+        o[..a.len()].copy_from_slice(a);
+        o[a.len()..].copy_from_slice(b);
+    })
 });
 
 /// Total order for btree: values lexicographically (finite, so partial_cmp never fails), then length.

@@ -1,15 +1,18 @@
 //! The pgvector text format: `[1,2.5,-3e-07]`.
 //!
 //! Design:
-//! * [`parse_vector`] is a single left-to-right pass over the bytes. A number
-//!   token is the maximal run of bytes up to whitespace, `,` or `]`; it is
-//!   validated against a strict decimal grammar (`[+-]digits[.digits][e[+-]digits]`,
-//!   at least one mantissa digit) before `str::parse::<f32>` converts it, so
-//!   Rust's extra spellings (`inf`, `NaN`, `infinity`) never slip through.
-//!   Those spellings and out-of-range values (`1e39`) are reported as
-//!   [`ParseError::NonFinite`]. Whitespace is the C `isspace` set, allowed
-//!   around every token. Beyond [`MAX_DIMS`] elements the parser keeps
-//!   validating but stops storing, then reports the total count.
+//! * [`parse_vector`] is a single left-to-right pass over the bytes that
+//!   reports what pgvector 0.8.6 reports, in the same order. Each element is
+//!   read the way C `strtof` reads it: the longest prefix that is a decimal
+//!   number (`[+-]digits[.digits][e[+-]digits]`, at least one mantissa digit;
+//!   an incomplete exponent is left unread) or one of the words `nan`, `inf`,
+//!   `infinity` (any case, optional sign). That value is checked first —
+//!   NaN, infinity and `f32` overflow (`4e38`) are errors even when junk
+//!   follows — and only then must whitespace, `,` or `]` come next.
+//!   `str::parse::<f32>` converts the prefix (correctly rounded, like
+//!   `strtof`; underflow gives zero or a subnormal). Whitespace is the C
+//!   `isspace` set, allowed around every element. Before each element the
+//!   dimension count is checked, so element 16001 is an error whatever it is.
 //! * [`format_vector`] prints each element with the shortest digits that
 //!   round-trip the `f32` bit-exactly (Rust's float formatting is shortest
 //!   round-trip). Like PostgreSQL's `float4out`, values with a decimal
@@ -29,10 +32,14 @@ pub enum ParseError {
     Empty,
     /// Syntax error, with a human-readable detail.
     Malformed(String),
-    /// An element is NaN, infinite, or overflows `f32`.
-    NonFinite,
-    /// More than [`MAX_DIMS`] elements; carries the count found.
-    TooManyDims(usize),
+    /// An element is spelled `nan`.
+    NaN,
+    /// An element is spelled `inf` or `infinity`.
+    Infinite,
+    /// An element overflows `f32` (`4e38`); carries the element as written.
+    OutOfRange(String),
+    /// More than [`MAX_DIMS`] elements.
+    TooManyDims,
 }
 
 impl fmt::Display for ParseError {
@@ -42,14 +49,13 @@ impl fmt::Display for ParseError {
             ParseError::Malformed(detail) => {
                 write!(f, "invalid input syntax for type vector: {detail}")
             }
-            ParseError::NonFinite => {
-                f.write_str("NaN and infinite values are not allowed in a vector")
+            ParseError::NaN => f.write_str("NaN not allowed in vector"),
+            ParseError::Infinite => f.write_str("infinite value not allowed in vector"),
+            ParseError::OutOfRange(tok) => {
+                write!(f, "\"{tok}\" is out of range for type vector")
             }
-            ParseError::TooManyDims(n) => {
-                write!(
-                    f,
-                    "vector cannot have more than {MAX_DIMS} dimensions (got {n})"
-                )
+            ParseError::TooManyDims => {
+                write!(f, "vector cannot have more than {MAX_DIMS} dimensions")
             }
         }
     }
@@ -68,7 +74,7 @@ struct Cursor<'a> {
     pos: usize,
 }
 
-impl<'a> Cursor<'a> {
+impl Cursor<'_> {
     fn skip_space(&mut self) {
         let bytes = self.s.as_bytes();
         while self.pos < bytes.len() && is_space(bytes[self.pos]) {
@@ -80,93 +86,86 @@ impl<'a> Cursor<'a> {
         self.s.as_bytes().get(self.pos).copied()
     }
 
-    /// "unexpected character 'x' at position N" (N = 0-based char index).
-    fn unexpected_at(&self, byte_pos: usize) -> ParseError {
-        let c = self.s[byte_pos..].chars().next().unwrap_or('?');
-        let char_pos = self.s[..byte_pos].chars().count();
-        ParseError::Malformed(format!("unexpected character '{c}' at position {char_pos}"))
-    }
-
-    /// Takes the maximal run of bytes up to whitespace, `,` or `]`.
-    fn token(&mut self) -> (usize, &'a str) {
-        let bytes = self.s.as_bytes();
-        let start = self.pos;
-        while self.pos < bytes.len()
-            && !matches!(bytes[self.pos], b',' | b']')
-            && !is_space(bytes[self.pos])
-        {
-            self.pos += 1;
+    /// "unexpected character 'x' at position N" (N = 0-based char index), or
+    /// "missing ']'" at the end of the input.
+    fn unexpected_here(&self) -> ParseError {
+        match self.s[self.pos..].chars().next() {
+            Some(c) => {
+                let char_pos = self.s[..self.pos].chars().count();
+                ParseError::Malformed(format!("unexpected character '{c}' at position {char_pos}"))
+            }
+            None => ParseError::Malformed("missing ']'".into()),
         }
-        (start, &self.s[start..self.pos])
     }
 }
 
-/// Index of the first byte of `tok` that breaks the decimal grammar, or
-/// `tok.len()` if it is complete but has no mantissa digit / empty exponent.
-/// Returns `None` when `tok` is a valid decimal literal.
-fn grammar_error(tok: &[u8]) -> Option<usize> {
-    let mut i = 0;
-    if matches!(tok.first(), Some(b'+' | b'-')) {
-        i += 1;
-    }
-    let int_start = i;
-    while i < tok.len() && tok[i].is_ascii_digit() {
-        i += 1;
-    }
-    let mut digits = i - int_start;
-    if tok.get(i) == Some(&b'.') {
-        i += 1;
-        let frac_start = i;
-        while i < tok.len() && tok[i].is_ascii_digit() {
-            i += 1;
-        }
-        digits += i - frac_start;
-    }
-    if digits == 0 {
-        return Some(i);
-    }
-    if matches!(tok.get(i), Some(b'e' | b'E')) {
-        i += 1;
-        if matches!(tok.get(i), Some(b'+' | b'-')) {
-            i += 1;
-        }
-        let exp_start = i;
-        while i < tok.len() && tok[i].is_ascii_digit() {
-            i += 1;
-        }
-        if i == exp_start {
-            return Some(i);
-        }
-    }
-    (i < tok.len()).then_some(i)
+/// Number of leading ASCII digits of `s`.
+fn digits(s: &[u8]) -> usize {
+    s.iter().take_while(|b| b.is_ascii_digit()).count()
 }
 
-/// True for the non-finite spellings `strtof` would accept.
-fn is_non_finite_word(tok: &str) -> bool {
-    let t = tok.trim_start_matches(['+', '-']).to_ascii_lowercase();
-    matches!(t.as_str(), "nan" | "inf" | "infinity")
+/// What the longest `strtof`-readable prefix of an element is.
+enum Number {
+    /// A decimal number of this many bytes.
+    Decimal(usize),
+    /// `nan` of this many bytes.
+    NaN,
+    /// `inf`/`infinity`.
+    Infinite,
 }
 
-/// Parses one number token starting at byte `start`.
-fn parse_number(cur: &Cursor<'_>, start: usize, tok: &str) -> Result<f32, ParseError> {
-    if let Some(bad) = grammar_error(tok.as_bytes()) {
-        if is_non_finite_word(tok) {
-            return Err(ParseError::NonFinite);
-        }
-        let at = start + bad;
-        return Err(if at < cur.s.len() {
-            cur.unexpected_at(at)
-        } else {
-            ParseError::Malformed("missing ']'".into())
-        });
+/// The longest prefix of `s` that `strtof` would read (hexadecimal floats
+/// aside), or `None` if it reads nothing.
+fn number_prefix(s: &[u8]) -> Option<Number> {
+    let sign = usize::from(matches!(s.first(), Some(b'+' | b'-')));
+    let rest = &s[sign..];
+    let lower = |n: usize| rest.get(..n).map(|w| w.to_ascii_lowercase());
+    if lower(3).as_deref() == Some(b"nan") {
+        return Some(Number::NaN);
     }
-    let v: f32 = tok
-        .parse()
-        .map_err(|_| ParseError::Malformed(format!("invalid number \"{tok}\"")))?;
-    if v.is_finite() {
-        Ok(v)
-    } else {
-        Err(ParseError::NonFinite)
+    if lower(3).as_deref() == Some(b"inf") {
+        return Some(Number::Infinite);
+    }
+    let int = digits(rest);
+    let mut i = int;
+    let mut frac = 0;
+    if rest.get(i) == Some(&b'.') {
+        frac = digits(&rest[i + 1..]);
+        if int + frac > 0 {
+            i += 1 + frac;
+        }
+    }
+    if int + frac == 0 {
+        return None;
+    }
+    if matches!(rest.get(i), Some(b'e' | b'E')) {
+        let exp_sign = usize::from(matches!(rest.get(i + 1), Some(b'+' | b'-')));
+        let exp = digits(rest.get(i + 1 + exp_sign..).unwrap_or_default());
+        if exp > 0 {
+            i += 1 + exp_sign + exp;
+        }
+    }
+    Some(Number::Decimal(sign + i))
+}
+
+/// Reads one element at the cursor and moves past it (not past what follows).
+fn parse_element(cur: &mut Cursor<'_>) -> Result<f32, ParseError> {
+    let rest = &cur.s.as_bytes()[cur.pos..];
+    match number_prefix(rest) {
+        None => Err(cur.unexpected_here()),
+        Some(Number::NaN) => Err(ParseError::NaN),
+        Some(Number::Infinite) => Err(ParseError::Infinite),
+        Some(Number::Decimal(len)) => {
+            let tok = &cur.s[cur.pos..cur.pos + len];
+            let v: f32 = tok
+                .parse()
+                .map_err(|_| ParseError::Malformed(format!("invalid number \"{tok}\"")))?;
+            if v.is_infinite() {
+                return Err(ParseError::OutOfRange(tok.to_owned()));
+            }
+            cur.pos += len;
+            Ok(v)
+        }
     }
 }
 
@@ -174,58 +173,40 @@ fn parse_number(cur: &Cursor<'_>, start: usize, tok: &str) -> Result<f32, ParseE
 pub fn parse_vector(s: &str) -> Result<Vec<f32>, ParseError> {
     let mut cur = Cursor { s, pos: 0 };
     cur.skip_space();
-    match cur.peek() {
-        Some(b'[') => cur.pos += 1,
-        Some(_) => {
-            return Err(ParseError::Malformed(
-                "vector contents must start with '['".into(),
-            ))
-        }
-        None => return Err(ParseError::Malformed("empty string, expected '['".into())),
+    if cur.peek() != Some(b'[') {
+        return Err(ParseError::Malformed(
+            "Vector contents must start with \"[\".".into(),
+        ));
     }
+    cur.pos += 1;
     cur.skip_space();
-    let mut out = Vec::new();
-    let mut count = 0usize;
     if cur.peek() == Some(b']') {
-        cur.pos += 1;
-    } else {
-        loop {
-            cur.skip_space();
-            let (start, tok) = cur.token();
-            if tok.is_empty() {
-                return Err(match cur.peek() {
-                    Some(_) => cur.unexpected_at(start),
-                    None => ParseError::Malformed("missing ']'".into()),
-                });
+        return Err(ParseError::Empty);
+    }
+    let mut out = Vec::new();
+    loop {
+        if out.len() == MAX_DIMS {
+            return Err(ParseError::TooManyDims);
+        }
+        cur.skip_space();
+        out.push(parse_element(&mut cur)?);
+        cur.skip_space();
+        match cur.peek() {
+            Some(b',') => cur.pos += 1,
+            Some(b']') => {
+                cur.pos += 1;
+                break;
             }
-            let v = parse_number(&cur, start, tok)?;
-            count += 1;
-            if count <= MAX_DIMS {
-                out.push(v);
-            }
-            cur.skip_space();
-            match cur.peek() {
-                Some(b',') => cur.pos += 1,
-                Some(b']') => {
-                    cur.pos += 1;
-                    break;
-                }
-                Some(_) => return Err(cur.unexpected_at(cur.pos)),
-                None => return Err(ParseError::Malformed("missing ']'".into())),
-            }
+            _ => return Err(cur.unexpected_here()),
         }
     }
     cur.skip_space();
     if cur.pos < s.len() {
         return Err(ParseError::Malformed(
-            "junk after closing right brace".into(),
+            "Junk after closing right brace.".into(),
         ));
     }
-    match count {
-        0 => Err(ParseError::Empty),
-        n if n > MAX_DIMS => Err(ParseError::TooManyDims(n)),
-        _ => Ok(out),
-    }
+    Ok(out)
 }
 
 /// Fixed-capacity stack buffer for formatting one float without allocating.

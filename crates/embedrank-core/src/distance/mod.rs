@@ -15,6 +15,12 @@
 //! builds mismatched inputs are truncated to the shorter length (never UB).
 //! Cosine follows pgvector: sums are accumulated in `f32`, the similarity is
 //! computed in `f64`, clamped to `[-1, 1]`, and a zero-norm input gives NaN.
+//!
+//! The index orders by the `f32` results above. The SQL functions answer
+//! what pgvector's answer, which is not always the same number: pgvector's
+//! `cosine_distance` returns its `f64` value unrounded
+//! ([`cosine_distance_f64`]), and `vector_norm` / `l2_normalize` accumulate
+//! in `f64` ([`norm_f64`]).
 
 mod dispatch;
 mod kernels;
@@ -74,6 +80,31 @@ pub fn cosine_distance(a: &[f32], b: &[f32]) -> f32 {
     // SAFETY: as in `l2_squared`.
     let (ab, aa, bb) = unsafe { (selected().cosine_parts)(a, b) };
     cosine_from_parts(ab, aa, bb)
+}
+
+/// pgvector's `cosine_distance`: the three sums in `f32` (the kernels above),
+/// then `1 - a·b / sqrt(|a|²·|b|²)` in `f64`, the similarity clamped to
+/// `[-1, 1]`, never rounded to `f32`. No zero test: a zero vector gives
+/// `0/0` = NaN, and so does an overflowed sum (`inf/inf`).
+#[inline]
+pub fn cosine_distance_f64(a: &[f32], b: &[f32]) -> f64 {
+    debug_assert_eq!(a.len(), b.len());
+    // SAFETY: as in `l2_squared`.
+    let (ab, aa, bb) = unsafe { (selected().cosine_parts)(a, b) };
+    let sim = f64::from(ab) / (f64::from(aa) * f64::from(bb)).sqrt();
+    // `clamp` leaves NaN alone, as pgvector's two comparisons do.
+    1.0 - sim.clamp(-1.0, 1.0)
+}
+
+/// Euclidean norm accumulated in `f64` (pgvector's `vector_norm` and
+/// `l2_normalize`): each square is exact in `f64`, so `[3e37, 4e37]` gives
+/// `5e37` where the `f32` [`norm`] overflows to infinity.
+#[inline]
+pub fn norm_f64(a: &[f32]) -> f64 {
+    a.iter()
+        .map(|&x| f64::from(x) * f64::from(x))
+        .sum::<f64>()
+        .sqrt()
 }
 
 /// Turns `(a·b, |a|², |b|²)` into the clamped cosine distance.

@@ -146,3 +146,20 @@ fn metric_index_distance() {
         cosine_distance(&a, &b)
     );
 }
+
+#[test]
+fn sql_variants_answer_like_pgvector() {
+    // 1 - 4/sqrt(18) in f64, not rounded through f32.
+    assert_eq!(
+        cosine_distance_f64(&[1.0, 1.0, 2.0], &[1.0, 1.0, 1.0]),
+        0.05719095841793653
+    );
+    assert!(cosine_distance_f64(&[0.0, 0.0], &[1.0, 1.0]).is_nan());
+    assert!(cosine_distance_f64(&[3e38], &[3e38]).is_nan());
+    assert_eq!(cosine_distance_f64(&[1.0, 1.0], &[-1.1, -1.1]), 2.0);
+    // |a|² underflows in f32 while a·b does not: pgvector clamps inf to 1.
+    assert_eq!(cosine_distance_f64(&[1e-30], &[1e15]), 0.0);
+    assert_eq!(norm_f64(&[1.0, 1.0]), std::f64::consts::SQRT_2);
+    assert_eq!(norm_f64(&[3e37, 4e37]), 5.000000042966943e37);
+    assert_eq!(norm_f64(&[0.0, 0.0]), 0.0);
+}
