@@ -119,12 +119,8 @@ pub unsafe extern "C-unwind" fn ambuild(
         dims: meta.dims as usize,
         graph: Some(InMemoryGraph::new(
             meta.dims as usize,
-            HnswParams {
-                m,
-                ef_construction: efc,
-                metric: options::search_metric(meta.metric),
-                seed: 0x5eed_1234,
-            },
+            HnswParams::new(m, efc, options::search_metric(meta.metric), 0x5eed_1234)
+                .levels(options::forced_level(m), page::max_level(m)),
         )),
         tids: Vec::new(),
         duplicates: HashMap::default(),
@@ -253,23 +249,50 @@ unsafe extern "C-unwind" fn build_callback(
     }
 }
 
-/// Where each element and its neighbour list go: (block, element offset); the list follows it.
-fn layout(graph: &InMemoryGraph, dims: usize, m: usize) -> Vec<Node> {
-    let usable = pg_sys::BLCKSZ as usize
-        - page::maxalign(std::mem::size_of::<pg_sys::PageHeaderData>())
-        - std::mem::size_of::<page::Special>();
-    let mut out = Vec::with_capacity(graph.len());
-    let (mut block, mut used, mut next_off) = (1u32, 0usize, 1u16);
-    for id in 0..graph.len() as u32 {
-        let need = page::pair_footprint(dims, m, graph.level(id));
-        if used + need > usable && next_off > 1 {
-            block += 1;
-            used = 0;
-            next_off = 1;
+/// Fills pages in order: where the next item goes.
+struct Packer {
+    block: u32,
+    used: usize,
+    next_off: u16,
+}
+
+impl Packer {
+    /// Start a new page unless `need` more bytes fit the current one (or it is empty).
+    fn reserve(&mut self, need: usize) {
+        if self.used + need > page::PAGE_USABLE && self.next_off > 1 {
+            self.block += 1;
+            self.used = 0;
+            self.next_off = 1;
         }
-        out.push(page::node(block, next_off));
-        used += need;
-        next_off += 2;
+    }
+
+    /// Place an item of `size` bytes (on a new page if it does not fit the current one).
+    fn place(&mut self, size: usize) -> Node {
+        let need = page::item_footprint(size);
+        self.reserve(need);
+        self.used += need;
+        self.next_off += 1;
+        page::node(self.block, self.next_off - 1)
+    }
+}
+
+/// Where each element and its neighbour list go: (element, neighbour item). A pair that fits one page
+/// stays together; a larger one is placed item by item (the list may land on the next page).
+fn layout(graph: &InMemoryGraph, dims: usize, m: usize) -> Vec<(Node, Node)> {
+    let mut out = Vec::with_capacity(graph.len());
+    let mut packer = Packer {
+        block: 1,
+        used: 0,
+        next_off: 1,
+    };
+    for id in 0..graph.len() as u32 {
+        let level = graph.level(id);
+        if page::pair_fits_one_page(dims, m, level) {
+            packer.reserve(page::pair_footprint(dims, m, level));
+        }
+        let element = packer.place(page::element_size(dims));
+        let neighbors = packer.place(page::neighbors_size(m, level));
+        out.push((element, neighbors));
     }
     out
 }
@@ -281,10 +304,17 @@ unsafe fn write_graph(state: &BuildState, graph: &InMemoryGraph) {
     let mut meta = super::storage::read_meta(index);
     let m = meta.m as usize;
     let places = layout(graph, state.dims, m);
-    let mut id = 0usize;
+    // Items in page order: element 0, its list, element 1, its list, ...
+    let item_at = |at: usize| {
+        let (e, nb) = places[at / 2];
+        let is_element = at % 2 == 0;
+        (if is_element { e } else { nb }, (at / 2) as u32, is_element)
+    };
+    let total = 2 * places.len();
+    let mut at = 0usize;
     let mut lists: Vec<Vec<Node>> = Vec::new();
-    while id < places.len() {
-        let block = page::node_block(places[id]);
+    while at < total {
+        let block = page::node_block(item_at(at).0);
         let buf = write::extend(index, pg_sys::ForkNumber::MAIN_FORKNUM);
         assert_eq!(
             pg_sys::BufferGetBlockNumber(buf),
@@ -294,42 +324,30 @@ unsafe fn write_graph(state: &BuildState, graph: &InMemoryGraph) {
         let mut wal = WalWrite::start(index);
         let p = wal.page(buf, true);
         page::init_page(p, page::KIND_DATA);
-        while id < places.len() && page::node_block(places[id]) == block {
-            let level = graph.level(id as u32);
-            lists.clear();
-            lists.extend((0..=level).map(|l| {
-                graph
-                    .neighbors_at(id as u32, l)
-                    .iter()
-                    .map(|&x| places[x as usize])
-                    .collect()
-            }));
-            let el = page::make_element(
-                level,
-                &state.tids[id],
-                places[id] + 1,
-                graph.vector(id as u32),
-            );
-            let nb = page::make_neighbors(m, level, &lists);
-            let off_e = pg_sys::PageAddItemExtended(
-                p,
-                el.as_ptr() as pg_sys::Item,
-                el.len(),
-                pg_sys::InvalidOffsetNumber,
-                0,
-            );
-            let off_n = pg_sys::PageAddItemExtended(
-                p,
-                nb.as_ptr() as pg_sys::Item,
-                nb.len(),
-                pg_sys::InvalidOffsetNumber,
-                0,
-            );
-            assert!(
-                off_e == page::node_offset(places[id]) && off_n == off_e + 1,
-                "index page layout mismatch"
-            );
-            id += 1;
+        while at < total && page::node_block(item_at(at).0) == block {
+            let (place, id, is_element) = item_at(at);
+            let level = graph.level(id);
+            let item = if is_element {
+                page::make_element(
+                    level,
+                    &state.tids[id as usize],
+                    places[id as usize].1,
+                    graph.vector(id),
+                )
+            } else {
+                lists.clear();
+                lists.extend((0..=level).map(|l| {
+                    graph
+                        .neighbors_at(id, l)
+                        .iter()
+                        .map(|&x| places[x as usize].0)
+                        .collect()
+                }));
+                page::make_neighbors(m, level, &lists)
+            };
+            let off = write::add_item(p, &item);
+            assert_eq!(off, page::node_offset(place), "index page layout mismatch");
+            at += 1;
         }
         wal.commit();
         if block.is_multiple_of(64) {
@@ -338,7 +356,7 @@ unsafe fn write_graph(state: &BuildState, graph: &InMemoryGraph) {
         meta.insert_block = block;
     }
     if let Some((ep, level)) = graph.entry_point() {
-        meta.entry = places[ep as usize];
+        meta.entry = places[ep as usize].0;
         meta.entry_level = level as i32;
     }
     write::write_meta(index, &meta);

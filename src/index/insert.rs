@@ -24,6 +24,8 @@ use pgrx::pg_sys;
 use std::cell::RefCell;
 
 thread_local! {
+    /// (test seed, command, statement start) the generator was last restarted for (`TEST_LEVEL_SEED`).
+    static SEEDED: std::cell::Cell<(i32, u32, i64)> = const { std::cell::Cell::new((0, 0, 0)) };
     static RNG: RefCell<LevelRng> = RefCell::new(LevelRng::new(
         (std::process::id() as u64) << 32 ^ std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(7),
     ));
@@ -48,9 +50,22 @@ impl Drop for WriterLock {
     }
 }
 
-/// A level for a new element.
+/// A level for a new element (capped so its neighbour list fits a page).
 pub fn new_level(m: usize) -> usize {
+    let seed = super::options::TEST_LEVEL_SEED.get();
+    if seed != 0 {
+        // Restart at the first insert of each SQL command, so every command run under the same
+        // seed draws the same levels.
+        let key = (seed, unsafe { pg_sys::GetCurrentCommandId(false) }, unsafe {
+            pg_sys::GetCurrentStatementStartTimestamp()
+        });
+        if SEEDED.get() != key {
+            SEEDED.set(key);
+            RNG.with(|r| *r.borrow_mut() = LevelRng::new(seed as u64));
+        }
+    }
     RNG.with(|r| random_level(&mut r.borrow_mut(), m))
+        .clamp(super::options::forced_level(m), page::max_level(m))
 }
 
 /// Insert `v` (already prepared for the metric) for heap row `tid`. The caller holds [`WriterLock`].
@@ -89,7 +104,14 @@ pub unsafe fn insert_vector(index: pg_sys::Relation, v: &[f32], tid: pg_sys::Ite
             return;
         }
         let cap = page::level_capacity(m, lc);
-        lists[lc] = select_neighbors(&found, cap, |a, b| g.distance_between(a, b))
+        // Deleted elements help the search along but are never chosen as neighbours: VACUUM
+        // relinks the graph around them and then frees their space for reuse.
+        let live: Vec<Candidate<Node>> = found
+            .iter()
+            .filter(|c| !g.element(c.node).deleted)
+            .copied()
+            .collect();
+        lists[lc] = select_neighbors(&live, cap, |a, b| g.distance_between(a, b))
             .iter()
             .map(|c| c.node)
             .collect();
@@ -147,7 +169,7 @@ unsafe fn place(
     write::add_pair(index, meta, level, &[tid], v, lists)
 }
 
-/// If the closest element holds exactly `v` and has room, add `tid` to it.
+/// If the closest element holds exactly `v` and is live with room, add `tid` to it.
 unsafe fn try_join_duplicate(
     index: pg_sys::Relation,
     g: &mut PageGraph,
@@ -156,14 +178,7 @@ unsafe fn try_join_duplicate(
     tid: pg_sys::ItemPointerData,
 ) -> bool {
     for c in found.iter().take_while(|c| c.distance <= found[0].distance) {
-        if g.vector(c.node) != v {
-            continue;
-        }
-        let info = g.element(c.node);
-        if !info.deleted && info.tids.len() < page::MAX_HEAP_TIDS {
-            let mut tids = info.tids;
-            tids.push(tid);
-            write::set_tids(index, c.node, &tids);
+        if g.vector(c.node) == v && write::join_tid(index, c.node, tid) {
             return true;
         }
     }
@@ -204,3 +219,4 @@ unsafe fn connect(g: &mut PageGraph, meta: &Meta, e: Node, new: Node, level: usi
     }
     write::set_neighbors(g.index, m, nb, level, &list);
 }
+

@@ -12,6 +12,16 @@ pub const DEFAULT_EF_CONSTRUCTION: i32 = 64;
 pub static EF_SEARCH: GucSetting<i32> = GucSetting::<i32>::new(40);
 pub static ITERATIVE_SCAN: GucSetting<bool> = GucSetting::<bool>::new(true);
 pub static MAX_SCAN_TUPLES: GucSetting<i32> = GucSetting::<i32>::new(20_000);
+/// Test-only (superuser, hidden): every new element gets at least this level (capped per m), so
+/// tests reach the tallest neighbour lists the format allows without millions of rows.
+pub static TEST_MIN_LEVEL: GucSetting<i32> = GucSetting::<i32>::new(0);
+/// Test-only (superuser, hidden): non-zero restarts this backend's level generator from this seed at
+/// the first insert of every SQL command, so two runs of the same inserts draw the same levels.
+pub static TEST_LEVEL_SEED: GucSetting<i32> = GucSetting::<i32>::new(0);
+/// Test-only (superuser, hidden): VACUUM of an embedrank_hnsw index stops with an ERROR after this
+/// phase (1: heap TIDs removed, 2: half the graph repaired, 3: graph repaired, before slots are
+/// freed), as a cancel or crash at that point would; 0 = never.
+pub static TEST_VACUUM_STOP_AFTER: GucSetting<i32> = GucSetting::<i32>::new(0);
 
 static RELOPT_KIND: AtomicU32 = AtomicU32::new(0);
 
@@ -75,6 +85,53 @@ pub fn register() {
         GucContext::Userset,
         GucFlags::default(),
     );
+    let hidden = GucFlags::NO_SHOW_ALL; // includes GUC_NOT_IN_SAMPLE
+    GucRegistry::define_int_guc(
+        c"embedrank.hnsw_test_min_level",
+        c"Testing only: lowest level of new index elements.",
+        c"",
+        &TEST_MIN_LEVEL,
+        0,
+        embedrank_core::hnsw::MAX_LEVEL as i32,
+        GucContext::Suset,
+        hidden,
+    );
+    GucRegistry::define_int_guc(
+        c"embedrank.hnsw_test_level_seed",
+        c"Testing only: seed of the level generator of inserts (0 = random).",
+        c"",
+        &TEST_LEVEL_SEED,
+        0,
+        i32::MAX,
+        GucContext::Suset,
+        hidden,
+    );
+    GucRegistry::define_int_guc(
+        c"embedrank.hnsw_test_vacuum_stop_after",
+        c"Testing only: VACUUM stops with an ERROR after this phase (0 = never).",
+        c"",
+        &TEST_VACUUM_STOP_AFTER,
+        0,
+        3,
+        GucContext::Suset,
+        hidden,
+    );
+}
+
+/// Lowest level for a new element in an index of this `m` (0 unless a test forces tall elements).
+pub fn forced_level(m: usize) -> usize {
+    (TEST_MIN_LEVEL.get().max(0) as usize).min(super::page::max_level(m))
+}
+
+/// Stop the running VACUUM here if the test setting asks for it (`phase` 1..=3).
+pub fn test_vacuum_stop(phase: i32) {
+    if TEST_VACUUM_STOP_AFTER.get() == phase {
+        raise(
+            Code::ERRCODE_QUERY_CANCELED,
+            format!("embedrank_hnsw vacuum stopped after phase {phase} (embedrank.hnsw_test_vacuum_stop_after)"),
+            None,
+        );
+    }
 }
 
 /// amoptions: parse and validate `WITH (...)` (guarded: build_reloptions raises ERRORs).

@@ -8,7 +8,20 @@
 //!   an empty slot has offset 0.
 //!
 //! A graph node is addressed by its element's (block, offset), packed into a u64 ([`Node`]). Build and
-//! insert put an element and its neighbour list on the same page, so one page read serves both.
+//! insert put an element and its neighbour list on the same page when the pair fits one
+//! ([`pair_fits_one_page`]), so one page read serves both; otherwise (large vectors with many or
+//! tall neighbour lists) each goes on a page of its own and the element points at its list. An element
+//! always fits a page alone (`MAX_DIMS`), and a neighbour list does because levels are capped per `m`
+//! ([`max_level`]).
+//!
+//! Deletion has two states ([`DELETED_LINKED`], [`DELETED_FREE`]): VACUUM first marks an element that
+//! lost its last heap TID as deleted-but-maybe-linked, relinks the graph around it, and only then marks
+//! it free; inserts reuse only free slots, so a VACUUM stopped half way never lets a live element link
+//! to a slot that now holds another vector.
+//!
+//! A new (all-zero) page is free space, not corruption: relation extension is not WAL-logged, so an
+//! ERROR or crash between extending and the first WAL record leaves one. Readers skip it, writers
+//! initialise it.
 //! Every page carries a special area with a magic number, page kind and format version, checked on
 //! every read: a page that is not ours is reported as corruption, never followed blindly.
 
@@ -23,8 +36,14 @@ pub const KIND_DATA: u16 = 2;
 pub const MAX_HEAP_TIDS: usize = 10;
 const ITEM_ELEMENT: u8 = 1;
 const ITEM_NEIGHBORS: u8 = 2;
-/// Largest indexable vector: an element must fit a page beside its level-0 neighbour list.
+/// Largest indexable vector (pgvector's limit); an element of this size fits a page on its own.
 pub const MAX_DIMS: usize = 2000;
+/// `ElementHeader::deleted`: a live element.
+pub const LIVE: u8 = 0;
+/// Deleted (no heap TIDs left), but live elements may still link to it: never reused.
+pub const DELETED_LINKED: u8 = 1;
+/// Deleted and unlinked by a completed VACUUM repair: inserts may reuse its space.
+pub const DELETED_FREE: u8 = 2;
 
 /// Special area at the end of every index page.
 #[repr(C)]
@@ -115,11 +134,45 @@ pub fn neighbors_size(m: usize, level: usize) -> usize {
 
 /// Bytes an element and its neighbour list take on a page, line pointers and alignment included.
 pub fn pair_footprint(dims: usize, m: usize, level: usize) -> usize {
-    maxalign(element_size(dims)) + maxalign(neighbors_size(m, level)) + 2 * 4
+    item_footprint(element_size(dims)) + item_footprint(neighbors_size(m, level))
 }
 
-pub fn maxalign(n: usize) -> usize {
+pub const fn maxalign(n: usize) -> usize {
     (n + 7) & !7
+}
+
+/// Bytes for items on an empty data page (between the page header and the special area).
+pub const PAGE_USABLE: usize = pg_sys::BLCKSZ as usize
+    - maxalign(std::mem::size_of::<pg_sys::PageHeaderData>())
+    - maxalign(std::mem::size_of::<Special>());
+
+/// Bytes one item takes on a page: its maxaligned size and a line pointer.
+pub const fn item_footprint(size: usize) -> usize {
+    maxalign(size) + std::mem::size_of::<pg_sys::ItemIdData>()
+}
+
+// The largest element fits an empty page on its own.
+const _: () = assert!(item_footprint(ELEMENT_HEADER + 4 * MAX_DIMS) <= PAGE_USABLE);
+
+/// Whether an element and its neighbour list fit one page together.
+pub fn pair_fits_one_page(dims: usize, m: usize, level: usize) -> bool {
+    pair_footprint(dims, m, level) <= PAGE_USABLE
+}
+
+/// Highest level an element may have with this `m`: its neighbour list (2·m + level·m slots) must fit
+/// an empty page. Only large `m` is limited (m = 100: level 11, as pgvector caps it); the core's
+/// level cap applies below that.
+pub fn max_level(m: usize) -> usize {
+    let mut level = embedrank_core::hnsw::MAX_LEVEL;
+    while level > 0 && item_footprint(neighbors_size(m, level)) > PAGE_USABLE {
+        level -= 1;
+    }
+    level
+}
+
+/// Whether `page` was never initialised (an all-zero page left by an interrupted extension).
+pub unsafe fn is_new(page: pg_sys::Page) -> bool {
+    (*(page as *const pg_sys::PageHeaderData)).pd_upper == 0
 }
 
 /// Initialise a fresh page of `kind`.
@@ -310,8 +363,9 @@ pub unsafe fn read_slots(p: *const u8, m: usize, level: usize, out: &mut Vec<Nod
     }
 }
 
-/// A deleted element on `page` (block `block`) whose neighbour item is on the same page and has
-/// slots up to `level`: `(element, neighbour item)`.
+/// A free (deleted and unlinked) element on `page` (block `block`) whose neighbour item is on the same
+/// page and has slots up to `level`: `(element, neighbour item)`. Elements whose list is on another
+/// page (split pairs) are not reused.
 pub unsafe fn find_deleted(
     index: pg_sys::Relation,
     page: pg_sys::Page,
@@ -324,7 +378,7 @@ pub unsafe fn find_deleted(
             continue;
         }
         let h = element_header(p);
-        if h.deleted == 0 || h.neighbors_block != block {
+        if h.deleted != DELETED_FREE || h.neighbors_block != block {
             continue;
         }
         let nb = node(block, h.neighbors_offset);
@@ -333,6 +387,16 @@ pub unsafe fn find_deleted(
         }
     }
     None
+}
+
+/// The element items of `page`: (offset, header).
+pub unsafe fn elements<'a>(
+    page: pg_sys::Page,
+) -> impl Iterator<Item = (u16, &'a ElementHeader)> + 'a {
+    (1..=pg_sys::PageGetMaxOffsetNumber(page)).filter_map(move |off| {
+        let p = pg_sys::PageGetItem(page, pg_sys::PageGetItemId(page, off)) as *mut u8;
+        (*p == ITEM_ELEMENT).then(|| (off, &*(p as *const ElementHeader)))
+    })
 }
 
 /// Level of the neighbour item at `p`.

@@ -8,13 +8,14 @@
 //! an iterative scan still reaches every row, a walk that exhausts the reachable graph within its
 //! budget finishes with a sweep of the remaining elements (read in physical order, returned by
 //! distance). Deleted elements are walked through but never returned; each element
-//! yields all its heap TIDs. The scan state lives in Rust, owned by the scan's memory context, so it
+//! yields all its heap TIDs. A NULL query (or a zero one under cosine) returns the indexed rows in
+//! graph order, as pgvector's does; a scan without ORDER BY or with a non-MVCC snapshot is an error. The scan state lives in Rust, owned by the scan's memory context, so it
 //! is freed even if the query errors out.
 
 use super::options::{self, prepare};
 use super::page::Node;
-use super::storage::{all_elements, read_meta, PageGraph};
-use crate::errors::dims_mismatch;
+use super::storage::{live_elements, read_meta, PageGraph};
+use crate::errors::{dims_mismatch, raise, Code};
 use embedrank_core::hnsw::{FxHashSet, GraphView, IterativeScan};
 use pgrx::prelude::*;
 use pgrx::{pg_sys, PgMemoryContexts};
@@ -72,16 +73,29 @@ pub unsafe extern "C-unwind" fn amrescan(
 /// Start the graph walk for the query; false if there is nothing to return.
 unsafe fn start(scan: pg_sys::IndexScanDesc, st: &mut ScanState) -> bool {
     let index = (*scan).indexRelation;
-    let Some(raw) = st.query.as_ref() else {
-        return false;
-    };
+    if (*scan).numberOfOrderBys == 0 || (*scan).orderByData.is_null() {
+        raise(
+            Code::ERRCODE_FEATURE_NOT_SUPPORTED,
+            "cannot scan embedrank_hnsw index without order",
+            Some("An embedrank_hnsw index only serves ORDER BY <column> <distance operator> <vector>."),
+        );
+    }
+    if !is_mvcc((*scan).xs_snapshot) {
+        raise(
+            Code::ERRCODE_FEATURE_NOT_SUPPORTED,
+            "non-MVCC snapshots are not supported with embedrank_hnsw",
+            None,
+        );
+    }
     let meta = read_meta(index);
+    // A NULL query, or a zero vector under cosine, has no distance to anything; as pgvector does, the
+    // scan still returns the indexed rows (every distance the same, in graph order), so the row count
+    // does not depend on whether the planner chose the index.
+    let raw = st.query.take().unwrap_or_else(|| vec![0.0; meta.dims as usize]);
     if raw.len() != meta.dims as usize {
         dims_mismatch(raw.len(), meta.dims as usize);
     }
-    let Some(q) = prepare(meta.metric, raw) else {
-        return false;
-    };
+    let q = prepare(meta.metric, &raw).unwrap_or(raw);
     if meta.entry == 0 {
         return false;
     }
@@ -107,6 +121,15 @@ unsafe fn start(scan: pg_sys::IndexScanDesc, st: &mut ScanState) -> bool {
     st.graph = Some(g);
     st.walk = Some(walk);
     true
+}
+
+/// Whether `snapshot` is an MVCC snapshot (IsMVCCSnapshot).
+unsafe fn is_mvcc(snapshot: pg_sys::Snapshot) -> bool {
+    !snapshot.is_null()
+        && matches!(
+            (*snapshot).snapshot_type,
+            pg_sys::SnapshotType::SNAPSHOT_MVCC | pg_sys::SnapshotType::SNAPSHOT_HISTORIC_MVCC
+        )
 }
 
 #[pg_guard]
@@ -160,12 +183,12 @@ unsafe fn next_unreached(st: &mut ScanState) -> Option<Node> {
     if st.sweep.is_none() {
         let g = st.graph.as_mut().expect("graph");
         let q = st.query.as_ref().expect("query");
-        let mut rest: Vec<(f32, Node)> = all_elements(g.index, || {
+        let mut rest: Vec<(f32, Node)> = live_elements(g.index, || {
             pg_sys::check_for_interrupts!();
         })
         .into_iter()
-        .filter(|e| !e.2 && !st.yielded.contains(&e.0))
-        .map(|e| (g.distance_to(q, e.0), e.0))
+        .filter(|n| !st.yielded.contains(n))
+        .map(|n| (g.distance_to(q, n), n))
         .collect();
         rest.sort_by(|a, b| a.0.total_cmp(&b.0));
         st.sweep = Some(rest.into_iter().map(|r| r.1).collect());

@@ -236,33 +236,47 @@ impl GraphView for PageGraph {
     }
 }
 
-/// Every element of the index as (node, level, deleted, heap TIDs), in physical order;
-/// `between_pages` runs after each page (vacuum delay, interrupt checks).
-pub unsafe fn all_elements(
-    index: pg_sys::Relation,
-    between_pages: fn(),
-) -> Vec<(Node, usize, bool, Vec<pg_sys::ItemPointerData>)> {
-    let blocks = pg_sys::RelationGetNumberOfBlocksInFork(index, pg_sys::ForkNumber::MAIN_FORKNUM);
+/// One element as listed by [`page_elements`].
+pub struct ListedElement {
+    pub node: Node,
+    pub level: usize,
+    /// `page::LIVE`, `DELETED_LINKED` or `DELETED_FREE`.
+    pub deleted: u8,
+    pub ntids: usize,
+}
+
+/// The elements on page `block` (none on a new, never-initialised page).
+pub fn page_elements(index: pg_sys::Relation, block: u32, out: &mut Vec<ListedElement>) {
+    unsafe {
+        let buf = lock_block(index, block, pg_sys::BUFFER_LOCK_SHARE);
+        let p = pg_sys::BufferGetPage(buf);
+        if !page::is_new(p) {
+            page::check_page(index, p, block, page::KIND_DATA);
+            out.extend(page::elements(p).map(|(off, h)| ListedElement {
+                node: page::node(block, off),
+                level: h.level as usize,
+                deleted: h.deleted,
+                ntids: h.ntids as usize,
+            }));
+        }
+        pg_sys::UnlockReleaseBuffer(buf);
+    }
+}
+
+/// Number of blocks of the index's main fork.
+pub fn block_count(index: pg_sys::Relation) -> u32 {
+    unsafe { pg_sys::RelationGetNumberOfBlocksInFork(index, pg_sys::ForkNumber::MAIN_FORKNUM) }
+}
+
+/// The live elements of the index, in physical order; `between_pages` runs after each page
+/// (interrupt checks).
+pub fn live_elements(index: pg_sys::Relation, between_pages: fn()) -> Vec<Node> {
+    let mut listed = Vec::new();
     let mut out = Vec::new();
-    for block in 1..blocks {
-        with_page(index, block, page::KIND_DATA, |p| {
-            let max = pg_sys::PageGetMaxOffsetNumber(p);
-            let mut off = 1;
-            while off <= max {
-                let n = page::node(block, off);
-                let it = pg_sys::PageGetItem(p, pg_sys::PageGetItemId(p, off)) as *mut u8;
-                if *it == 1 {
-                    let h = page::element_header(it);
-                    out.push((
-                        n,
-                        h.level as usize,
-                        h.deleted != 0,
-                        h.tids[..h.ntids as usize].to_vec(),
-                    ));
-                }
-                off += 1;
-            }
-        });
+    for block in 1..block_count(index) {
+        listed.clear();
+        page_elements(index, block, &mut listed);
+        out.extend(listed.iter().filter(|e| e.deleted == page::LIVE).map(|e| e.node));
         between_pages();
     }
     out

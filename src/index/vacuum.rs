@@ -1,16 +1,29 @@
-//! VACUUM: drop dead heap TIDs, then repair the graph around elements that lost all of theirs.
+//! VACUUM: drop dead heap TIDs, repair the graph around elements that lost all of theirs, then free
+//! their space for reuse — without holding inserts up for the whole run.
 //!
-//! Pass 1 asks the callback about every heap TID and rewrites elements whose list changed; an element
-//! left with none is marked deleted. Pass 2 (only if something was deleted) gives every live element
-//! that linked to a deleted one a new neighbour list, chosen with the HNSW heuristic among its live
-//! neighbours and the live neighbours of the deleted ones, and moves the entry point off a deleted
-//! element (to the live element of highest level). Deleted elements then are unreachable; the meta
-//! page's `free_block` points inserts at the first page holding one, and inserts reuse their space.
-//! Writers are locked out for the duration (scans are not).
+//! 1. *Sweep* (page by page, no writer lock): each page's dead heap TIDs are removed under its exclusive
+//!    buffer lock in one WAL record; an element left with none is marked deleted-but-linked
+//!    ([`page::DELETED_LINKED`]). From then on inserts walk through it but never choose it as a
+//!    neighbour. Elements an earlier VACUUM left in that state (it was cancelled) are picked up too.
+//! 2. *Repair* (only if something is deleted): first wait for inserts already running (take and drop
+//!    the writer lock: an insert that started before step 1 may still link to a now-deleted element).
+//!    Move the entry point off a deleted element. Then page by page, under the writer lock for that
+//!    page only, every live element linking to a deleted one gets a new list, chosen with the HNSW
+//!    heuristic among its live neighbours and the live neighbours of the deleted ones. Elements that
+//!    inserts add meanwhile never link to deleted ones, so when the pass ends nothing live does.
+//! 3. *Free*: the deleted elements are marked free ([`page::DELETED_FREE`]) and the meta page's
+//!    `free_block` points inserts at the first such page.
+//!
+//! A VACUUM stopped anywhere (cancel, statement_timeout, crash) leaves at worst deleted-but-linked
+//! elements, which are never reused; the next VACUUM repairs and frees them. The writer lock is never
+//! held across vacuum_delay_point, so cost-based delays do not stall inserts. Memory: the set of
+//! deleted elements, the page being worked on, and the repair's vector cache (bounded by
+//! maintenance_work_mem).
 
 use super::insert::WriterLock;
+use super::options::test_vacuum_stop;
 use super::page::{self, Node};
-use super::storage::{all_elements, read_meta, PageGraph};
+use super::storage::{block_count, page_elements, read_meta, ListedElement, PageGraph};
 use super::write;
 use embedrank_core::hnsw::{select_neighbors, Candidate, FxHashSet, GraphView};
 use pgrx::prelude::*;
@@ -39,49 +52,105 @@ pub unsafe extern "C-unwind" fn ambulkdelete(
         stats
     };
     let callback = callback.expect("bulk delete callback");
-    let _lock = WriterLock::take(index);
+    let mut dead = |t: &pg_sys::ItemPointerData| {
+        let mut t = *t;
+        callback(&mut t, callback_state)
+    };
+
+    // 1. Sweep.
     let mut deleted: FxHashSet<Node> = FxHashSet::default();
-    let elements = all_elements(index, vacuum_delay);
-    for (n, _, was_deleted, tids) in &elements {
-        if *was_deleted {
-            deleted.insert(*n);
-            continue;
-        }
-        let mut keep = tids.clone();
-        keep.retain(|t| {
-            let mut t = *t;
-            !callback(&mut t, callback_state)
-        });
-        if keep.len() != tids.len() {
-            (*stats).tuples_removed += (tids.len() - keep.len()) as f64;
-            write::set_tids(index, *n, &keep);
-            if keep.is_empty() {
-                deleted.insert(*n);
+    let mut tallest: Option<(usize, Node)> = None;
+    let mut live_tids = 0usize;
+    for block in 1..block_count(index) {
+        let sweep = write::sweep_dead_tids(index, block, &mut dead);
+        (*stats).tuples_removed += sweep.removed as f64;
+        live_tids += sweep.live_tids;
+        deleted.extend(sweep.linked_deleted);
+        if let Some((level, n)) = sweep.tallest_live {
+            if tallest.is_none_or(|(l, _)| level > l) {
+                tallest = Some((level, n));
             }
         }
+        vacuum_delay();
     }
-    if !deleted.is_empty() {
-        repair(index, &elements, &deleted);
+    (*stats).num_index_tuples = live_tids as f64;
+    (*stats).num_pages = block_count(index);
+    test_vacuum_stop(1);
+    if deleted.is_empty() {
+        return stats;
+    }
+
+    // 2. Repair.
+    drop(WriterLock::take(index)); // inserts that may have chosen a now-deleted neighbour are done
+    move_entry_point(index, &deleted, tallest);
+    let blocks = block_count(index);
+    let mut listed = Vec::new();
+    // One vector cache for the pass (bounded by maintenance_work_mem). A slot an insert reuses
+    // meanwhile may leave a stale cached vector: it only skews one neighbour choice, never a link's
+    // target.
+    let mut g = PageGraph::new(index, &read_meta(index), true);
+    for block in 1..blocks {
+        listed.clear();
+        page_elements(index, block, &mut listed);
+        {
+            let _lock = WriterLock::take(index);
+            repair_page(&mut g, &listed, &deleted);
+        }
+        if block == blocks / 2 {
+            test_vacuum_stop(2);
+        }
+        vacuum_delay();
+    }
+    test_vacuum_stop(3);
+
+    // 3. Free.
+    let mut by_block: Vec<Node> = deleted.into_iter().collect();
+    by_block.sort_unstable();
+    for group in by_block.chunk_by(|a, b| page::node_block(*a) == page::node_block(*b)) {
+        write::mark_free(index, page::node_block(group[0]), group);
+        vacuum_delay();
+    }
+    if let Some(first) = by_block.first().map(|&n| page::node_block(n)) {
+        let _lock = WriterLock::take(index);
+        let mut meta = read_meta(index);
+        if meta.free_block == page::META_BLOCK || first < meta.free_block {
+            meta.free_block = first;
+            write::write_meta(index, &meta);
+        }
     }
     stats
 }
 
-/// Pass 2: relink live elements away from deleted ones; move the entry point if needed.
-unsafe fn repair(
+/// If the entry point is deleted, make the tallest live element the entry (none left: empty graph).
+unsafe fn move_entry_point(
     index: pg_sys::Relation,
-    elements: &[(Node, usize, bool, Vec<pg_sys::ItemPointerData>)],
     deleted: &FxHashSet<Node>,
+    tallest: Option<(usize, Node)>,
 ) {
+    let _lock = WriterLock::take(index);
     let mut meta = read_meta(index);
-    let m = meta.m as usize;
-    let mut g = PageGraph::new(index, &meta, true);
+    if meta.entry == 0 || !deleted.contains(&meta.entry) {
+        return;
+    }
+    (meta.entry, meta.entry_level) = match tallest {
+        Some((level, n)) => (n, level as i32),
+        None => (0, -1),
+    };
+    write::write_meta(index, &meta);
+}
+
+/// Give every live element of one page that links to a deleted element a new neighbour list at that
+/// level. The caller holds the writer lock.
+unsafe fn repair_page(g: &mut PageGraph, elements: &[ListedElement], deleted: &FxHashSet<Node>) {
+    let (index, m) = (g.index, g.m);
     let mut list = Vec::new();
     let mut second = Vec::new();
-    for (n, level, _, _) in elements.iter().filter(|e| !deleted.contains(&e.0)) {
-        let nb = g.element(*n).neighbors;
-        for l in 0..=*level {
+    for e in elements.iter().filter(|e| e.deleted == page::LIVE) {
+        let n = e.node;
+        let nb = g.element(n).neighbors;
+        for l in 0..=e.level {
             list.clear();
-            g.neighbors(*n, l, &mut list);
+            g.neighbors(n, l, &mut list);
             if !list.iter().any(|x| deleted.contains(x)) {
                 continue;
             }
@@ -94,7 +163,7 @@ unsafe fn repair(
                         second
                             .iter()
                             .copied()
-                            .filter(|y| !deleted.contains(y) && y != n),
+                            .filter(|y| !deleted.contains(y) && *y != n),
                     );
                 } else {
                     pool.insert(x);
@@ -103,7 +172,7 @@ unsafe fn repair(
             let mut cands: Vec<Candidate<Node>> = pool
                 .into_iter()
                 .map(|x| Candidate {
-                    distance: g.distance_between(*n, x),
+                    distance: g.distance_between(n, x),
                     node: x,
                 })
                 .collect();
@@ -117,58 +186,20 @@ unsafe fn repair(
             write::set_neighbors(index, m, nb, l, &chosen);
         }
         g.trim_cache(pg_sys::maintenance_work_mem as usize * 1024);
-        pg_sys::check_for_interrupts!();
     }
-    // Every live element now links around the deleted ones: inserts may reuse their space.
-    let free = deleted.iter().map(|&n| page::node_block(n)).min();
-    let mut changed = false;
-    if let Some(b) = free.filter(|&b| b != meta.free_block) {
-        meta.free_block = b;
-        changed = true;
-    }
-    if meta.entry != 0 && deleted.contains(&meta.entry) {
-        let best = elements
-            .iter()
-            .filter(|e| !deleted.contains(&e.0))
-            .max_by_key(|e| (e.1, std::cmp::Reverse(e.0)));
-        match best {
-            Some((n, level, _, _)) => {
-                meta.entry = *n;
-                meta.entry_level = *level as i32;
-            }
-            None => {
-                meta.entry = 0;
-                meta.entry_level = -1;
-            }
-        }
-        changed = true;
-    }
-    if changed {
-        write::write_meta(index, &meta);
-    }
+    pg_sys::check_for_interrupts!();
 }
 
+/// amvacuumcleanup: the statistics bulk-delete gathered; when it did not run (nothing to delete),
+/// nothing to report and nothing read, as the other index access methods do.
 #[pg_guard]
 pub unsafe extern "C-unwind" fn amvacuumcleanup(
     info: *mut pg_sys::IndexVacuumInfo,
     stats: *mut pg_sys::IndexBulkDeleteResult,
 ) -> *mut pg_sys::IndexBulkDeleteResult {
-    if (*info).analyze_only {
+    if (*info).analyze_only || stats.is_null() {
         return stats;
     }
-    let index = (*info).index;
-    let stats = if stats.is_null() {
-        PgBox::<pg_sys::IndexBulkDeleteResult>::alloc0().into_pg()
-    } else {
-        stats
-    };
-    let live: usize = all_elements(index, vacuum_delay)
-        .iter()
-        .filter(|e| !e.2)
-        .map(|e| e.3.len())
-        .sum();
-    (*stats).num_pages =
-        pg_sys::RelationGetNumberOfBlocksInFork(index, pg_sys::ForkNumber::MAIN_FORKNUM);
-    (*stats).num_index_tuples = live as f64;
+    (*stats).num_pages = block_count((*info).index);
     stats
 }

@@ -1,6 +1,8 @@
 //! Page writes of the index, each through a [`WalWrite`] record: new pages, element + neighbour
 //! pairs (new, or reusing a vacuumed-away element's space), neighbour-slot updates, heap-TID updates
-//! and meta-page changes.
+//! (an insert joining a duplicate, VACUUM removing dead TIDs page by page, VACUUM freeing slots) and
+//! meta-page changes. Every read-modify-write happens under the page's exclusive lock, so writers
+//! that do not hold the index's writer lock (VACUUM's TID pass) never lose another's change.
 
 use super::page::{self, Meta, Node};
 use super::storage::lock_block;
@@ -40,7 +42,7 @@ pub unsafe fn extend(index: pg_sys::Relation, fork: pg_sys::ForkNumber::Type) ->
 }
 
 /// Append `item` to `page`, returning its offset.
-unsafe fn add_item(page: pg_sys::Page, item: &[u8]) -> u16 {
+pub unsafe fn add_item(page: pg_sys::Page, item: &[u8]) -> u16 {
     let off = pg_sys::PageAddItemExtended(
         page,
         item.as_ptr() as pg_sys::Item,
@@ -55,9 +57,45 @@ unsafe fn add_item(page: pg_sys::Page, item: &[u8]) -> u16 {
     off
 }
 
-/// Write an element (`vector`, `tids`, `level`) and its neighbour list (`lists`) onto one data page:
-/// `meta.insert_block` if they fit, else a new page (recorded in `meta.insert_block`; the caller
-/// writes the meta page). Returns the element's node.
+/// Bytes still free for one more item on `page` (its line pointer included).
+unsafe fn room(page: pg_sys::Page) -> usize {
+    pg_sys::PageGetFreeSpace(page) + std::mem::size_of::<pg_sys::ItemIdData>()
+}
+
+/// A page with room for `need` bytes, registered in `wal`: the insert page (`meta.insert_block`) if it
+/// has room, else a new page, which becomes the insert page (the caller writes the meta page). A new
+/// (never initialised) insert page left by an interrupted extension is initialised and used.
+unsafe fn page_with_room(
+    index: pg_sys::Relation,
+    meta: &mut Meta,
+    wal: &mut WalWrite,
+    need: usize,
+) -> (u32, pg_sys::Page) {
+    if meta.insert_block != page::META_BLOCK {
+        let buf = lock_block(index, meta.insert_block, pg_sys::BUFFER_LOCK_EXCLUSIVE);
+        let p = pg_sys::BufferGetPage(buf);
+        if page::is_new(p) {
+            let p = wal.page(buf, true);
+            page::init_page(p, page::KIND_DATA);
+            return (meta.insert_block, p);
+        }
+        page::check_page(index, p, meta.insert_block, page::KIND_DATA);
+        if room(p) >= need {
+            return (meta.insert_block, wal.page(buf, false));
+        }
+        pg_sys::UnlockReleaseBuffer(buf);
+    }
+    let buf = extend(index, pg_sys::ForkNumber::MAIN_FORKNUM);
+    let p = wal.page(buf, true);
+    page::init_page(p, page::KIND_DATA);
+    meta.insert_block = pg_sys::BufferGetBlockNumber(buf);
+    (meta.insert_block, p)
+}
+
+/// Write an element (`vector`, `tids`, `level`) and its neighbour list (`lists`) as one WAL record:
+/// together on the insert page if they fit, else on a new page; a pair too large for one page goes
+/// list first, then the element on the same page if it still fits, else on another new page.
+/// `meta.insert_block` follows (the caller writes the meta page). Returns the element's node.
 pub unsafe fn add_pair(
     index: pg_sys::Relation,
     meta: &mut Meta,
@@ -67,45 +105,45 @@ pub unsafe fn add_pair(
     lists: &[Vec<Node>],
 ) -> Node {
     let m = meta.m as usize;
-    let need = page::pair_footprint(vector.len(), m, level);
+    let neighbors = page::make_neighbors(m, level, lists);
     let mut wal = WalWrite::start(index);
-    let (block, pg) = 'found: {
-        if meta.insert_block != page::META_BLOCK {
-            let buf = lock_block(index, meta.insert_block, pg_sys::BUFFER_LOCK_EXCLUSIVE);
-            page::check_page(
-                index,
-                pg_sys::BufferGetPage(buf),
-                meta.insert_block,
-                page::KIND_DATA,
-            );
-            if pg_sys::PageGetFreeSpace(pg_sys::BufferGetPage(buf)) + 4 >= need {
-                break 'found (meta.insert_block, wal.page(buf, false));
-            }
-            pg_sys::UnlockReleaseBuffer(buf);
+    let node = if page::pair_fits_one_page(vector.len(), m, level) {
+        let (block, pg) = page_with_room(
+            index,
+            meta,
+            &mut wal,
+            page::pair_footprint(vector.len(), m, level),
+        );
+        let next = pg_sys::PageGetMaxOffsetNumber(pg) + 1;
+        let element = page::make_element(level, tids, page::node(block, next + 1), vector);
+        let off_e = add_item(pg, &element);
+        let off_n = add_item(pg, &neighbors);
+        assert!(off_e == next && off_n == next + 1, "unexpected item offsets");
+        page::node(block, off_e)
+    } else {
+        let (nb_block, nb_page) =
+            page_with_room(index, meta, &mut wal, page::item_footprint(neighbors.len()));
+        let nb = page::node(nb_block, add_item(nb_page, &neighbors));
+        let element = page::make_element(level, tids, nb, vector);
+        if room(nb_page) >= page::item_footprint(element.len()) {
+            page::node(nb_block, add_item(nb_page, &element))
+        } else {
+            let buf = extend(index, pg_sys::ForkNumber::MAIN_FORKNUM);
+            let p = wal.page(buf, true);
+            page::init_page(p, page::KIND_DATA);
+            meta.insert_block = pg_sys::BufferGetBlockNumber(buf);
+            page::node(meta.insert_block, add_item(p, &element))
         }
-        let buf = extend(index, pg_sys::ForkNumber::MAIN_FORKNUM);
-        let p = wal.page(buf, true);
-        page::init_page(p, page::KIND_DATA);
-        meta.insert_block = pg_sys::BufferGetBlockNumber(buf);
-        (meta.insert_block, p)
     };
-    let next = pg_sys::PageGetMaxOffsetNumber(pg) + 1;
-    let element = page::make_element(level, tids, page::node(block, next + 1), vector);
-    let off_e = add_item(pg, &element);
-    let off_n = add_item(pg, &page::make_neighbors(m, level, lists));
-    assert!(
-        off_e == next && off_n == next + 1,
-        "unexpected item offsets"
-    );
     wal.commit();
-    page::node(block, off_e)
+    node
 }
 
-/// Put a new element into the space of a vacuumed-away one on page `block`, if the page has a
-/// deleted element whose neighbour item sits on the same page and has slots up to `level`. Vacuum
-/// has relinked every live element away from deleted ones before it advertises their pages
-/// ([`Meta::free_block`]), so nothing reachable points at the slot any more; a scan still holding an
-/// old neighbour list just meets the new element, with its own vector and heap TIDs.
+/// Put a new element into the space of a vacuumed-away one on page `block`, if the page has a free
+/// element (see [`page::DELETED_FREE`]) whose neighbour item sits on the same page and has slots up to
+/// `level`. VACUUM marks a slot free only after it relinked every live element away from it, so
+/// nothing reachable points at the slot any more; a scan still holding an old neighbour list just
+/// meets the new element, with its own vector and heap TIDs.
 /// Returns the element's node, or `None` when the page has no such slot.
 pub unsafe fn reuse_deleted(
     index: pg_sys::Relation,
@@ -118,6 +156,10 @@ pub unsafe fn reuse_deleted(
 ) -> Option<Node> {
     let buf = lock_block(index, block, pg_sys::BUFFER_LOCK_EXCLUSIVE);
     let p = pg_sys::BufferGetPage(buf);
+    if page::is_new(p) {
+        pg_sys::UnlockReleaseBuffer(buf);
+        return None;
+    }
     page::check_page(index, p, block, page::KIND_DATA);
     let Some((e, nb)) = page::find_deleted(index, p, block, level) else {
         pg_sys::UnlockReleaseBuffer(buf);
@@ -169,13 +211,104 @@ pub unsafe fn set_neighbors(
     });
 }
 
-/// Set element `n`'s heap TIDs (and its deleted flag when none remain).
-pub unsafe fn set_tids(index: pg_sys::Relation, n: Node, tids: &[pg_sys::ItemPointerData]) {
+/// Add heap TID `tid` to element `n` if it is live and has room (an exact duplicate joining it);
+/// checked and written under the page's exclusive lock. Returns whether it joined.
+pub unsafe fn join_tid(index: pg_sys::Relation, n: Node, tid: pg_sys::ItemPointerData) -> bool {
+    let mut joined = false;
     modify(index, page::node_block(n), page::KIND_DATA, |p| {
         let h = page::element_header(page::item(index, p, n, true));
+        if h.deleted == page::LIVE && (h.ntids as usize) < page::MAX_HEAP_TIDS && h.ntids > 0 {
+            h.tids[h.ntids as usize] = tid;
+            h.ntids += 1;
+            joined = true;
+        }
+    });
+    joined
+}
+
+/// What VACUUM's first pass did to one page.
+#[derive(Default)]
+pub struct PageSweep {
+    /// Heap TIDs removed.
+    pub removed: usize,
+    /// Heap TIDs left on live elements.
+    pub live_tids: usize,
+    /// Elements that lost their last heap TID now (marked [`page::DELETED_LINKED`]), and those
+    /// marked so by an earlier VACUUM that stopped before freeing them.
+    pub linked_deleted: Vec<Node>,
+    /// The live element of highest level on the page: (level, node).
+    pub tallest_live: Option<(usize, Node)>,
+}
+
+/// VACUUM's first pass on page `block`: drop the heap TIDs `dead` says are gone, marking elements
+/// left with none as deleted-but-linked; one WAL record, only if something changed. A new page is
+/// skipped.
+pub unsafe fn sweep_dead_tids(
+    index: pg_sys::Relation,
+    block: u32,
+    dead: &mut dyn FnMut(&pg_sys::ItemPointerData) -> bool,
+) -> PageSweep {
+    let mut out = PageSweep::default();
+    let buf = lock_block(index, block, pg_sys::BUFFER_LOCK_EXCLUSIVE);
+    let p = pg_sys::BufferGetPage(buf);
+    if page::is_new(p) {
+        pg_sys::UnlockReleaseBuffer(buf);
+        return out;
+    }
+    page::check_page(index, p, block, page::KIND_DATA);
+    // Decide on the shared page, then apply on the WAL copy only if something changes.
+    let mut changes: Vec<(u16, Vec<pg_sys::ItemPointerData>)> = Vec::new();
+    for (off, h) in page::elements(p) {
+        let n = page::node(block, off);
+        if h.deleted == page::DELETED_LINKED {
+            out.linked_deleted.push(n);
+            continue;
+        }
+        if h.deleted != page::LIVE {
+            continue;
+        }
+        let tids = &h.tids[..h.ntids as usize];
+        let keep: Vec<_> = tids.iter().copied().filter(|t| !dead(t)).collect();
+        out.live_tids += keep.len();
+        if !keep.is_empty() && out.tallest_live.is_none_or(|(l, _)| (h.level as usize) > l) {
+            out.tallest_live = Some((h.level as usize, n));
+        }
+        if keep.len() != tids.len() {
+            out.removed += tids.len() - keep.len();
+            if keep.is_empty() {
+                out.linked_deleted.push(n);
+            }
+            changes.push((off, keep));
+        }
+    }
+    if changes.is_empty() {
+        pg_sys::UnlockReleaseBuffer(buf);
+        return out;
+    }
+    let mut wal = WalWrite::start(index);
+    let pg = wal.page(buf, false);
+    for (off, keep) in changes {
+        let h = page::element_header(page::item(index, pg, page::node(block, off), true));
         h.tids = [pg_sys::ItemPointerData::default(); page::MAX_HEAP_TIDS];
-        h.tids[..tids.len()].copy_from_slice(tids);
-        h.ntids = tids.len() as u8;
-        h.deleted = tids.is_empty() as u8;
+        h.tids[..keep.len()].copy_from_slice(&keep);
+        h.ntids = keep.len() as u8;
+        if keep.is_empty() {
+            h.deleted = page::DELETED_LINKED;
+        }
+    }
+    wal.commit();
+    out
+}
+
+/// Mark the deleted-but-linked elements `nodes` (all on page `block`) free for reuse, after VACUUM
+/// relinked the graph around them; one WAL record.
+pub unsafe fn mark_free(index: pg_sys::Relation, block: u32, nodes: &[Node]) {
+    modify(index, block, page::KIND_DATA, |p| {
+        for &n in nodes {
+            let h = page::element_header(page::item(index, p, n, true));
+            if h.deleted == page::DELETED_LINKED {
+                h.deleted = page::DELETED_FREE;
+            }
+        }
     });
 }

@@ -7,7 +7,7 @@ pub fn error_of(sql: &str) -> String {
     Spi::run(
         "CREATE OR REPLACE FUNCTION pg_temp.try_sql(q text) RETURNS text LANGUAGE plpgsql AS $$
          BEGIN EXECUTE q; RETURN 'ok';
-         EXCEPTION WHEN others THEN RETURN SQLSTATE || ': ' || SQLERRM; END $$",
+         EXCEPTION WHEN others OR query_canceled THEN RETURN SQLSTATE || ': ' || SQLERRM; END $$",
     )
     .unwrap();
     Spi::get_one_with_args::<String>("SELECT pg_temp.try_sql($1)", &[sql.into()])

@@ -23,12 +23,7 @@ const EFS: [usize; 3] = [10, 40, 160];
 
 /// Build an m=16, ef_construction=64 graph over `data` (rows of `dims`), timing the inserts.
 fn build(data: &[f32], dims: usize, metric: Metric) -> (InMemoryGraph, Duration) {
-    let params = HnswParams {
-        m: 16,
-        ef_construction: 64,
-        metric,
-        seed: 1,
-    };
+    let params = HnswParams::new(16, 64, metric, 1);
     let t = Instant::now();
     let mut g = InMemoryGraph::new(dims, params);
     for v in data.chunks_exact(dims) {

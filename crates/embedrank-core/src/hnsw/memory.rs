@@ -41,6 +41,34 @@ pub struct HnswParams {
     pub metric: Metric,
     /// Seed of the level RNG; the same inputs and seed give the same graph.
     pub seed: u64,
+    /// Levels are drawn at random, then clamped to `min_level..=max_level`. A storage layer caps
+    /// `max_level` where a taller neighbour list would not fit its pages; `min_level` above 0 forces
+    /// tall elements (tests of that limit). [`HnswParams::levels`] gives the defaults.
+    pub min_level: usize,
+    pub max_level: usize,
+}
+
+impl HnswParams {
+    /// Parameters with the default level range (`0..=MAX_LEVEL`).
+    pub fn new(m: usize, ef_construction: usize, metric: Metric, seed: u64) -> Self {
+        HnswParams {
+            m,
+            ef_construction,
+            metric,
+            seed,
+            min_level: 0,
+            max_level: super::MAX_LEVEL,
+        }
+    }
+
+    /// The same parameters with levels clamped to `min..=max`.
+    pub fn levels(self, min: usize, max: usize) -> Self {
+        HnswParams {
+            min_level: min.min(max),
+            max_level: max,
+            ..self
+        }
+    }
 }
 
 /// What the heuristic decided for an adjacency entry.
@@ -340,7 +368,8 @@ impl InMemoryGraph {
     /// HNSW insert (Algorithm 1); returns the new node's id.
     pub fn insert(&mut self, v: &[f32]) -> u32 {
         assert_eq!(v.len(), self.store.dims, "vector has wrong dimensions");
-        let level = random_level(&mut self.rng, self.params.m);
+        let level = random_level(&mut self.rng, self.params.m)
+            .clamp(self.params.min_level, self.params.max_level);
         let id = self.store.push(v, level);
         let Some((ep, ep_level)) = self.entry else {
             self.entry = Some((id, level));

@@ -6,12 +6,7 @@ use crate::hnsw::*;
 use crate::synth::{brute_force, clustered, recall};
 
 fn params(metric: Metric) -> HnswParams {
-    HnswParams {
-        m: 16,
-        ef_construction: 64,
-        metric,
-        seed: 42,
-    }
+    HnswParams::new(16, 64, metric, 42)
 }
 
 fn build(data: &[f32], dims: usize, p: HnswParams) -> InMemoryGraph {
@@ -228,4 +223,17 @@ fn iterative_scan_respects_budget() {
 
     let empty_graph = InMemoryGraph::new(2, params(Metric::L2));
     assert!(empty_graph.search(&[0.0, 0.0], 3, 3).is_empty());
+}
+
+#[test]
+fn levels_are_clamped_to_the_parameters_range() {
+    let dims = 8;
+    let data = clustered(300, dims, 5, 0.2, 3);
+    let g = build(data.as_slice(), dims, params(Metric::L2).levels(3, 3));
+    assert!((0..g.len() as u32).all(|id| g.level(id) == 3));
+    assert_eq!(g.entry_point().map(|e| e.1), Some(3));
+    let q = &data[..dims];
+    assert_eq!(g.search(q, 1, 16)[0].node, 0, "tall graphs still search");
+    let g = build(data.as_slice(), 2, HnswParams::new(2, 8, Metric::L2, 1).levels(0, 1));
+    assert!((0..g.len() as u32).all(|id| g.level(id) <= 1));
 }
