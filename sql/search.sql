@@ -1,6 +1,32 @@
 -- Two-stage search over registered tables: ANN top-k on the embedding index, then cross-encoder
 -- top-n, in one statement; plus keeping embeddings in sync (trigger) and batched backfill.
 -- All dynamic SQL quotes identifiers with format('%I') and passes values as parameters.
+--
+-- Any search_path, no hijacking (CVE-2018-1058). Every function here pins
+-- `SET search_path = pg_catalog, @extschema@, pg_temp`: the caller's search_path (even '') does not
+-- matter, and no object in a schema another role can write (a public.jsonb_build_object(text, text)
+-- or public.<=>(vector, vector) that resolves better than the real one) is ever considered. pg_temp
+-- comes last so a temporary table cannot shadow anything (functions and operators are never looked
+-- up there). Dynamic SQL built with format() runs under the same pinned path: a table named by its
+-- regclass prints schema-qualified whenever the path would not find it, and the vector operator is
+-- spelled OPERATOR(@extschema@.<=>) besides. The one exception is the backfill() procedure: a
+-- procedure with a SET clause cannot COMMIT, so its body calls only schema-qualified functions and
+-- operators, and the work is done by backfill_start() and backfill_batch(), which pin the path.
+--
+-- Any role. Everything runs with the caller's rights (SECURITY INVOKER): register() needs to own
+-- the table (it adds a column, a trigger and an index), backfill() needs UPDATE on it and search()
+-- SELECT, exactly as the same SQL typed by hand. Who may see and change which registration is
+-- decided by row-level security on `sources`, evaluated as the caller:
+--   * a registration is visible to roles that may SELECT its table (those who can search it: an
+--     application role reading a table owned by a migration role searches it; the row only repeats
+--     what pg_attribute and pg_trigger already show them);
+--   * it can be added, changed or deleted only by the table's owner (or members of the owning role,
+--     as for ALTER TABLE).
+-- Why not SECURITY DEFINER functions in front of a private `sources`: search() and backfill() run
+-- the caller's table, whose views, policies, triggers, defaults and index expressions call
+-- functions the caller chose -- run as the definer (a superuser) that is privilege escalation; and
+-- inside a SECURITY DEFINER function current_user is the definer, so it could not even tell whose
+-- registrations to show. RLS checks the caller and runs nothing of theirs with more rights.
 
 CREATE TABLE sources (
     source           regclass PRIMARY KEY,
@@ -13,29 +39,50 @@ CREATE TABLE sources (
 COMMENT ON TABLE sources IS 'Tables registered with embedrank.register() for embedrank.search()';
 SELECT pg_catalog.pg_extension_config_dump('sources', '');
 
+-- Whether the current role has the privileges of tbl's owner (what ALTER TABLE and CREATE INDEX need).
+CREATE FUNCTION owns_table(tbl regclass) RETURNS boolean LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp AS $$
+    SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class c
+                   WHERE c.oid = tbl::oid AND pg_catalog.pg_has_role(c.relowner, 'USAGE'))
+$$;
+
+-- The schema's types, operators, functions and the index access method are for every role.
+GRANT USAGE ON SCHEMA @extschema@ TO PUBLIC;
+GRANT SELECT, INSERT, UPDATE, DELETE ON sources TO PUBLIC;
+ALTER TABLE sources ENABLE ROW LEVEL SECURITY;
+CREATE POLICY sources_readers ON sources FOR SELECT
+    USING (pg_catalog.has_table_privilege(source, 'SELECT'));
+CREATE POLICY sources_owners ON sources
+    USING (@extschema@.owns_table(source)) WITH CHECK (@extschema@.owns_table(source));
+
 -- Trigger function: embed the text column into the embedding column on INSERT and on UPDATE of the
 -- text. TG_ARGV: text column, embedding column, model. An INSERT that already carries an embedding
 -- keeps it (bulk loads with precomputed vectors).
-CREATE FUNCTION sync_embedding() RETURNS trigger LANGUAGE plpgsql AS $$
+-- It runs as whoever writes the table, so it must not depend on their search_path.
+CREATE FUNCTION sync_embedding() RETURNS trigger LANGUAGE plpgsql
+SET search_path = pg_catalog, @extschema@, pg_temp AS $$
 DECLARE
-    doc  text := to_jsonb(NEW) ->> TG_ARGV[0];
-    have text := to_jsonb(NEW) ->> TG_ARGV[1];
+    doc  text := pg_catalog.to_jsonb(NEW) ->> TG_ARGV[0];
+    have text := pg_catalog.to_jsonb(NEW) ->> TG_ARGV[1];
 BEGIN
     IF TG_OP = 'INSERT' AND have IS NOT NULL THEN
         RETURN NEW;
     END IF;
-    NEW := jsonb_populate_record(NEW, jsonb_build_object(TG_ARGV[1],
+    NEW := pg_catalog.jsonb_populate_record(NEW, pg_catalog.jsonb_build_object(TG_ARGV[1],
                CASE WHEN doc IS NULL THEN NULL ELSE @extschema@.embed(doc, TG_ARGV[2])::text END));
     RETURN NEW;
 END $$;
 
 -- Column facts used by register(): its type and typmod, or NULL if the column does not exist.
 CREATE FUNCTION column_type(tbl regclass, col name) RETURNS TABLE(typ regtype, typmod int)
-LANGUAGE sql STABLE AS $$
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT atttypid::regtype, atttypmod FROM pg_catalog.pg_attribute
     WHERE attrelid = tbl AND attname = col AND attnum > 0 AND NOT attisdropped
 $$;
 
+-- Register a table for search(): record it, add the embedding column, the sync trigger and the
+-- index. The caller must own the table; the key column must identify one row (search() returns one
+-- row per key and backfill() writes each embedding by key).
 CREATE FUNCTION register(
     source regclass,
     text_column name,
@@ -43,14 +90,23 @@ CREATE FUNCTION register(
     key_column name DEFAULT NULL,
     model text DEFAULT NULL,
     create_index boolean DEFAULT true
-) RETURNS void LANGUAGE plpgsql AS $$
+) RETURNS void LANGUAGE plpgsql
+SET search_path = pg_catalog, @extschema@, pg_temp AS $$
 DECLARE
     -- missing_ok: the setting is defined when the library loads, which may not have happened yet
     m     text := coalesce(model, current_setting('embedrank.embedding_model', true), 'bge-small-en-v1.5');
     dims  int;
     t     record;
     keyc  name := key_column;
+    keyat record;
 BEGIN
+    IF source IS NULL OR text_column IS NULL OR embedding_column IS NULL THEN
+        RAISE EXCEPTION 'source, text_column and embedding_column must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF NOT @extschema@.owns_table(source) THEN
+        RAISE EXCEPTION 'must be owner of table %', source USING ERRCODE = 'insufficient_privilege',
+            HINT = 'Only the owner of a table (or a member of the owning role) can register it.';
+    END IF;
     SELECT d.dims INTO dims FROM @extschema@.models() d WHERE d.name = m AND d.role = 'embedding';
     IF dims IS NULL THEN
         RAISE EXCEPTION 'model "%" is not an installed embedding model', m USING ERRCODE = 'undefined_object',
@@ -70,8 +126,25 @@ BEGIN
             RAISE EXCEPTION '% has no single-column primary key', source USING ERRCODE = 'invalid_parameter_value',
                 HINT = 'Pass key_column => the column that identifies a row.';
         END IF;
-    ELSIF NOT EXISTS (SELECT 1 FROM @extschema@.column_type(source, keyc)) THEN
+    END IF;
+    SELECT a.attnum, a.attnotnull INTO keyat FROM pg_catalog.pg_attribute a
+    WHERE a.attrelid = source AND a.attname = keyc AND a.attnum > 0 AND NOT a.attisdropped;
+    IF NOT FOUND THEN
         RAISE EXCEPTION 'column "%" does not exist in %', keyc, source USING ERRCODE = 'undefined_column';
+    END IF;
+    -- Unique: a primary key or a valid unique index on exactly this column, not partial, not on an
+    -- expression (INCLUDE columns are fine). NOT NULL: NULL keys are neither unique nor joinable.
+    IF NOT EXISTS (
+        SELECT 1 FROM pg_catalog.pg_index i
+        WHERE i.indrelid = source AND i.indisunique AND i.indisvalid AND i.indnkeyatts = 1
+          AND i.indkey[0] = keyat.attnum AND i.indpred IS NULL AND i.indexprs IS NULL) THEN
+        RAISE EXCEPTION 'key column "%" of % is not unique', keyc, source USING ERRCODE = 'invalid_column_reference',
+            DETAIL = 'search() returns one row per key and backfill() writes each embedding by key, so the key must identify one row.',
+            HINT = format('Use a column with a primary key or a unique index (CREATE UNIQUE INDEX ON %s (%I)), or a different key_column.', source, keyc);
+    ELSIF NOT keyat.attnotnull THEN
+        RAISE EXCEPTION 'key column "%" of % must be NOT NULL', keyc, source USING ERRCODE = 'invalid_column_reference',
+            DETAIL = 'Rows with a NULL key could not be told apart nor backfilled.',
+            HINT = format('ALTER TABLE %s ALTER COLUMN %I SET NOT NULL', source, keyc);
     END IF;
     SELECT * INTO t FROM @extschema@.column_type(source, embedding_column);
     IF NOT FOUND THEN
@@ -81,7 +154,9 @@ BEGIN
             format_type(t.typ, t.typmod), dims USING ERRCODE = 'datatype_mismatch',
             HINT = format('Model %s produces %s dimensions.', m, dims);
     END IF;
-    EXECUTE format('DROP TRIGGER IF EXISTS embedrank_sync ON %s', source);
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid = source AND tgname = 'embedrank_sync') THEN
+        EXECUTE format('DROP TRIGGER embedrank_sync ON %s', source);
+    END IF;
     EXECUTE format('CREATE TRIGGER embedrank_sync BEFORE INSERT OR UPDATE OF %I ON %s FOR EACH ROW '
                    'EXECUTE FUNCTION @extschema@.sync_embedding(%L, %L, %L)',
                    text_column, source, text_column, embedding_column, m);
@@ -96,9 +171,15 @@ BEGIN
         text_column = EXCLUDED.text_column, embedding_column = EXCLUDED.embedding_column, model = EXCLUDED.model;
 END $$;
 
-CREATE FUNCTION registration(source regclass) RETURNS @extschema@.sources LANGUAGE plpgsql STABLE AS $$
+-- The registration of source, for a caller who may read it.
+CREATE FUNCTION registration(source regclass) RETURNS @extschema@.sources LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, @extschema@, pg_temp AS $$
 DECLARE r @extschema@.sources;
 BEGIN
+    -- Rows of tables the caller cannot read are hidden by row-level security; say why.
+    IF NOT pg_catalog.has_table_privilege(registration.source, 'SELECT') THEN
+        RAISE EXCEPTION 'permission denied for table %', registration.source USING ERRCODE = 'insufficient_privilege';
+    END IF;
     SELECT * INTO r FROM @extschema@.sources s WHERE s.source = registration.source;
     IF NOT FOUND THEN
         RAISE EXCEPTION '% is not registered for search', registration.source USING ERRCODE = 'object_not_in_prerequisite_state',
@@ -107,29 +188,51 @@ BEGIN
     RETURN r;
 END $$;
 
--- Embed the rows whose embedding is NULL, batch_size texts per model call, committing after each
--- batch (so it can be interrupted and resumed: a new CALL continues where the last one stopped).
-CREATE PROCEDURE backfill(source regclass, batch_size int DEFAULT 256) LANGUAGE plpgsql AS $$
+-- backfill() helpers (a procedure that COMMITs cannot pin search_path; these do). backfill_start
+-- checks the arguments and counts the rows to embed; backfill_batch embeds up to batch_size of them
+-- in one model call and returns how many it wrote.
+CREATE FUNCTION backfill_start(source regclass, batch_size int) RETURNS bigint LANGUAGE plpgsql
+SET search_path = pg_catalog, @extschema@, pg_temp AS $$
 DECLARE
     r     @extschema@.sources := @extschema@.registration(source);
-    done  bigint := 0;
     total bigint;
-    n     bigint;
 BEGIN
-    IF batch_size < 1 OR batch_size > 10000 THEN
+    IF batch_size IS NULL OR batch_size < 1 OR batch_size > 10000 THEN
         RAISE EXCEPTION 'batch_size must be between 1 and 10000, got %', batch_size USING ERRCODE = 'invalid_parameter_value';
     END IF;
     EXECUTE format('SELECT count(*) FROM %s WHERE %I IS NULL AND %I IS NOT NULL', source, r.embedding_column, r.text_column) INTO total;
+    RETURN total;
+END $$;
+
+CREATE FUNCTION backfill_batch(source regclass, batch_size int) RETURNS bigint LANGUAGE plpgsql
+SET search_path = pg_catalog, @extschema@, pg_temp AS $$
+DECLARE
+    r @extschema@.sources := @extschema@.registration(source);
+    n bigint;
+BEGIN
+    EXECUTE format(
+        'WITH todo AS (SELECT %1$I AS k, %2$I AS t FROM %4$s WHERE %3$I IS NULL AND %2$I IS NOT NULL LIMIT %5$s FOR UPDATE SKIP LOCKED),
+              emb AS (SELECT a.k, e.v FROM (SELECT array_agg(k) AS ks, @extschema@.embed(array_agg(t), %6$L) AS vs FROM todo) x,
+                      unnest(x.ks, x.vs) AS e(kk, v), LATERAL (SELECT e.kk AS k) a)
+         UPDATE %4$s s SET %3$I = emb.v FROM emb WHERE s.%1$I = emb.k',
+        r.key_column, r.text_column, r.embedding_column, source, batch_size, r.model);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END $$;
+
+-- Embed the rows whose embedding is NULL, batch_size texts per model call, committing after each
+-- batch (so it can be interrupted and resumed: a new CALL continues where the last one stopped).
+-- No SET search_path (it would forbid COMMIT): every name below is schema-qualified.
+CREATE PROCEDURE backfill(source regclass, batch_size int DEFAULT 256) LANGUAGE plpgsql AS $$
+DECLARE
+    total bigint := @extschema@.backfill_start(source, batch_size);
+    done  bigint := 0;
+    n     bigint;
+BEGIN
     LOOP
-        EXECUTE format(
-            'WITH todo AS (SELECT %1$I AS k, %2$I AS t FROM %4$s WHERE %3$I IS NULL AND %2$I IS NOT NULL LIMIT %5$s FOR UPDATE SKIP LOCKED),
-                  emb AS (SELECT a.k, e.v FROM (SELECT array_agg(k) AS ks, @extschema@.embed(array_agg(t), %6$L) AS vs FROM todo) x,
-                          unnest(x.ks, x.vs) AS e(kk, v), LATERAL (SELECT e.kk AS k) a)
-             UPDATE %4$s s SET %3$I = emb.v FROM emb WHERE s.%1$I = emb.k',
-            r.key_column, r.text_column, r.embedding_column, source, batch_size, r.model);
-        GET DIAGNOSTICS n = ROW_COUNT;
-        EXIT WHEN n = 0;
-        done := done + n;
+        n := @extschema@.backfill_batch(source, batch_size);
+        EXIT WHEN n OPERATOR(pg_catalog.=) 0;
+        done := done OPERATOR(pg_catalog.+) n;
         RAISE NOTICE 'embedrank backfill %: % / % rows embedded', source, done, total;
         COMMIT;
     END LOOP;
@@ -147,7 +250,8 @@ CREATE FUNCTION search(
     hybrid boolean DEFAULT false,
     rerank_model text DEFAULT NULL
 ) RETURNS TABLE(key text, content text, distance float8, first_stage_rank int, score real)
-LANGUAGE plpgsql STABLE AS $$
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, @extschema@, pg_temp AS $$
 DECLARE
     r @extschema@.sources;
 BEGIN
@@ -169,8 +273,8 @@ BEGIN
         WITH qv AS MATERIALIZED (SELECT @extschema@.embed($1, %4$L, 'query') AS v),
         dense AS (
             SELECT d.*, row_number() OVER (ORDER BY d.distance) AS rank FROM (
-                SELECT %1$I::text AS key, %2$I AS content, %3$I <=> (SELECT v FROM qv) AS distance
-                FROM %5$s WHERE %3$I IS NOT NULL ORDER BY %3$I <=> (SELECT v FROM qv) LIMIT $2) d),
+                SELECT %1$I::text AS key, %2$I AS content, %3$I OPERATOR(@extschema@.<=>) (SELECT v FROM qv) AS distance
+                FROM %5$s WHERE %3$I IS NOT NULL ORDER BY %3$I OPERATOR(@extschema@.<=>) (SELECT v FROM qv) LIMIT $2) d),
         lexical AS (
             SELECT l.key, l.content, NULL::float8 AS distance, row_number() OVER (ORDER BY l.rel DESC) AS rank FROM (
                 SELECT %1$I::text AS key, %2$I AS content, ts_rank_cd(to_tsvector('english', %2$I), q) AS rel

@@ -40,6 +40,8 @@ extension_sql_file!(
 pub extern "C-unwind" fn _PG_init() {
     inference::settings::register();
     index::options::register();
+    // Keep this last: it makes unknown `embedrank.*` names errors, so every setting must exist by now.
+    inference::settings::reserve_prefix();
 }
 
 /// In-server tests (`cargo pgrx test`). pgrx runs them from schema `tests`, which must be one inline

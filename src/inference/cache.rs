@@ -23,6 +23,11 @@ pub fn get(name: &str) -> Rc<OnnxModel> {
     if let Some(m) = MODELS.with(|c| c.borrow().get(&key).cloned()) {
         return m;
     }
+    if let Some((want, max)) = settings::threads_clamped() {
+        pgrx::notice!(
+            "embedrank.threads = {want} is above embedrank.max_threads = {max}: model \"{name}\" loads with {max} threads"
+        );
+    }
     init_runtime(&settings::ort_library()).or_raise();
     let model = Rc::new(OnnxModel::load(&settings::model_dir(), name, threads).or_raise());
     MODELS.with(|c| {
@@ -33,12 +38,12 @@ pub fn get(name: &str) -> Rc<OnnxModel> {
     model
 }
 
-/// Whether `name` is loaded in this backend, and how long loading it took.
-pub fn loaded(name: &str) -> Option<std::time::Duration> {
+/// Whether `name` is loaded in this backend: how long loading it took, and with how many threads.
+pub fn loaded(name: &str) -> Option<(std::time::Duration, usize)> {
     MODELS.with(|c| {
         c.borrow()
             .iter()
             .find(|((n, _), _)| n == name)
-            .map(|(_, m)| m.load_time())
+            .map(|((_, threads), m)| (m.load_time(), *threads))
     })
 }

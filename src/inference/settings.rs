@@ -3,6 +3,13 @@
 //! `embedrank.onnxruntime_library` and `embedrank.model_dir` name files, so only superusers may set
 //! them (PGC_SUSET). Empty means the default: the library installed next to the extension
 //! (`$libdir/libonnxruntime.so.1.31.1`) and `$sharedir/pg_embedrank/models`.
+//!
+//! `embedrank.threads` is for every role, but each thread of a one-sequence-per-call model is a whole
+//! ONNX session (~45 MB per model), so a superuser caps it with `embedrank.max_threads` (default: the
+//! machine's cores). The ceiling clamps rather than rejects: a check hook comparing two settings
+//! would depend on the order they are set in (postgresql.conf, ALTER ROLE/DATABASE SET, SET), which
+//! Postgres does not define, and lowering the ceiling later would make stored role settings fail.
+//! The effective count is `min(threads, max_threads)`; a NOTICE says so when a model loads clamped.
 
 use pgrx::{GucContext, GucFlags, GucRegistry, GucSetting};
 use std::ffi::{CStr, CString};
@@ -17,6 +24,10 @@ pub static EMBEDDING_MODEL: GucSetting<Option<CString>> =
 pub static RERANK_MODEL: GucSetting<Option<CString>> =
     GucSetting::<Option<CString>>::new(Some(c"ms-marco-MiniLM-L-12-v2"));
 pub static THREADS: GucSetting<i32> = GucSetting::<i32>::new(1);
+/// Boot value replaced by the machine's core count in [`register`].
+pub static MAX_THREADS: GucSetting<i32> = GucSetting::<i32>::new(1);
+/// Upper bound of both thread settings.
+pub const THREADS_LIMIT: i32 = 64;
 
 /// Register the settings; called from `_PG_init`.
 pub fn register() {
@@ -58,8 +69,21 @@ pub fn register() {
         c"Keep small: every backend running inference uses this many cores.",
         &THREADS,
         1,
-        64,
+        THREADS_LIMIT,
         GucContext::Userset,
+        GucFlags::default(),
+    );
+    // The boot value is whatever the setting holds when it is defined: the core count of this machine.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    unsafe { *MAX_THREADS.as_ptr() = cores.clamp(1, THREADS_LIMIT as usize) as i32 };
+    GucRegistry::define_int_guc(
+        c"embedrank.max_threads",
+        c"Ceiling of embedrank.threads (superuser only); the default is the machine's core count.",
+        c"Inference uses min(embedrank.threads, embedrank.max_threads) threads. Each thread of a model that runs one sequence per ONNX call is a whole ONNX session: about 45 MB per model per thread.",
+        &MAX_THREADS,
+        1,
+        THREADS_LIMIT,
+        GucContext::Suset,
         GucFlags::default(),
     );
 }
@@ -115,7 +139,29 @@ pub fn default_rerank_model() -> String {
     setting_or(&RERANK_MODEL).unwrap_or_else(|| "ms-marco-MiniLM-L-12-v2".into())
 }
 
-/// Inference threads for this backend.
+/// Inference threads for this backend: `embedrank.threads`, at most `embedrank.max_threads`.
 pub fn threads() -> usize {
-    THREADS.get().max(1) as usize
+    THREADS.get().min(MAX_THREADS.get()).max(1) as usize
+}
+
+/// Whether `embedrank.threads` asks for more than `embedrank.max_threads` allows.
+pub fn threads_clamped() -> Option<(i32, i32)> {
+    let (want, max) = (THREADS.get(), MAX_THREADS.get());
+    (want > max).then_some((want, max))
+}
+
+/// Reserve the `embedrank.` prefix, so `SET embedrank.hnsw_ef_serach = 5` is an error instead of a
+/// silently ignored placeholder (and placeholders set before the library loaded are removed with a
+/// WARNING). `_PG_init` calls it last, after every module has defined its settings: reserving removes
+/// the placeholders of settings not yet defined, so a value set before the library loaded (`SET
+/// embedrank.hnsw_ef_search = 100` as the first statement of a session) would be lost.
+pub fn reserve_prefix() {
+    #[cfg(feature = "pg14")]
+    unsafe {
+        pgrx::pg_sys::EmitWarningsOnPlaceholders(c"embedrank".as_ptr());
+    }
+    #[cfg(not(feature = "pg14"))]
+    unsafe {
+        pgrx::pg_sys::MarkGUCPrefixReserved(c"embedrank".as_ptr());
+    }
 }

@@ -5,13 +5,25 @@
 //!   parallel and run in length-sorted, dynamically padded batches; NULL elements give NULL.
 //! - `rerank(query, documents text[], model, top_n, min_score) → (idx, score)`: cross-encoder scores
 //!   (sigmoid of the logit), best first; `idx` is the 1-based array position; NULL documents skipped.
-//! - `models()` and `load(model)`: what is installed, what this backend has loaded, warm-up.
+//! - `models()` and `load(model)`: what is installed, what this backend has loaded (and with how many
+//!   threads, after the `embedrank.max_threads` ceiling), warm-up.
 //!
 //! Both are declared COST 10000 (a model call is ~10^4 times a plain operator): with the default
 //! cost of 1, generic plans of prepared statements evaluate `embed($1)` once per row instead of once.
 //!
-//! `embed` is IMMUTABLE so it can feed generated columns and expression indexes: that promise holds
-//! for a fixed model; name the model explicitly there, and rebuild after replacing model files.
+//! Volatility. `embed(x)` and `rerank(...)` without a model use a setting any role can change, so they
+//! are STABLE: an expression index or generated column on them would go stale when the setting
+//! changes. `embed(x, 'model')` with a constant model name is IMMUTABLE in effect: the SQL function
+//! `embed` is STABLE, and its planner support function (`embed_support`, SupportRequestSimplify)
+//! turns every call whose model argument is a non-NULL constant into `embed_with_model(...)`, the
+//! IMMUTABLE twin, which refuses a NULL model instead of reading the setting. Postgres checks index
+//! expressions and generated columns after this simplification, so `CREATE INDEX ... (embed(body,
+//! 'bge-small-en-v1.5'))` is accepted and `CREATE INDEX ... (embed(body))` is refused ("functions in
+//! index expression must be marked IMMUTABLE"), while every call keeps its old signature and meaning
+//! (`embed(x)`, `embed(x, 'm')`, `embed(x, input_type => 'query')`, `embed(x, model => NULL)`).
+//! Why not two SQL overloads: `embed(text, text)` would be ambiguous between "model" and
+//! "input_type", and a NULL model in an IMMUTABLE overload must either fail or read the setting.
+//! The promise still assumes a model's files do not change: rebuild after replacing them.
 
 use super::cache;
 use super::errors::OrRaise;
@@ -107,21 +119,17 @@ fn embedding_dims(model: Option<&str>) -> usize {
         .dims()
 }
 
-#[pg_extern(immutable, parallel_safe, name = "embed", cost = 10000)]
-pub fn embed(
-    input: Option<&str>,
-    model: default!(Option<&str>, "NULL"),
-    input_type: default!(Option<&str>, "'document'"),
-) -> Option<Vector> {
+/// One text: NULL in, NULL out.
+fn embed_one(input: Option<&str>, model: Option<&str>, input_type: Option<&str>) -> Option<Vector> {
     let kind = input_type_arg(input_type);
     input.map(|t| Vector(embed_many(&[t], model, kind).pop().expect("one vector")))
 }
 
-#[pg_extern(immutable, parallel_safe, name = "embed", cost = 10000)]
-pub fn embed_array(
+/// Many texts in input order; NULL elements give NULL.
+fn embed_all(
     inputs: Option<Vec<Option<String>>>,
-    model: default!(Option<&str>, "NULL"),
-    input_type: default!(Option<&str>, "'document'"),
+    model: Option<&str>,
+    input_type: Option<&str>,
 ) -> Option<Vec<Option<Vector>>> {
     let kind = input_type_arg(input_type);
     let inputs = inputs?;
@@ -148,7 +156,127 @@ pub fn embed_array(
     )
 }
 
-#[pg_extern(immutable, parallel_safe, cost = 10000)]
+/// The model of the IMMUTABLE form: never NULL, never the setting. The planner only routes calls
+/// with a non-NULL constant model here; a direct call with NULL is refused.
+fn fixed_model(model: Option<&str>) -> &str {
+    model.unwrap_or_else(|| {
+        raise(
+            Code::ERRCODE_NULL_VALUE_NOT_ALLOWED,
+            "embed_with_model() needs a model name, not NULL",
+            Some("embed(input) uses the model named by embedrank.embedding_model."),
+        )
+    })
+}
+
+#[pg_extern(stable, parallel_safe, name = "embed", cost = 10000)]
+pub fn embed(
+    input: Option<&str>,
+    model: default!(Option<&str>, "NULL"),
+    input_type: default!(Option<&str>, "'document'"),
+) -> Option<Vector> {
+    embed_one(input, model, input_type)
+}
+
+#[pg_extern(stable, parallel_safe, name = "embed", cost = 10000)]
+pub fn embed_array(
+    inputs: Option<Vec<Option<String>>>,
+    model: default!(Option<&str>, "NULL"),
+    input_type: default!(Option<&str>, "'document'"),
+) -> Option<Vec<Option<Vector>>> {
+    embed_all(inputs, model, input_type)
+}
+
+/// IMMUTABLE twin of `embed(input, model, input_type)` for a fixed model (see the module docs).
+#[pg_extern(immutable, parallel_safe, name = "embed_with_model", cost = 10000)]
+pub fn embed_with_model(
+    input: Option<&str>,
+    model: Option<&str>,
+    input_type: Option<&str>,
+) -> Option<Vector> {
+    embed_one(input, Some(fixed_model(model)), input_type)
+}
+
+/// IMMUTABLE twin of `embed(inputs text[], model, input_type)` for a fixed model.
+#[pg_extern(immutable, parallel_safe, name = "embed_with_model", cost = 10000)]
+pub fn embed_with_model_array(
+    inputs: Option<Vec<Option<String>>>,
+    model: Option<&str>,
+    input_type: Option<&str>,
+) -> Option<Vec<Option<Vector>>> {
+    embed_all(inputs, Some(fixed_model(model)), input_type)
+}
+
+/// Planner support of `embed`: SupportRequestSimplify turns `embed(x, <non-NULL constant>, t)` into
+/// `embed_with_model(x, <constant>, t)`; any other request or call is left alone (NULL pointer).
+///
+/// # Safety
+/// `req` is the support request node the planner passes.
+unsafe fn route_fixed_model(req: *mut pg_sys::Node) -> *mut pg_sys::Node {
+    let none = std::ptr::null_mut();
+    if req.is_null() || (*req).type_ != pg_sys::NodeTag::T_SupportRequestSimplify {
+        return none;
+    }
+    let call = (*(req as *mut pg_sys::SupportRequestSimplify)).fcall;
+    // Defaults are filled in before the planner asks, so both embed() forms have three arguments.
+    let args = (*call).args;
+    if pg_sys::list_length(args) != 3 {
+        return none;
+    }
+    let model = pg_sys::list_nth(args, 1) as *mut pg_sys::Node;
+    if (*model).type_ != pg_sys::NodeTag::T_Const || (*(model as *mut pg_sys::Const)).constisnull {
+        return none;
+    }
+    // The twin: same schema, same argument types, name embed_with_model.
+    let mut argtypes: *mut pg_sys::Oid = std::ptr::null_mut();
+    let mut nargs: std::ffi::c_int = 0;
+    pg_sys::get_func_signature((*call).funcid, &mut argtypes, &mut nargs);
+    let schema = pg_sys::get_namespace_name(pg_sys::get_func_namespace((*call).funcid));
+    if schema.is_null() {
+        return none;
+    }
+    let mut name = pg_sys::lappend(std::ptr::null_mut(), pg_sys::makeString(schema).cast());
+    name = pg_sys::lappend(
+        name,
+        pg_sys::makeString(pg_sys::pstrdup(c"embed_with_model".as_ptr())).cast(),
+    );
+    let twin = pg_sys::LookupFuncName(name, nargs, argtypes, true);
+    if twin == pg_sys::InvalidOid {
+        return none;
+    }
+    let f = pg_sys::makeFuncExpr(
+        twin,
+        (*call).funcresulttype,
+        args,
+        (*call).funccollid,
+        (*call).inputcollid,
+        pg_sys::CoercionForm::COERCE_EXPLICIT_CALL,
+    );
+    (*f).location = (*call).location;
+    // The planner does not simplify what a support function returns: fold a call on constants here,
+    // as it folds any IMMUTABLE function.
+    pg_sys::eval_const_expressions(std::ptr::null_mut(), f.cast())
+}
+
+crate::pg_fn!(er_embed_support, |fcinfo| {
+    let req = pgrx::pg_getarg_datum_raw(fcinfo, 0).cast_mut_ptr::<pg_sys::Node>();
+    pg_sys::Datum::from(route_fixed_model(req))
+});
+
+extension_sql!(
+    r#"
+CREATE FUNCTION embed_support(internal) RETURNS internal
+    LANGUAGE c STRICT AS 'MODULE_PATHNAME', 'er_embed_support';
+COMMENT ON FUNCTION embed_support(internal) IS 'Planner support of embed(): a constant model makes the call IMMUTABLE (embed_with_model)';
+ALTER FUNCTION embed(text, text, text) SUPPORT embed_support;
+ALTER FUNCTION embed(text[], text, text) SUPPORT embed_support;
+"#,
+    name = "embed_support",
+    requires = [embed, embed_array, embed_with_model, embed_with_model_array],
+);
+
+/// STABLE: without a model it reads `embedrank.rerank_model`; a set-returning function cannot feed an
+/// index or a generated column, so nothing is lost by not being IMMUTABLE with a fixed model.
+#[pg_extern(stable, parallel_safe, cost = 10000)]
 pub fn rerank(
     query: Option<&str>,
     documents: Option<Vec<Option<String>>>,
@@ -212,6 +340,7 @@ pub fn models() -> TableIterator<
         name!(max_length, i32),
         name!(loaded, bool),
         name!(load_ms, Option<f64>),
+        name!(threads, Option<i32>),
     ),
 > {
     let infos = list_models(&settings::model_dir()).or_raise();
@@ -226,7 +355,8 @@ pub fn models() -> TableIterator<
             embedding.then(|| c.pooling.as_str().to_string()),
             c.max_length as i32,
             load.is_some(),
-            load.map(|d| d.as_secs_f64() * 1000.0),
+            load.map(|(d, _)| d.as_secs_f64() * 1000.0),
+            load.map(|(_, t)| t as i32),
         )
     }))
 }

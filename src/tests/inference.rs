@@ -179,3 +179,81 @@ fn sql_results_match_the_python_reference() {
     }
     assert!(checked >= 40, "fixture too small: {checked}");
 }
+
+#[pg_test]
+fn only_embed_with_a_constant_model_is_immutable() {
+    Spi::run("CREATE TABLE ix (id int, body text)").unwrap();
+    // The model comes from a setting any role can change: an index on it would go stale.
+    for expr in [
+        "embed(body)",
+        "embed(body, input_type => 'query')",
+        "embed(body, model => NULL)",
+        "embed(body, NULL, 'query')",
+        "embed(body, current_setting('embedrank.embedding_model'))",
+    ] {
+        assert_error(&format!("CREATE INDEX ON ix (({expr}))"), "42P17", "functions in index expression must be marked IMMUTABLE");
+    }
+    assert_eq!(error_of("CREATE INDEX ix_bge ON ix ((embed(body, 'bge-small-en-v1.5')))"), "ok");
+    assert_eq!(error_of("CREATE INDEX ON ix ((embed(body, model => 'all-MiniLM-L6-v2', input_type => 'query')))"), "ok");
+    assert_error("ALTER TABLE ix ADD COLUMN g vector GENERATED ALWAYS AS (embed(body)) STORED", "42P17", "generation expression is not immutable");
+    assert_error("ALTER TABLE ix ADD COLUMN ga vector[] GENERATED ALWAYS AS (embed(ARRAY[body])) STORED", "42P17", "generation expression is not immutable");
+    assert_eq!(error_of("ALTER TABLE ix ADD COLUMN g vector(384) GENERATED ALWAYS AS (embed(body, 'bge-small-en-v1.5')) STORED"), "ok");
+    assert_eq!(error_of("ALTER TABLE ix ADD COLUMN ga vector[] GENERATED ALWAYS AS (embed(ARRAY[body], 'bge-small-en-v1.5')) STORED"), "ok");
+    Spi::run("INSERT INTO ix VALUES (1, 'hello world')").unwrap();
+    assert!(float("SELECT g <=> embed('hello world', 'bge-small-en-v1.5') FROM ix") < 1e-6);
+    // The expression index serves queries written the same way.
+    Spi::run("SET enable_seqscan = off").unwrap();
+    let p = plan("SELECT id FROM ix WHERE embed(body, 'bge-small-en-v1.5') = embed('hello world', 'bge-small-en-v1.5')");
+    assert!(p.contains("ix_bge"), "{p}");
+    Spi::run("RESET enable_seqscan").unwrap();
+
+    // Every call form of before still resolves, and means what it meant.
+    for same in [
+        "embed('hello', model => NULL)",
+        "embed('hello', NULL, 'document')",
+        "embed('hello', 'bge-small-en-v1.5')",
+        "embed('hello', input_type => 'document')",
+        "(embed(ARRAY['hello']))[1]",
+        "(embed(ARRAY['hello'], 'bge-small-en-v1.5'))[1]",
+    ] {
+        assert!(float(&format!("SELECT embed('hello') <=> {same}")) < 1e-6, "{same}");
+    }
+    // Calls without a model follow the setting; the IMMUTABLE form never reads it.
+    Spi::run("SET embedrank.embedding_model = 'all-MiniLM-L6-v2'").unwrap();
+    for follows in ["embed('hello')", "embed('hello', model => NULL)", "(embed(ARRAY['hello'], NULL))[1]"] {
+        assert!(float(&format!("SELECT {follows} <=> embed('hello', 'all-MiniLM-L6-v2')")) < 1e-6, "{follows}");
+    }
+    assert_error("SELECT embed_with_model('hello', NULL, 'document')", "22004", "needs a model name");
+    assert_error("SELECT embed_with_model(ARRAY['hello'], NULL, 'document')", "22004", "needs a model name");
+    assert_eq!(
+        text("SELECT string_agg(p.oid::regprocedure::text || ' ' || p.provolatile::text, ', ' ORDER BY 1) FROM pg_proc p
+              WHERE p.proname IN ('embed', 'embed_with_model', 'rerank') AND p.pronamespace = 'embedrank'::regnamespace"),
+        "embed(text,text,text) s, embed(text[],text,text) s, embed_with_model(text,text,text) i, embed_with_model(text[],text,text) i, rerank(text,text[],text,integer,real) s"
+    );
+}
+
+#[pg_test]
+fn threads_are_capped_by_the_superuser_ceiling() {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()).min(64);
+    assert_eq!(text("SHOW embedrank.max_threads"), cores.to_string(), "default: the machine's cores");
+    Spi::run("SET embedrank.max_threads = 1").unwrap();
+    Spi::run("SET embedrank.threads = 3").unwrap();
+    Spi::run("SELECT load('all-MiniLM-L6-v2')").unwrap();
+    assert_eq!(Spi::get_one::<i32>("SELECT threads FROM models() WHERE name = 'all-MiniLM-L6-v2'").unwrap(), Some(1));
+    Spi::run("SET embedrank.max_threads = 2").unwrap();
+    Spi::run("SELECT load('all-MiniLM-L6-v2')").unwrap();
+    assert_eq!(Spi::get_one::<i32>("SELECT threads FROM models() WHERE name = 'all-MiniLM-L6-v2'").unwrap(), Some(2));
+    Spi::run("CREATE ROLE embedrank_threads_plain").unwrap();
+    Spi::run("SET ROLE embedrank_threads_plain").unwrap();
+    assert_error("SET embedrank.max_threads = 64", "42501", "permission denied");
+    assert_eq!(error_of("SET embedrank.threads = 64"), "ok");
+    Spi::run("RESET ROLE").unwrap();
+}
+
+#[pg_test]
+fn misspelt_embedrank_settings_are_errors() {
+    assert_error("SET embedrank.hnsw_ef_serach = 5", "42602", "invalid configuration parameter name");
+    assert_error("SELECT set_config('embedrank.thread', '2', false)", "42602", "invalid configuration parameter name");
+    assert_eq!(error_of("SET embedrank.threads = 2"), "ok");
+    assert_eq!(error_of("SET embedrank.max_threads = 2"), "ok");
+}

@@ -71,3 +71,127 @@ fn search_errors() {
     assert_error("SELECT * FROM search('docs', 'q', k => 5000)", "22023", "cap of 1000");
     assert_error("SELECT * FROM search('docs', '   ')", "22023", "must not be empty");
 }
+
+#[pg_test]
+fn search_register_and_sync_work_under_any_search_path() {
+    make_docs();
+    Spi::run("UPDATE docs SET embedding = embed(body, 'bge-small-en-v1.5')").unwrap();
+    for (i, path) in ["public", "''", "pg_catalog", "pg_temp, public"].iter().enumerate() {
+        Spi::run(&format!("SET search_path = {path}")).unwrap();
+        assert_eq!(
+            text("SELECT key FROM embedrank.search('public.docs', 'How many people live in Berlin?', k => 5, n => 1)"),
+            "1",
+            "search_path = {path}"
+        );
+        // The sync trigger runs under the writer's search_path.
+        Spi::run(&format!("INSERT INTO public.docs VALUES ({}, 'Rome is an ancient city in Italy.', 'city')", 100 + i)).unwrap();
+        assert_eq!(
+            Spi::get_one::<bool>(&format!("SELECT embedding IS NOT NULL FROM public.docs WHERE id = {}", 100 + i)).unwrap(),
+            Some(true),
+            "search_path = {path}"
+        );
+    }
+    Spi::run("SET search_path = ''").unwrap();
+    Spi::run("CREATE TABLE public.notes (id int PRIMARY KEY, body text)").unwrap();
+    Spi::run("INSERT INTO public.notes VALUES (1, 'Paris is the capital of France.')").unwrap();
+    Spi::run("SELECT embedrank.register('public.notes', 'body')").unwrap();
+    // CALL backfill() commits, which a test transaction cannot: its two halves are called here, the
+    // procedure itself from tests/client/test_roles.py.
+    assert_eq!(Spi::get_one::<i64>("SELECT embedrank.backfill_start('public.notes', 10)").unwrap(), Some(1));
+    assert_eq!(Spi::get_one::<i64>("SELECT embedrank.backfill_batch('public.notes', 10)").unwrap(), Some(1));
+    assert_eq!(Spi::get_one::<i64>("SELECT embedrank.backfill_batch('public.notes', 10)").unwrap(), Some(0));
+    Spi::run("RESET search_path").unwrap();
+}
+
+#[pg_test]
+fn objects_in_public_cannot_hijack_the_sync_trigger_or_search() {
+    make_docs();
+    Spi::run("UPDATE docs SET embedding = embed(body, 'bge-small-en-v1.5')").unwrap();
+    // CVE-2018-1058: better matches than the real objects for calls the extension makes, in a schema
+    // on the caller's search_path: (text, text) beats jsonb_build_object(VARIADIC "any"), and public
+    // comes before embedrank. Each logs that it ran.
+    Spi::run("CREATE TABLE public.hijacked (what text)").unwrap();
+    Spi::run(
+        "CREATE FUNCTION public.jsonb_build_object(text, text) RETURNS jsonb LANGUAGE plpgsql AS
+         $$ BEGIN INSERT INTO public.hijacked VALUES ('jsonb_build_object'); RETURN pg_catalog.jsonb_build_object($1, $2); END $$",
+    )
+    .unwrap();
+    Spi::run(
+        "CREATE FUNCTION public.evil_distance(embedrank.vector, embedrank.vector) RETURNS float8 LANGUAGE plpgsql AS
+         $$ BEGIN INSERT INTO public.hijacked VALUES ('<=>'); RETURN embedrank.cosine_distance($1, $2); END $$",
+    )
+    .unwrap();
+    Spi::run("CREATE OPERATOR public.<=> (LEFTARG = embedrank.vector, RIGHTARG = embedrank.vector, FUNCTION = public.evil_distance)").unwrap();
+    Spi::run("SET search_path = \"$user\", public, embedrank").unwrap();
+    Spi::run("INSERT INTO docs VALUES (7, 'Rome is an ancient city in Italy.', 'city')").unwrap();
+    Spi::run("UPDATE docs SET body = 'Madrid is the capital of Spain.' WHERE id = 7").unwrap();
+    assert_eq!(Spi::get_one::<i64>("SELECT count(*) FROM search('docs', 'Where is Madrid?', k => 5, n => 1)").unwrap(), Some(1));
+    assert_eq!(text("SELECT coalesce(string_agg(what, ','), 'nothing') FROM public.hijacked"), "nothing");
+    // The same objects do capture a plain call under this search_path: the test is live.
+    Spi::run("SELECT jsonb_build_object('a'::text, 'b'::text)").unwrap();
+    assert_eq!(text("SELECT string_agg(what, ',') FROM public.hijacked"), "jsonb_build_object");
+    Spi::run("RESET search_path").unwrap();
+}
+
+#[pg_test]
+fn non_superusers_use_their_own_tables_and_only_see_readable_registrations() {
+    Spi::run("CREATE ROLE er_test_alice").unwrap();
+    Spi::run("CREATE ROLE er_test_bob").unwrap();
+    Spi::run("GRANT CREATE ON SCHEMA public TO er_test_alice, er_test_bob").unwrap();
+    Spi::run("SET ROLE er_test_alice").unwrap();
+    // Types, operators, the index access method, embed, register, the trigger and search.
+    Spi::run("CREATE TABLE alice_vecs (id int, v vector(3))").unwrap();
+    Spi::run("INSERT INTO alice_vecs VALUES (1, '[1,0,0]'), (2, '[0,1,0]')").unwrap();
+    Spi::run("CREATE INDEX ON alice_vecs USING embedrank_hnsw (v vector_l2_ops)").unwrap();
+    assert_eq!(Spi::get_one::<i32>("SELECT id FROM alice_vecs ORDER BY v <-> '[0.9,0.1,0]' LIMIT 1").unwrap(), Some(1));
+    Spi::run("CREATE TABLE alice_docs (id int PRIMARY KEY, body text)").unwrap();
+    Spi::run("SELECT register('alice_docs', 'body')").unwrap();
+    Spi::run("INSERT INTO alice_docs VALUES (1, 'Berlin has 3.5 million inhabitants.'), (2, 'A thermometer measures temperature.')").unwrap();
+    assert_eq!(text("SELECT key FROM search('alice_docs', 'How many people live in Berlin?', k => 2, n => 1)"), "1");
+    assert_eq!(Spi::get_one::<i64>("SELECT count(*) FROM embedrank.sources").unwrap(), Some(1));
+    Spi::run("RESET ROLE").unwrap();
+
+    Spi::run("SET ROLE er_test_bob").unwrap();
+    assert_eq!(Spi::get_one::<i64>("SELECT count(*) FROM embedrank.sources").unwrap(), Some(0), "not readable: not visible");
+    assert_error("SELECT register('alice_docs', 'body')", "42501", "must be owner of table public.alice_docs");
+    assert_error("SELECT * FROM search('alice_docs', 'q')", "42501", "permission denied for table public.alice_docs");
+    assert_error(
+        "INSERT INTO embedrank.sources VALUES ('alice_docs', 'id', 'body', 'embedding', 'all-MiniLM-L6-v2')",
+        "42501",
+        "row-level security",
+    );
+    Spi::run("UPDATE embedrank.sources SET model = 'all-MiniLM-L6-v2'").unwrap();
+    Spi::run("DELETE FROM embedrank.sources").unwrap();
+    Spi::run("RESET ROLE").unwrap();
+    assert_eq!(text("SELECT model FROM embedrank.sources WHERE source = 'alice_docs'::regclass"), "bge-small-en-v1.5");
+
+    // A role that may read the table may search it (and see its registration), still not change it.
+    Spi::run("GRANT SELECT ON alice_docs TO er_test_bob").unwrap();
+    Spi::run("SET ROLE er_test_bob").unwrap();
+    assert_eq!(Spi::get_one::<i64>("SELECT count(*) FROM embedrank.sources").unwrap(), Some(1));
+    assert_eq!(text("SELECT key FROM search('alice_docs', 'How many people live in Berlin?', k => 2, n => 1)"), "1");
+    assert_error("SELECT register('alice_docs', 'body')", "42501", "must be owner");
+    Spi::run("UPDATE embedrank.sources SET model = 'all-MiniLM-L6-v2'").unwrap();
+    Spi::run("RESET ROLE").unwrap();
+    assert_eq!(text("SELECT model FROM embedrank.sources WHERE source = 'alice_docs'::regclass"), "bge-small-en-v1.5");
+}
+
+#[pg_test]
+fn register_requires_a_unique_not_null_key() {
+    Spi::run("CREATE TABLE k (id int PRIMARY KEY, code int, ucode int, pcode int, ecode int, body text)").unwrap();
+    Spi::run("CREATE UNIQUE INDEX ON k (ucode)").unwrap();
+    Spi::run("CREATE UNIQUE INDEX ON k (pcode) WHERE pcode > 0").unwrap();
+    Spi::run("CREATE UNIQUE INDEX ON k ((ecode + 0))").unwrap();
+    Spi::run("CREATE UNIQUE INDEX ON k (code, id)").unwrap();
+    for col in ["code", "pcode", "ecode"] {
+        assert_error(&format!("SELECT register('k', 'body', key_column => '{col}')"), "42P10", "is not unique");
+    }
+    assert_error("SELECT register('k', 'body', key_column => 'ucode')", "42P10", "must be NOT NULL");
+    assert_error("SELECT register('k', 'body', key_column => 'nope')", "42703", "does not exist");
+    assert_eq!(Spi::get_one::<i64>("SELECT count(*) FROM embedrank.sources").unwrap(), Some(0));
+    Spi::run("ALTER TABLE k ALTER COLUMN ucode SET NOT NULL").unwrap();
+    Spi::run("SELECT register('k', 'body', key_column => 'ucode')").unwrap();
+    assert_eq!(text("SELECT key_column::text FROM embedrank.sources WHERE source = 'k'::regclass"), "ucode");
+    Spi::run("SELECT register('k', 'body')").unwrap();
+    assert_eq!(text("SELECT key_column::text FROM embedrank.sources WHERE source = 'k'::regclass"), "id");
+}

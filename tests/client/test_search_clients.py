@@ -119,3 +119,18 @@ def test_one_statement_pattern_from_psycopg_and_sqlalchemy(conn, dsn):
         got = c.execute(text(sa_sql), params).all()
         assert [r[0] for r in got] == [r[0] for r in rows]
     engine.dispose()
+
+
+def test_search_backfill_and_sync_from_any_search_path(conn):
+    conn.execute("CREATE TABLE sp (id int PRIMARY KEY, body text)")
+    conn.execute("SELECT register('sp', 'body')")
+    for i, path in enumerate(("public", "''", "pg_catalog")):
+        conn.execute(f"SET search_path = {path}")
+        with conn.cursor() as cur:  # the sync trigger
+            cur.executemany("INSERT INTO public.sp VALUES (%s, %s)", [(10 * i + j, t) for j, t in enumerate(TEXTS[:5])])
+        conn.execute("UPDATE public.sp SET embedding = NULL WHERE id = %s", (10 * i + 4,))
+        conn.execute("CALL embedrank.backfill('public.sp')")
+        assert conn.execute("SELECT count(*) FROM public.sp WHERE embedding IS NULL").fetchone()[0] == 0, path
+        rows = conn.execute("SELECT content FROM embedrank.search('public.sp', 'How many people live in Berlin?', k => 15, n => 1)").fetchall()
+        assert len(rows) == 1 and rows[0][0].startswith("Berlin"), (path, rows)
+    conn.execute("SET search_path = public, embedrank")
