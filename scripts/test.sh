@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The project's whole test suite (the README's test command; .ci/run calls it):
 #   1. setup (idempotent), 2. Postgres-free unit tests of the core crates,
-#   3. `cargo pgrx test` on Postgres 15 and 17 (as the postgres user, on private data directories),
+#   3. `cargo pgrx test` on Postgres 14, 15, 16, 17 and 18 (as the postgres user, on private data
+#      directories),
 #   4. durability tests of the index (crash recovery, replica, concurrency) on real clusters,
 #   5. client tests (psycopg 3 + pgvector adapter, SQLAlchemy) against a real server.
-# usage: scripts/test.sh [unit|pg15|pg17|durability|client]...   (no argument: everything)
+# usage: scripts/test.sh [unit|pg14|pg15|pg16|pg17|pg18|durability|client]...   (no argument: everything)
 source "$(dirname "$0")/lib.sh"
 cd "$REPO_ROOT"
 bash scripts/setup.sh
@@ -28,13 +29,13 @@ if has unit; then
 fi
 
 TESTROOT=/tmp/pg_embedrank-test
-for pg in pg15 pg17; do
+for major in $PG_MAJORS; do
+  pg=pg$major
   has $pg || continue
   log "cargo pgrx test $pg"
   mkdir -p $TESTROOT && chown postgres $TESTROOT
   rm -rf "$TESTROOT/$pg"
-  pgc=$PG15_CONFIG; [ $pg = pg17 ] && pgc=$PG17_CONFIG
-  bash scripts/install_assets.sh "$pgc"
+  bash scripts/install_assets.sh "$(pg_config_of "$major")"
   cargo pgrx test "$pg" --runas postgres --pgdata "$TESTROOT/$pg"
 done
 

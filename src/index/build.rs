@@ -36,9 +36,8 @@ struct BuildState {
 
 /// Dimensions declared by the indexed column (`vector(n)`); required.
 unsafe fn column_dims(index: pg_sys::Relation) -> usize {
-    let desc = (*index).rd_att;
-    let attr = (*desc).attrs.as_slice((*desc).natts as usize)[0];
-    let typmod = attr.atttypmod;
+    let desc = pgrx::PgTupleDesc::from_pg_unchecked((*index).rd_att);
+    let typmod = desc.get(0).expect("an index column").atttypmod;
     if typmod < 1 {
         raise(
             Code::ERRCODE_INVALID_PARAMETER_VALUE,

@@ -134,6 +134,18 @@ pub fn test_vacuum_stop(phase: i32) {
     }
 }
 
+/// The parse entry of an integer option stored at `offset` of [`Options`].
+fn int_option(name: &'static std::ffi::CStr, offset: usize) -> pg_sys::relopt_parse_elt {
+    pg_sys::relopt_parse_elt {
+        optname: name.as_ptr(),
+        opttype: pg_sys::relopt_type::RELOPT_TYPE_INT,
+        offset: offset as i32,
+        // PG18: offset of a flag recording whether the option was set explicitly (0: none).
+        #[cfg(feature = "pg18")]
+        isset_offset: 0,
+    }
+}
+
 /// amoptions: parse and validate `WITH (...)` (guarded: build_reloptions raises ERRORs).
 #[pgrx::pg_guard]
 pub unsafe extern "C-unwind" fn amoptions(
@@ -141,16 +153,8 @@ pub unsafe extern "C-unwind" fn amoptions(
     validate: bool,
 ) -> *mut pg_sys::bytea {
     let tab = [
-        pg_sys::relopt_parse_elt {
-            optname: c"m".as_ptr(),
-            opttype: pg_sys::relopt_type::RELOPT_TYPE_INT,
-            offset: std::mem::offset_of!(Options, m) as i32,
-        },
-        pg_sys::relopt_parse_elt {
-            optname: c"ef_construction".as_ptr(),
-            opttype: pg_sys::relopt_type::RELOPT_TYPE_INT,
-            offset: std::mem::offset_of!(Options, ef_construction) as i32,
-        },
+        int_option(c"m", std::mem::offset_of!(Options, m)),
+        int_option(c"ef_construction", std::mem::offset_of!(Options, ef_construction)),
     ];
     pg_sys::build_reloptions(
         reloptions,
