@@ -1,6 +1,6 @@
 """Retrieval quality of in-database pipelines on the TREC DL 2019 subset (43 judged queries).
 
-Loads /work/shared/eval/trec-dl19-subset into database embedrank_eval (dl19_passages with a
+Loads ../shared/eval/trec-dl19-subset (EMBEDRANK_SHARED) into database embedrank_eval (dl19_passages with a
 vector(384) embedding filled by embedrank.embed(text[]) in resumable chunks, dl19_queries,
 dl19_qrels), then runs each pipeline as ONE SQL statement per query and scores the rankings in
 Python with trec_eval conventions: nDCG@10 with linear gains (gain = grade), MRR@10 and Recall@100
@@ -13,6 +13,8 @@ Run: scripts/eval.sh   (starts the demo server), or with PGHOST/PGPORT/PGUSER se
 """
 import argparse
 import json
+import sys
+import os
 import math
 import time
 from collections import defaultdict
@@ -20,7 +22,18 @@ from pathlib import Path
 
 import psycopg
 
-DATA = Path("/work/shared/eval/trec-dl19-subset")
+def shared_dir(sub):
+    """A folder of the project's shared data: $EMBEDRANK_SHARED/sub, by default ../shared next to the
+    repository's root. Exits with what to do when it is missing (a user's clone has no ../shared)."""
+    root = Path(os.environ.get("EMBEDRANK_SHARED", Path(__file__).resolve().parents[2] / "shared"))
+    d = root / sub
+    if not d.is_dir():
+        sys.exit(f"{d} is missing: set EMBEDRANK_SHARED to the folder that holds {sub}/ "
+                 "(the TREC DL19 subset: corpus.jsonl, queries.jsonl, qrels.tsv)")
+    return d
+
+
+DATA = shared_dir("eval/trec-dl19-subset")
 CHUNK = 256
 
 SCHEMA = """

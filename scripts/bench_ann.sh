@@ -4,13 +4,16 @@
 # 10..160, build time and index size — the same measurement ANCHORS.md reports for pgvector.
 # Also times an exact (sequential) scan on the same data for the speed-up ratio, then latency
 # percentiles and the insert rate after build (bench/ann_latency.py).
-# usage: scripts/bench_ann.sh [15|17] [ROWS] [DIMS]     (release build; server .pgdata/bench-<pg>)
+# usage: scripts/bench_ann.sh [14..18] [ROWS] [DIMS]     (release build; server .pgdata/bench-<pg>)
 #   Each ROWS x DIMS set lives in its own database (ann for 100k x 384, else ann_<rows>_<dims>), so a
 #   second run reuses the generated data and ground truth. Past 200k rows the data comes from
 #   bench/ann_data.py (same recipe; the harness's SQL generator overflows int4 there).
 source "$(dirname "$0")/lib.sh"
+# The shared harness: $EMBEDRANK_SHARED (default ../shared next to the repository).
+SHARED=${EMBEDRANK_SHARED:-$REPO_ROOT/../shared}
+[ -f "$SHARED/bench/ann_bench.sh" ] || die "$SHARED/bench/ann_bench.sh is missing: set EMBEDRANK_SHARED to the folder holding bench/ann_bench.sh"
 PG=${1:-15}; ROWS=${2:-100000}; DIMS=${3:-384}
-PGC=$PG15_CONFIG; [ "$PG" = 17 ] && PGC=$PG17_CONFIG
+PGC=$(pg_config_of "$PG")
 cd "$REPO_ROOT"
 bash scripts/setup.sh
 log "release build into Postgres $PG"
@@ -32,7 +35,7 @@ if [ "$ROWS" -gt 200000 ] && [ "$(psql -qAtX -d "$DB" -c "SELECT to_regclass('an
   log "generating $ROWS x $DIMS clustered vectors and their exact ground truth (bench/ann_data.py)"
   ANN_DB=$DB "$VENV/bin/python" "$REPO_ROOT/bench/ann_data.py" "$ROWS" "$DIMS"
 fi
-bash /work/shared/bench/ann_bench.sh "$DB" embedrank_hnsw embedrank.hnsw_ef_search "$ROWS" "$DIMS"
+bash "$SHARED/bench/ann_bench.sh" "$DB" embedrank_hnsw embedrank.hnsw_ef_search "$ROWS" "$DIMS"
 printf '\\set qid random(1, 100)\nSELECT id FROM ann_items ORDER BY v <-> (SELECT v FROM ann_queries WHERE qid = :qid) LIMIT 10;\n' > /tmp/ann_exact.sql
 qps=$(PGOPTIONS="$PGOPTIONS -c enable_indexscan=off" /usr/lib/postgresql/15/bin/pgbench -n -M simple -c 1 -T "${BENCH_S:-10}" -f /tmp/ann_exact.sql "$DB" 2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
 echo "exact scan qps=$qps"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Retrieval-quality evaluation on the TREC DL 2019 subset (/work/shared/eval/trec-dl19-subset), run
+# Retrieval-quality evaluation on the TREC DL 2019 subset ($EMBEDRANK_SHARED/eval/trec-dl19-subset,
+# default ../shared next to the repository), run
 # inside Postgres: loads and embeds the corpus into database embedrank_eval (resumable), then prints
 # nDCG@10 / MRR@10 / Recall@100 for dense, dense→rerank, full-text, hybrid RRF and hybrid→rerank.
 # Takes about 10 minutes on 2 cores the first time (embedding 5000 passages, ~6,500 rerank pairs).

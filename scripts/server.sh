@@ -4,7 +4,7 @@
 # usage: scripts/server.sh start NAME PORT | stop NAME
 source "$(dirname "$0")/lib.sh"
 # EMBEDRANK_PG=17 runs the server from the Postgres 17 tree instead of Debian's 15.
-PGC=$PG15_CONFIG; [ "${EMBEDRANK_PG:-15}" = 17 ] && PGC=$PG17_CONFIG
+PGC=$(pg_config_of "${EMBEDRANK_PG:-15}")
 BIN=$("$PGC" --bindir)
 cmd=${1:?start|stop}; name=${2:?name}; port=${3:-$DEMO_PORT}
 data=$REPO_ROOT/.pgdata/$name

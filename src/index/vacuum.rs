@@ -122,15 +122,27 @@ pub unsafe extern "C-unwind" fn ambulkdelete(
 }
 
 /// If the entry point is deleted, make the tallest live element the entry (none left: empty graph).
+/// `tallest` is the sweep's; if the sweep left nothing live, elements inserted since are looked for.
 unsafe fn move_entry_point(
     index: pg_sys::Relation,
     deleted: &FxHashSet<Node>,
-    tallest: Option<(usize, Node)>,
+    mut tallest: Option<(usize, Node)>,
 ) {
     let _lock = WriterLock::take(index);
     let mut meta = read_meta(index);
     if meta.entry == 0 || !deleted.contains(&meta.entry) {
         return;
+    }
+    if tallest.is_none() {
+        let mut listed = Vec::new();
+        for block in 1..block_count(index) {
+            page_elements(index, block, &mut listed);
+        }
+        tallest = listed
+            .iter()
+            .filter(|e| e.deleted == page::LIVE)
+            .map(|e| (e.level, e.node))
+            .max_by_key(|&(level, n)| (level, std::cmp::Reverse(n)));
     }
     (meta.entry, meta.entry_level) = match tallest {
         Some((level, n)) => (n, level as i32),

@@ -2,7 +2,7 @@
 SQLAlchemy, huge inputs, and cancellation (statement_timeout, pg_cancel_backend) of long inference calls.
 
 Run: scripts/test.sh client   (starts its own server), or against a running server, e.g. the demo's:
-  PGHOST=/work/main/.pgrun PGPORT=28815 PGUSER=postgres .venv/bin/python -m pytest -q tests/client
+  PGHOST=$PWD/.pgrun PGPORT=28815 PGUSER=postgres .venv/bin/python -m pytest -q tests/client
 """
 import json
 import pathlib
