@@ -226,20 +226,20 @@ unsafe fn route_fixed_model(req: *mut pg_sys::Node) -> *mut pg_sys::Node {
     if (*model).type_ != pg_sys::NodeTag::T_Const || (*(model as *mut pg_sys::Const)).constisnull {
         return none;
     }
-    // The twin: same schema, same argument types, name embed_with_model.
+    // The twin: same schema, same argument types, name embed_with_model. Looked up in the catalog
+    // cache by OID, not by a qualified name: that would check USAGE on the schema as the planning
+    // role, which a view's owner may have and the role selecting from the view may not.
     let mut argtypes: *mut pg_sys::Oid = std::ptr::null_mut();
     let mut nargs: std::ffi::c_int = 0;
     pg_sys::get_func_signature((*call).funcid, &mut argtypes, &mut nargs);
-    let schema = pg_sys::get_namespace_name(pg_sys::get_func_namespace((*call).funcid));
-    if schema.is_null() {
-        return none;
-    }
-    let mut name = pg_sys::lappend(std::ptr::null_mut(), pg_sys::makeString(schema).cast());
-    name = pg_sys::lappend(
-        name,
-        pg_sys::makeString(pg_sys::pstrdup(c"embed_with_model".as_ptr())).cast(),
+    let twin = pg_sys::GetSysCacheOid(
+        pg_sys::SysCacheIdentifier::PROCNAMEARGSNSP as std::ffi::c_int,
+        pg_sys::Anum_pg_proc_oid as pg_sys::AttrNumber,
+        pg_sys::Datum::from(c"embed_with_model".as_ptr()),
+        pg_sys::Datum::from(pg_sys::buildoidvector(argtypes, nargs)),
+        pg_sys::Datum::from(pg_sys::get_func_namespace((*call).funcid)),
+        pg_sys::Datum::from(0),
     );
-    let twin = pg_sys::LookupFuncName(name, nargs, argtypes, true);
     if twin == pg_sys::InvalidOid {
         return none;
     }
