@@ -197,7 +197,12 @@ SETTINGS = [
     ("maintenance_work_mem", ["'64kB'", "'1MB'", "'1GB'"]), ("plan_cache_mode", ["force_generic_plan", "force_custom_plan"]),
     ("enable_indexscan", GUC_BOOL), ("enable_seqscan", GUC_BOOL), ("max_parallel_maintenance_workers", ["0", "2", "8"]),
     ("work_mem", ["'64kB'", "'4MB'"]), ("enable_sort", GUC_BOOL),
+    ("force_parallel_mode", ["on", "regress"]), ("debug_parallel_query", ["on", "regress"]),
 ]
+# Settings followed by a probe, then RESET ALL (not left for the next inputs).
+PARALLEL_PROBES = ["SELECT avg(v), sum(v) FROM {p}_items", "SELECT count(*) FROM (SELECT id FROM {p}_items ORDER BY v <-> '[1,2,3]' LIMIT 5) s",
+                   "SELECT vector_dims(v) FROM {p}_items LIMIT 3", "SELECT '[1,2,3]'::vector <-> v FROM {p}_cos LIMIT 3",
+                   "SELECT embed(NULL::text)", "SELECT embed('a', '../x')"]
 # Settings whose value may stay for the next inputs (they change only how scans walk the graph).
 PERSISTENT_SETTINGS = {"embedrank.hnsw_ef_search", "embedrank.hnsw_iterative_scan", "maintenance_work_mem",
                        "plan_cache_mode", "enable_indexscan", "enable_seqscan", "max_parallel_maintenance_workers",
@@ -435,7 +440,7 @@ class Generator:
         stream = header + b"".join(tuples) + (struct.pack("!h", -1) if self.chance(0.9) else b"")
         if self.chance(0.1):
             stream = stream[: r.randint(0, len(stream))]
-        table = self.pick((f"{self.p}_typed", f"{self.p}_any"))
+        table = self.pick((f"{self.p}_typed", f"{self.p}_any", f"{self.p}_items"))   # _items: into the index
         return Case("copy_binary", [Step(f"COPY {table} (v) FROM STDIN (FORMAT BINARY)", copy=stream)])
 
     def copy_text(self):
@@ -749,7 +754,7 @@ class Generator:
 
     def register_cleanup(self):
         p = self.p
-        return [f"DELETE FROM embedrank.sources WHERE source <> '{p}_docs'::regclass",
+        return [f"DELETE FROM embedrank.sources WHERE source IN ('{p}_reg'::regclass, '{p}_items'::regclass)",
                 f"DROP TRIGGER IF EXISTS embedrank_sync ON {p}_reg", f"DROP TRIGGER IF EXISTS embedrank_sync ON {p}_items",
                 f"ALTER TABLE {p}_reg DROP COLUMN IF EXISTS embedding CASCADE",
                 f"ALTER TABLE {p}_reg DROP COLUMN IF EXISTS {'e' * 63} CASCADE"]
@@ -795,6 +800,12 @@ class Generator:
             f"REINDEX INDEX {p}_items_idx", f"REINDEX INDEX CONCURRENTLY {p}_items_idx",
             f"CLUSTER {p}_items USING {p}_items_idx",
             f"SELECT * FROM {p}_items WHERE v = '[1,2,3]' ORDER BY v <-> '[1,2,3]' LIMIT 2",
+            f"ALTER TABLE {p}_items ALTER COLUMN v TYPE vector(4)", f"ALTER TABLE {p}_items ALTER COLUMN v TYPE vector",
+            f"ALTER TABLE {p}_items ALTER COLUMN v TYPE vector(3) USING v", f"ALTER TABLE {p}_cos ALTER COLUMN v TYPE real[]",
+            f"CREATE INDEX {p}_tmp_idx ON {p}_items (v)", f"SELECT DISTINCT v FROM {p}_items ORDER BY v LIMIT 5",
+            f"SELECT v, count(*) FROM {p}_items GROUP BY v ORDER BY 2 DESC LIMIT 3",
+            f"SELECT a.id FROM {p}_items a JOIN {p}_cos b ON a.v = b.v LIMIT 5",
+            f"ANALYZE {p}_items", f"ANALYZE {p}_w2000",
         ))
         return Case("index_ddl", [Step(ddl)],
                     cleanup=[f"DROP INDEX IF EXISTS {p}_tmp_idx", f"TRUNCATE {p}_typed"])
@@ -945,7 +956,12 @@ class Generator:
             return Case("graph_writes", [Step(f"DELETE FROM {table} WHERE id %% %s = %s", (r.randint(2, 9), r.randint(0, 3)))])
         if k < 0.95:
             return Case("graph_writes", [Step(f"VACUUM {table}")])
-        return Case("graph_writes", [Step(f"VACUUM (INDEX_CLEANUP ON) {table}")])
+        if k < 0.98:
+            return Case("graph_writes", [Step(f"VACUUM (INDEX_CLEANUP ON) {table}")])
+        return Case("graph_writes", [Step(f"TRUNCATE {table}"),             # an empty graph, then refilled
+                                     Step(f"SELECT id FROM {table} ORDER BY v <-> %s LIMIT 3", (self.valid_vector(),)),
+                                     Step(f"INSERT INTO {table} (v) SELECT %s::vector FROM generate_series(1, 20)",
+                                          (self.valid_vector(),))])
 
     def settings(self):
         name, vals = self.pick(SETTINGS)
@@ -956,6 +972,8 @@ class Generator:
         cleanup = []
         if name not in PERSISTENT_SETTINGS:
             # A probe under the setting, then back to the defaults (no model reloads at other thread counts).
+            if name in ("force_parallel_mode", "debug_parallel_query"):
+                steps.append(Step(self.pick(PARALLEL_PROBES).replace("{p}", self.p)))
             if name in ("embedrank.embedding_model", "embedrank.rerank_model", "embedrank.model_dir"):
                 probe = self.pick(("SELECT embed(NULL::text)", "SELECT * FROM models()",
                                    "SELECT embed('a', NULL, 'bad')", "SELECT * FROM rerank(NULL, ARRAY['a'])",
@@ -1034,11 +1052,14 @@ def setup(conn, p="fz"):
                                                 "Cats sleep a lot.", "The Rhine flows through Basel.", "", "\u00e9t\u00e9"))])
     # Scans of the graph tables use their indexes.
     conn.execute(f"ALTER DATABASE {conn.info.dbname} SET enable_seqscan = off")
+    # RESET ALL returns to these, so the fuzz's ERRORs stay out of the server log (see Runner.connect).
+    conn.execute(f"ALTER DATABASE {conn.info.dbname} SET log_min_messages = fatal")
+    conn.execute(f"ALTER DATABASE {conn.info.dbname} SET log_min_error_statement = panic")
 
 
 class Runner:
-    def __init__(self, dbname, seed, max_inference, log=None, prefix="fz"):
-        self.dbname, self.log = dbname, log
+    def __init__(self, dbname, seed, max_inference, log=None, prefix="fz", check_log=True):
+        self.dbname, self.log, self.check_log = dbname, log, check_log
         self.gen = Generator(seed, max_inference, prefix)
         self.p = prefix
         self.outcomes = collections.Counter()           # 'ok' or SQLSTATE
@@ -1060,6 +1081,10 @@ class Runner:
         register_raw(c)
         c.execute(f"SET statement_timeout = {STATEMENT_TIMEOUT_MS}")
         c.execute("SET client_min_messages = error")
+        # Tens of thousands of ERRORs (with their statements) would fill the server log; a crash is
+        # still logged by the postmaster, whatever this backend's setting.
+        c.execute("SET log_min_messages = fatal")
+        c.execute("SET log_min_error_statement = panic")
         return c
 
     def server_state(self):
@@ -1077,7 +1102,7 @@ class Runner:
             return start, log_path, size or 0
 
     def new_log_lines(self):
-        if not self.log_path:
+        if not self.log_path or not self.check_log:
             return []
         with psycopg.connect(dbname=self.dbname, autocommit=True) as c:
             size = c.execute("SELECT (pg_stat_file(%s, true)).size", (self.log_path,)).fetchone()[0] or 0
@@ -1207,8 +1232,10 @@ class Runner:
         self.cleanup(sqls)
 
     def run(self, count, progress_every=0, deadline=None):
+        global VECTOR_OID
         self.start_time, self.log_path, self.log_offset = self.server_state()
         self.conn = self.connect()
+        VECTOR_OID = self.conn.execute("SELECT 'embedrank.vector'::regtype::oid").fetchone()[0]
         t0 = time.time()
         cases = 0
         while self.inputs < count:
@@ -1222,7 +1249,7 @@ class Runner:
                 self.check_server()
             if progress_every and cases % progress_every == 0:
                 el = time.time() - t0
-                print(f"fuzz: {self.inputs} inputs, {self.inputs / el:.0f}/s, failures {sum(self.failure_count.values())}, "
+                print(f"fuzz[{self.p}]: {self.inputs} inputs, {self.inputs / el:.0f}/s, failures {sum(self.failure_count.values())}, "
                       f"crashes {self.crashes}, inference texts {self.inference}", file=sys.stderr, flush=True)
             if deadline and time.time() > deadline:
                 break
@@ -1244,8 +1271,41 @@ class Runner:
         }
 
 
-def fuzz(count, seed, max_inference=None, dbname=None, log=None, progress_every=0):
-    """Run `count` inputs against a fresh database (or `dbname`); returns the report dict."""
+def _worker(args):
+    dbname, seed, count, max_inference, prefix, log, progress_every, check_log = args
+    runner = Runner(dbname, seed, max_inference, log=log, prefix=prefix, check_log=check_log)
+    return runner.run(count, progress_every=progress_every)
+
+
+def merge(reports):
+    """One report from several workers' (counts added; seconds = the slowest worker's)."""
+    if len(reports) == 1:
+        return reports[0]
+    out = {"inputs": 0, "inference_texts": 0, "crashes": 0, "failures": 0}
+    for k in out:
+        out[k] = sum(r[k] for r in reports)
+    out["seconds"] = max(r["seconds"] for r in reports)
+    out["inputs_per_s"] = round(out["inputs"] / out["seconds"], 1)
+    kinds, outcomes, fam_sec = collections.Counter(), collections.Counter(), collections.Counter()
+    families = collections.defaultdict(collections.Counter)
+    for r in reports:
+        kinds.update(r["failure_kinds"])
+        outcomes.update(r["outcomes"])
+        fam_sec.update(r["family_seconds"])
+        for f, c in r["families"].items():
+            families[f].update(c)
+    out.update({"failure_kinds": dict(kinds), "outcomes": dict(outcomes.most_common()),
+                "families": {f: dict(c.most_common()) for f, c in sorted(families.items())},
+                "family_seconds": {f: round(t, 2) for f, t in fam_sec.most_common()},
+                "failure_examples": [e for r in reports for e in r["failure_examples"]][:100],
+                "client_side_examples": [e for r in reports for e in r["client_side_examples"]][:10],
+                "workers": len(reports)})
+    return out
+
+
+def fuzz(count, seed, max_inference=None, dbname=None, log=None, progress_every=0, workers=1):
+    """Run `count` inputs against a fresh database (or `dbname`); returns the report dict.
+    workers > 1: that many processes, each on its own tables (prefix fz<i>) with seed seed * 1000 + i."""
     if max_inference is None:
         max_inference = max(50, count // 500)
     own_db = dbname is None
@@ -1254,10 +1314,20 @@ def fuzz(count, seed, max_inference=None, dbname=None, log=None, progress_every=
         with psycopg.connect(dbname="postgres", autocommit=True) as c:
             c.execute(f'CREATE DATABASE "{dbname}"')
     try:
+        prefixes = ["fz"] if workers == 1 else [f"fz{i}" for i in range(workers)]
+        seeds = [seed] if workers == 1 else [seed * 1000 + i for i in range(workers)]
         with psycopg.connect(dbname=dbname, options=SEARCH_PATH, autocommit=True) as c:
-            setup(c)
-        runner = Runner(dbname, seed, max_inference, log=log)
-        rep = runner.run(count, progress_every=progress_every)
+            for p in prefixes:
+                setup(c, p)
+        jobs = [(dbname, seeds[i], count // workers + (i < count % workers), max_inference // workers, prefixes[i], log,
+                 progress_every, i == 0) for i in range(workers)]
+        if workers == 1:
+            reps = [_worker(jobs[0])]
+        else:
+            import multiprocessing
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                reps = pool.map(_worker, jobs)
+        rep = merge(reps)
         rep["seed"] = seed
         rep["max_inference"] = max_inference
         return rep
@@ -1269,6 +1339,7 @@ def fuzz(count, seed, max_inference=None, dbname=None, log=None, progress_every=
 
 def summary(rep):
     lines = [f"{rep['inputs']} inputs in {rep['seconds']} s ({rep['inputs_per_s']}/s), seed {rep['seed']}, "
+             f"workers {rep.get('workers', 1)}, "
              f"inference texts {rep['inference_texts']} (cap {rep['max_inference']}), crashes {rep['crashes']}, "
              f"failures {rep['failures']} {rep['failure_kinds'] or ''}",
              "outcomes: " + ", ".join(f"{k} {v}" for k, v in rep["outcomes"].items())]
@@ -1285,8 +1356,9 @@ def main():
     ap.add_argument("--dbname", default=None)
     ap.add_argument("--log", default=None, help="server log (default: <data_directory>/server.log)")
     ap.add_argument("--json", default=None)
+    ap.add_argument("--workers", type=int, default=1, help="parallel connections (processes), each on its own tables")
     args = ap.parse_args()
-    rep = fuzz(args.count, args.seed, args.max_inference, args.dbname, args.log, progress_every=5000)
+    rep = fuzz(args.count, args.seed, args.max_inference, args.dbname, args.log, progress_every=5000, workers=args.workers)
     print(summary(rep))
     if args.json:
         with open(args.json, "w") as f:
