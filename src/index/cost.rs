@@ -1,7 +1,8 @@
 //! Planner cost estimate: cheap for `ORDER BY vector <op> const LIMIT k`, prohibitive otherwise.
 //!
 //! The index answers only ordering by distance, so a path without ORDER BY operators gets an
-//! infinite cost (plain WHERE queries never use it). For an ordered scan the work is roughly the
+//! infinite cost (plain WHERE queries never use it; on PG18 it also counts as disabled, so even
+//! `enable_seqscan = off` does not make the planner pick it). For an ordered scan the work is roughly the
 //! elements an HNSW search visits — about ef_search × m distance computations, growing slowly with
 //! the table — and nearly all of it happens before the first row, so startup cost ≈ total cost.
 
@@ -28,6 +29,13 @@ pub unsafe extern "C-unwind" fn amcostestimate(
         *startup = f64::INFINITY;
         *total = f64::INFINITY;
         *pages = 0.0;
+        // PG18 compares paths by their number of disabled nodes before cost, so with
+        // enable_seqscan = off an infinitely costly index path would beat a disabled seq scan:
+        // count this one as more disabled than that.
+        #[cfg(feature = "pg18")]
+        {
+            (*path).path.disabled_nodes = 2;
+        }
         return;
     }
     let tuples = (*info).tuples.max(1.0);

@@ -252,8 +252,13 @@ fn threads_are_capped_by_the_superuser_ceiling() {
 
 #[pg_test]
 fn misspelt_embedrank_settings_are_errors() {
-    assert_error("SET embedrank.hnsw_ef_serach = 5", "42602", "invalid configuration parameter name");
-    assert_error("SELECT set_config('embedrank.thread', '2', false)", "42602", "invalid configuration parameter name");
+    // Postgres 14 cannot reserve a prefix (MarkGUCPrefixReserved is 15+): there a misspelt name only
+    // draws a WARNING when the library loads.
+    #[cfg(not(feature = "pg14"))]
+    {
+        assert_error("SET embedrank.hnsw_ef_serach = 5", "42602", "invalid configuration parameter name");
+        assert_error("SELECT set_config('embedrank.thread', '2', false)", "42602", "invalid configuration parameter name");
+    }
     assert_eq!(error_of("SET embedrank.threads = 2"), "ok");
     assert_eq!(error_of("SET embedrank.max_threads = 2"), "ok");
 }
