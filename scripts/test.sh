@@ -3,7 +3,8 @@
 #   1. setup (idempotent), 2. Postgres-free unit tests of the core crates,
 #   3. `cargo pgrx test` on Postgres 14, 15, 16, 17 and 18 (as the postgres user, on private data
 #      directories),
-#   4. durability tests of the index (crash recovery, replica, concurrency) on real clusters,
+#   4. durability tests of the index (crash recovery, replica, concurrency, VACUUM phases) and of
+#      resource limits on real clusters,
 #   5. client tests (psycopg 3 + pgvector adapter, SQLAlchemy) against a real server.
 # usage: scripts/test.sh [unit|pg14|pg15|pg16|pg17|pg18|durability|client]...   (no argument: everything)
 source "$(dirname "$0")/lib.sh"
@@ -39,17 +40,19 @@ for major in $PG_MAJORS; do
   cargo pgrx test "$pg" --runas postgres --pgdata "$TESTROOT/$pg"
 done
 
+# Durability and client tests run against one installed (non-test) build in the Postgres 15 tree.
+if has durability || has client; then
+  cargo pgrx install --pg-config "$PG15_CONFIG" >/dev/null
+  bash scripts/install_assets.sh "$PG15_CONFIG"
+fi
+
 if has durability; then
-  log "durability tests (SIGKILL recovery, streaming replica, concurrent clients) on Postgres 17"
-  cargo pgrx install --pg-config "$PG17_CONFIG" >/dev/null
-  bash scripts/install_assets.sh "$PG17_CONFIG"
-  PGBIN=$PG17_HOME/bin "$VENV/bin/python" -m pytest -q tests/integration
+  log "durability tests (SIGKILL recovery, streaming replica, concurrency, VACUUM phases, resources) on Postgres 15"
+  PGBIN=$(pg_home 15)/bin "$VENV/bin/python" -m pytest -q tests/integration
 fi
 
 if has client; then
-  log "client tests (psycopg 3, pgvector adapter, SQLAlchemy) against Postgres 15"
-  cargo pgrx install --pg-config "$PG15_CONFIG" >/dev/null
-  bash scripts/install_assets.sh "$PG15_CONFIG"
+  log "client tests (psycopg 3, pgvector adapter, SQLAlchemy, roles, fuzz, soak) against Postgres 15"
   port=28816
   bash scripts/server.sh start client-test $port
   trap 'bash scripts/server.sh stop client-test' EXIT

@@ -167,16 +167,10 @@ unsafe fn repair_page(g: &mut PageGraph, elements: &[ListedElement], deleted: &F
                 continue;
             }
             let mut pool: FxHashSet<Node> = FxHashSet::default();
+            let cap = page::level_capacity(m, l);
             for &x in &list {
                 if deleted.contains(&x) {
-                    second.clear();
-                    g.neighbors(x, l, &mut second);
-                    pool.extend(
-                        second
-                            .iter()
-                            .copied()
-                            .filter(|y| !deleted.contains(y) && *y != n),
-                    );
+                    live_beyond(g, x, n, l, deleted, cap, &mut pool, &mut second);
                 } else {
                     pool.insert(x);
                 }
@@ -200,6 +194,46 @@ unsafe fn repair_page(g: &mut PageGraph, elements: &[ListedElement], deleted: &F
         g.trim_cache(pg_sys::maintenance_work_mem as usize * 1024);
     }
     pg_sys::check_for_interrupts!();
+}
+
+/// Add to `pool` the live elements a link from `n` to the deleted `x` led to: `x`'s live neighbours at
+/// `level`, and where `x`'s neighbours are deleted too, theirs — a breadth-first walk through the
+/// deleted region, up to `cap` live elements or `4·cap` deleted ones visited. Looking only one hop
+/// past `x` would drop every link across a region deleted as a whole (say, one category's rows),
+/// and what lies beyond it could become unreachable.
+#[allow(clippy::too_many_arguments)]
+unsafe fn live_beyond(
+    g: &mut PageGraph,
+    x: Node,
+    n: Node,
+    level: usize,
+    deleted: &FxHashSet<Node>,
+    cap: usize,
+    pool: &mut FxHashSet<Node>,
+    scratch: &mut Vec<Node>,
+) {
+    let mut seen: FxHashSet<Node> = FxHashSet::default();
+    let mut queue = std::collections::VecDeque::from([x]);
+    seen.insert(x);
+    let mut found = 0;
+    while let Some(d) = queue.pop_front() {
+        if found >= cap || seen.len() > 4 * cap {
+            break;
+        }
+        scratch.clear();
+        g.neighbors(d, level, scratch);
+        for &y in scratch.iter() {
+            if y == n || !seen.insert(y) {
+                continue;
+            }
+            if deleted.contains(&y) {
+                queue.push_back(y);
+            } else {
+                pool.insert(y);
+                found += 1;
+            }
+        }
+    }
 }
 
 /// amvacuumcleanup: the statistics bulk-delete gathered; when it did not run (nothing to delete),
