@@ -27,7 +27,10 @@ Inference is bounded: the generator knows which inputs reach a model (valid mode
 valid input_type) and spends at most --max-inference texts on them; every other inference input fails
 validation first or carries only NULLs.
 
-usage: python bench/fuzz.py [--count N] [--seed S] [--dbname DB] [--json FILE]
+--check-index adds differential inputs: an index scan (iterative, unbounded) and an exact scan of the same
+query must return the same rows, over the rows pgvector would index.
+
+usage: python bench/fuzz.py [--count N] [--seed S] [--workers W] [--check-index] [--dbname DB] [--json FILE]
        (connection from PGHOST/PGPORT/PGUSER; a fresh database fuzz_<random> is created and dropped
        unless --dbname names one to use)
 """
@@ -109,9 +112,10 @@ def register_raw(conn):
 # --------------------------------------------------------------------------------------------------
 # One input: one or more statements, each checked by the oracle.
 class Step:
-    __slots__ = ("sql", "params", "copy", "allow_xx", "allow_timeout", "binary")
+    __slots__ = ("sql", "params", "copy", "allow_xx", "allow_timeout", "binary", "compare")
 
-    def __init__(self, sql, params=None, *, copy=None, allow_xx=(), allow_timeout=False, binary=False):
+    def __init__(self, sql, params=None, *, copy=None, allow_xx=(), allow_timeout=False, binary=False, compare=False):
+        self.compare = compare                # run under an index scan and an exact scan: same rows
         self.sql, self.params, self.copy, self.allow_xx = sql, params, copy, allow_xx
         self.allow_timeout = allow_timeout    # the input sets a short statement_timeout on purpose
         self.binary = binary                  # ask for binary results (vector_send)
@@ -225,7 +229,7 @@ INT_EDGES = [-2147483648, -2147483647, -65536, -16001, -2, -1, 0, 1, 2, 3, 4, 16
 class Generator:
     """Draws cases from one seeded random.Random; cheap to create, deterministic per seed."""
 
-    def __init__(self, seed: int, max_inference: int, prefix: str = "fz"):
+    def __init__(self, seed: int, max_inference: int, prefix: str = "fz", check_index: bool = False):
         self.r = random.Random(seed)
         self.inference_left = max_inference
         self.p = prefix
@@ -238,6 +242,8 @@ class Generator:
             (self.settings, 4), (self.ort_library, 0.05), (self.transactions, 2), (self.wide_graph, 2),
             (self.docs_writes, 1.5), (self.cancel_inference, 0.1),
         ]
+        if check_index:
+            self.families.append((self.index_vs_exact, 4))
         self.total_weight = sum(w for _, w in self.families)
         self._big = {}
 
@@ -856,6 +862,22 @@ class Generator:
             return Case("scans", [Step(esc_pct(sql), (qv, limit), binary=True)])
         return Case("scans", [Step(esc_pct(sql), (qv, limit))])
 
+    def index_vs_exact(self):
+        """Differential: an index scan (iterative, unbounded) returns exactly the rows of an exact scan,
+        over the rows pgvector indexes (non-NULL; under cosine, float8 norm > 0)."""
+        p = self.p
+        table, op, cos = self.pick(((f"{p}_items", "<->", False), (f"{p}_cos", "<=>", True), (f"{p}_ip", "<#>", False),
+                                    (f"{p}_l1", "<+>", False), (f"{p}_tall", "<->", False), (f"{p}_w2000", "<=>", True)))
+        if table.endswith("w2000"):
+            qv = "[" + ",".join(str(self.r.randint(-9, 9)) for _ in range(2000)) + "]"
+        else:
+            qv = self.valid_vector() if self.chance(0.5) else self.pick((
+                "[0,0,0]", "[3e38,3e38,3e38]", "[1e-45,0,0]", "[1e-30,1e-30,0]", "[2e19,2e19,2e19]", "[-3e38,1,1]",
+                "[1e-20,1e-20,1e-20]", self.operand()))
+        where = "WHERE v IS NOT NULL" + (" AND vector_norm(v) > 0" if cos else "")
+        sql = f"SELECT id FROM {table} {where} ORDER BY v {op} %s::vector LIMIT 100000"
+        return Case("index_vs_exact", [Step(sql, (qv,), compare=True)])
+
     def transactions(self):
         """Several statements in one simple-query string: aborted inserts, savepoints, cursors."""
         p, r = self.p, self.r
@@ -1027,6 +1049,13 @@ DROP_INVALID_INDEXES = """DO $$ DECLARE i regclass; BEGIN
   END LOOP; END $$"""
 
 
+INDEX_SCAN_SETTINGS = ("SET enable_seqscan = off", "SET enable_indexscan = on", "SET embedrank.hnsw_iterative_scan = on",
+                       "SET embedrank.hnsw_max_scan_tuples = 2000000000")
+EXACT_SCAN_SETTINGS = ("SET enable_seqscan = on", "SET enable_indexscan = off", "SET enable_bitmapscan = off")
+SCAN_SETTINGS_RESET = ("RESET enable_seqscan", "RESET enable_indexscan", "RESET enable_bitmapscan",
+                       "RESET embedrank.hnsw_iterative_scan", "RESET embedrank.hnsw_max_scan_tuples")
+
+
 def esc_pct(sql):
     """Double the % of a modulo operator in SQL that also has %s placeholders."""
     return sql.replace("% ", "%% ")
@@ -1078,9 +1107,9 @@ def setup(conn, p="fz"):
 
 
 class Runner:
-    def __init__(self, dbname, seed, max_inference, log=None, prefix="fz", check_log=True):
+    def __init__(self, dbname, seed, max_inference, log=None, prefix="fz", check_log=True, check_index=False):
         self.dbname, self.log, self.check_log = dbname, log, check_log
-        self.gen = Generator(seed, max_inference, prefix)
+        self.gen = Generator(seed, max_inference, prefix, check_index)
         self.p = prefix
         self.outcomes = collections.Counter()           # 'ok' or SQLSTATE
         self.by_family = collections.defaultdict(collections.Counter)
@@ -1184,10 +1213,41 @@ class Runner:
         if case.cleanup:
             self.cleanup(case.cleanup)
 
+    def compare_scans(self, family, step, conn):
+        """Index scan vs exact scan of one query: the same set of rows, or the same ERROR."""
+        out = []
+        for settings in (INDEX_SCAN_SETTINGS, EXACT_SCAN_SETTINGS):
+            for s in settings:
+                conn.execute(s)
+            try:
+                out.append(("ok", sorted(r[0] for r in conn.execute(step.sql, step.params))))
+            except psycopg.Error as e:
+                if conn.broken:
+                    raise
+                out.append((e.sqlstate, e))
+            finally:
+                if not conn.broken:
+                    for s in SCAN_SETTINGS_RESET:
+                        conn.execute(s)
+        (a, ra), (b, rb) = out
+        if a != b:
+            self.fail("index/exact mismatch", family, step, a if a != "ok" else b, f"index scan: {a}, exact scan: {b}")
+        elif a == "ok" and ra != rb:
+            missing, extra = sorted(set(rb) - set(ra)), sorted(set(ra) - set(rb))
+            self.fail("index/exact mismatch", family, step, "", f"index scan {len(ra)} rows, exact scan {len(rb)}; "
+                      f"missing from the index scan: ids {missing[:10]}, only in the index scan: {extra[:10]}")
+        if a != "ok":
+            raise ra
+
     def run_step(self, family, step, own=None):
         conn = self.step_conn = own or self.conn
         self.inputs += 1
         try:
+            if step.compare:
+                self.compare_scans(family, step, conn)
+                self.outcomes["ok"] += 1
+                self.by_family[family]["ok"] += 1
+                return True
             if step.copy is not None:
                 with conn.cursor() as cur:
                     with cur.copy(step.sql) as cp:
@@ -1321,8 +1381,8 @@ class Runner:
 
 
 def _worker(args):
-    dbname, seed, count, max_inference, prefix, log, progress_every, check_log = args
-    runner = Runner(dbname, seed, max_inference, log=log, prefix=prefix, check_log=check_log)
+    dbname, seed, count, max_inference, prefix, log, progress_every, check_log, check_index = args
+    runner = Runner(dbname, seed, max_inference, log=log, prefix=prefix, check_log=check_log, check_index=check_index)
     return runner.run(count, progress_every=progress_every)
 
 
@@ -1352,7 +1412,7 @@ def merge(reports):
     return out
 
 
-def fuzz(count, seed, max_inference=None, dbname=None, log=None, progress_every=0, workers=1):
+def fuzz(count, seed, max_inference=None, dbname=None, log=None, progress_every=0, workers=1, check_index=False):
     """Run `count` inputs against a fresh database (or `dbname`); returns the report dict.
     workers > 1: that many processes, each on its own tables (prefix fz<i>) with seed seed * 1000 + i."""
     if max_inference is None:
@@ -1369,7 +1429,7 @@ def fuzz(count, seed, max_inference=None, dbname=None, log=None, progress_every=
             for p in prefixes:
                 setup(c, p)
         jobs = [(dbname, seeds[i], count // workers + (i < count % workers), max_inference // workers, prefixes[i], log,
-                 progress_every, i == 0) for i in range(workers)]
+                 progress_every, i == 0, check_index) for i in range(workers)]
         if workers == 1:
             reps = [_worker(jobs[0])]
         else:
@@ -1406,8 +1466,11 @@ def main():
     ap.add_argument("--log", default=None, help="server log (default: <data_directory>/server.log)")
     ap.add_argument("--json", default=None)
     ap.add_argument("--workers", type=int, default=1, help="parallel connections (processes), each on its own tables")
+    ap.add_argument("--check-index", action="store_true",
+                    help="add differential inputs: index scan vs exact scan of the same query must return the same rows")
     args = ap.parse_args()
-    rep = fuzz(args.count, args.seed, args.max_inference, args.dbname, args.log, progress_every=5000, workers=args.workers)
+    rep = fuzz(args.count, args.seed, args.max_inference, args.dbname, args.log, progress_every=5000, workers=args.workers,
+               check_index=args.check_index)
     print(summary(rep))
     if args.json:
         with open(args.json, "w") as f:
