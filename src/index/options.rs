@@ -225,14 +225,16 @@ pub unsafe fn index_metric(index: pg_sys::Relation) -> u32 {
 }
 
 /// The form in which `v` is stored and searched: unit length for cosine (None for a zero vector,
-/// which has no cosine distance and is not indexed), unchanged otherwise.
+/// which has no cosine distance and is not indexed), unchanged otherwise. The norm and the division
+/// are in double precision, as pgvector's `l2_normalize`: a float4 norm overflows past ~1.8e19 per
+/// element and underflows below ~1e-23, and such rows would silently drop out of the index.
 pub fn prepare(metric: u32, v: &[f32]) -> Option<Vec<f32>> {
     if metric != METRIC_COSINE {
         return Some(v.to_vec());
     }
-    let n = distance::norm(v);
+    let n = distance::norm_f64(v);
     if n == 0.0 || !n.is_finite() {
         return None;
     }
-    Some(v.iter().map(|x| x / n).collect())
+    Some(v.iter().map(|&x| (f64::from(x) / n) as f32).collect())
 }

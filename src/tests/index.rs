@@ -409,3 +409,19 @@ fn null_and_zero_queries_return_the_indexed_rows_as_pgvector() {
     assert_eq!(count("SELECT * FROM nz ORDER BY v <=> '[0,0,0]'"), 3);
     assert_eq!(count("SELECT * FROM nz ORDER BY v <=> (SELECT NULL::vector)"), 3);
 }
+
+#[pg_test]
+fn cosine_index_keeps_rows_whose_float4_norm_would_overflow_or_underflow() {
+    Spi::run("CREATE TABLE cn (id int, v vector(3))").unwrap();
+    Spi::run("CREATE INDEX ON cn USING embedrank_hnsw (v vector_cosine_ops)").unwrap();
+    Spi::run("INSERT INTO cn VALUES (1,'[1,2,3]'),(2,'[2e19,2e19,2e19]'),(3,'[3e38,1,1]'),(4,'[1e-45,0,0]'),(5,'[1e-30,1e-30,0]')").unwrap();
+    let ids = |index: bool| {
+        Spi::run(if index { "SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = on" } else { "SET LOCAL enable_seqscan = on; SET LOCAL enable_indexscan = off" }).unwrap();
+        text("SELECT string_agg(id::text, ',' ORDER BY id) FROM (SELECT id FROM cn ORDER BY v <=> '[1,1,1]' LIMIT 10) s")
+    };
+    assert_eq!(ids(true), "1,2,3,4,5");
+    assert_eq!(ids(true), ids(false));
+    // Built in bulk too.
+    Spi::run("REINDEX TABLE cn").unwrap();
+    assert_eq!(ids(true), "1,2,3,4,5");
+}
