@@ -49,6 +49,35 @@ pub fn dims_mismatch(a: usize, b: usize) -> ! {
     )
 }
 
+/// ERROR 53200 (`out_of_memory`), worded like Postgres' own palloc failure ("out of memory" with a
+/// detail saying what could not be allocated), plus a hint. Rust allocations outside Postgres' memory
+/// contexts abort the process when they fail (and the postmaster then restarts every session), so
+/// every allocation whose size a user controls is made with `try_reserve` and reports a refusal here.
+#[track_caller]
+pub fn out_of_memory(detail: String, hint: &str) -> ! {
+    ErrorReport::new(
+        PgSqlErrorCode::ERRCODE_OUT_OF_MEMORY,
+        "out of memory".to_string(),
+        "pg_embedrank",
+    )
+    .set_detail(detail)
+    .set_hint(hint)
+    .report(PgLogLevel::ERROR);
+    unreachable!("ereport(ERROR) returned")
+}
+
+/// Room for `additional` more elements in `v`, exactly, or [`out_of_memory`] naming `what`.
+#[track_caller]
+pub fn reserve_exact<T>(v: &mut Vec<T>, additional: usize, what: &str, hint: &str) {
+    if v.try_reserve_exact(additional).is_err() {
+        let bytes = additional.saturating_mul(std::mem::size_of::<T>());
+        out_of_memory(
+            format!("Failed on request of size {bytes} bytes for {what}."),
+            hint,
+        );
+    }
+}
+
 /// Send a NOTICE with a detail and a hint (the statement goes on).
 pub fn notice(message: impl Into<String>, detail: &str, hint: &str) {
     ErrorReport::new(

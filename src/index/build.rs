@@ -3,7 +3,13 @@
 //! Design: scan the table once, inserting every vector into the in-memory HNSW graph of the core
 //! crate (exact duplicates share an element, up to 10 heap TIDs). When the graph outgrows
 //! maintenance_work_mem, tell the user (NOTICE with a HINT), write what is built, and continue with
-//! on-disk inserts — slower, still correct. Otherwise, lay the graph out (an element and its neighbour
+//! on-disk inserts — slower, still correct.
+//!
+//! Memory: the graph and the per-element build state grow in steps reserved exactly and fallibly
+//! ([`make_room`]), each cut to what maintenance_work_mem has left, and the budget counts what is
+//! reserved (capacity), not what is used: `Vec`'s own doubling would hold up to twice the budget, and
+//! a Rust allocation the allocator refuses aborts the backend (SIGABRT, and the postmaster restarts
+//! every session). A step the process cannot get is ERROR 53200 (out_of_memory) with a hint instead. Otherwise, lay the graph out (an element and its neighbour
 //! list on one page), then write each page once as a full-page GenericXLog record and the meta page
 //! last. Progress shows in pg_stat_progress_create_index (tuples done, sub-phase).
 
@@ -12,7 +18,7 @@ use super::options::{self, index_metric, index_options, prepare};
 use super::page::{self, Meta, Node};
 use super::write;
 use super::xlog::WalWrite;
-use crate::errors::{raise, Code};
+use crate::errors::{out_of_memory, raise, reserve_exact, Code};
 use embedrank_core::hnsw::{FxBuildHasher, HnswParams, InMemoryGraph};
 use pgrx::prelude::*;
 use pgrx::{pg_sys, PgBox};
@@ -148,8 +154,54 @@ pub unsafe extern "C-unwind" fn ambuild(
     result.into_pg()
 }
 
-/// Bytes the build state needs per element besides the graph: heap TIDs and the duplicate map.
-const STATE_BYTES_PER_ELEMENT: usize = 48 + 40;
+/// Bytes the build state needs per element besides the graph: its heap TID list (a `Vec` header and
+/// one small allocation) and its entry in the duplicate map (a slot of about 40 bytes, a small
+/// allocation for the id list) — see [`state_bytes`].
+const STATE_BYTES_PER_ELEMENT: usize = 24 + 32 + 40 + 32;
+
+/// Bytes the build state holds besides the graph, by capacity.
+fn state_bytes(state: &BuildState) -> usize {
+    let slot = std::mem::size_of::<(u64, Vec<u32>)>() + 1;
+    state.tids.capacity() * std::mem::size_of::<Vec<pg_sys::ItemPointerData>>()
+        + state.tids.len() * 32
+        + state.duplicates.capacity() * slot * 8 / 7
+        + state.duplicates.len() * 32
+}
+
+/// Makes room for more elements in the graph and the build state, reserved exactly and fallibly:
+/// half the elements so far (at least 1024), cut to what maintenance_work_mem has left. False when
+/// the budget is spent; ERROR 53200 when the process cannot allocate the step.
+fn make_room(state: &mut BuildState) -> bool {
+    let held = state_bytes(state);
+    let graph = state.graph.as_mut().expect("in-memory graph");
+    let per =
+        InMemoryGraph::bytes_per_element(state.dims, graph.params().m) + STATE_BYTES_PER_ELEMENT;
+    let used = graph.memory_bytes() + held;
+    let left = state.memory_limit.saturating_sub(used);
+    let step = (graph.len() / 2).max(1024).min(left / per);
+    if step == 0 {
+        return false;
+    }
+    let refused = graph.try_reserve(step).is_err()
+        || state.tids.try_reserve_exact(step).is_err()
+        || state.duplicates.try_reserve(step).is_err();
+    if refused {
+        let mb = |b: usize| b.div_ceil(1 << 20);
+        out_of_memory(
+            format!(
+                "Failed on request of about {} MB to grow the embedrank_hnsw build graph past {} tuples ({} MB held).",
+                mb(step.saturating_mul(per)),
+                graph.len(),
+                mb(used)
+            ),
+            &format!(
+                "maintenance_work_mem ({} MB) is more than this server process can allocate. Lower it: once the graph fills it, the build goes on with slower on-disk inserts.",
+                mb(state.memory_limit)
+            ),
+        );
+    }
+    true
+}
 
 /// Before scanning: if the table's row estimate (from ANALYZE/VACUUM) says the graph will not fit in
 /// maintenance_work_mem, say so up front with the setting that would fit, instead of only when the
@@ -213,7 +265,7 @@ unsafe extern "C-unwind" fn build_callback(
         insert_vector(state.index, &v, *tid);
         return;
     }
-    let graph = state.graph.as_mut().expect("in-memory graph");
+    let graph = state.graph.as_ref().expect("in-memory graph");
     let key = {
         let mut h = state.duplicates.hasher().build_hasher();
         v.iter().for_each(|x| x.to_bits().hash(&mut h));
@@ -227,25 +279,29 @@ unsafe extern "C-unwind" fn build_callback(
             return;
         }
     }
-    let id = graph.insert(&v);
-    state.tids.push(vec![*tid]);
-    state.duplicates.entry(key).or_default().push(id);
-    let used = graph.memory_bytes() + state.tids.len() * STATE_BYTES_PER_ELEMENT;
-    if used > state.memory_limit {
-        let n = graph.len();
+    if graph.len() >= graph.capacity() && !make_room(state) {
         let graph = state.graph.take().expect("graph");
         crate::errors::notice(
             format!(
-                "embedrank_hnsw graph no longer fits into maintenance_work_mem after {n} tuples"
+                "embedrank_hnsw graph no longer fits into maintenance_work_mem after {} tuples",
+                graph.len()
             ),
             "Building will take significantly more time.",
             "Increase maintenance_work_mem to speed up builds.",
         );
         write_graph(state, &graph);
+        drop(graph);
         state.tids = Vec::new();
         state.duplicates = HashMap::default();
         state.on_disk = true;
+        let _lock = WriterLock::take(state.index);
+        insert_vector(state.index, &v, *tid);
+        return;
     }
+    let graph = state.graph.as_mut().expect("in-memory graph");
+    let id = graph.insert(&v);
+    state.tids.push(vec![*tid]);
+    state.duplicates.entry(key).or_default().push(id);
 }
 
 /// Fills pages in order: where the next item goes.
@@ -278,7 +334,13 @@ impl Packer {
 /// Where each element and its neighbour list go: (element, neighbour item). A pair that fits one page
 /// stays together; a larger one is placed item by item (the list may land on the next page).
 fn layout(graph: &InMemoryGraph, dims: usize, m: usize) -> Vec<(Node, Node)> {
-    let mut out = Vec::with_capacity(graph.len());
+    let mut out = Vec::new();
+    reserve_exact(
+        &mut out,
+        graph.len(),
+        "the embedrank_hnsw page layout",
+        "Lower maintenance_work_mem: the graph and its layout must fit this server process together.",
+    );
     let mut packer = Packer {
         block: 1,
         used: 0,
@@ -306,7 +368,7 @@ unsafe fn write_graph(state: &BuildState, graph: &InMemoryGraph) {
     // Items in page order: element 0, its list, element 1, its list, ...
     let item_at = |at: usize| {
         let (e, nb) = places[at / 2];
-        let is_element = at % 2 == 0;
+        let is_element = at.is_multiple_of(2);
         (if is_element { e } else { nb }, (at / 2) as u32, is_element)
     };
     let total = 2 * places.len();

@@ -7,19 +7,25 @@
 //! approximate distance order. HNSW graphs can leave a few elements without incoming links; so that
 //! an iterative scan still reaches every row, a walk that exhausts the reachable graph within its
 //! budget finishes with a sweep of the remaining elements (read in physical order, returned by
-//! distance). Deleted elements are walked through but never returned; each element
+//! distance; at most what is left of the budget, the nearest). Deleted elements are walked through but never returned; each element
 //! yields all its heap TIDs. A NULL query (or a zero one under cosine) returns the indexed rows in
 //! graph order, as pgvector's does; a scan without ORDER BY or with a non-MVCC snapshot is an error. The scan state lives in Rust, owned by the scan's memory context, so it
 //! is freed even if the query errors out.
+//!
+//! Memory: the walk keeps ~50 bytes per element it visits and the sweep 16 per element it keeps, so
+//! a scan holds at most about hnsw_max_scan_tuples × 100 bytes, whatever the index's size. Both grow
+//! fallibly: an allocation this process cannot get is ERROR 53200 (out_of_memory) naming the
+//! setting, never an abort of the backend.
 
 use super::options::{self, prepare};
-use super::page::Node;
-use super::storage::{live_elements, read_meta, PageGraph};
-use crate::errors::{dims_mismatch, raise, Code};
+use super::page::{self, Node};
+use super::storage::{block_count, page_elements, read_meta, PageGraph};
+use crate::errors::{dims_mismatch, out_of_memory, raise, Code};
 use embedrank_core::hnsw::{FxHashSet, GraphView, IterativeScan};
 use pgrx::prelude::*;
 use pgrx::{pg_sys, PgMemoryContexts};
-use std::collections::VecDeque;
+use std::cmp::Ordering;
+use std::collections::{BinaryHeap, VecDeque};
 
 #[derive(Default)]
 struct ScanState {
@@ -91,7 +97,10 @@ unsafe fn start(scan: pg_sys::IndexScanDesc, st: &mut ScanState) -> bool {
     // A NULL query, or a zero vector under cosine, has no distance to anything; as pgvector does, the
     // scan still returns the indexed rows (every distance the same, in graph order), so the row count
     // does not depend on whether the planner chose the index.
-    let raw = st.query.take().unwrap_or_else(|| vec![0.0; meta.dims as usize]);
+    let raw = st
+        .query
+        .take()
+        .unwrap_or_else(|| vec![0.0; meta.dims as usize]);
     if raw.len() != meta.dims as usize {
         dims_mismatch(raw.len(), meta.dims as usize);
     }
@@ -160,14 +169,21 @@ pub unsafe extern "C-unwind" fn amgettuple(
             return false;
         };
         let next = match walk.next(g, q) {
-            Some(c) => Some(c.node),
-            None if walk.distance_computations() < st.budget => next_unreached(st),
-            None => None,
+            Ok(Some(c)) => Some(c.node),
+            Ok(None) if walk.distance_computations() < st.budget => {
+                let room = st.budget - walk.distance_computations();
+                next_unreached(st, room)
+            }
+            Ok(None) => None,
+            Err(_) => scan_out_of_memory(walk.distance_computations()),
         };
         let Some(n) = next else { return false };
         let g = st.graph.as_mut().expect("graph");
         let info = g.element(n);
         st.returned_elements += 1;
+        if st.yielded.try_reserve(1).is_err() {
+            scan_out_of_memory(st.returned_elements);
+        }
         st.yielded.insert(n);
         if !info.deleted {
             st.pending.extend(info.tids);
@@ -178,20 +194,74 @@ pub unsafe extern "C-unwind" fn amgettuple(
     }
 }
 
-/// After the graph walk is exhausted: the elements it never reached, nearest first.
-unsafe fn next_unreached(st: &mut ScanState) -> Option<Node> {
+/// ERROR 53200 for a scan whose state could not grow after visiting `visited` elements.
+fn scan_out_of_memory(visited: usize) -> ! {
+    out_of_memory(
+        format!("An embedrank_hnsw index scan could not grow its state after visiting {visited} elements."),
+        &format!(
+            "Lower embedrank.hnsw_max_scan_tuples (now {}): an iterative scan keeps about {SCAN_BYTES_PER_ELEMENT} bytes per element it visits.",
+            options::MAX_SCAN_TUPLES.get()
+        ),
+    )
+}
+
+/// What a scan keeps per visited element (walk heaps and visited set, the set of returned elements).
+const SCAN_BYTES_PER_ELEMENT: usize = 100;
+
+/// An element found by the sweep; ordered by distance, then position (the heap's top is the farthest).
+#[derive(Clone, Copy)]
+struct Swept(f32, Node);
+
+impl Ord for Swept {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.0.total_cmp(&other.0).then(self.1.cmp(&other.1))
+    }
+}
+
+impl PartialOrd for Swept {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for Swept {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for Swept {}
+
+/// After the graph walk is exhausted: the elements it never reached, nearest first — at most `room`
+/// of them (what is left of hnsw_max_scan_tuples). Pages are read one at a time and only the `room`
+/// nearest are kept, so the sweep's memory is bounded by the setting, not by the index's size.
+unsafe fn next_unreached(st: &mut ScanState, room: usize) -> Option<Node> {
     if st.sweep.is_none() {
         let g = st.graph.as_mut().expect("graph");
         let q = st.query.as_ref().expect("query");
-        let mut rest: Vec<(f32, Node)> = live_elements(g.index, || {
+        let mut nearest: BinaryHeap<Swept> = BinaryHeap::new();
+        let mut listed = Vec::new();
+        for block in 1..block_count(g.index) {
+            listed.clear();
+            page_elements(g.index, block, &mut listed);
+            for e in &listed {
+                if e.deleted != page::LIVE || st.yielded.contains(&e.node) {
+                    continue;
+                }
+                let found = Swept(g.distance_to(q, e.node), e.node);
+                if nearest.len() < room {
+                    if nearest.try_reserve(1).is_err() {
+                        scan_out_of_memory(st.returned_elements + nearest.len());
+                    }
+                    nearest.push(found);
+                } else if nearest.peek().is_some_and(|far| found < *far) {
+                    nearest.pop();
+                    nearest.push(found);
+                }
+            }
             pg_sys::check_for_interrupts!();
-        })
-        .into_iter()
-        .filter(|n| !st.yielded.contains(n))
-        .map(|n| (g.distance_to(q, n), n))
-        .collect();
-        rest.sort_by(|a, b| a.0.total_cmp(&b.0));
-        st.sweep = Some(rest.into_iter().map(|r| r.1).collect());
+        }
+        st.sweep = Some(nearest.into_sorted_vec().into_iter().map(|s| s.1).collect());
     }
     st.sweep.as_mut().and_then(|s| s.pop_front())
 }

@@ -267,17 +267,3 @@ pub fn page_elements(index: pg_sys::Relation, block: u32, out: &mut Vec<ListedEl
 pub fn block_count(index: pg_sys::Relation) -> u32 {
     unsafe { pg_sys::RelationGetNumberOfBlocksInFork(index, pg_sys::ForkNumber::MAIN_FORKNUM) }
 }
-
-/// The live elements of the index, in physical order; `between_pages` runs after each page
-/// (interrupt checks).
-pub fn live_elements(index: pg_sys::Relation, between_pages: fn()) -> Vec<Node> {
-    let mut listed = Vec::new();
-    let mut out = Vec::new();
-    for block in 1..block_count(index) {
-        listed.clear();
-        page_elements(index, block, &mut listed);
-        out.extend(listed.iter().filter(|e| e.deleted == page::LIVE).map(|e| e.node));
-        between_pages();
-    }
-    out
-}

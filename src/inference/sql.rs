@@ -28,12 +28,14 @@
 use super::cache;
 use super::errors::OrRaise;
 use super::settings;
-use crate::errors::{raise, Code};
+use crate::errors::{raise, reserve_exact, Code};
 use crate::vector::Vector;
-use embedrank_infer::{list_models, sigmoid, InputType};
+use embedrank_infer::{list_models, sigmoid, Cancel, InputType};
 use pgrx::prelude::*;
+use pgrx::Array;
 
-/// Texts per call into the model layer: bounds memory for huge arrays and keeps cancellation prompt.
+/// Texts per call into the model layer: bounds the model layer's memory (tokens, batches, outputs of
+/// one chunk) whatever the array's size, and keeps cancellation prompt.
 const CHUNK: usize = 256;
 /// Longest input kept, in bytes per token of the model's max length: far beyond any real token
 /// (WordPiece words over 100 characters become one [UNK]), so truncation is still the model's own,
@@ -76,10 +78,27 @@ fn clip(s: &str, max: usize) -> &str {
     &s[..end]
 }
 
-/// Runs between model batches on the backend's own thread.
-fn interrupted() -> bool {
-    pg_sys::check_for_interrupts!();
-    false
+/// Postgres interrupts, as inference asks about them (see `embedrank_infer::Cancel`). `pending` only
+/// reads what Postgres' signal handlers set, so it is safe while lane threads are inside ONNX Runtime;
+/// `check` processes the interrupts — an ERROR unwinds, a FATAL (`pg_terminate_backend`) exits the
+/// process — and inference asks it only when none of its threads is inside ONNX Runtime: exiting with
+/// a lane still running a session crashed the backend in ORT's static destructors.
+struct Interrupts;
+
+impl Cancel for Interrupts {
+    fn pending(&self) -> bool {
+        // As ProcessInterrupts: nothing is processed while interrupts are held off.
+        unsafe {
+            std::ptr::read_volatile(std::ptr::addr_of!(pg_sys::InterruptPending)) != 0
+                && std::ptr::read_volatile(std::ptr::addr_of!(pg_sys::InterruptHoldoffCount)) == 0
+                && std::ptr::read_volatile(std::ptr::addr_of!(pg_sys::CritSectionCount)) == 0
+        }
+    }
+
+    fn check(&self) -> bool {
+        pg_sys::check_for_interrupts!();
+        false
+    }
 }
 
 /// The named model, or the default from `default_name`, loaded in this backend.
@@ -90,22 +109,27 @@ fn model_or_default(
     cache::get(&model.map(str::to_string).unwrap_or_else(default_name))
 }
 
-/// Embed `texts` with `model`, chunked, with interrupts checked between batches.
-fn embed_many(texts: &[&str], model: Option<&str>, kind: InputType) -> Vec<Vec<f32>> {
+/// Embed `texts` with `model`, CHUNK at a time, with interrupts checked between batches, handing
+/// each vector to `sink` in input order (the texts are borrowed, never copied).
+fn embed_each<'t>(
+    texts: impl Iterator<Item = &'t str>,
+    model: Option<&str>,
+    kind: InputType,
+    mut sink: impl FnMut(&[f32]),
+) {
     let m = model_or_default(model, settings::default_embedding_model);
     let embedder = m.as_embedder().or_raise();
     let cap = m.info().config.max_length * BYTES_PER_TOKEN_CAP;
-    let mut out = Vec::with_capacity(texts.len());
-    for chunk in texts.chunks(CHUNK) {
-        let clipped: Vec<&str> = chunk.iter().map(|t| clip(t, cap)).collect();
-        out.extend(
-            embedder
-                .embed_batch(&clipped, kind, &interrupted)
-                .or_raise(),
-        );
-        interrupted();
+    let mut texts = texts.peekable();
+    let mut chunk: Vec<&str> = Vec::with_capacity(CHUNK);
+    while texts.peek().is_some() {
+        chunk.clear();
+        chunk.extend(texts.by_ref().take(CHUNK).map(|t| clip(t, cap)));
+        for v in embedder.embed_batch(&chunk, kind, &Interrupts).or_raise() {
+            sink(&v);
+        }
+        Interrupts.check();
     }
-    out
 }
 
 /// Largest `vector[]` result `embed(text[])` builds (Postgres caps one value at 1 GB).
@@ -122,38 +146,64 @@ fn embedding_dims(model: Option<&str>) -> usize {
 /// One text: NULL in, NULL out.
 fn embed_one(input: Option<&str>, model: Option<&str>, input_type: Option<&str>) -> Option<Vector> {
     let kind = input_type_arg(input_type);
-    input.map(|t| Vector(embed_many(&[t], model, kind).pop().expect("one vector")))
+    let text = input?;
+    let mut out = None;
+    embed_each(std::iter::once(text), model, kind, |v| {
+        out = Some(v.to_vec())
+    });
+    Some(Vector(out.expect("one vector")))
 }
 
 /// Many texts in input order; NULL elements give NULL.
+///
+/// Memory: the texts are read where Postgres keeps the array (no copy); the result (at most
+/// MAX_RESULT_BYTES) is allocated fallibly before any inference runs, so a result this process cannot
+/// hold is ERROR 53200 at once, not an abort after minutes of work; what the model layer allocates is
+/// bounded per CHUNK.
 fn embed_all(
-    inputs: Option<Vec<Option<String>>>,
+    inputs: Option<Array<'_, &str>>,
     model: Option<&str>,
     input_type: Option<&str>,
 ) -> Option<Vec<Option<Vector>>> {
     let kind = input_type_arg(input_type);
     let inputs = inputs?;
-    let present: Vec<&str> = inputs.iter().flatten().map(String::as_str).collect();
+    let present = inputs.iter().flatten().count();
     // The result is one array value: it must stay below Postgres' 1 GB allocation limit.
     let dims = embedding_dims(model);
-    let bytes = present.len().saturating_mul(8 + 4 * dims);
+    let bytes = present.saturating_mul(8 + 4 * dims);
+    let hint =
+        "Embed in batches of a few thousand texts, e.g. with unnest() over slices of the array.";
     if bytes >= MAX_RESULT_BYTES {
         raise(
             Code::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
-            format!("embed() result for {} texts would need {} MB", present.len(), bytes >> 20),
-            Some("Embed in batches of a few thousand texts, e.g. with unnest() over slices of the array."),
+            format!(
+                "embed() result for {present} texts would need {} MB",
+                bytes >> 20
+            ),
+            Some(hint),
         );
     }
-    let mut vecs = embed_many(&present, model, kind).into_iter();
-    Some(
+    let what = format!("the embed() result of {present} texts");
+    let mut vectors: Vec<Vec<f32>> = Vec::new();
+    reserve_exact(&mut vectors, present, &what, hint);
+    for _ in 0..present {
+        let mut v = Vec::new();
+        reserve_exact(&mut v, dims, &what, hint);
+        vectors.push(v);
+    }
+    let mut slots = vectors.iter_mut();
+    embed_each(inputs.iter().flatten(), model, kind, |v| {
+        slots.next().expect("a slot per text").extend_from_slice(v)
+    });
+    let mut result: Vec<Option<Vector>> = Vec::new();
+    reserve_exact(&mut result, inputs.len(), &what, hint);
+    let mut vectors = vectors.into_iter();
+    result.extend(
         inputs
             .iter()
-            .map(|t| {
-                t.as_ref()
-                    .map(|_| Vector(vecs.next().expect("vector per text")))
-            })
-            .collect(),
-    )
+            .map(|t| t.map(|_| Vector(vectors.next().expect("vector per text")))),
+    );
+    Some(result)
 }
 
 /// The model of the IMMUTABLE form: never NULL, never the setting. The planner only routes calls
@@ -179,7 +229,7 @@ pub fn embed(
 
 #[pg_extern(stable, parallel_safe, name = "embed", cost = 10000)]
 pub fn embed_array(
-    inputs: Option<Vec<Option<String>>>,
+    inputs: Option<Array<'_, &str>>,
     model: default!(Option<&str>, "NULL"),
     input_type: default!(Option<&str>, "'document'"),
 ) -> Option<Vec<Option<Vector>>> {
@@ -199,7 +249,7 @@ pub fn embed_with_model(
 /// IMMUTABLE twin of `embed(inputs text[], model, input_type)` for a fixed model.
 #[pg_extern(immutable, parallel_safe, name = "embed_with_model", cost = 10000)]
 pub fn embed_with_model_array(
-    inputs: Option<Vec<Option<String>>>,
+    inputs: Option<Array<'_, &str>>,
     model: Option<&str>,
     input_type: Option<&str>,
 ) -> Option<Vec<Option<Vector>>> {
@@ -279,7 +329,7 @@ ALTER FUNCTION embed(text[], text, text) SUPPORT embed_support;
 #[pg_extern(stable, parallel_safe, cost = 10000)]
 pub fn rerank(
     query: Option<&str>,
-    documents: Option<Vec<Option<String>>>,
+    documents: Option<Array<'_, &str>>,
     model: default!(Option<&str>, "NULL"),
     top_n: default!(Option<i32>, "NULL"),
     min_score: default!(Option<f32>, "NULL"),
@@ -300,23 +350,33 @@ pub fn rerank(
     let m = model_or_default(model, settings::default_rerank_model);
     let reranker = m.as_reranker().or_raise();
     let cap = m.info().config.max_length * BYTES_PER_TOKEN_CAP;
-    let (idx, docs): (Vec<i32>, Vec<&str>) = documents
+    let query = clip(query, cap);
+    // The documents are read where Postgres keeps the array (no copy), CHUNK at a time; the only
+    // allocation as large as the array is the scores, made fallibly before any inference runs.
+    let present = documents.iter().flatten().count();
+    let mut rows: Vec<(i32, f32)> = Vec::new();
+    reserve_exact(
+        &mut rows,
+        present,
+        &format!("the rerank() scores of {present} documents"),
+        "Rerank fewer documents per call: rerank() is for the top candidates of a first-stage search (50-200).",
+    );
+    let mut docs = documents
         .iter()
         .enumerate()
-        .filter_map(|(i, d)| d.as_deref().map(|d| (i as i32 + 1, clip(d, cap))))
-        .unzip();
-    let mut rows: Vec<(i32, f32)> = Vec::with_capacity(docs.len());
-    for (ci, chunk) in docs.chunks(CHUNK).enumerate() {
-        let logits = reranker
-            .score(clip(query, cap), chunk, &interrupted)
-            .or_raise();
-        rows.extend(
-            logits
-                .into_iter()
-                .enumerate()
-                .map(|(j, l)| (idx[ci * CHUNK + j], sigmoid(l))),
-        );
-        interrupted();
+        .filter_map(|(i, d)| d.map(|d| (i as i32 + 1, clip(d, cap))))
+        .peekable();
+    let (mut idx, mut chunk) = (Vec::with_capacity(CHUNK), Vec::with_capacity(CHUNK));
+    while docs.peek().is_some() {
+        idx.clear();
+        chunk.clear();
+        for (i, d) in docs.by_ref().take(CHUNK) {
+            idx.push(i);
+            chunk.push(d);
+        }
+        let logits = reranker.score(query, &chunk, &Interrupts).or_raise();
+        rows.extend(idx.iter().zip(logits).map(|(&i, l)| (i, sigmoid(l))));
+        Interrupts.check();
     }
     rows.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     if let Some(min) = min_score {

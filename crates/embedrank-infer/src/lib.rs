@@ -24,9 +24,10 @@
 //!   [`Embedder`] / [`Reranker`].
 //! - [`traits`]: the [`Embedder`] / [`Reranker`] traits the SQL layer programs against, [`InputType`], [`sigmoid`].
 //!
-//! Threading contract: the `cancel` callbacks passed to [`Embedder::embed_batch`] and [`Reranker::score`] are
-//! only ever invoked on the calling thread, between batches (and while it waits for lanes). Worker threads
-//! (rayon, lanes, ORT) run pure Rust / ORT code only.
+//! Threading contract: the [`Cancel`] passed to [`Embedder::embed_batch`] and [`Reranker::score`] is only ever
+//! asked on the calling thread: [`Cancel::pending`] also while lanes run, [`Cancel::check`] (which may unwind
+//! or exit the process) only when no thread of this crate is inside ONNX Runtime. Worker threads (rayon,
+//! lanes, ORT) run pure Rust / ORT code only.
 //!
 //! Inputs longer than a model's `max_length` (in tokens, special tokens included) are truncated; for reranker
 //! pairs the longest of the two sequences is truncated first.
@@ -50,4 +51,4 @@ pub use error::InferError;
 pub use model::OnnxModel;
 pub use registry::{list_models, validate_model_name};
 pub use runtime::{init_runtime, runtime_path};
-pub use traits::{sigmoid, Embedder, InputType, Reranker};
+pub use traits::{sigmoid, Cancel, Embedder, InputType, Reranker};

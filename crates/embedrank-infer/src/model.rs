@@ -9,8 +9,8 @@
 //!
 //! Inference (both roles): tokenize in parallel → sort by length → run batches padded to their longest member
 //! (see [`crate::batching`]) → scatter results back to input order. Dynamically quantized graphs run one
-//! sequence per batch unless `max_batch` says otherwise (see [`crate::graph`] for why). `cancel` is called on the calling thread
-//! before every batch. ORT's `run` needs `&mut Session`, so each session sits behind a mutex, never contended:
+//! sequence per batch unless `max_batch` says otherwise (see [`crate::graph`] for why). `cancel` is checked on the calling
+//! thread before every batch, and only then (see [`Cancel`]). ORT's `run` needs `&mut Session`, so each session sits behind a mutex, never contended:
 //! a model that runs one sequence per call and was loaded with N > 1 threads has N sessions of one intra-op
 //! thread ("lanes", see [`crate::lanes`]) used by one lane thread each; otherwise one session with N intra-op
 //! threads.
@@ -36,7 +36,7 @@ use crate::pooling::{l2_normalize, pool};
 use crate::registry::{resolve_model, MODEL_FILE, TOKENIZER_FILE};
 use crate::signals::with_signals_blocked;
 use crate::tokenize::{Encoded, TextTokenizer};
-use crate::traits::{Embedder, InputType, Reranker};
+use crate::traits::{Cancel, Embedder, InputType, Reranker};
 
 const INPUT_IDS: &str = "input_ids";
 const ATTENTION_MASK: &str = "attention_mask";
@@ -263,7 +263,7 @@ impl OnnxModel {
     fn run_all<T: Send>(
         &self,
         encoded: &[Encoded],
-        cancel: &dyn Fn() -> bool,
+        cancel: &dyn Cancel,
         per_batch: impl Fn(ndarray::ArrayD<f32>, &Array2<i64>) -> Result<Vec<T>, InferError> + Sync,
     ) -> Result<Vec<T>, InferError> {
         let lengths: Vec<usize> = encoded.iter().map(Encoded::len).collect();
@@ -286,7 +286,7 @@ impl OnnxModel {
         } else {
             let mut out = Vec::with_capacity(batches.len());
             for b in 0..batches.len() {
-                if cancel() {
+                if cancel.check() {
                     return Err(InferError::Cancelled);
                 }
                 out.push(run(0, b)?);
@@ -310,7 +310,7 @@ impl OnnxModel {
         &self,
         texts: &[&str],
         input_type: InputType,
-        cancel: &dyn Fn() -> bool,
+        cancel: &dyn Cancel,
     ) -> Result<Vec<Vec<f32>>, InferError> {
         let config = self.config();
         let encoded = self
@@ -356,7 +356,7 @@ impl Embedder for OnnxModel {
         &self,
         texts: &[&str],
         input_type: InputType,
-        cancel: &dyn Fn() -> bool,
+        cancel: &dyn Cancel,
     ) -> Result<Vec<Vec<f32>>, InferError> {
         self.require_role(Role::Embedding)?;
         let vectors = self.embed_unchecked(texts, input_type, cancel)?;
@@ -377,7 +377,7 @@ impl Reranker for OnnxModel {
         &self,
         query: &str,
         docs: &[&str],
-        cancel: &dyn Fn() -> bool,
+        cancel: &dyn Cancel,
     ) -> Result<Vec<f32>, InferError> {
         self.require_role(Role::Reranker)?;
         let config = self.config();

@@ -15,6 +15,7 @@ use rayon::prelude::*;
 use tokenizers::{Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy};
 
 use crate::error::InferError;
+use crate::traits::Cancel;
 
 /// Inputs tokenized between two cancel checks.
 pub const CHUNK: usize = 512;
@@ -80,7 +81,7 @@ impl TextTokenizer {
         &self,
         prefix: &str,
         texts: &[&str],
-        cancel: &dyn Fn() -> bool,
+        cancel: &dyn Cancel,
     ) -> Result<Vec<Encoded>, InferError> {
         self.encode_chunked(texts, cancel, |text| {
             if prefix.is_empty() {
@@ -97,7 +98,7 @@ impl TextTokenizer {
         query: &str,
         docs: &[&str],
         doc_prefix: &str,
-        cancel: &dyn Fn() -> bool,
+        cancel: &dyn Cancel,
     ) -> Result<Vec<Encoded>, InferError> {
         self.encode_chunked(docs, cancel, |doc| {
             if doc_prefix.is_empty() {
@@ -132,12 +133,12 @@ impl TextTokenizer {
     fn encode_chunked<T: Sync>(
         &self,
         items: &[T],
-        cancel: &dyn Fn() -> bool,
+        cancel: &dyn Cancel,
         encode: impl Fn(&T) -> Result<Encoded, InferError> + Sync,
     ) -> Result<Vec<Encoded>, InferError> {
         let mut out = Vec::with_capacity(items.len());
         for (i, chunk) in items.chunks(CHUNK).enumerate() {
-            if i > 0 && cancel() {
+            if i > 0 && cancel.check() {
                 return Err(InferError::Cancelled);
             }
             let encoded = crate::workers::run(|| {

@@ -1,9 +1,9 @@
 //! The model traits the SQL layer programs against.
 //!
 //! The extension holds models as `&dyn Embedder` / `&dyn Reranker`, so tests can swap in fakes. Both traits
-//! take a `cancel` callback that implementations call only on the calling thread, between batches; when it
-//! returns `true` they stop and return [`InferError::Cancelled`]. In Postgres the callback runs
-//! `check_for_interrupts`, which may not return at all (it raises an ERROR).
+//! take a [`Cancel`]: implementations ask it, on the calling thread only, whether to stop; when it says so
+//! they return [`InferError::Cancelled`]. In Postgres it processes interrupts, which may not return at all
+//! (an ERROR unwinds; a FATAL, e.g. from `pg_terminate_backend`, exits the process).
 
 use crate::error::InferError;
 
@@ -12,6 +12,35 @@ use crate::error::InferError;
 pub enum InputType {
     Query,
     Document,
+}
+
+/// How the caller stops a long run early. Two questions, because ONNX Runtime may be running on this
+/// crate's lane threads (see [`crate::lanes`]) while the calling thread waits:
+///
+/// - [`Cancel::pending`]: is there anything to act on? Asked every few milliseconds *while lane threads
+///   are inside ONNX Runtime*, so it must only read state (in Postgres: the `InterruptPending` flag that
+///   signal handlers set) and never raise, unwind or exit.
+/// - [`Cancel::check`]: act on it; `true` stops the run. It may also not return: in Postgres it runs
+///   `ProcessInterrupts`, whose ERROR unwinds and whose FATAL calls `exit()`. `exit()` runs ONNX
+///   Runtime's static destructors, and a lane thread still inside a session then uses freed state (an
+///   abort, or garbage results). So `check` is asked only when no thread of this crate is inside ONNX
+///   Runtime: between batches, or after `pending` said yes and the lanes were stopped and joined.
+///
+/// A closure `Fn() -> bool` answers both questions (so it must be safe to call while lanes run).
+pub trait Cancel {
+    /// Whether [`Cancel::check`] may have something to do. Must not raise, unwind or exit.
+    fn pending(&self) -> bool;
+    /// Acts on a pending request: `true` stops the run with [`InferError::Cancelled`].
+    fn check(&self) -> bool;
+}
+
+impl<F: Fn() -> bool> Cancel for F {
+    fn pending(&self) -> bool {
+        self()
+    }
+    fn check(&self) -> bool {
+        self()
+    }
 }
 
 /// Text → fixed-size vectors.
@@ -24,7 +53,7 @@ pub trait Embedder: Send + Sync {
         &self,
         texts: &[&str],
         input_type: InputType,
-        cancel: &dyn Fn() -> bool,
+        cancel: &dyn Cancel,
     ) -> Result<Vec<Vec<f32>>, InferError>;
 }
 
@@ -36,7 +65,7 @@ pub trait Reranker: Send + Sync {
         &self,
         query: &str,
         docs: &[&str],
-        cancel: &dyn Fn() -> bool,
+        cancel: &dyn Cancel,
     ) -> Result<Vec<f32>, InferError>;
 }
 

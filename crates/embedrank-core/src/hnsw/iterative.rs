@@ -18,13 +18,18 @@
 //! from the entry is exhausted) or, after the budget of `max_visited`
 //! distance computations (counting those of the initial search, which
 //! always completes) is spent, once the already-computed nodes are drained.
+//!
+//! Memory grows with the nodes visited (two heap entries and a visited-set
+//! entry each, ~50 bytes), so up to `max_visited`: the growth is fallible
+//! (`next` returns the allocator's refusal as an error instead of aborting),
+//! so a host can turn it into an ordinary error.
 
 use super::fxhash::FxHashSet;
 use super::order::Key;
 use super::search::{hashed_searcher, Searcher};
 use super::{Candidate, GraphView};
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, TryReserveError};
 use std::hash::Hash;
 
 /// Wraps a view and counts distance computations.
@@ -108,15 +113,16 @@ impl<N: Copy + Eq + Hash + Ord + std::fmt::Debug> IterativeScan<N> {
         }
     }
 
-    /// Next node in approximately ascending distance, or `None` when done.
+    /// Next node in approximately ascending distance, or `None` when done;
+    /// an error when the scan's memory could not grow.
     #[allow(clippy::should_implement_trait)] // needs the graph, so not an Iterator
     pub fn next<G: GraphView<Node = N>>(
         &mut self,
         g: &mut G,
         query: &[f32],
-    ) -> Option<Candidate<N>> {
+    ) -> Result<Option<Candidate<N>>, TryReserveError> {
         if let Some(c) = self.initial.next() {
-            return Some(c);
+            return Ok(Some(c));
         }
         loop {
             let spent = self.computed >= self.max_visited;
@@ -126,10 +132,10 @@ impl<N: Copy + Eq + Hash + Ord + std::fmt::Debug> IterativeScan<N> {
                 (Some(Reverse(r)), Some(Reverse(f))) => !spent && f.closer_than(r),
             };
             if !expand {
-                return self.ready.pop().map(|Reverse(k)| k.candidate());
+                return Ok(self.ready.pop().map(|Reverse(k)| k.candidate()));
             }
             let Reverse(f) = self.frontier.pop().expect("peeked");
-            self.expand(g, query, f.node);
+            self.expand(g, query, f.node)?;
         }
     }
 
@@ -138,15 +144,25 @@ impl<N: Copy + Eq + Hash + Ord + std::fmt::Debug> IterativeScan<N> {
         self.computed
     }
 
-    /// Computes distances to the unvisited level-0 neighbours of `n`.
-    fn expand<G: GraphView<Node = N>>(&mut self, g: &mut G, query: &[f32], n: N) {
+    /// Computes distances to the unvisited level-0 neighbours of `n`, after
+    /// making room for all of them (so growth fails here, not in a push).
+    fn expand<G: GraphView<Node = N>>(
+        &mut self,
+        g: &mut G,
+        query: &[f32],
+        n: N,
+    ) -> Result<(), TryReserveError> {
         self.nbrs.clear();
         g.neighbors(n, 0, &mut self.nbrs);
+        let k = self.nbrs.len();
+        self.visited.try_reserve(k)?;
+        self.ready.try_reserve(k)?;
+        self.frontier.try_reserve(k)?;
         for &e in &self.nbrs {
             if self.computed >= self.max_visited {
                 // Budget spent mid-batch: leave the rest unvisited.
                 self.frontier.clear();
-                return;
+                return Ok(());
             }
             if self.visited.insert(e) {
                 self.computed += 1;
@@ -155,5 +171,6 @@ impl<N: Copy + Eq + Hash + Ord + std::fmt::Debug> IterativeScan<N> {
                 self.frontier.push(Reverse(k));
             }
         }
+        Ok(())
     }
 }

@@ -568,16 +568,54 @@ impl InMemoryGraph {
         self.entry
     }
 
-    /// Approximate heap bytes used (vectors + adjacency), so the caller can
-    /// enforce maintenance_work_mem. Counts used lengths, not spare capacity.
+    /// Approximate heap bytes held (vectors + adjacency), so the caller can
+    /// enforce maintenance_work_mem. Counts capacity, not length: a `Vec`
+    /// that doubled holds up to twice what it uses.
     pub fn memory_bytes(&self) -> usize {
         let s = &self.store;
-        s.vectors.len() * 4
-            + s.levels.len()
-            + s.layer0.len() * 4
-            + s.layer0_dist.len() * 5
-            + s.upper.len() * 2 * std::mem::size_of::<Vec<Vec<u32>>>()
+        s.vectors.capacity() * 4
+            + s.levels.capacity()
+            + s.layer0.capacity() * 4
+            + s.layer0_dist.capacity() * 4
+            + s.layer0_flag.capacity()
+            + s.upper.capacity() * std::mem::size_of::<Vec<Vec<u32>>>()
+            + s.upper_meta.capacity() * std::mem::size_of::<Vec<(Vec<f32>, Vec<Flag>)>>()
             + s.upper_lists * Self::upper_list_bytes(s.m)
+    }
+
+    /// How many elements fit without growing the per-element arrays.
+    pub fn capacity(&self) -> usize {
+        let s = &self.store;
+        s.levels
+            .capacity()
+            .min(s.vectors.capacity() / s.dims.max(1))
+    }
+
+    /// Makes room for exactly `additional` more elements in the per-element
+    /// arrays (vectors, levels, layer-0 lists), so the next inserts do not
+    /// grow them, or fails without aborting. With it a caller grows the
+    /// graph in steps it chose and can afford, where `Vec`'s own doubling
+    /// (and its abort when the allocator says no) would not be. Upper-layer
+    /// lists, which about one element in `m` has, stay per-element
+    /// allocations of a few hundred bytes.
+    pub fn try_reserve(
+        &mut self,
+        additional: usize,
+    ) -> Result<(), std::collections::TryReserveError> {
+        let s = &mut self.store;
+        let (stride, m2) = (s.stride(), 2 * s.m);
+        s.vectors
+            .try_reserve_exact(additional.saturating_mul(s.dims))?;
+        s.levels.try_reserve_exact(additional)?;
+        s.layer0
+            .try_reserve_exact(additional.saturating_mul(stride))?;
+        s.layer0_dist
+            .try_reserve_exact(additional.saturating_mul(m2))?;
+        s.layer0_flag
+            .try_reserve_exact(additional.saturating_mul(m2))?;
+        s.upper.try_reserve_exact(additional)?;
+        s.upper_meta.try_reserve_exact(additional)?;
+        Ok(())
     }
 
     /// Estimated bytes one more element adds on average: its vector, its

@@ -95,7 +95,18 @@ fn identical_vectors() {
 fn structure_and_memory_accounting() {
     let dims = 16;
     let data = clustered(1500, dims, 10, 0.2, 3);
-    let g = build(&data, dims, params(Metric::L2));
+    // Reserved exactly, the per-element arrays never grow past what the estimate counts.
+    let mut g = InMemoryGraph::new(dims, params(Metric::L2));
+    g.try_reserve(1500).unwrap();
+    assert_eq!(g.capacity(), 1500);
+    for v in data.chunks_exact(dims) {
+        g.insert(v);
+    }
+    assert_eq!(
+        g.capacity(),
+        1500,
+        "inserts within the reservation do not grow it"
+    );
     let (ep, ep_level) = g.entry_point().unwrap();
     assert_eq!(g.level(ep), ep_level);
     assert!((0..g.len() as u32).all(|i| g.level(i) <= ep_level));
@@ -109,6 +120,23 @@ fn structure_and_memory_accounting() {
     let per = InMemoryGraph::bytes_per_element(dims, 16) as f64;
     let actual = g.memory_bytes() as f64 / g.len() as f64;
     assert!((actual / per - 1.0).abs() < 0.1, "{actual} vs {per}");
+}
+
+#[test]
+fn memory_counts_capacity_and_impossible_reservations_fail_without_aborting() {
+    let mut g = build(&clustered(100, 8, 4, 0.2, 1), 8, params(Metric::L2));
+    let before = g.memory_bytes();
+    g.try_reserve(10_000).unwrap();
+    assert!(
+        g.memory_bytes() > before + 10_000 * 8 * 4,
+        "spare capacity is counted"
+    );
+    assert!(g.capacity() >= 10_100);
+    // More than any address space: an Err, not the allocator's abort.
+    assert!(g.try_reserve(usize::MAX / 64).is_err());
+    assert!(g.try_reserve(1 << 50).is_err());
+    assert_eq!(g.len(), 100);
+    g.insert(&[0.5; 8]);
 }
 
 #[test]
@@ -158,7 +186,7 @@ fn collect_scan<G: GraphView>(
 ) -> Vec<Candidate<G::Node>> {
     let mut scan = IterativeScan::new(g, q, ep, lvl, ef, max);
     let mut out = Vec::new();
-    while let Some(c) = scan.next(g, q) {
+    while let Some(c) = scan.next(g, q).unwrap() {
         out.push(c);
     }
     out
@@ -214,12 +242,15 @@ fn iterative_scan_respects_budget() {
     let mut view = &g;
     let mut scan = IterativeScan::new(&mut view, q, ep, lvl, 20, 500);
     let mut n = 0;
-    while scan.next(&mut view, q).is_some() {
+    while scan.next(&mut view, q).unwrap().is_some() {
         n += 1;
     }
     assert!((20..=500).contains(&n), "yielded {n}");
     assert!(scan.distance_computations() <= 500);
-    assert!(scan.next(&mut view, q).is_none(), "stays exhausted");
+    assert!(
+        scan.next(&mut view, q).unwrap().is_none(),
+        "stays exhausted"
+    );
 
     let empty_graph = InMemoryGraph::new(2, params(Metric::L2));
     assert!(empty_graph.search(&[0.0, 0.0], 3, 3).is_empty());
@@ -234,6 +265,10 @@ fn levels_are_clamped_to_the_parameters_range() {
     assert_eq!(g.entry_point().map(|e| e.1), Some(3));
     let q = &data[..dims];
     assert_eq!(g.search(q, 1, 16)[0].node, 0, "tall graphs still search");
-    let g = build(data.as_slice(), 2, HnswParams::new(2, 8, Metric::L2, 1).levels(0, 1));
+    let g = build(
+        data.as_slice(),
+        2,
+        HnswParams::new(2, 8, Metric::L2, 1).levels(0, 1),
+    );
     assert!((0..g.len() as u32).all(|id| g.level(id) <= 1));
 }
