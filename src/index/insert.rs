@@ -56,9 +56,11 @@ pub fn new_level(m: usize) -> usize {
     if seed != 0 {
         // Restart at the first insert of each SQL command, so every command run under the same
         // seed draws the same levels.
-        let key = (seed, unsafe { pg_sys::GetCurrentCommandId(false) }, unsafe {
-            pg_sys::GetCurrentStatementStartTimestamp()
-        });
+        let key = (
+            seed,
+            unsafe { pg_sys::GetCurrentCommandId(false) },
+            unsafe { pg_sys::GetCurrentStatementStartTimestamp() },
+        );
         if SEEDED.get() != key {
             SEEDED.set(key);
             RNG.with(|r| *r.borrow_mut() = LevelRng::new(seed as u64));
@@ -219,4 +221,3 @@ unsafe fn connect(g: &mut PageGraph, meta: &Meta, e: Node, new: Node, level: usi
     }
     write::set_neighbors(g.index, m, nb, level, &list);
 }
-

@@ -154,7 +154,10 @@ pub unsafe extern "C-unwind" fn amoptions(
 ) -> *mut pg_sys::bytea {
     let tab = [
         int_option(c"m", std::mem::offset_of!(Options, m)),
-        int_option(c"ef_construction", std::mem::offset_of!(Options, ef_construction)),
+        int_option(
+            c"ef_construction",
+            std::mem::offset_of!(Options, ef_construction),
+        ),
     ];
     pg_sys::build_reloptions(
         reloptions,

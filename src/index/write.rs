@@ -118,7 +118,10 @@ pub unsafe fn add_pair(
         let element = page::make_element(level, tids, page::node(block, next + 1), vector);
         let off_e = add_item(pg, &element);
         let off_n = add_item(pg, &neighbors);
-        assert!(off_e == next && off_n == next + 1, "unexpected item offsets");
+        assert!(
+            off_e == next && off_n == next + 1,
+            "unexpected item offsets"
+        );
         page::node(block, off_e)
     } else {
         let (nb_block, nb_page) =

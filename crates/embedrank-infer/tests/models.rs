@@ -33,7 +33,10 @@ fn reranker_sanity_values() {
     if let Some(fixture) = parity_fixture() {
         for (doc, got) in [BERLIN_DOC, NYC_DOC].iter().zip(&scores) {
             let want = reference_logit(&fixture, BERLIN_Q, doc);
-            assert!((got - want).abs() <= 1e-3, "logit {got} vs reference {want}");
+            assert!(
+                (got - want).abs() <= 1e-3,
+                "logit {got} vs reference {want}"
+            );
         }
     }
     assert!(scores[0] > scores[1] + 10.0, "{scores:?}");
