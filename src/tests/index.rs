@@ -369,7 +369,7 @@ fn recall_after_stopped_vacuum(stop_after: i32) -> f64 {
         assert!(outcome.starts_with("57014"), "{outcome}");
     }
     assert_eq!(Spi::get_one::<i64>(&format!("SELECT tests.links_to_free_slots_for_test('{t}_idx')")).unwrap(), Some(0));
-    Spi::run(&format!("SET embedrank.hnsw_test_level_seed = 7; SELECT setseed(0.7)")).unwrap();
+    Spi::run("SET embedrank.hnsw_test_level_seed = 7; SELECT setseed(0.7)").unwrap();
     Spi::run(&format!(
         "INSERT INTO {t} SELECT 100000 + i, i % 50, (SELECT array_agg(((i % 20) * 0.1 + random() + 0 * g)::real) FROM generate_series(1, 16) g)::vector(16)
          FROM generate_series(1, 1500) i"
