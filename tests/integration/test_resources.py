@@ -15,7 +15,9 @@ restarts every session); each request below must instead end in an ERROR while t
   4. pg_terminate_backend at random moments (0-1 s) of rerank() / embed(text[]) running on two
      inference lanes: 200 terminations, no crash (the lanes are stopped and joined before the backend
      processes the FATAL and exits, so no lane thread is inside ONNX Runtime while exit() runs its
-     static destructors).
+     static destructors). Measured on 2 cores: 200 terminations in ~125 s, no crash line, no ONNX
+     Runtime error; before the fix, 100 terminations left 92 "GetElementType is not implemented"
+     kernel failures in the log (lanes running on the runtime exit() was destroying).
 
 For 1-3 the session's own backend is tightened further (prlimit on RLIMIT_AS: its current size plus a
 headroom), so the requests stay small enough to build in seconds.
@@ -206,7 +208,7 @@ PASSAGES = [f"passage number {i} about the population of cities and rivers in eu
 WORKLOADS = [
     ("ms-marco-MiniLM-L-12-v2", "SELECT count(*) FROM embedrank.rerank('how many people live in berlin', %s)",
      PASSAGES),
-    ("bge-small-en-v1.5", "SELECT cardinality(embedrank.embed(%s::text[]))", PASSAGES * 3),
+    ("bge-small-en-v1.5", "SELECT cardinality(embedrank.embed(%s::text[]))", PASSAGES * 5),
 ]
 
 
