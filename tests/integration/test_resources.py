@@ -207,8 +207,8 @@ PASSAGES = [f"passage number {i} about the population of cities and rivers in eu
             for i in range(200)]
 WORKLOADS = [
     ("ms-marco-MiniLM-L-12-v2", "SELECT count(*) FROM embedrank.rerank('how many people live in berlin', %s)",
-     PASSAGES),
-    ("bge-small-en-v1.5", "SELECT cardinality(embedrank.embed(%s::text[]))", PASSAGES * 5),
+     PASSAGES * 2),  # ~1.2 s on 2 cores
+    ("bge-small-en-v1.5", "SELECT cardinality(embedrank.embed(%s::text[]))", PASSAGES * 4),  # ~1.7 s
 ]
 
 
@@ -270,4 +270,4 @@ def test_terminating_backends_while_lanes_run_never_crashes(server, watch):
                 victims.get_nowait()[0].close()
     elapsed = time.monotonic() - started
     print(f"\n{TERMINATIONS} terminations in {elapsed:.0f} s: {outcomes}")
-    assert outcomes["terminated mid-statement"] >= TERMINATIONS * 0.8
+    assert outcomes["terminated mid-statement"] >= TERMINATIONS * 0.9
