@@ -13,8 +13,6 @@ Run: scripts/eval.sh   (starts the demo server), or with PGHOST/PGPORT/PGUSER se
 """
 import argparse
 import json
-import sys
-import os
 import math
 import time
 from collections import defaultdict
@@ -22,16 +20,7 @@ from pathlib import Path
 
 import psycopg
 
-def shared_dir(sub):
-    """A folder of the project's shared data: $EMBEDRANK_SHARED/sub, by default ../shared next to the
-    repository's root. Exits with what to do when it is missing (a user's clone has no ../shared)."""
-    root = Path(os.environ.get("EMBEDRANK_SHARED", Path(__file__).resolve().parents[2] / "shared"))
-    d = root / sub
-    if not d.is_dir():
-        sys.exit(f"{d} is missing: set EMBEDRANK_SHARED to the folder that holds {sub}/ "
-                 "(the TREC DL19 subset: corpus.jsonl, queries.jsonl, qrels.tsv)")
-    return d
-
+from shared_data import shared_dir  # bench/ is on the import path when the script runs
 
 DATA = shared_dir("eval/trec-dl19-subset")
 CHUNK = 256

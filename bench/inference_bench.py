@@ -14,7 +14,6 @@ Run: scripts/bench_inference.sh   (uses the demo server; or set PGHOST/PGPORT/PG
 """
 import argparse
 import json
-import sys
 import os
 import time
 from pathlib import Path
@@ -27,16 +26,7 @@ from tokenizers import Tokenizer
 
 REPO = Path(__file__).resolve().parent.parent
 MODELS = REPO / ".cache" / "models"
-def shared_dir(sub):
-    """A folder of the project's shared data: $EMBEDRANK_SHARED/sub, by default ../shared next to the
-    repository's root. Exits with what to do when it is missing (a user's clone has no ../shared)."""
-    root = Path(os.environ.get("EMBEDRANK_SHARED", Path(__file__).resolve().parents[2] / "shared"))
-    d = root / sub
-    if not d.is_dir():
-        sys.exit(f"{d} is missing: set EMBEDRANK_SHARED to the folder that holds {sub}/ "
-                 "(the TREC DL19 subset: corpus.jsonl, queries.jsonl, qrels.tsv)")
-    return d
-
+from shared_data import shared_dir  # bench/ is on the import path when the script runs
 
 DL19 = shared_dir("eval/trec-dl19-subset")
 EMBED_MODEL, RERANK_MODEL = "bge-small-en-v1.5", "ms-marco-MiniLM-L-12-v2"
