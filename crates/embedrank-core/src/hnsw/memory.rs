@@ -8,25 +8,15 @@
 //! have, are `Vec<Vec<u32>>` per node (index `level - 1`). Ids are `u32` in
 //! insertion order.
 //!
-//! Insertion is Algorithm 1 of the paper: sample a level, descend greedily
-//! (ef = 1) to the new node's top layer, then on each layer down to 0 run an
-//! `ef_construction` search, pick neighbours with the heuristic (up to `2m`
-//! on layer 0, `m` above), and add reverse links; a neighbour whose list
-//! overflows is re-pruned with the same heuristic. Searches during the build
-//! use a bitset visited set and buffers owned by the graph.
-//!
-//! Re-pruning dominates the build (most reverse links hit a full list), so
-//! every adjacency entry also carries its distance to the list's owner and
-//! whether the heuristic kept it ([`Flag`]), as pgvector does. Re-pruning
-//! then needs no owner distances at all, and reuses the recorded decisions
-//! for the sorted prefix in front of the new link: those decisions depend
-//! only on earlier entries, which have not changed. Pairwise distances are
-//! computed only from the first new, unevaluated or tied entry on.
+//! Insertion and re-pruning are the shared algorithm of [`super::insert`] ([`Inserter`]), run over
+//! [`Store`] as its [`GraphStore`]; searches during the build use a bitset visited set. Every
+//! adjacency entry also carries its distance to the list's owner and the heuristic's decision
+//! ([`Flag`]), as pgvector's in-memory build does, so re-pruning a full list (what dominates the
+//! build) needs no owner distances and reuses the recorded decisions.
 
+use super::insert::{Flag, GraphStore, Inserter, Link};
 use super::level::{random_level, LevelRng};
-use super::order::Key;
 use super::search::Searcher;
-use super::select::select_into;
 use super::visited::BitSet;
 use super::{Candidate, GraphView};
 use crate::distance::Metric;
@@ -71,44 +61,6 @@ impl HnswParams {
     }
 }
 
-/// What the heuristic decided for an adjacency entry.
-///
-/// Invariant: for a list sorted as [`sort_for`] sorts it, an entry whose
-/// flag is `Kept`/`Pruned` and which has only flagged entries in front of it
-/// got that flag by the heuristic check against exactly the `Kept` entries
-/// in front of it. Entries appended without running the heuristic are
-/// `Unknown` and end reuse at their position.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u8)]
-enum Flag {
-    Unknown = 0,
-    Kept = 1,
-    Pruned = 2,
-}
-
-/// How far the recorded [`Flag`]s can be trusted while re-pruning a list
-/// (walking it in sorted order).
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Mode {
-    /// The kept set so far is exactly the recorded `Kept` entries: every
-    /// recorded flag holds as is.
-    Recorded,
-    /// The kept set so far is the recorded `Kept` entries plus the new
-    /// link: a recorded `Pruned` stays pruned, a recorded `Kept` only needs
-    /// its distance to the new link checked.
-    RecordedPlusNew,
-    /// Anything else: run the full check against the kept set.
-    Compute,
-}
-
-/// A link candidate with its distance to the list owner and its flag.
-#[derive(Clone, Copy, Debug)]
-struct Link {
-    distance: f32,
-    node: u32,
-    flag: Flag,
-}
-
 /// Vectors and adjacency, separate from the builder's scratch state so a
 /// search can borrow it while the scratch is mutated.
 struct Store {
@@ -150,7 +102,7 @@ impl Store {
     }
 
     #[inline]
-    fn links(&self, id: u32, level: usize) -> &[u32] {
+    fn link_ids(&self, id: u32, level: usize) -> &[u32] {
         if level == 0 {
             let base = id as usize * self.stride();
             let n = self.layer0[base] as usize;
@@ -163,8 +115,8 @@ impl Store {
     }
 
     /// Appends `id`'s links on `level`, with distances and flags, to `out`.
-    fn links_with_meta(&self, id: u32, level: usize, out: &mut Vec<Link>) {
-        let nodes = self.links(id, level);
+    fn links_with_meta(&self, id: u32, level: usize, out: &mut Vec<Link<u32>>) {
+        let nodes = self.link_ids(id, level);
         let (dists, flags) = if level == 0 {
             let base = id as usize * 2 * self.m;
             (
@@ -188,7 +140,7 @@ impl Store {
         );
     }
 
-    fn set_links(&mut self, id: u32, level: usize, links: impl Iterator<Item = Link>) {
+    fn write_links(&mut self, id: u32, level: usize, links: impl Iterator<Item = Link<u32>>) {
         if level == 0 {
             let (base, stride) = (id as usize * self.stride(), self.stride());
             let mbase = id as usize * 2 * self.m;
@@ -213,33 +165,6 @@ impl Store {
                 flags.push(l.flag);
             }
         }
-    }
-
-    /// Appends `node` (at `distance` from `id`, heuristic not run) if the
-    /// list has room; returns false if full.
-    fn try_push_link(&mut self, id: u32, level: usize, node: u32, distance: f32) -> bool {
-        if level == 0 {
-            let base = id as usize * self.stride();
-            let n = self.layer0[base] as usize;
-            if n >= 2 * self.m {
-                return false;
-            }
-            self.layer0[base + 1 + n] = node;
-            self.layer0[base] += 1;
-            let mbase = id as usize * 2 * self.m;
-            self.layer0_dist[mbase + n] = distance;
-            self.layer0_flag[mbase + n] = Flag::Unknown;
-        } else {
-            let list = &mut self.upper[id as usize][level - 1];
-            if list.len() >= self.m {
-                return false;
-            }
-            list.push(node);
-            let (dists, flags) = &mut self.upper_meta[id as usize][level - 1];
-            dists.push(distance);
-            flags.push(Flag::Unknown);
-        }
-        true
     }
 
     #[inline]
@@ -269,27 +194,19 @@ impl Store {
     }
 }
 
-/// Sorts the link candidates of `owner` ascending by distance, breaking
-/// exact ties by a hash of `(owner, node)`.
-///
-/// Tie order matters for duplicate vectors: with ties broken by id, every
-/// list would keep the same lowest ids and later duplicates would lose all
-/// incoming links (unreachable nodes). A per-owner pseudo-random order makes
-/// the links among duplicates a random graph, which is connected w.h.p.
-fn sort_for(owner: u32, v: &mut [Link]) {
-    let mix = |node: u32| {
-        let mut z = (u64::from(owner) << 32 | u64::from(node)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        z ^= z >> 29;
-        z.wrapping_mul(0xbf58_476d_1ce4_e5b9)
-    };
-    v.sort_unstable_by(|a, b| {
-        let (ka, kb) = (Key::new(a.distance, ()), Key::new(b.distance, ()));
-        ka.d.total_cmp(&kb.d)
-            .then_with(|| mix(a.node).cmp(&mix(b.node)))
-    });
+impl GraphView for Store {
+    type Node = u32;
+    #[inline]
+    fn distance_to(&mut self, query: &[f32], n: u32) -> f32 {
+        self.metric.index_distance(query, self.vector(n))
+    }
+    #[inline]
+    fn neighbors(&mut self, n: u32, level: usize, out: &mut Vec<u32>) {
+        out.extend_from_slice(self.link_ids(n, level));
+    }
 }
 
-/// `GraphView` over the store (also what `&InMemoryGraph` delegates to).
+/// Read-only `GraphView` over the store, for searches through `&InMemoryGraph`.
 #[derive(Clone, Copy)]
 struct StoreView<'a>(&'a Store);
 
@@ -301,20 +218,31 @@ impl GraphView for StoreView<'_> {
     }
     #[inline]
     fn neighbors(&mut self, n: u32, level: usize, out: &mut Vec<u32>) {
-        out.extend_from_slice(self.0.links(n, level));
+        out.extend_from_slice(self.0.link_ids(n, level));
     }
 }
 
-/// Reusable buffers of the builder.
-struct Scratch {
-    searcher: Searcher<u32, BitSet>,
-    found: Vec<Candidate<u32>>,
-    entry: Vec<Candidate<u32>>,
-    chosen: Vec<Candidate<u32>>,
-    pruned: Vec<Candidate<u32>>,
-    cands: Vec<Link>,
-    rev_kept: Vec<Link>,
-    rev_pruned: Vec<Link>,
+impl GraphStore for Store {
+    const KEEPS_DISTANCES: bool = true;
+    #[inline]
+    fn distance_between(&mut self, a: u32, b: u32) -> f32 {
+        self.dist(a, b)
+    }
+    fn links(&mut self, n: u32, level: usize, out: &mut Vec<Link<u32>>) {
+        self.links_with_meta(n, level, out);
+    }
+    fn set_links(&mut self, n: u32, level: usize, links: &[Link<u32>]) {
+        self.write_links(n, level, links.iter().copied());
+    }
+    fn linkable(&mut self, _n: u32) -> bool {
+        true
+    }
+    fn vector_of(&mut self, n: u32) -> Vec<f32> {
+        self.vector(n).to_vec()
+    }
+    fn capacity(&self, level: usize) -> usize {
+        self.cap(level)
+    }
 }
 
 /// Vectors stored contiguously (one Vec<f32>), neighbours as Vec<Vec<u32>>
@@ -324,7 +252,7 @@ pub struct InMemoryGraph {
     params: HnswParams,
     entry: Option<(u32, usize)>,
     rng: LevelRng,
-    scratch: Scratch,
+    inserter: Inserter<u32, BitSet>,
 }
 
 impl InMemoryGraph {
@@ -347,16 +275,7 @@ impl InMemoryGraph {
             params: HnswParams { m, ..params },
             entry: None,
             rng: LevelRng::new(params.seed),
-            scratch: Scratch {
-                searcher: Searcher::new(BitSet::default()),
-                found: Vec::new(),
-                entry: Vec::new(),
-                chosen: Vec::new(),
-                pruned: Vec::new(),
-                cands: Vec::new(),
-                rev_kept: Vec::new(),
-                rev_pruned: Vec::new(),
-            },
+            inserter: Inserter::with_visited(BitSet::default()),
         }
     }
 
@@ -365,178 +284,28 @@ impl InMemoryGraph {
         self.params
     }
 
-    /// HNSW insert (Algorithm 1); returns the new node's id.
+    /// HNSW insert (Algorithm 1, see [`super::insert`]); returns the new node's id.
     pub fn insert(&mut self, v: &[f32]) -> u32 {
         assert_eq!(v.len(), self.store.dims, "vector has wrong dimensions");
         let level = random_level(&mut self.rng, self.params.m)
             .clamp(self.params.min_level, self.params.max_level);
-        let id = self.store.push(v, level);
         let Some((ep, ep_level)) = self.entry else {
+            let id = self.store.push(v, level);
             self.entry = Some((id, level));
             return id;
         };
-        let s = &mut self.scratch;
-        let ef = self.params.ef_construction.max(1);
-
-        let start = Candidate {
-            distance: self.store.metric.index_distance(v, self.store.vector(ep)),
-            node: ep,
-        };
-        // Greedy descent (ef = 1) through the layers above the new node's.
-        let mut cur = start;
-        let mut view = StoreView(&self.store);
-        for lc in (level + 1..=ep_level).rev() {
-            s.searcher
-                .layer(&mut view, v, &[cur], 1, lc, &mut s.found, &mut |_, _| {});
-            cur = s.found[0];
+        let ef = self.params.ef_construction;
+        self.inserter
+            .plan(&mut self.store, v, level, (ep, ep_level), ef);
+        let id = self.store.push(v, level);
+        for (l, list) in self.inserter.planned().iter().enumerate() {
+            self.store.write_links(id, l, list.iter().copied());
         }
-        let start = cur;
-        s.entry.clear();
-        s.entry.push(start);
-
-        for lc in (0..=level.min(ep_level)).rev() {
-            let mut view = StoreView(&self.store);
-            s.searcher
-                .layer(&mut view, v, &s.entry, ef, lc, &mut s.found, &mut |_, _| {});
-            let store = &self.store;
-            let kept = select_into(
-                &s.found,
-                store.cap(lc),
-                |a, b| store.dist(a, b),
-                &mut s.chosen,
-                &mut s.pruned,
-            );
-            self.store.set_links(
-                id,
-                lc,
-                s.chosen.iter().enumerate().map(|(i, c)| Link {
-                    distance: c.distance,
-                    node: c.node,
-                    flag: match kept {
-                        None => Flag::Unknown,
-                        Some(k) if i < k => Flag::Kept,
-                        Some(_) => Flag::Pruned,
-                    },
-                }),
-            );
-            for i in 0..s.chosen.len() {
-                let c = s.chosen[i];
-                Self::add_reverse_link(&mut self.store, s, c.node, id, c.distance, lc);
-            }
-            std::mem::swap(&mut s.entry, &mut s.found);
-        }
+        self.inserter.link_back(&mut self.store, id);
         if level > ep_level {
             self.entry = Some((id, level));
         }
         id
-    }
-
-    /// Links `n -> new` on `level`, re-pruning `n`'s list if it is full.
-    ///
-    /// The re-pruning is the heuristic of [`select_into`] over the old list
-    /// plus `new`, sorted by [`sort_for`], with the recorded decisions (see
-    /// [`Flag`]) reused up to the first entry that is new, unevaluated or
-    /// tied in distance with a neighbour in the order (ties may have been
-    /// ordered differently when the flag was recorded).
-    fn add_reverse_link(
-        store: &mut Store,
-        s: &mut Scratch,
-        n: u32,
-        new: u32,
-        d: f32,
-        level: usize,
-    ) {
-        if store.try_push_link(n, level, new, d) {
-            return;
-        }
-        s.cands.clear();
-        store.links_with_meta(n, level, &mut s.cands);
-        s.cands.push(Link {
-            distance: d,
-            node: new,
-            flag: Flag::Unknown,
-        });
-        sort_for(n, &mut s.cands);
-        let cap = store.cap(level);
-        let same = |a: f32, b: f32| a == b || (a.is_nan() && b.is_nan());
-        s.rev_kept.clear();
-        s.rev_pruned.clear();
-        // Which recorded decisions still hold (see `Mode`).
-        let mut mode = Mode::Recorded;
-        for (i, &e) in s.cands.iter().enumerate() {
-            if s.rev_kept.len() >= cap {
-                break;
-            }
-            let tied = (i > 0 && same(s.cands[i - 1].distance, e.distance))
-                || s.cands
-                    .get(i + 1)
-                    .is_some_and(|next| same(next.distance, e.distance));
-            if tied || (e.flag == Flag::Unknown && e.node != new) {
-                mode = Mode::Compute;
-            }
-            let full_check =
-                |kept: &[Link]| kept.iter().all(|r| store.dist(e.node, r.node) > e.distance);
-            let diverse = match mode {
-                Mode::Compute => full_check(&s.rev_kept),
-                Mode::Recorded if e.node == new => {
-                    let keep = full_check(&s.rev_kept);
-                    if keep {
-                        mode = Mode::RecordedPlusNew;
-                    }
-                    keep
-                }
-                Mode::Recorded => e.flag == Flag::Kept,
-                // `new` has been seen (it is unique), so `e` is an old entry.
-                Mode::RecordedPlusNew => match e.flag {
-                    // One more kept entry in front can only prune more.
-                    Flag::Pruned => false,
-                    _ => {
-                        let keep = store.dist(e.node, new) > e.distance;
-                        if !keep {
-                            // The kept set now differs from the recorded one.
-                            mode = Mode::Compute;
-                        }
-                        keep
-                    }
-                },
-            };
-            if diverse {
-                s.rev_kept.push(Link {
-                    flag: Flag::Kept,
-                    ..e
-                });
-            } else {
-                s.rev_pruned.push(Link {
-                    flag: Flag::Pruned,
-                    ..e
-                });
-            }
-        }
-        let missing = cap - s.rev_kept.len();
-        // Tests cross-check the reuse against the plain heuristic.
-        #[cfg(test)]
-        {
-            let plain: Vec<Candidate<u32>> = s
-                .cands
-                .iter()
-                .map(|l| Candidate {
-                    distance: store.dist(n, l.node),
-                    node: l.node,
-                })
-                .collect();
-            let (mut out, mut pruned) = (Vec::new(), Vec::new());
-            select_into(&plain, cap, |a, b| store.dist(a, b), &mut out, &mut pruned);
-            let ours = s.rev_kept.iter().chain(s.rev_pruned.iter().take(missing));
-            assert!(out.iter().map(|c| c.node).eq(ours.map(|l| l.node)));
-        }
-        store.set_links(
-            n,
-            level,
-            s.rev_kept
-                .iter()
-                .chain(s.rev_pruned.iter().take(missing))
-                .copied(),
-        );
     }
 
     pub fn len(&self) -> usize {
@@ -560,7 +329,7 @@ impl InMemoryGraph {
     }
 
     pub fn neighbors_at(&self, id: u32, level: usize) -> &[u32] {
-        self.store.links(id, level)
+        self.store.link_ids(id, level)
     }
 
     /// `(node, level)` of the entry point (a node of the highest level).

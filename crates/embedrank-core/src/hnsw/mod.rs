@@ -12,13 +12,18 @@
 //!   (`search`), built on an internal reusable `Searcher` whose visited set is
 //!   pluggable: an Fx-hashed `HashSet` for arbitrary node types, a bitset for
 //!   dense `u32` ids.
+//! * [`GraphStore`] is the write half of the seam, and `insert` the one
+//!   insert / neighbour-repair algorithm over it ([`Inserter`]): the
+//!   in-memory build, the extension's on-disk insert and its VACUUM repair
+//!   all run it.
 //! * `select` is the neighbour-selection heuristic (Algorithm 4), `level`
 //!   the level sampler and its deterministic RNG, `iterative` a resumable
-//!   level-0 scan for filtered queries, `memory` the in-memory builder.
+//!   level-0 scan for filtered queries, `memory` the in-memory graph.
 //! * `order` gives `f32` distances a total order (NaN last) for the heaps,
 //!   `fxhash` a fast non-cryptographic hasher for visited sets.
 
 mod fxhash;
+mod insert;
 mod iterative;
 mod level;
 mod memory;
@@ -31,11 +36,13 @@ mod visited;
 mod tests;
 
 pub use fxhash::{FxBuildHasher, FxHashSet, FxHasher};
+pub use insert::{Flag, GraphStore, Inserter, Link};
 pub use iterative::IterativeScan;
 pub use level::{random_level, LevelRng, MAX_LEVEL};
 pub use memory::{HnswParams, InMemoryGraph};
 pub use search::{search, search_layer};
 pub use select::select_neighbors;
+pub use visited::VisitedSet;
 
 /// Read access the search needs; implemented by the in-memory graph and, in
 /// the extension, by a page-backed view.

@@ -111,8 +111,22 @@ impl<N: Copy + Ord, V: VisitedSet<N>> Searcher<N, V> {
         entry_level: usize,
         out: &mut Vec<Candidate<N>>,
     ) -> Candidate<N> {
+        self.descend_to(g, query, start, entry_level, 1, out)
+    }
+
+    /// Greedy descent (ef = 1) from `start` through layers `from..=to` (none if `to > from`);
+    /// returns the closest node found on the last of them.
+    pub fn descend_to<G: GraphView<Node = N>>(
+        &mut self,
+        g: &mut G,
+        query: &[f32],
+        start: Candidate<N>,
+        from: usize,
+        to: usize,
+        out: &mut Vec<Candidate<N>>,
+    ) -> Candidate<N> {
         let mut cur = start;
-        for level in (1..=entry_level).rev() {
+        for level in (to..=from).rev() {
             self.layer(g, query, &[cur], 1, level, out, &mut |_, _| {});
             cur = out[0];
         }

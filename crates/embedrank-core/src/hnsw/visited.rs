@@ -9,7 +9,7 @@ use super::fxhash::FxHashSet;
 use std::hash::Hash;
 
 /// The operations a search needs from its visited set.
-pub(crate) trait VisitedSet<N> {
+pub trait VisitedSet<N> {
     fn clear(&mut self);
     /// Marks `n`; returns true if it was not marked before.
     fn insert(&mut self, n: N) -> bool;

@@ -1,0 +1,454 @@
+//! HNSW insertion (Algorithm 1 of the paper) and neighbour repair, over the storage seam
+//! [`GraphStore`]: the one algorithm the in-memory build, the on-disk insert and VACUUM's repair run.
+//!
+//! Design:
+//! * [`GraphStore`] is the write half of the seam: node-to-node distances, a node's list on one
+//!   layer with the distance of each link to the list's owner and the heuristic's decision ([`Link`]),
+//!   replacing a list, and whether a node may be linked to (a deleted one may not). The in-memory
+//!   graph keeps distances and decisions with its lists; a page store computes distances when asked
+//!   and keeps no decisions ([`GraphStore::KEEPS_DISTANCES`]).
+//! * An insert is two calls of [`Inserter`] around the caller storing the element: [`Inserter::plan`]
+//!   descends greedily (ef = 1) to the new element's top layer, then on each layer down to 0 runs an
+//!   `ef_construction` search and picks the neighbours with the heuristic (`2m` on layer 0, `m`
+//!   above) among the linkable nodes found (deleted ones help the search along, never become links);
+//!   the caller writes the element with the planned lists where its storage puts it (an id, a page
+//!   slot); [`Inserter::link_back`] adds the reverse links, re-pruning a full list with the heuristic.
+//! * [`Inserter::repair`] gives a node a new list on one layer after some of its neighbours were
+//!   deleted: an `ef_construction` search for the node's own vector starting from its current
+//!   neighbours (through the deleted ones to what lies beyond them; from the entry point if that finds
+//!   nothing linkable), the heuristic over what it found, then reverse links to the new neighbours,
+//!   as an insert makes them.
+//! * Re-pruning reuses recorded decisions (see [`Flag`]) so the in-memory build, where most reverse
+//!   links hit a full list, computes pairwise distances only from the first new, undecided or tied
+//!   entry on; with a store that records nothing it is the plain heuristic.
+
+use super::order::Key;
+use super::search::Searcher;
+use super::select::select_into;
+use super::visited::VisitedSet;
+use super::{Candidate, GraphView};
+use std::hash::{Hash, Hasher};
+
+/// What the neighbour-selection heuristic decided for a link.
+///
+/// Invariant: for a list sorted as [`sort_links`] sorts it, a link whose flag is `Kept`/`Pruned`
+/// and which has only flagged links in front of it got that flag by the heuristic's check against
+/// exactly the `Kept` links in front of it. Links added without running the heuristic (or read from
+/// a store that records nothing) are `Unknown` and end reuse at their position.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Flag {
+    Unknown = 0,
+    Kept = 1,
+    Pruned = 2,
+}
+
+/// One entry of a neighbour list: the node, its distance to the list's owner, the heuristic's flag.
+#[derive(Clone, Copy, Debug)]
+pub struct Link<N> {
+    pub node: N,
+    pub distance: f32,
+    pub flag: Flag,
+}
+
+/// Write access the insert and repair need, on top of [`GraphView`].
+pub trait GraphStore: GraphView {
+    /// Whether [`GraphStore::links`] fills in each link's distance to the owner (else the algorithm
+    /// computes the distances it needs).
+    const KEEPS_DISTANCES: bool;
+    /// Distance between two stored nodes under the index metric.
+    fn distance_between(&mut self, a: Self::Node, b: Self::Node) -> f32;
+    /// Appends `n`'s links on `level` to `out` (cleared by the caller); distances as
+    /// [`GraphStore::KEEPS_DISTANCES`] says, flags `Unknown` where nothing was recorded.
+    fn links(&mut self, n: Self::Node, level: usize, out: &mut Vec<Link<Self::Node>>);
+    /// Replaces `n`'s list on `level` with `links` (at most [`GraphStore::capacity`] of them).
+    fn set_links(&mut self, n: Self::Node, level: usize, links: &[Link<Self::Node>]);
+    /// Whether `n` may be chosen as a neighbour (false for a deleted element).
+    fn linkable(&mut self, n: Self::Node) -> bool;
+    /// Copy of `n`'s vector (the repair searches for it).
+    fn vector_of(&mut self, n: Self::Node) -> Vec<f32>;
+    /// Most links a list on `level` holds (`2m` on layer 0, `m` above).
+    fn capacity(&self, level: usize) -> usize;
+}
+
+/// Reusable state of inserts and repairs: the searcher and every buffer, so a build of millions of
+/// elements allocates nothing per insert once warm.
+pub struct Inserter<N, V> {
+    searcher: Searcher<N, V>,
+    found: Vec<Candidate<N>>,
+    entry: Vec<Candidate<N>>,
+    nearest: Vec<Candidate<N>>,
+    live: Vec<Candidate<N>>,
+    chosen: Vec<Candidate<N>>,
+    pruned: Vec<Candidate<N>>,
+    cands: Vec<Link<N>>,
+    kept: Vec<Link<N>>,
+    rest: Vec<Link<N>>,
+    old: Vec<Link<N>>,
+    /// The lists of the last plan, per level (`plan[l]`, empty above the entry point's level).
+    plan: Vec<Vec<Link<N>>>,
+}
+
+impl<N: Copy + Ord + Hash, V: VisitedSet<N>> Inserter<N, V> {
+    /// An inserter whose searches use `visited` as their visited set.
+    pub(crate) fn with_visited(visited: V) -> Self {
+        Inserter {
+            searcher: Searcher::new(visited),
+            found: Vec::new(),
+            entry: Vec::new(),
+            nearest: Vec::new(),
+            live: Vec::new(),
+            chosen: Vec::new(),
+            pruned: Vec::new(),
+            cands: Vec::new(),
+            kept: Vec::new(),
+            rest: Vec::new(),
+            old: Vec::new(),
+            plan: Vec::new(),
+        }
+    }
+
+    /// Neighbour lists for a new element with vector `v` at `level`, in a graph whose entry point is
+    /// `entry` (node, level): one per level `0..=level` (empty above the entry point's level), read
+    /// back with [`Inserter::planned`]. `ef` is ef_construction.
+    pub fn plan<G: GraphStore<Node = N>>(
+        &mut self,
+        g: &mut G,
+        v: &[f32],
+        level: usize,
+        entry: (N, usize),
+        ef: usize,
+    ) {
+        let (ep, ep_level) = entry;
+        self.plan.resize_with(level + 1, Vec::new);
+        self.plan.truncate(level + 1);
+        self.plan.iter_mut().for_each(Vec::clear);
+        self.nearest.clear();
+        let start = Candidate {
+            distance: g.distance_to(v, ep),
+            node: ep,
+        };
+        // Greedy descent (ef = 1) through the layers above the new element's.
+        let cur = self
+            .searcher
+            .descend_to(g, v, start, ep_level, level + 1, &mut self.found);
+        self.entry.clear();
+        self.entry.push(cur);
+        for lc in (0..=level.min(ep_level)).rev() {
+            self.searcher.layer(
+                g,
+                v,
+                &self.entry,
+                ef.max(1),
+                lc,
+                &mut self.found,
+                &mut |_, _| {},
+            );
+            self.live.clear();
+            for &c in &self.found {
+                if g.linkable(c.node) {
+                    self.live.push(c);
+                }
+            }
+            let kept = select_into(
+                &self.live,
+                g.capacity(lc),
+                |a, b| g.distance_between(a, b),
+                &mut self.chosen,
+                &mut self.pruned,
+            );
+            self.plan[lc].extend(self.chosen.iter().enumerate().map(|(i, c)| Link {
+                node: c.node,
+                distance: c.distance,
+                flag: match kept {
+                    None => Flag::Unknown,
+                    Some(k) if i < k => Flag::Kept,
+                    Some(_) => Flag::Pruned,
+                },
+            }));
+            std::mem::swap(&mut self.entry, &mut self.found);
+        }
+        self.nearest.extend_from_slice(&self.entry);
+    }
+
+    /// The lists of the last [`Inserter::plan`], per level.
+    pub fn planned(&self) -> &[Vec<Link<N>>] {
+        &self.plan
+    }
+
+    /// What the last plan's layer-0 search found, closest first (deleted elements included): where a
+    /// store looks for an exact duplicate of the new vector.
+    pub fn nearest(&self) -> &[Candidate<N>] {
+        &self.nearest
+    }
+
+    /// After the caller stored the planned element as `new`: link each planned neighbour back to it.
+    pub fn link_back<G: GraphStore<Node = N>>(&mut self, g: &mut G, new: N) {
+        let plan = std::mem::take(&mut self.plan);
+        for (level, list) in plan.iter().enumerate() {
+            for l in list {
+                self.connect(g, l.node, new, l.distance, level);
+            }
+        }
+        self.plan = plan;
+    }
+
+    /// Gives `n` a new list on `level` without its unlinkable (deleted) neighbours: an
+    /// `ef` search for `n`'s vector from its current neighbours, falling back to a search from the
+    /// graph's `entry` when that finds nothing linkable; the heuristic over what was found and the
+    /// neighbours `n` keeps; then reverse links to the new neighbours. Returns the new list's length.
+    pub fn repair<G: GraphStore<Node = N>>(
+        &mut self,
+        g: &mut G,
+        n: N,
+        level: usize,
+        entry: (N, usize),
+        ef: usize,
+    ) -> usize {
+        let v = g.vector_of(n);
+        self.old.clear();
+        g.links(n, level, &mut self.old);
+        self.entry.clear();
+        for l in &self.old {
+            let distance = g.distance_to(&v, l.node);
+            self.entry.push(Candidate {
+                distance,
+                node: l.node,
+            });
+        }
+        let ef = ef.max(g.capacity(level));
+        self.searcher.layer(
+            g,
+            &v,
+            &self.entry,
+            ef,
+            level,
+            &mut self.found,
+            &mut |_, _| {},
+        );
+        self.collect_linkable(g, n);
+        if self.live.is_empty() && entry.1 >= level && entry.0 != n {
+            // Every path from n's old neighbours ran into deleted elements only: search from the top.
+            let start = Candidate {
+                distance: g.distance_to(&v, entry.0),
+                node: entry.0,
+            };
+            let start = self
+                .searcher
+                .descend_to(g, &v, start, entry.1, level + 1, &mut self.found);
+            self.searcher
+                .layer(g, &v, &[start], ef, level, &mut self.found, &mut |_, _| {});
+            self.collect_linkable(g, n);
+        }
+        let cap = g.capacity(level);
+        let kept = select_into(
+            &self.live,
+            cap,
+            |a, b| g.distance_between(a, b),
+            &mut self.chosen,
+            &mut self.pruned,
+        );
+        self.cands.clear();
+        self.cands
+            .extend(self.chosen.iter().enumerate().map(|(i, c)| Link {
+                node: c.node,
+                distance: c.distance,
+                flag: match kept {
+                    None => Flag::Unknown,
+                    Some(k) if i < k => Flag::Kept,
+                    Some(_) => Flag::Pruned,
+                },
+            }));
+        g.set_links(n, level, &self.cands);
+        let new: Vec<Candidate<N>> = self
+            .chosen
+            .iter()
+            .filter(|c| !self.old.iter().any(|o| o.node == c.node))
+            .copied()
+            .collect();
+        for c in &new {
+            self.connect(g, c.node, n, c.distance, level);
+        }
+        self.chosen.len()
+    }
+
+    /// `found` minus `n` itself and unlinkable nodes, into `live`.
+    fn collect_linkable<G: GraphStore<Node = N>>(&mut self, g: &mut G, n: N) {
+        self.live.clear();
+        for &c in &self.found {
+            if c.node != n && g.linkable(c.node) {
+                self.live.push(c);
+            }
+        }
+    }
+
+    /// Links `n -> new` (at distance `d`) on `level`: appended if `n`'s list has room, else the list
+    /// is re-pruned with the heuristic over the old list plus `new`, reusing the recorded decisions
+    /// (see [`Flag`]) up to the first entry that is new, undecided or tied in distance with a
+    /// neighbour in the order (ties may have been ordered differently when the flag was recorded).
+    fn connect<G: GraphStore<Node = N>>(&mut self, g: &mut G, n: N, new: N, d: f32, level: usize) {
+        if n == new {
+            // Only after a crash between VACUUM's passes can a reused slot be its own candidate.
+            return;
+        }
+        self.cands.clear();
+        g.links(n, level, &mut self.cands);
+        if self.cands.iter().any(|l| l.node == new) {
+            return;
+        }
+        let cap = g.capacity(level);
+        let link = Link {
+            node: new,
+            distance: d,
+            flag: Flag::Unknown,
+        };
+        if self.cands.len() < cap {
+            self.cands.push(link);
+            g.set_links(n, level, &self.cands);
+            return;
+        }
+        if !G::KEEPS_DISTANCES {
+            for l in self.cands.iter_mut() {
+                l.distance = g.distance_between(n, l.node);
+            }
+        }
+        self.cands.push(link);
+        sort_links(n, &mut self.cands);
+        let same = |a: f32, b: f32| a == b || (a.is_nan() && b.is_nan());
+        self.kept.clear();
+        self.rest.clear();
+        let mut mode = Mode::Recorded;
+        for i in 0..self.cands.len() {
+            if self.kept.len() >= cap {
+                break;
+            }
+            let e = self.cands[i];
+            let tied = (i > 0 && same(self.cands[i - 1].distance, e.distance))
+                || self
+                    .cands
+                    .get(i + 1)
+                    .is_some_and(|next| same(next.distance, e.distance));
+            if tied || (e.flag == Flag::Unknown && e.node != new) {
+                mode = Mode::Compute;
+            }
+            let kept = &self.kept;
+            let full_check = |g: &mut G| {
+                kept.iter()
+                    .all(|r| g.distance_between(e.node, r.node) > e.distance)
+            };
+            let diverse = match mode {
+                Mode::Compute => full_check(g),
+                Mode::Recorded if e.node == new => {
+                    let keep = full_check(g);
+                    if keep {
+                        mode = Mode::RecordedPlusNew;
+                    }
+                    keep
+                }
+                Mode::Recorded => e.flag == Flag::Kept,
+                // `new` has been seen (it is unique), so `e` is an old entry.
+                Mode::RecordedPlusNew => match e.flag {
+                    // One more kept entry in front can only prune more.
+                    Flag::Pruned => false,
+                    _ => {
+                        let keep = g.distance_between(e.node, new) > e.distance;
+                        if !keep {
+                            // The kept set now differs from the recorded one.
+                            mode = Mode::Compute;
+                        }
+                        keep
+                    }
+                },
+            };
+            let flag = if diverse { Flag::Kept } else { Flag::Pruned };
+            let target = if diverse {
+                &mut self.kept
+            } else {
+                &mut self.rest
+            };
+            target.push(Link { flag, ..e });
+        }
+        let missing = cap - self.kept.len();
+        let fill = self.rest.len().min(missing);
+        self.kept.extend_from_slice(&self.rest[..fill]);
+        #[cfg(test)]
+        self.check_against_plain_heuristic(g, n, cap);
+        if !G::KEEPS_DISTANCES && !self.kept.iter().any(|l| l.node == new) {
+            // Nothing changes but the order, and this store records no order or decisions.
+            return;
+        }
+        g.set_links(n, level, &self.kept);
+    }
+
+    /// Tests cross-check the decision reuse against the plain heuristic.
+    #[cfg(test)]
+    fn check_against_plain_heuristic<G: GraphStore<Node = N>>(&self, g: &mut G, n: N, cap: usize) {
+        let plain: Vec<Candidate<N>> = self
+            .cands
+            .iter()
+            .map(|l| Candidate {
+                distance: g.distance_between(n, l.node),
+                node: l.node,
+            })
+            .collect();
+        let (mut out, mut pruned) = (Vec::new(), Vec::new());
+        select_into(
+            &plain,
+            cap,
+            |a, b| g.distance_between(a, b),
+            &mut out,
+            &mut pruned,
+        );
+        assert!(out
+            .iter()
+            .map(|c| c.node)
+            .eq(self.kept.iter().map(|l| l.node)));
+    }
+}
+
+/// How far the recorded [`Flag`]s can be trusted while re-pruning a list (walking it in sorted order).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// The kept set so far is exactly the recorded `Kept` entries: every recorded flag holds as is.
+    Recorded,
+    /// The kept set so far is the recorded `Kept` entries plus the new link: a recorded `Pruned`
+    /// stays pruned, a recorded `Kept` only needs its distance to the new link checked.
+    RecordedPlusNew,
+    /// Anything else: run the full check against the kept set.
+    Compute,
+}
+
+/// Sorts the links of `owner` ascending by distance, breaking exact ties by a hash of
+/// `(owner, node)`.
+///
+/// Tie order matters for duplicate vectors: with ties broken by id, every list would keep the same
+/// lowest ids and later duplicates would lose all incoming links (unreachable nodes). A per-owner
+/// pseudo-random order makes the links among duplicates a random graph, connected w.h.p.
+fn sort_links<N: Copy + Hash>(owner: N, v: &mut [Link<N>]) {
+    let mix = |node: N| {
+        let mut h = super::FxHasher::default();
+        owner.hash(&mut h);
+        node.hash(&mut h);
+        let mut z = h.finish().wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        z ^= z >> 29;
+        z.wrapping_mul(0xbf58_476d_1ce4_e5b9)
+    };
+    v.sort_unstable_by(|a, b| {
+        let (ka, kb) = (Key::new(a.distance, ()), Key::new(b.distance, ()));
+        ka.d.total_cmp(&kb.d)
+            .then_with(|| mix(a.node).cmp(&mix(b.node)))
+    });
+}
+
+impl<N: Copy + Ord + Hash + Eq> Inserter<N, super::FxHashSet<N>> {
+    /// An inserter for any node type (an Fx-hashed visited set).
+    pub fn new() -> Self {
+        Inserter::with_visited(super::FxHashSet::default())
+    }
+}
+
+impl<N: Copy + Ord + Hash + Eq> Default for Inserter<N, super::FxHashSet<N>> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
