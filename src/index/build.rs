@@ -13,11 +13,14 @@
 //! list on one page), then write each page once as a full-page GenericXLog record and the meta page
 //! last. Progress shows in pg_stat_progress_create_index (tuples done, sub-phase).
 
+use super::graph::read_meta;
 use super::insert::{insert_vector, WriterLock};
-use super::options::{self, index_metric, index_options, prepare};
-use super::page::{self, Meta, Node};
+use super::metric::{index_metric, prepare, search_metric};
+use super::options::{self, index_options};
+use super::pages::buffer::{block_count, ExclusiveBuffer};
+use super::pages::format::{self as page, Meta, Node};
+use super::pages::wal::{write_init_fork_page, WalWrite};
 use super::write;
-use super::xlog::WalWrite;
 use crate::errors::{out_of_memory, raise, reserve_exact, Code};
 use embedrank_core::hnsw::{FxBuildHasher, HnswParams, InMemoryGraph};
 use pgrx::prelude::*;
@@ -67,15 +70,12 @@ fn progress(param: u32, value: i64) {
 
 /// Create the meta page (block 0) of an empty index.
 unsafe fn create_meta(index: pg_sys::Relation, fork: pg_sys::ForkNumber::Type, meta: &Meta) {
-    let buf = write::extend(index, fork);
+    let buf = ExclusiveBuffer::extend(index, fork);
     if fork == pg_sys::ForkNumber::INIT_FORKNUM {
-        // The init fork of an unlogged index is written and logged as a whole new page.
-        let p = pg_sys::BufferGetPage(buf);
-        page::init_page(p, page::KIND_META);
-        page::write_meta(p, meta);
-        pg_sys::MarkBufferDirty(buf);
-        pg_sys::log_newpage_buffer(buf, true);
-        pg_sys::UnlockReleaseBuffer(buf);
+        write_init_fork_page(buf, |p| {
+            page::init_page(p, page::KIND_META);
+            page::write_meta(p, meta);
+        });
         return;
     }
     let mut wal = WalWrite::start(index);
@@ -108,7 +108,7 @@ pub unsafe extern "C-unwind" fn ambuild(
     index: pg_sys::Relation,
     index_info: *mut pg_sys::IndexInfo,
 ) -> *mut pg_sys::IndexBuildResult {
-    if pg_sys::RelationGetNumberOfBlocksInFork(index, pg_sys::ForkNumber::MAIN_FORKNUM) != 0 {
+    if block_count(index) != 0 {
         raise(
             Code::ERRCODE_INTERNAL_ERROR,
             "index is not empty at build start",
@@ -124,7 +124,7 @@ pub unsafe extern "C-unwind" fn ambuild(
         dims: meta.dims as usize,
         graph: Some(InMemoryGraph::new(
             meta.dims as usize,
-            HnswParams::new(m, efc, options::search_metric(meta.metric), 0x5eed_1234)
+            HnswParams::new(m, efc, search_metric(meta.metric), 0x5eed_1234)
                 .levels(options::forced_level(m), page::max_level(m)),
         )),
         tids: Vec::new(),
@@ -362,7 +362,7 @@ fn layout(graph: &InMemoryGraph, dims: usize, m: usize) -> Vec<(Node, Node)> {
 unsafe fn write_graph(state: &BuildState, graph: &InMemoryGraph) {
     progress(pg_sys::PROGRESS_CREATEIDX_SUBPHASE, PHASE_WRITE);
     let index = state.index;
-    let mut meta = super::storage::read_meta(index);
+    let mut meta = read_meta(index);
     let m = meta.m as usize;
     let places = layout(graph, state.dims, m);
     // Items in page order: element 0, its list, element 1, its list, ...
@@ -376,12 +376,8 @@ unsafe fn write_graph(state: &BuildState, graph: &InMemoryGraph) {
     let mut lists: Vec<Vec<Node>> = Vec::new();
     while at < total {
         let block = page::node_block(item_at(at).0);
-        let buf = write::extend(index, pg_sys::ForkNumber::MAIN_FORKNUM);
-        assert_eq!(
-            pg_sys::BufferGetBlockNumber(buf),
-            block,
-            "index grew during build"
-        );
+        let buf = ExclusiveBuffer::extend(index, pg_sys::ForkNumber::MAIN_FORKNUM);
+        assert_eq!(buf.block(), block, "index grew during build");
         let mut wal = WalWrite::start(index);
         let p = wal.page(buf, true);
         page::init_page(p, page::KIND_DATA);

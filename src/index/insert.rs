@@ -1,25 +1,24 @@
 //! Adding one vector to the on-disk graph (aminsert, and builds that outgrow maintenance_work_mem).
 //!
-//! HNSW insertion over [`PageGraph`]: greedy descent to the new element's level, an
-//! ef_construction-wide search per level, neighbour selection with the heuristic, then each chosen
-//! neighbour gets a back link (re-pruned with the heuristic when its list is full). An exact duplicate
-//! of an existing vector joins that element's heap TIDs instead (up to 10 per element). New elements
-//! take the space of elements VACUUM removed when there is some (see [`place`]), so an index under
-//! steady updates stays the same size instead of growing until REINDEX.
+//! The HNSW insert is the core crate's [`Inserter`] over [`PageGraph`] — the same code the in-memory
+//! build runs: `plan` finds the new element's neighbours per level (deleted elements help the search
+//! along but are never chosen), then this module stores the element, then `link_back` adds the back
+//! links (re-pruning full lists with the heuristic). Between the two, an exact duplicate of an
+//! existing vector joins that element's heap TIDs instead (up to 10 per element), and a new element
+//! takes the space of one VACUUM freed when there is some (see [`place`]), so an index under steady
+//! updates stays the same size instead of growing until REINDEX.
 //!
-//! Concurrency: writers (insert, vacuum) serialise on a page-level lock of the index (block 0's lock
-//! tag, not a buffer lock), held to the end of the insert; scans never take it and read pages under
-//! share buffer locks, so they run alongside. Every page change is its own GenericXLog record, so a
-//! crash leaves at worst an element without back links — reachable through its own links' neighbours
-//! once later inserts link to it, and never a dangling pointer.
+//! Concurrency: writers (insert, vacuum's repair) serialise on a page-level lock of the index
+//! (block 0's lock tag, not a buffer lock), held to the end of the insert; scans never take it and
+//! read pages under share buffer locks, so they run alongside. Every page change is its own
+//! GenericXLog record, so a crash leaves at worst an element without back links — reachable through
+//! its own links' neighbours once later inserts link to it, and never a dangling pointer.
 
-use super::page::{self, Meta, Node};
-use super::storage::{read_meta, PageGraph};
+use super::graph::{read_meta, PageGraph};
+use super::pages::format::{self as page, Meta, Node};
 use super::write;
 use crate::errors::{raise, Code};
-use embedrank_core::hnsw::{
-    random_level, search_layer, select_neighbors, Candidate, GraphView, LevelRng,
-};
+use embedrank_core::hnsw::{random_level, Candidate, Inserter, LevelRng};
 use pgrx::pg_sys;
 use std::cell::RefCell;
 
@@ -80,8 +79,7 @@ pub unsafe fn insert_vector(index: pg_sys::Relation, v: &[f32], tid: pg_sys::Ite
             None,
         );
     }
-    let m = meta.m as usize;
-    let level = new_level(m);
+    let level = new_level(meta.m as usize);
     if meta.entry == 0 {
         let n = place(index, &mut meta, level, tid, v, &[]);
         meta.entry = n;
@@ -90,43 +88,27 @@ pub unsafe fn insert_vector(index: pg_sys::Relation, v: &[f32], tid: pg_sys::Ite
         return;
     }
     let mut g = PageGraph::new(index, &meta, true);
-    let (ep, ep_level) = (meta.entry, meta.entry_level as usize);
-    let mut cur = vec![Candidate {
-        distance: g.distance_to(v, ep),
-        node: ep,
-    }];
-    for lc in (level + 1..=ep_level).rev() {
-        cur = search_layer(&mut g, v, &cur, 1, lc);
+    let mut inserter = Inserter::new();
+    let ep_level = meta.entry_level as usize;
+    inserter.plan(
+        &mut g,
+        v,
+        level,
+        (meta.entry, ep_level),
+        meta.ef_construction as usize,
+    );
+    if try_join_duplicate(index, &mut g, v, inserter.nearest(), tid) {
+        return;
     }
-    let top = level.min(ep_level);
-    let mut lists: Vec<Vec<Node>> = vec![Vec::new(); level + 1];
-    for lc in (0..=top).rev() {
-        let found = search_layer(&mut g, v, &cur, meta.ef_construction as usize, lc);
-        if lc == 0 && try_join_duplicate(index, &mut g, v, &found, tid) {
-            return;
-        }
-        let cap = page::level_capacity(m, lc);
-        // Deleted elements help the search along but are never chosen as neighbours: VACUUM
-        // relinks the graph around them and then frees their space for reuse.
-        let live: Vec<Candidate<Node>> = found
-            .iter()
-            .filter(|c| !g.element(c.node).deleted)
-            .copied()
-            .collect();
-        lists[lc] = select_neighbors(&live, cap, |a, b| g.distance_between(a, b))
-            .iter()
-            .map(|c| c.node)
-            .collect();
-        cur = found;
-    }
+    let lists: Vec<Vec<Node>> = inserter
+        .planned()
+        .iter()
+        .map(|l| l.iter().map(|x| x.node).collect())
+        .collect();
     let before = (meta.insert_block, meta.free_block);
     let n = place(index, &mut meta, level, tid, v, &lists);
     g.forget(n); // a reused slot may have been read (as a deleted element) during the search
-    for (lc, list) in lists.iter().enumerate() {
-        for &e in list {
-            connect(&mut g, &meta, e, n, lc);
-        }
-    }
+    inserter.link_back(&mut g, n);
     if level > ep_level || (meta.insert_block, meta.free_block) != before {
         if level > ep_level {
             meta.entry = n;
@@ -171,7 +153,7 @@ unsafe fn place(
     write::add_pair(index, meta, level, &[tid], v, lists)
 }
 
-/// If the closest element holds exactly `v` and is live with room, add `tid` to it.
+/// If one of the closest elements holds exactly `v` and is live with room, add `tid` to it.
 unsafe fn try_join_duplicate(
     index: pg_sys::Relation,
     g: &mut PageGraph,
@@ -185,39 +167,4 @@ unsafe fn try_join_duplicate(
         }
     }
     false
-}
-
-/// Add a link `e → new` at `level`, re-selecting `e`'s neighbours with the heuristic when full.
-unsafe fn connect(g: &mut PageGraph, meta: &Meta, e: Node, new: Node, level: usize) {
-    if e == new {
-        // Only after a crash between vacuum's passes can a reused slot be its own candidate.
-        return;
-    }
-    let m = meta.m as usize;
-    let nb = g.element(e).neighbors;
-    let mut list = Vec::new();
-    g.neighbors(e, level, &mut list);
-    if list.contains(&new) {
-        return;
-    }
-    let cap = page::level_capacity(m, level);
-    if list.len() < cap {
-        list.push(new);
-    } else {
-        let mut cands: Vec<Candidate<Node>> = list
-            .iter()
-            .chain(std::iter::once(&new))
-            .map(|&x| Candidate {
-                distance: g.distance_between(e, x),
-                node: x,
-            })
-            .collect();
-        cands.sort_by(|a, b| a.distance.total_cmp(&b.distance));
-        let chosen = select_neighbors(&cands, cap, |a, b| g.distance_between(a, b));
-        if !chosen.iter().any(|c| c.node == new) {
-            return;
-        }
-        list = chosen.iter().map(|c| c.node).collect();
-    }
-    write::set_neighbors(g.index, m, nb, level, &list);
 }

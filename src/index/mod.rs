@@ -1,11 +1,13 @@
 //! `embedrank_hnsw`: an HNSW index access method for `vector`.
 //!
-//! The graph algorithm (search, neighbour selection, levels, iterative scan, the in-memory builder)
-//! lives in the Postgres-free core crate behind the `GraphView` seam; this module stores it in pages:
-//! - `page`    — on-disk format (meta page, element and neighbour items, magic/version checks);
-//! - `xlog`    — the RAII GenericXLog wrapper every page write goes through;
-//! - `storage` — reads, and `PageGraph`, the page-backed `GraphView`;
-//! - `write`   — page writes (new pages, items, neighbour and TID updates, meta);
+//! The graph algorithm (search, insert and neighbour repair, selection, levels, iterative scan, the
+//! in-memory graph) lives in the Postgres-free core crate behind the `GraphView` / `GraphStore` seam;
+//! this module stores it in pages:
+//! - `pages/`  — the pages layer: on-disk `format`, typed `buffer` guards, the `wal` record guard;
+//!   no raw buffer leaves it, no page write escapes WAL;
+//! - `graph`   — `PageGraph`, the seam implemented on pages, and the meta page;
+//! - `write`   — page writes (element placement, neighbour and TID updates, meta);
+//! - `metric`  — the metric codes of the on-disk format and how each metric stores vectors;
 //! - `build`, `insert`, `scan`, `vacuum`, `cost`, `options` — the access-method callbacks.
 //!
 //! Operator classes (named as pgvector's, so DDL ports by changing only the access method):
@@ -18,14 +20,14 @@
 
 pub mod build;
 pub mod cost;
+pub mod graph;
 pub mod insert;
+pub mod metric;
 pub mod options;
-pub mod page;
+pub mod pages;
 pub mod scan;
-pub mod storage;
 pub mod vacuum;
 pub mod write;
-pub mod xlog;
 
 use crate::pg_fn;
 use pgrx::prelude::*;
@@ -88,8 +90,8 @@ unsafe extern "C-unwind" fn aminsert(
         return false;
     }
     let raw = crate::vector::datum_slice(*values);
-    let meta = storage::read_meta(index);
-    let Some(v) = options::prepare(meta.metric, raw) else {
+    let meta = graph::read_meta(index);
+    let Some(v) = metric::prepare(meta.metric, raw) else {
         return false;
     };
     let _lock = insert::WriterLock::take(index);

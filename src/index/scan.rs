@@ -17,9 +17,11 @@
 //! fallibly: an allocation this process cannot get is ERROR 53200 (out_of_memory) naming the
 //! setting, never an abort of the backend.
 
-use super::options::{self, prepare};
-use super::page::{self, Node};
-use super::storage::{block_count, page_elements, read_meta, PageGraph};
+use super::graph::{page_elements, read_meta, PageGraph};
+use super::metric::prepare;
+use super::options;
+use super::pages::buffer::block_count;
+use super::pages::format::{self as page, Node};
 use crate::errors::{dims_mismatch, out_of_memory, raise, Code};
 use embedrank_core::hnsw::{FxHashSet, GraphView, IterativeScan};
 use pgrx::prelude::*;

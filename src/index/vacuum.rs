@@ -8,9 +8,11 @@
 //! 2. *Repair* (only if something is deleted): first wait for inserts already running (take and drop
 //!    the writer lock: an insert that started before step 1 may still link to a now-deleted element).
 //!    Move the entry point off a deleted element. Then page by page, under the writer lock for that
-//!    page only, every live element linking to a deleted one gets a new list, chosen with the HNSW
-//!    heuristic among its live neighbours and the live neighbours of the deleted ones. Elements that
-//!    inserts add meanwhile never link to deleted ones, so when the pass ends nothing live does.
+//!    page only, every live element linking to a deleted one gets a new list on that level from the
+//!    core crate's `Inserter::repair` — the insert's own algorithm: an ef_construction search for the
+//!    element's vector from its current neighbours (through the deleted ones, to what lies beyond a
+//!    region deleted as a whole), the heuristic, back links. Elements that inserts add meanwhile
+//!    never link to deleted ones, so when the pass ends nothing live does.
 //! 3. *Free*: the deleted elements are marked free ([`page::DELETED_FREE`]) and the meta page's
 //!    `free_block` points inserts at the first such page.
 //!
@@ -20,12 +22,13 @@
 //! deleted elements, the page being worked on, and the repair's vector cache (bounded by
 //! maintenance_work_mem).
 
+use super::graph::{page_elements, read_meta, ListedElement, PageGraph};
 use super::insert::WriterLock;
 use super::options::test_vacuum_stop;
-use super::page::{self, Node};
-use super::storage::{block_count, page_elements, read_meta, ListedElement, PageGraph};
+use super::pages::buffer::block_count;
+use super::pages::format::{self as page, Node};
 use super::write;
-use embedrank_core::hnsw::{select_neighbors, Candidate, FxHashSet, GraphView};
+use embedrank_core::hnsw::{FxHashSet, GraphView, Inserter};
 use pgrx::prelude::*;
 use pgrx::{pg_sys, PgBox};
 
@@ -89,12 +92,13 @@ pub unsafe extern "C-unwind" fn ambulkdelete(
     // meanwhile may leave a stale cached vector: it only skews one neighbour choice, never a link's
     // target.
     let mut g = PageGraph::new(index, &read_meta(index), true);
+    let mut inserter = Inserter::new();
     for block in 1..blocks {
         listed.clear();
         page_elements(index, block, &mut listed);
         {
             let _lock = WriterLock::take(index);
-            repair_page(&mut g, &listed, &deleted);
+            repair_page(&mut g, &mut inserter, &listed, &deleted);
         }
         if block == blocks / 2 {
             test_vacuum_stop(2);
@@ -153,87 +157,29 @@ unsafe fn move_entry_point(
 
 /// Give every live element of one page that links to a deleted element a new neighbour list at that
 /// level. The caller holds the writer lock.
-unsafe fn repair_page(g: &mut PageGraph, elements: &[ListedElement], deleted: &FxHashSet<Node>) {
-    let (index, m) = (g.index, g.m);
+unsafe fn repair_page(
+    g: &mut PageGraph,
+    inserter: &mut Inserter<Node, FxHashSet<Node>>,
+    elements: &[ListedElement],
+    deleted: &FxHashSet<Node>,
+) {
+    let meta = read_meta(g.index);
+    if meta.entry == 0 {
+        return;
+    }
+    let entry = (meta.entry, meta.entry_level as usize);
     let mut list = Vec::new();
-    let mut second = Vec::new();
     for e in elements.iter().filter(|e| e.deleted == page::LIVE) {
-        let n = e.node;
-        let nb = g.element(n).neighbors;
-        for l in 0..=e.level {
+        for level in 0..=e.level {
             list.clear();
-            g.neighbors(n, l, &mut list);
-            if !list.iter().any(|x| deleted.contains(x)) {
-                continue;
+            g.neighbors(e.node, level, &mut list);
+            if list.iter().any(|x| deleted.contains(x)) {
+                inserter.repair(g, e.node, level, entry, meta.ef_construction as usize);
             }
-            let mut pool: FxHashSet<Node> = FxHashSet::default();
-            let cap = page::level_capacity(m, l);
-            for &x in &list {
-                if deleted.contains(&x) {
-                    live_beyond(g, x, n, l, deleted, cap, &mut pool, &mut second);
-                } else {
-                    pool.insert(x);
-                }
-            }
-            let mut cands: Vec<Candidate<Node>> = pool
-                .into_iter()
-                .map(|x| Candidate {
-                    distance: g.distance_between(n, x),
-                    node: x,
-                })
-                .collect();
-            cands.sort_by(|a, b| a.distance.total_cmp(&b.distance).then(a.node.cmp(&b.node)));
-            let chosen: Vec<Node> = select_neighbors(&cands, page::level_capacity(m, l), |a, b| {
-                g.distance_between(a, b)
-            })
-            .iter()
-            .map(|c| c.node)
-            .collect();
-            write::set_neighbors(index, m, nb, l, &chosen);
         }
         g.trim_cache(pg_sys::maintenance_work_mem as usize * 1024);
     }
     pg_sys::check_for_interrupts!();
-}
-
-/// Add to `pool` the live elements a link from `n` to the deleted `x` led to: `x`'s live neighbours at
-/// `level`, and where `x`'s neighbours are deleted too, theirs — a breadth-first walk through the
-/// deleted region, up to `cap` live elements or `4·cap` deleted ones visited. Looking only one hop
-/// past `x` would drop every link across a region deleted as a whole (say, one category's rows),
-/// and what lies beyond it could become unreachable.
-#[allow(clippy::too_many_arguments)]
-unsafe fn live_beyond(
-    g: &mut PageGraph,
-    x: Node,
-    n: Node,
-    level: usize,
-    deleted: &FxHashSet<Node>,
-    cap: usize,
-    pool: &mut FxHashSet<Node>,
-    scratch: &mut Vec<Node>,
-) {
-    let mut seen: FxHashSet<Node> = FxHashSet::default();
-    let mut queue = std::collections::VecDeque::from([x]);
-    seen.insert(x);
-    let mut found = 0;
-    while let Some(d) = queue.pop_front() {
-        if found >= cap || seen.len() > 4 * cap {
-            break;
-        }
-        scratch.clear();
-        g.neighbors(d, level, scratch);
-        for &y in scratch.iter() {
-            if y == n || !seen.insert(y) {
-                continue;
-            }
-            if deleted.contains(&y) {
-                queue.push_back(y);
-            } else {
-                pool.insert(y);
-                found += 1;
-            }
-        }
-    }
 }
 
 /// amvacuumcleanup: the statistics bulk-delete gathered; when it did not run (nothing to delete),

@@ -4,42 +4,10 @@
 //! meta-page changes. Every read-modify-write happens under the page's exclusive lock, so writers
 //! that do not hold the index's writer lock (VACUUM's TID pass) never lose another's change.
 
-use super::page::{self, Meta, Node};
-use super::storage::lock_block;
-use super::xlog::WalWrite;
+use super::pages::buffer::ExclusiveBuffer;
+use super::pages::format::{self as page, Meta, Node};
+use super::pages::wal::WalWrite;
 use pgrx::pg_sys;
-
-/// Add a new block to `fork` of `index`, returned pinned and exclusively locked.
-pub unsafe fn extend(index: pg_sys::Relation, fork: pg_sys::ForkNumber::Type) -> pg_sys::Buffer {
-    #[cfg(any(feature = "pg14", feature = "pg15"))]
-    {
-        pg_sys::LockRelationForExtension(index, pg_sys::ExclusiveLock as i32);
-        let buf = pg_sys::ReadBufferExtended(
-            index,
-            fork,
-            pg_sys::InvalidBlockNumber, // P_NEW
-            pg_sys::ReadBufferMode::RBM_NORMAL,
-            std::ptr::null_mut(),
-        );
-        pg_sys::LockBuffer(buf, pg_sys::BUFFER_LOCK_EXCLUSIVE as i32);
-        pg_sys::UnlockRelationForExtension(index, pg_sys::ExclusiveLock as i32);
-        buf
-    }
-    #[cfg(not(any(feature = "pg14", feature = "pg15")))]
-    {
-        let bmr = pg_sys::BufferManagerRelation {
-            rel: index,
-            smgr: std::ptr::null_mut(),
-            relpersistence: 0,
-        };
-        pg_sys::ExtendBufferedRel(
-            bmr,
-            fork,
-            std::ptr::null_mut(),
-            pg_sys::ExtendBufferedFlags::EB_LOCK_FIRST,
-        )
-    }
-}
 
 /// Append `item` to `page`, returning its offset.
 pub unsafe fn add_item(page: pg_sys::Page, item: &[u8]) -> u16 {
@@ -72,23 +40,30 @@ unsafe fn page_with_room(
     need: usize,
 ) -> (u32, pg_sys::Page) {
     if meta.insert_block != page::META_BLOCK {
-        let buf = lock_block(index, meta.insert_block, pg_sys::BUFFER_LOCK_EXCLUSIVE);
-        let p = pg_sys::BufferGetPage(buf);
-        if page::is_new(p) {
+        let buf = ExclusiveBuffer::lock(index, meta.insert_block);
+        if page::is_new(buf.page()) {
             let p = wal.page(buf, true);
             page::init_page(p, page::KIND_DATA);
             return (meta.insert_block, p);
         }
-        page::check_page(index, p, meta.insert_block, page::KIND_DATA);
-        if room(p) >= need {
+        page::check_page(index, buf.page(), meta.insert_block, page::KIND_DATA);
+        if room(buf.page()) >= need {
             return (meta.insert_block, wal.page(buf, false));
         }
-        pg_sys::UnlockReleaseBuffer(buf);
     }
-    let buf = extend(index, pg_sys::ForkNumber::MAIN_FORKNUM);
+    new_data_page(index, meta, wal)
+}
+
+/// A new data page at the end of the index, registered in `wal`; it becomes the insert page.
+unsafe fn new_data_page(
+    index: pg_sys::Relation,
+    meta: &mut Meta,
+    wal: &mut WalWrite,
+) -> (u32, pg_sys::Page) {
+    let buf = ExclusiveBuffer::extend(index, pg_sys::ForkNumber::MAIN_FORKNUM);
+    meta.insert_block = buf.block();
     let p = wal.page(buf, true);
     page::init_page(p, page::KIND_DATA);
-    meta.insert_block = pg_sys::BufferGetBlockNumber(buf);
     (meta.insert_block, p)
 }
 
@@ -131,11 +106,8 @@ pub unsafe fn add_pair(
         if room(nb_page) >= page::item_footprint(element.len()) {
             page::node(nb_block, add_item(nb_page, &element))
         } else {
-            let buf = extend(index, pg_sys::ForkNumber::MAIN_FORKNUM);
-            let p = wal.page(buf, true);
-            page::init_page(p, page::KIND_DATA);
-            meta.insert_block = pg_sys::BufferGetBlockNumber(buf);
-            page::node(meta.insert_block, add_item(p, &element))
+            let (block, p) = new_data_page(index, meta, &mut wal);
+            page::node(block, add_item(p, &element))
         }
     };
     wal.commit();
@@ -157,17 +129,12 @@ pub unsafe fn reuse_deleted(
     vector: &[f32],
     lists: &[Vec<Node>],
 ) -> Option<Node> {
-    let buf = lock_block(index, block, pg_sys::BUFFER_LOCK_EXCLUSIVE);
-    let p = pg_sys::BufferGetPage(buf);
-    if page::is_new(p) {
-        pg_sys::UnlockReleaseBuffer(buf);
+    let buf = ExclusiveBuffer::lock(index, block);
+    if page::is_new(buf.page()) {
         return None;
     }
-    page::check_page(index, p, block, page::KIND_DATA);
-    let Some((e, nb)) = page::find_deleted(index, p, block, level) else {
-        pg_sys::UnlockReleaseBuffer(buf);
-        return None;
-    };
+    page::check_page(index, buf.page(), block, page::KIND_DATA);
+    let (e, nb) = page::find_deleted(index, buf.page(), block, level)?;
     let mut wal = WalWrite::start(index);
     let pg = wal.page(buf, false);
     let element = page::item(index, pg, e, true);
@@ -185,8 +152,8 @@ pub unsafe fn reuse_deleted(
 
 /// Change page `block` (of `kind`) in place under an exclusive lock, as one WAL record.
 unsafe fn modify(index: pg_sys::Relation, block: u32, kind: u16, f: impl FnOnce(pg_sys::Page)) {
-    let buf = lock_block(index, block, pg_sys::BUFFER_LOCK_EXCLUSIVE);
-    page::check_page(index, pg_sys::BufferGetPage(buf), block, kind);
+    let buf = ExclusiveBuffer::lock(index, block);
+    page::check_page(index, buf.page(), block, kind);
     let mut wal = WalWrite::start(index);
     f(wal.page(buf, false));
     wal.commit();
@@ -199,7 +166,8 @@ pub unsafe fn write_meta(index: pg_sys::Relation, meta: &Meta) {
     });
 }
 
-/// Overwrite the slots of `level` in neighbour item `nb` with `list`.
+/// Overwrite the slots of `level` in neighbour item `nb` with `list`: one WAL record, none if the
+/// slots already hold exactly `list`.
 pub unsafe fn set_neighbors(
     index: pg_sys::Relation,
     m: usize,
@@ -207,11 +175,20 @@ pub unsafe fn set_neighbors(
     level: usize,
     list: &[Node],
 ) {
-    modify(index, page::node_block(nb), page::KIND_DATA, |p| {
-        let item = page::item(index, p, nb, false);
-        let size = page::neighbors_size(m, page::neighbors_level(item));
-        page::write_slots(std::slice::from_raw_parts_mut(item, size), m, level, list);
-    });
+    let block = page::node_block(nb);
+    let buf = ExclusiveBuffer::lock(index, block);
+    page::check_page(index, buf.page(), block, page::KIND_DATA);
+    let mut now = Vec::with_capacity(list.len());
+    page::read_slots(page::item(index, buf.page(), nb, false), m, level, &mut now);
+    if now == list {
+        return;
+    }
+    let mut wal = WalWrite::start(index);
+    let p = wal.page(buf, false);
+    let item = page::item(index, p, nb, false);
+    let size = page::neighbors_size(m, page::neighbors_level(item));
+    page::write_slots(std::slice::from_raw_parts_mut(item, size), m, level, list);
+    wal.commit();
 }
 
 /// Add heap TID `tid` to element `n` if it is live and has room (an exact duplicate joining it);
@@ -252,10 +229,9 @@ pub unsafe fn sweep_dead_tids(
     dead: &mut dyn FnMut(&pg_sys::ItemPointerData) -> bool,
 ) -> PageSweep {
     let mut out = PageSweep::default();
-    let buf = lock_block(index, block, pg_sys::BUFFER_LOCK_EXCLUSIVE);
-    let p = pg_sys::BufferGetPage(buf);
+    let buf = ExclusiveBuffer::lock(index, block);
+    let p = buf.page();
     if page::is_new(p) {
-        pg_sys::UnlockReleaseBuffer(buf);
         return out;
     }
     page::check_page(index, p, block, page::KIND_DATA);
@@ -285,7 +261,6 @@ pub unsafe fn sweep_dead_tids(
         }
     }
     if changes.is_empty() {
-        pg_sys::UnlockReleaseBuffer(buf);
         return out;
     }
     let mut wal = WalWrite::start(index);

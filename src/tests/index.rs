@@ -207,11 +207,11 @@ fn index_errors() {
 fn damage_index_page_for_test(index: pgrx::PgRelation, block: i32, what: &str) {
     unsafe {
         let rel = index.as_ptr();
-        let buf = crate::index::storage::lock_block(rel, block as u32, pg_sys::BUFFER_LOCK_EXCLUSIVE);
-        let mut wal = crate::index::xlog::WalWrite::start(rel);
+        let buf = crate::index::pages::buffer::ExclusiveBuffer::lock(rel, block as u32);
+        let mut wal = crate::index::pages::wal::WalWrite::start(rel);
         let p = wal.page(buf, false);
         let header = p as *const pg_sys::PageHeaderData;
-        let sp = (p as *mut u8).add((*header).pd_special as usize) as *mut crate::index::page::Special;
+        let sp = (p as *mut u8).add((*header).pd_special as usize) as *mut crate::index::pages::format::Special;
         match what {
             "magic" => (*sp).magic = 0xdead_beef,
             _ => (*sp).version = 99,
@@ -240,29 +240,26 @@ fn damaged_pages_are_reported_not_followed() {
 /// extension (not WAL-logged) and the first WAL record of the new page leaves one.
 #[pg_extern]
 fn append_zero_page_for_test(index: pgrx::PgRelation) -> i64 {
-    unsafe {
-        let buf = crate::index::write::extend(index.as_ptr(), pg_sys::ForkNumber::MAIN_FORKNUM);
-        let block = pg_sys::BufferGetBlockNumber(buf);
-        pg_sys::MarkBufferDirty(buf);
-        pg_sys::UnlockReleaseBuffer(buf);
-        block as i64
-    }
+    // Relation extension writes the zero block to the file; dropping the guard releases it unwritten.
+    let buf = crate::index::pages::buffer::ExclusiveBuffer::extend(index.as_ptr(), pg_sys::ForkNumber::MAIN_FORKNUM);
+    buf.block() as i64
 }
 
 /// Links from live elements to elements that are deleted (`DELETED_FREE` ones: the slots inserts
 /// may reuse) — must always be zero.
 #[pg_extern]
 fn links_to_free_slots_for_test(index: pgrx::PgRelation) -> i64 {
-    use crate::index::{page, storage};
+    use crate::index::graph::{self, PageGraph};
+    use crate::index::pages::{buffer::block_count, format as page};
     use embedrank_core::hnsw::GraphView;
     let rel = index.as_ptr();
-    let meta = storage::read_meta(rel);
-    let mut g = storage::PageGraph::new(rel, &meta, false);
+    let meta = graph::read_meta(rel);
+    let mut g = PageGraph::new(rel, &meta, false);
     let mut state = std::collections::HashMap::new();
     let mut listed = Vec::new();
-    for block in 1..storage::block_count(rel) {
+    for block in 1..block_count(rel) {
         listed.clear();
-        storage::page_elements(rel, block, &mut listed);
+        graph::page_elements(rel, block, &mut listed);
         for e in &listed {
             state.insert(e.node, (e.deleted, e.level));
         }

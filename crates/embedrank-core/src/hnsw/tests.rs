@@ -3,3 +3,4 @@
 
 mod graph;
 mod parts;
+mod store;

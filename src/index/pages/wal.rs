@@ -1,10 +1,13 @@
-//! Every index page write goes through [`WalWrite`], a RAII wrapper around GenericXLog.
+//! Every index page write goes through [`WalWrite`], a RAII guard around a GenericXLog record.
 //!
-//! `WalWrite::start` opens a GenericXLog record; `page()` registers an exclusively locked buffer and
-//! hands back the working copy to modify; `commit()` finishes the record (WAL-logs the deltas, or full
-//! images for new pages), then unlocks and releases the buffers. Dropping it without `commit` (early
-//! return, ERROR unwinding) aborts the record, so a half-made change never reaches the page.
+//! `WalWrite::start` opens a record; `page()` takes an [`ExclusiveBuffer`] guard (ownership moves
+//! into the record) and hands back the working copy to modify; `commit()` finishes the record
+//! (WAL-logs the deltas, or full images for new pages), then unlocks and releases the buffers.
+//! Dropping it without `commit` (early return, ERROR unwinding) aborts the record, so a half-made
+//! change never reaches the page. The one write outside GenericXLog, the init fork of an unlogged
+//! index, is [`write_init_fork_page`] here too.
 
+use super::buffer::ExclusiveBuffer;
 use pgrx::pg_sys;
 
 /// Most pages one GenericXLog record may hold (MAX_GENERIC_XLOG_PAGES).
@@ -25,10 +28,9 @@ impl WalWrite {
         }
     }
 
-    /// Register `buffer` (pinned and exclusively locked by the caller; ownership passes to this
-    /// record, which unlocks and releases it) and return the page copy to modify. `fresh` logs a full
-    /// image, for pages initialised from scratch.
-    pub fn page(&mut self, buffer: pg_sys::Buffer, fresh: bool) -> pg_sys::Page {
+    /// Register `buffer` with this record (which from now on unlocks and releases it) and return
+    /// the page copy to modify. `fresh` logs a full image, for pages initialised from scratch.
+    pub fn page(&mut self, buffer: ExclusiveBuffer, fresh: bool) -> pg_sys::Page {
         assert!(
             self.buffers.len() < MAX_PAGES,
             "too many pages in one WAL record"
@@ -38,6 +40,7 @@ impl WalWrite {
         } else {
             0
         };
+        let buffer = buffer.into_raw();
         self.buffers.push(buffer);
         unsafe { pg_sys::GenericXLogRegisterBuffer(self.state, buffer, flags) }
     }
@@ -71,5 +74,17 @@ impl Drop for WalWrite {
                 self.buffers.clear();
             }
         }
+    }
+}
+
+/// Write page `buffer` of an unlogged index's init fork with `fill`, and log it as a whole new page
+/// (the init fork is copied over the main fork at crash recovery, so it must reach the WAL).
+pub fn write_init_fork_page(buffer: ExclusiveBuffer, fill: impl FnOnce(pg_sys::Page)) {
+    let raw = buffer.into_raw();
+    unsafe {
+        fill(pg_sys::BufferGetPage(raw));
+        pg_sys::MarkBufferDirty(raw);
+        pg_sys::log_newpage_buffer(raw, true);
+        pg_sys::UnlockReleaseBuffer(raw);
     }
 }

@@ -1,45 +1,19 @@
-//! Reading the index through the buffer manager: the meta page, element vectors, neighbour lists —
-//! and [`PageGraph`], the page-backed implementation of the core crate's `GraphView` seam.
+//! [`PageGraph`]: the graph as stored in the index pages, implementing the core crate's seam — the
+//! read half (`GraphView`) every scan searches through, and the write half (`GraphStore`) the shared
+//! insert / repair algorithm writes through — plus the meta page and page listings.
 //!
 //! Reads take a share content lock for the few microseconds they copy or compute; nothing is held
 //! between calls, so scans run concurrently with inserts (which lock pages exclusively to change them).
+//! Writes (`set_links`) are one WAL record each, through `write`.
 
-use super::page::{self, Meta, Node};
+use super::pages::buffer::{with_data_page, with_page};
+use super::pages::format::{self as page, Meta, Node};
+use super::write;
 use crate::errors::{raise, Code};
 use embedrank_core::distance::Metric;
-use embedrank_core::hnsw::{FxBuildHasher, GraphView};
+use embedrank_core::hnsw::{Flag, FxBuildHasher, GraphStore, GraphView, Link};
 use pgrx::pg_sys;
 use std::collections::HashMap;
-
-/// Pin block `block` of `index` and lock it in `mode` (BUFFER_LOCK_SHARE / _EXCLUSIVE).
-pub unsafe fn lock_block(index: pg_sys::Relation, block: u32, mode: u32) -> pg_sys::Buffer {
-    let buf = pg_sys::ReadBufferExtended(
-        index,
-        pg_sys::ForkNumber::MAIN_FORKNUM,
-        block,
-        pg_sys::ReadBufferMode::RBM_NORMAL,
-        std::ptr::null_mut(),
-    );
-    pg_sys::LockBuffer(buf, mode as i32);
-    buf
-}
-
-/// Run `f` on page `block` under a share lock, after checking it is a page of `kind`.
-pub fn with_page<R>(
-    index: pg_sys::Relation,
-    block: u32,
-    kind: u16,
-    f: impl FnOnce(pg_sys::Page) -> R,
-) -> R {
-    unsafe {
-        let buf = lock_block(index, block, pg_sys::BUFFER_LOCK_SHARE);
-        let p = pg_sys::BufferGetPage(buf);
-        page::check_page(index, p, block, kind);
-        let r = f(p);
-        pg_sys::UnlockReleaseBuffer(buf);
-        r
-    }
-}
 
 /// A copy of the meta page.
 pub fn read_meta(index: pg_sys::Relation) -> Meta {
@@ -67,13 +41,22 @@ pub struct ElementInfo {
     pub neighbors: Node,
 }
 
-/// Vectors already read by one insert or vacuum, in one arena: an insert computes ~10^4
+/// What the cache keeps of an element besides its vector.
+#[derive(Clone, Copy)]
+struct Cached {
+    /// Offset of the vector in the arena.
+    at: usize,
+    live: bool,
+    neighbors: Node,
+}
+
+/// Elements already read by one insert or vacuum, vectors in one arena: an insert computes ~10^4
 /// node-to-node distances over ~10^3 distinct nodes while re-pruning neighbour lists. Profiling
 /// showed a `Vec` per cached vector (and the heap growing and shrinking on every insert) costing a
 /// fifth of the insert in malloc and page faults, so the arena is kept between inserts of a backend.
 #[derive(Default)]
-struct VectorCache {
-    slot: HashMap<Node, usize, FxBuildHasher>,
+struct ElementCache {
+    slot: HashMap<Node, Cached, FxBuildHasher>,
     data: Vec<f32>,
 }
 
@@ -81,17 +64,17 @@ struct VectorCache {
 const SPARE_CACHE_FLOATS: usize = 4 << 20;
 
 thread_local! {
-    static SPARE_CACHE: std::cell::RefCell<Option<VectorCache>> = const { std::cell::RefCell::new(None) };
+    static SPARE_CACHE: std::cell::RefCell<Option<ElementCache>> = const { std::cell::RefCell::new(None) };
 }
 
-/// The graph as stored in pages, for search and for the insert/vacuum algorithms.
+/// The graph as stored in pages, for scans and for the insert/vacuum algorithms.
 pub struct PageGraph {
     pub index: pg_sys::Relation,
     pub dims: usize,
     pub m: usize,
     pub metric: Metric,
-    /// Vectors already read, when the caller computes many node-to-node distances (insert, vacuum).
-    cache: Option<VectorCache>,
+    /// Elements already read, when the caller computes many node-to-node distances (insert, vacuum).
+    cache: Option<ElementCache>,
 }
 
 impl PageGraph {
@@ -100,7 +83,7 @@ impl PageGraph {
             index,
             dims: meta.dims as usize,
             m: meta.m as usize,
-            metric: super::options::search_metric(meta.metric),
+            metric: super::metric::search_metric(meta.metric),
             cache: cache_vectors.then(|| {
                 SPARE_CACHE
                     .with(|s| s.borrow_mut().take())
@@ -109,7 +92,7 @@ impl PageGraph {
         }
     }
 
-    /// Drop cached vectors once they take more than `max_bytes` (vacuum touches the whole graph).
+    /// Drop cached elements once they take more than `max_bytes` (vacuum touches the whole graph).
     pub fn trim_cache(&mut self, max_bytes: usize) {
         if let Some(c) = self.cache.as_mut() {
             if c.data.len() * 4 > max_bytes {
@@ -119,32 +102,40 @@ impl PageGraph {
         }
     }
 
-    /// Forget the cached copy of `n`'s vector (its slot was just rewritten).
+    /// Forget the cached copy of `n` (its slot was just rewritten).
     pub fn forget(&mut self, n: Node) {
         if let Some(c) = self.cache.as_mut() {
             c.slot.remove(&n);
         }
     }
 
-    /// Run `f` on `n`'s vector where it lies on its page (share-locked for the call, no copy).
-    fn with_vector<R>(&self, n: Node, f: impl FnOnce(&[f32]) -> R) -> R {
+    /// Run `f` on `n`'s header and vector where they lie on the page (share-locked, no copy).
+    fn with_element<R>(&self, n: Node, f: impl FnOnce(&page::ElementHeader, &[f32]) -> R) -> R {
         let (index, dims) = (self.index, self.dims);
         with_page(index, page::node_block(n), page::KIND_DATA, |p| unsafe {
-            f(page::element_vector(page::item(index, p, n, true), dims))
+            let item = page::item(index, p, n, true);
+            f(page::element_header(item), page::element_vector(item, dims))
         })
     }
 
-    /// Offset of `n`'s vector in the cache arena, reading it in if needed (caching must be on).
-    fn cached(&mut self, n: Node) -> usize {
-        if let Some(&at) = self.cache.as_ref().expect("cache is on").slot.get(&n) {
-            return at;
+    /// The cache entry of `n`, reading the element in if needed (caching must be on).
+    fn cached(&mut self, n: Node) -> Cached {
+        if let Some(&c) = self.cache.as_ref().expect("cache is on").slot.get(&n) {
+            return c;
         }
         let mut c = self.cache.take().expect("cache is on");
         let at = c.data.len();
-        self.with_vector(n, |v| c.data.extend_from_slice(v));
-        c.slot.insert(n, at);
+        let entry = self.with_element(n, |h, v| {
+            c.data.extend_from_slice(v);
+            Cached {
+                at,
+                live: h.deleted == page::LIVE,
+                neighbors: page::node(h.neighbors_block, h.neighbors_offset),
+            }
+        });
+        c.slot.insert(n, entry);
         self.cache = Some(c);
-        at
+        entry
     }
 
     /// The cached vector at arena offset `at` (caching must be on).
@@ -155,38 +146,28 @@ impl PageGraph {
     /// Copy of `n`'s vector (cached when caching is on).
     pub fn vector(&mut self, n: Node) -> Vec<f32> {
         if self.cache.is_none() {
-            return self.with_vector(n, <[f32]>::to_vec);
+            return self.with_element(n, |_, v| v.to_vec());
         }
-        let at = self.cached(n);
+        let at = self.cached(n).at;
         self.arena(at).to_vec()
-    }
-
-    /// Distance between two stored nodes (computed on the cached copies when caching is on).
-    pub fn distance_between(&mut self, a: Node, b: Node) -> f32 {
-        if self.cache.is_none() {
-            let va = self.with_vector(a, <[f32]>::to_vec);
-            return self.with_vector(b, |vb| self.metric.index_distance(&va, vb));
-        }
-        let (ia, ib) = (self.cached(a), self.cached(b));
-        self.metric.index_distance(self.arena(ia), self.arena(ib))
     }
 
     /// Header facts of element `n`.
     pub fn element(&self, n: Node) -> ElementInfo {
-        with_page(
-            self.index,
-            page::node_block(n),
-            page::KIND_DATA,
-            |p| unsafe {
-                let h = page::element_header(page::item(self.index, p, n, true));
-                ElementInfo {
-                    level: h.level as usize,
-                    deleted: h.deleted != 0,
-                    tids: h.tids[..h.ntids as usize].to_vec(),
-                    neighbors: page::node(h.neighbors_block, h.neighbors_offset),
-                }
-            },
-        )
+        self.with_element(n, |h, _| ElementInfo {
+            level: h.level as usize,
+            deleted: h.deleted != page::LIVE,
+            tids: h.tids[..h.ntids as usize].to_vec(),
+            neighbors: page::node(h.neighbors_block, h.neighbors_offset),
+        })
+    }
+
+    /// Where `n`'s neighbour item is.
+    fn neighbor_item(&mut self, n: Node) -> Node {
+        if self.cache.is_some() {
+            return self.cached(n).neighbors;
+        }
+        self.element(n).neighbors
     }
 }
 
@@ -208,11 +189,11 @@ impl GraphView for PageGraph {
 
     fn distance_to(&mut self, query: &[f32], n: Node) -> f32 {
         if self.cache.is_some() {
-            let at = self.cached(n);
+            let at = self.cached(n).at;
             return self.metric.index_distance(query, self.arena(at));
         }
         // Hot path of every scan: compute on the page itself, no copy.
-        self.with_vector(n, |v| self.metric.index_distance(query, v))
+        self.with_element(n, |_, v| self.metric.index_distance(query, v))
     }
 
     fn neighbors(&mut self, n: Node, level: usize, out: &mut Vec<Node>) {
@@ -236,6 +217,52 @@ impl GraphView for PageGraph {
     }
 }
 
+/// Pages keep no link distances or heuristic decisions: the algorithm computes what it needs on the
+/// cached vectors. Each list change is one WAL record.
+impl GraphStore for PageGraph {
+    const KEEPS_DISTANCES: bool = false;
+
+    fn distance_between(&mut self, a: Node, b: Node) -> f32 {
+        if self.cache.is_none() {
+            let va = self.vector(a);
+            return self.with_element(b, |_, vb| self.metric.index_distance(&va, vb));
+        }
+        let (ia, ib) = (self.cached(a).at, self.cached(b).at);
+        self.metric.index_distance(self.arena(ia), self.arena(ib))
+    }
+
+    fn links(&mut self, n: Node, level: usize, out: &mut Vec<Link<Node>>) {
+        let mut ids = Vec::with_capacity(page::level_capacity(self.m, level));
+        self.neighbors(n, level, &mut ids);
+        out.extend(ids.into_iter().map(|node| Link {
+            node,
+            distance: 0.0,
+            flag: Flag::Unknown,
+        }));
+    }
+
+    fn set_links(&mut self, n: Node, level: usize, links: &[Link<Node>]) {
+        let nb = self.neighbor_item(n);
+        let list: Vec<Node> = links.iter().map(|l| l.node).collect();
+        unsafe { write::set_neighbors(self.index, self.m, nb, level, &list) };
+    }
+
+    fn linkable(&mut self, n: Node) -> bool {
+        if self.cache.is_some() {
+            return self.cached(n).live;
+        }
+        !self.element(n).deleted
+    }
+
+    fn vector_of(&mut self, n: Node) -> Vec<f32> {
+        self.vector(n)
+    }
+
+    fn capacity(&self, level: usize) -> usize {
+        page::level_capacity(self.m, level)
+    }
+}
+
 /// One element as listed by [`page_elements`].
 pub struct ListedElement {
     pub node: Node,
@@ -247,23 +274,12 @@ pub struct ListedElement {
 
 /// The elements on page `block` (none on a new, never-initialised page).
 pub fn page_elements(index: pg_sys::Relation, block: u32, out: &mut Vec<ListedElement>) {
-    unsafe {
-        let buf = lock_block(index, block, pg_sys::BUFFER_LOCK_SHARE);
-        let p = pg_sys::BufferGetPage(buf);
-        if !page::is_new(p) {
-            page::check_page(index, p, block, page::KIND_DATA);
-            out.extend(page::elements(p).map(|(off, h)| ListedElement {
-                node: page::node(block, off),
-                level: h.level as usize,
-                deleted: h.deleted,
-                ntids: h.ntids as usize,
-            }));
-        }
-        pg_sys::UnlockReleaseBuffer(buf);
-    }
-}
-
-/// Number of blocks of the index's main fork.
-pub fn block_count(index: pg_sys::Relation) -> u32 {
-    unsafe { pg_sys::RelationGetNumberOfBlocksInFork(index, pg_sys::ForkNumber::MAIN_FORKNUM) }
+    with_data_page(index, block, |p| unsafe {
+        out.extend(page::elements(p).map(|(off, h)| ListedElement {
+            node: page::node(block, off),
+            level: h.level as usize,
+            deleted: h.deleted,
+            ntids: h.ntids as usize,
+        }));
+    });
 }

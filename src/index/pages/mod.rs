@@ -1,0 +1,15 @@
+//! The pages layer: everything of the index that touches Postgres buffers.
+//!
+//! - `format` — the on-disk format: meta page, element and neighbour items, magic/version checks,
+//!   the size arithmetic that decides what fits a page;
+//! - `buffer` — typed RAII guards for a pinned buffer under a share or exclusive content lock,
+//!   released when the guard goes out of scope (on an ERROR, by transaction abort);
+//! - `wal` — the GenericXLog record guard: an exclusive buffer guard moves into it, and the page
+//!   copy it hands back is the only writable page anywhere in the index code.
+//!
+//! Raw `Buffer`s never leave this folder: the rest of the index reads through
+//! [`buffer::SharedBuffer`] and writes through [`wal::WalWrite`], so no page write can escape WAL.
+
+pub mod buffer;
+pub mod format;
+pub mod wal;
