@@ -11,6 +11,8 @@ pg_embedrank installed. Clusters live under /tmp/pg_embedrank-it and run as the 
      whose VACUUM completed.
   6. A zero block appended to the index file (a crash between extension and the first WAL record):
      VACUUM, inserts and scans go on.
+  7. A cost-delayed VACUUM alongside 20,000 inserts costs no recall (opt-in,
+     EMBEDRANK_CONCURRENT_VACUUM_RECALL=1: it fails in some runs today, see its skip reason).
 """
 import os
 import random
@@ -327,3 +329,63 @@ def test_vacuum_stopped_at_any_phase_costs_no_recall(primary):
         with connect(PRIMARY_PORT) as c:
             r = recall_after_stopped_vacuum(c, phase)
         assert r >= completed - 0.01, f"VACUUM stopped after phase {phase}: recall@10 {r}, completed {completed}"
+
+
+def recall_with_vacuum_alongside(delay, runs):
+    """4000 rows, delete half, VACUUM, delete a quarter more; then 20,000 inserts in one statement
+    while another session runs a cost-delayed VACUUM (2 ms per 200 cost units, as autovacuum) that
+    starts `delay` seconds in. Recall@10 of 200 queries at ef_search 40, per run."""
+    out = []
+    for run in range(runs):
+        t = f"cv{run}"
+        with connect(PRIMARY_PORT) as c:
+            c.execute(f"DROP TABLE IF EXISTS {t}, {t}_new")
+            c.execute(f"CREATE TABLE {t} (id int PRIMARY KEY, v vector({DIMS})) WITH (autovacuum_enabled = off)")
+            rng = random.Random(11)
+            rows = [(i, vec(rng)) for i in range(24000)]
+            with c.cursor() as cur:
+                cur.executemany(f"INSERT INTO {t} VALUES (%s, %s)", rows[:4000])
+            c.execute(f"CREATE INDEX {t}_idx ON {t} USING embedrank_hnsw (v vector_cosine_ops)")
+            c.execute(f"DELETE FROM {t} WHERE id % 2 = 0")
+            c.execute(f"VACUUM {t}")
+            c.execute(f"DELETE FROM {t} WHERE id % 4 = 1")
+            c.execute(f"CREATE TABLE {t}_new (id int, v vector({DIMS}))")
+            with c.cursor() as cur:
+                cur.executemany(f"INSERT INTO {t}_new VALUES (%s, %s)", rows[4000:])
+
+            def vacuum():
+                time.sleep(delay)
+                with connect(PRIMARY_PORT) as c2:
+                    c2.execute("SET vacuum_cost_delay = '2ms'")
+                    c2.execute("SET vacuum_cost_limit = 200")
+                    c2.execute(f"VACUUM {t}")
+
+            th = threading.Thread(target=vacuum)
+            th.start()
+            c.execute("SET embedrank.hnsw_test_level_seed = 7")
+            c.execute(f"INSERT INTO {t} SELECT * FROM {t}_new ORDER BY id")
+            c.execute("RESET embedrank.hnsw_test_level_seed")
+            th.join()
+            hits = 0
+            for i in range(200):
+                q = rows[4000 + i * 100][1]
+                c.execute("SET enable_seqscan = off")
+                got = [r[0] for r in c.execute(f"SELECT id FROM {t} ORDER BY v <=> %s::vector LIMIT 10", (q,))]
+                c.execute("SET enable_seqscan = on")
+                c.execute("SET enable_indexscan = off")
+                exact = [r[0] for r in c.execute(f"SELECT id FROM {t} ORDER BY v <=> %s::vector LIMIT 10", (q,))]
+                c.execute("RESET enable_indexscan")
+                hits += len(set(got) & set(exact))
+            c.execute(f"DROP TABLE {t}, {t}_new")
+            out.append(hits / 2000)
+    return out
+
+
+@pytest.mark.skipif(os.environ.get("EMBEDRANK_CONCURRENT_VACUUM_RECALL") != "1", reason=(
+    "known open problem, opt-in with EMBEDRANK_CONCURRENT_VACUUM_RECALL=1: a cost-delayed VACUUM running"
+    " alongside 20,000 inserts sometimes costs recall (measured 0.914 in 1 of 4 runs, 0.994-0.9955 in the"
+    " others; the same VACUUM without cost delay, or stopped at any phase with no inserts alongside, costs"
+    " none); the interleaving that does it is not identified yet"))
+def test_vacuum_alongside_inserts_costs_no_recall(primary):
+    for r in recall_with_vacuum_alongside(5, 4):
+        assert r >= 0.98, f"recall@10 {r} after a VACUUM ran alongside the inserts"

@@ -12,8 +12,9 @@
 //!   `ef_construction` search and picks the neighbours with the heuristic (`2m` on layer 0, `m`
 //!   above) among the linkable nodes found (deleted ones help the search along, never become links);
 //!   the caller writes the element with the planned lists where its storage puts it (an id, a page
-//!   slot); [`Inserter::link_back`] adds the reverse links, re-pruning a full list with the heuristic
-//!   (after dropping its links to deleted nodes, which hold a slot and are never returned).
+//!   slot); [`Inserter::link_back`] adds the reverse links, re-pruning a full list with the heuristic.
+//!   A list's links to deleted nodes stay until VACUUM repairs it: dropping them here would skip the
+//!   repair's search for what lies beyond them.
 //! * [`Inserter::repair`] mends a node's list on one layer after some of its neighbours were
 //!   deleted: the live links stay (rebuilding the list from scratch with the heuristic drops back
 //!   links that were some node's only way in: 6 % of the live nodes cut off in a test), and the
@@ -329,15 +330,6 @@ impl<N: Copy + Ord + Hash, V: VisitedSet<N>> Inserter<N, V> {
             distance: d,
             flag: Flag::Unknown,
         };
-        if self.cands.len() >= cap {
-            // A full list first drops its links to deleted nodes (VACUUM has not repaired this list
-            // yet, or stopped before it did): they take a slot and can never be returned.
-            let before = self.cands.len();
-            self.cands.retain(|l| g.linkable(l.node));
-            if self.cands.len() < before {
-                self.cands.iter_mut().for_each(|l| l.flag = Flag::Unknown);
-            }
-        }
         if self.cands.len() < cap {
             self.cands.push(link);
             g.set_links(n, level, &self.cands);
