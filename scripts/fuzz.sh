@@ -10,20 +10,7 @@
 #   About 17 minutes per million inputs on 2 cores.
 source "$(dirname "$0")/lib.sh"
 COUNT=${1:-1000000}; SEED=${2:-1}; shift $(( $# < 2 ? $# : 2 ))
-PG=${EMBEDRANK_PG:-15}
-PGC=$(pg_config_of "$PG")
-cd "$REPO_ROOT"
-if [ "${EMBEDRANK_SKIP_INSTALL:-0}" != 1 ]; then
-  bash scripts/setup.sh
-  log "release build into Postgres $PG"
-  cargo pgrx install --release --pg-config "$PGC" --features "pg$PG" --no-default-features >/dev/null
-  bash scripts/install_assets.sh "$PGC"
-fi
-port=28817
-EMBEDRANK_PG=$PG bash scripts/server.sh start fuzz $port
-trap 'EMBEDRANK_PG=$PG bash scripts/server.sh stop fuzz' EXIT
-mkdir -p "$CACHE_DIR/fuzz"
-echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p' | head -n1), Postgres $PG"
+harness_server fuzz 28817
 echo "command: scripts/fuzz.sh $COUNT $SEED $*"
 PGHOST=$DEMO_SOCK PGPORT=$port PGUSER=postgres "$VENV/bin/python" bench/fuzz.py --count "$COUNT" --seed "$SEED" \
   --workers 2 --json "$CACHE_DIR/fuzz/fuzz-$COUNT-$SEED.json" "$@"

@@ -52,3 +52,27 @@ pip_fetch() {
 as_pg() {
   if [ "$(id -u)" = 0 ]; then sudo -u postgres -H env -u RUST_BACKTRACE "$@"; else env -u RUST_BACKTRACE "$@"; fi
 }
+
+# Start a private release server for a long-running harness (fuzz, soak): install the release build
+# into Postgres $EMBEDRANK_PG (default 15) unless EMBEDRANK_SKIP_INSTALL=1, start server NAME on PORT
+# (stopped when the calling script exits), create $CACHE_DIR/NAME and print the machine.
+# Sets PG and port for the caller.
+harness_server() {
+  local name=$1
+  port=$2
+  PG=${EMBEDRANK_PG:-15}
+  local pgc
+  pgc=$(pg_config_of "$PG")
+  cd "$REPO_ROOT"
+  if [ "${EMBEDRANK_SKIP_INSTALL:-0}" != 1 ]; then
+    bash scripts/setup.sh
+    log "release build into Postgres $PG"
+    cargo pgrx install --release --pg-config "$pgc" --features "pg$PG" --no-default-features >/dev/null
+    bash scripts/install_assets.sh "$pgc"
+  fi
+  EMBEDRANK_PG=$PG bash scripts/server.sh start "$name" "$port"
+  # shellcheck disable=SC2064 # expand now: the name and major are fixed for this run
+  trap "EMBEDRANK_PG=$PG bash scripts/server.sh stop $name" EXIT
+  mkdir -p "$CACHE_DIR/$name"
+  echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p' | head -n1), Postgres $PG"
+}

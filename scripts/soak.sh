@@ -10,20 +10,7 @@
 #   extension already installed in that tree (else a release build is installed first).
 source "$(dirname "$0")/lib.sh"
 SECONDS_=${1:-300}; CLIENTS=${2:-8}; shift $(( $# < 2 ? $# : 2 ))
-PG=${EMBEDRANK_PG:-15}
-PGC=$(pg_config_of "$PG")
-cd "$REPO_ROOT"
-if [ "${EMBEDRANK_SKIP_INSTALL:-0}" != 1 ]; then
-  bash scripts/setup.sh
-  log "release build into Postgres $PG"
-  cargo pgrx install --release --pg-config "$PGC" --features "pg$PG" --no-default-features >/dev/null
-  bash scripts/install_assets.sh "$PGC"
-fi
-port=28818
-EMBEDRANK_PG=$PG bash scripts/server.sh start soak $port
-trap 'EMBEDRANK_PG=$PG bash scripts/server.sh stop soak' EXIT
-mkdir -p "$CACHE_DIR/soak"
-echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p' | head -n1), Postgres $PG"
+harness_server soak 28818
 echo "command: scripts/soak.sh $SECONDS_ $CLIENTS $*"
 PGHOST=$DEMO_SOCK PGPORT=$port PGUSER=postgres "$VENV/bin/python" bench/soak.py --seconds "$SECONDS_" --clients "$CLIENTS" \
   --json "$CACHE_DIR/soak/soak-${CLIENTS}x${SECONDS_}.json" "$@"

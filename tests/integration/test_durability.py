@@ -278,6 +278,20 @@ def test_zero_block_appended_to_index_file(primary):
         assert hits >= 95, f"recall@10 {hits / 100}"
 
 
+def recall_at_ef40(c, t, queries):
+    """Recall@10 of the index scan of table `t` (cosine, default ef_search 40) against the exact scan."""
+    hits = 0
+    for q in queries:
+        c.execute("SET enable_seqscan = off")
+        got = [r[0] for r in c.execute(f"SELECT id FROM {t} ORDER BY v <=> %s::vector LIMIT 10", (q,))]
+        c.execute("SET enable_seqscan = on")
+        c.execute("SET enable_indexscan = off")
+        exact = [r[0] for r in c.execute(f"SELECT id FROM {t} ORDER BY v <=> %s::vector LIMIT 10", (q,))]
+        c.execute("RESET enable_indexscan")
+        hits += len(set(got) & set(exact))
+    return hits / (10 * len(queries))
+
+
 def recall_after_stopped_vacuum(c, stop_after):
     """Build 4000 rows, delete half, VACUUM, delete a quarter more, VACUUM stopped after phase
     `stop_after` (0: completed), insert 20,000 rows; recall@10 of 200 queries at ef_search 40."""
@@ -308,18 +322,9 @@ def recall_after_stopped_vacuum(c, stop_after):
     c.execute("SET embedrank.hnsw_test_level_seed = 7")
     c.execute(f"INSERT INTO {t} SELECT * FROM {t}_new ORDER BY id")
     c.execute("RESET embedrank.hnsw_test_level_seed")
-    hits = 0
-    for i in range(200):
-        q = rows[4000 + i * 97][1]
-        c.execute("SET enable_seqscan = off")
-        got = [r[0] for r in c.execute(f"SELECT id FROM {t} ORDER BY v <=> %s::vector LIMIT 10", (q,))]
-        c.execute("SET enable_seqscan = on")
-        c.execute("SET enable_indexscan = off")
-        exact = [r[0] for r in c.execute(f"SELECT id FROM {t} ORDER BY v <=> %s::vector LIMIT 10", (q,))]
-        c.execute("RESET enable_indexscan")
-        hits += len(set(got) & set(exact))
+    r = recall_at_ef40(c, t, [rows[4000 + i * 97][1] for i in range(200)])
     c.execute(f"DROP TABLE {t}, {t}_new")
-    return hits / 2000
+    return r
 
 
 def test_vacuum_stopped_at_any_phase_costs_no_recall(primary):
@@ -366,18 +371,8 @@ def recall_with_vacuum_alongside(delay, runs):
             c.execute(f"INSERT INTO {t} SELECT * FROM {t}_new ORDER BY id")
             c.execute("RESET embedrank.hnsw_test_level_seed")
             th.join()
-            hits = 0
-            for i in range(200):
-                q = rows[4000 + i * 100][1]
-                c.execute("SET enable_seqscan = off")
-                got = [r[0] for r in c.execute(f"SELECT id FROM {t} ORDER BY v <=> %s::vector LIMIT 10", (q,))]
-                c.execute("SET enable_seqscan = on")
-                c.execute("SET enable_indexscan = off")
-                exact = [r[0] for r in c.execute(f"SELECT id FROM {t} ORDER BY v <=> %s::vector LIMIT 10", (q,))]
-                c.execute("RESET enable_indexscan")
-                hits += len(set(got) & set(exact))
+            out.append(recall_at_ef40(c, t, [rows[4000 + i * 100][1] for i in range(200)]))
             c.execute(f"DROP TABLE {t}, {t}_new")
-            out.append(hits / 2000)
     return out
 
 
