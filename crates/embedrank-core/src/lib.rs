@@ -18,12 +18,13 @@
 //!   with precise error kinds and a formatter that prints the shortest string
 //!   that round-trips every `f32` bit-exactly.
 //! * [`hnsw`] — the HNSW graph algorithm (Malkov & Yashunin) behind a small
-//!   storage seam, [`hnsw::GraphView`]: layer search, full search, neighbour
-//!   selection heuristic, level sampling, a resumable [`hnsw::IterativeScan`]
-//!   for filtered queries, and the in-memory builder
-//!   [`hnsw::InMemoryGraph`] used by `CREATE INDEX` and as the reference
-//!   implementation in tests. The extension implements `GraphView` over its
-//!   index pages and reuses the same search code.
+//!   storage seam: [`hnsw::GraphView`] (read) and [`hnsw::GraphStore`]
+//!   (write). Layer search, full search, the neighbour selection heuristic,
+//!   level sampling, a resumable [`hnsw::IterativeScan`] for filtered
+//!   queries, and one insert / neighbour-repair algorithm,
+//!   [`hnsw::Inserter`]. The in-memory graph [`hnsw::InMemoryGraph`] (used
+//!   by `CREATE INDEX`) runs it over vectors in memory; the extension runs
+//!   the same code over its index pages for inserts and VACUUM's repair.
 //! * [`synth`] — deterministic clustered test data and a brute-force k-NN
 //!   oracle, shared by the tests and benchmarks.
 
