@@ -8,11 +8,12 @@
 //! 2. *Repair* (only if something is deleted): first wait for inserts already running (take and drop
 //!    the writer lock: an insert that started before step 1 may still link to a now-deleted element).
 //!    Move the entry point off a deleted element. Then page by page, under the writer lock for that
-//!    page only, every live element linking to a deleted one gets a new list on that level from the
-//!    core crate's `Inserter::repair` — the insert's own algorithm: an ef_construction search for the
-//!    element's vector from its current neighbours (through the deleted ones, to what lies beyond a
-//!    region deleted as a whole), the heuristic, back links. Elements that inserts add meanwhile
-//!    never link to deleted ones, so when the pass ends nothing live does.
+//!    page only, every live element linking to a deleted one has that list mended by the core crate's
+//!    `Inserter::repair`, on the insert's own code: its live links stay, and the deleted links' slots
+//!    go to what an ef_construction search for the element's vector finds from its current neighbours
+//!    (through the deleted ones, to what lies beyond a region deleted as a whole), chosen with the
+//!    heuristic, with back links. Elements that inserts add meanwhile never link to deleted ones, so
+//!    when the pass ends nothing live does.
 //! 3. *Free*: the deleted elements are marked free ([`page::DELETED_FREE`]) and the meta page's
 //!    `free_block` points inserts at the first such page.
 //!
