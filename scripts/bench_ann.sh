@@ -4,6 +4,11 @@
 # 10..160, build time and index size — the same measurement ANCHORS.md reports for pgvector.
 # Also times an exact (sequential) scan on the same data for the speed-up ratio, then latency
 # percentiles and the insert rate after build (bench/ann_latency.py).
+# Side by side: when pgvector is installed in the same Postgres (a measuring aid, not part of the
+# project: build it by hand with `make PG_CONFIG=... install`), the harness also runs pgvector's hnsw on
+# the same data in a database of its own (the harness generates identical data from a fixed seed), then
+# both indexes answer pgbench in alternating rounds per ef_search (ours, pgvector, ours, pgvector, ...)
+# and the q/s ratio is printed per round and as the median. Up to 200k rows (the harness's generator).
 # usage: scripts/bench_ann.sh [14..18] [ROWS] [DIMS]     (release build; server .pgdata/bench-<pg>)
 #   Each ROWS x DIMS set lives in its own database (ann for 100k x 384, else ann_<rows>_<dims>), so a
 #   second run reuses the generated data and ground truth. Past 200k rows the data comes from
@@ -40,3 +45,36 @@ printf '\\set qid random(1, 100)\nSELECT id FROM ann_items ORDER BY v <-> (SELEC
 qps=$(PGOPTIONS="$PGOPTIONS -c enable_indexscan=off" /usr/lib/postgresql/15/bin/pgbench -n -M simple -c 1 -T "${BENCH_S:-10}" -f /tmp/ann_exact.sql "$DB" 2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
 echo "exact scan qps=$qps"
 ANN_DB=$DB "$VENV/bin/python" "$REPO_ROOT/bench/ann_latency.py"
+
+# Side by side with pgvector, same cluster, same run.
+if [ "$(psql -qAtX -d postgres -c "SELECT count(*) FROM pg_available_extensions WHERE name = 'vector'")" != 1 ]; then
+  echo "pgvector: not installed in Postgres $PG — no side-by-side comparison (build it into $(dirname "$(dirname "$PGC")") to get one)"
+  exit 0
+fi
+if [ "$ROWS" -gt 200000 ]; then
+  echo "pgvector: side by side only up to 200k rows (the shared harness generates the data)"
+  exit 0
+fi
+PDB=${DB}_pgvector
+psql -qAtX -d postgres -c "SELECT 1 FROM pg_database WHERE datname = '$PDB'" | grep -q 1 || createdb "$PDB"
+psql -qAtX -d "$PDB" -c "CREATE EXTENSION IF NOT EXISTS vector"
+echo "pgvector $(psql -qAtX -d "$PDB" -c "SELECT extversion FROM pg_extension WHERE extname = 'vector'"), same cluster:"
+PGOPTIONS="-c search_path=public" bash "$SHARED/bench/ann_bench.sh" "$PDB" hnsw hnsw.ef_search "$ROWS" "$DIMS"
+printf '\set qid random(1, 100)
+SELECT id FROM ann_items ORDER BY v <-> (SELECT v FROM ann_queries WHERE qid = :qid) LIMIT 10;
+' > /tmp/ann_side.sql
+tps() { # DB OPTIONS: queries/s of one pgbench round
+  PGOPTIONS="$2" /usr/lib/postgresql/15/bin/pgbench -n -M simple -c 1 -T "${ROUND_S:-5}" -f /tmp/ann_side.sql "$1" 2>/dev/null \
+    | sed -n 's/^tps = \([0-9.]*\).*/\1/p'
+}
+echo "alternating rounds (${ROUNDS:-3} x ${ROUND_S:-5} s each), queries/s ours / pgvector:"
+for ef in ${EF_LIST:-10 20 40 80 160}; do
+  ratios=""
+  for _ in $(seq "${ROUNDS:-3}"); do
+    a=$(tps "$DB" "$PGOPTIONS -c embedrank.hnsw_ef_search=$ef")
+    b=$(tps "$PDB" "-c search_path=public -c hnsw.ef_search=$ef")
+    ratios="$ratios $(python3 -c "print(f'{$a/$b:.3f}')")"
+    echo "  ef_search=$ef ours=$a pgvector=$b"
+  done
+  echo "ef_search=$ef ratio per round:$ratios median=$(python3 -c "import statistics,sys; print(f'{statistics.median(map(float, sys.argv[1:])):.3f}')" $ratios)"
+done

@@ -63,18 +63,12 @@ pub unsafe extern "C-unwind" fn ambulkdelete(
 
     // 1. Sweep.
     let mut deleted: FxHashSet<Node> = FxHashSet::default();
-    let mut tallest: Option<(usize, Node)> = None;
     let mut live_tids = 0usize;
     for block in 1..block_count(index) {
         let sweep = write::sweep_dead_tids(index, block, &mut dead);
         (*stats).tuples_removed += sweep.removed as f64;
         live_tids += sweep.live_tids;
         deleted.extend(sweep.linked_deleted);
-        if let Some((level, n)) = sweep.tallest_live {
-            if tallest.is_none_or(|(l, _)| level > l) {
-                tallest = Some((level, n));
-            }
-        }
         vacuum_delay();
     }
     (*stats).num_index_tuples = live_tids as f64;
@@ -86,7 +80,7 @@ pub unsafe extern "C-unwind" fn ambulkdelete(
 
     // 2. Repair.
     drop(WriterLock::take(index)); // inserts that may have chosen a now-deleted neighbour are done
-    move_entry_point(index, &deleted, tallest);
+    move_entry_point(index, &deleted);
     let blocks = block_count(index);
     let mut listed = Vec::new();
     // One vector cache for the pass (bounded by maintenance_work_mem). A slot an insert reuses
@@ -127,27 +121,28 @@ pub unsafe extern "C-unwind" fn ambulkdelete(
 }
 
 /// If the entry point is deleted, make the tallest live element the entry (none left: empty graph).
-/// `tallest` is the sweep's; if the sweep left nothing live, elements inserted since are looked for.
-unsafe fn move_entry_point(
-    index: pg_sys::Relation,
-    deleted: &FxHashSet<Node>,
-    mut tallest: Option<(usize, Node)>,
-) {
+///
+/// The tallest is looked for over the whole index under the writer lock, not taken from the sweep:
+/// inserts ran alongside the sweep (on pages it had passed, and on pages appended after it started),
+/// and an entry lower than a live element's level leaves that element's upper layers out of every
+/// search's descent. One read of every page, only when the entry point itself was deleted.
+unsafe fn move_entry_point(index: pg_sys::Relation, deleted: &FxHashSet<Node>) {
     let _lock = WriterLock::take(index);
     let mut meta = read_meta(index);
     if meta.entry == 0 || !deleted.contains(&meta.entry) {
         return;
     }
-    if tallest.is_none() {
-        let mut listed = Vec::new();
-        for block in 1..block_count(index) {
-            page_elements(index, block, &mut listed);
+    let mut tallest: Option<(usize, Node)> = None;
+    let mut listed = Vec::new();
+    for block in 1..block_count(index) {
+        listed.clear();
+        page_elements(index, block, &mut listed);
+        for e in listed.iter().filter(|e| e.deleted == page::LIVE) {
+            if tallest.is_none_or(|(level, _)| e.level > level) {
+                tallest = Some((e.level, e.node));
+            }
         }
-        tallest = listed
-            .iter()
-            .filter(|e| e.deleted == page::LIVE)
-            .map(|e| (e.level, e.node))
-            .max_by_key(|&(level, n)| (level, std::cmp::Reverse(n)));
+        pg_sys::check_for_interrupts!();
     }
     (meta.entry, meta.entry_level) = match tallest {
         Some((level, n)) => (n, level as i32),

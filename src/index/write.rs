@@ -216,8 +216,6 @@ pub struct PageSweep {
     /// Elements that lost their last heap TID now (marked [`page::DELETED_LINKED`]), and those
     /// marked so by an earlier VACUUM that stopped before freeing them.
     pub linked_deleted: Vec<Node>,
-    /// The live element of highest level on the page: (level, node).
-    pub tallest_live: Option<(usize, Node)>,
 }
 
 /// VACUUM's first pass on page `block`: drop the heap TIDs `dead` says are gone, marking elements
@@ -249,9 +247,6 @@ pub unsafe fn sweep_dead_tids(
         let tids = &h.tids[..h.ntids as usize];
         let keep: Vec<_> = tids.iter().copied().filter(|t| !dead(t)).collect();
         out.live_tids += keep.len();
-        if !keep.is_empty() && out.tallest_live.is_none_or(|(l, _)| (h.level as usize) > l) {
-            out.tallest_live = Some((h.level as usize, n));
-        }
         if keep.len() != tids.len() {
             out.removed += tids.len() - keep.len();
             if keep.is_empty() {
