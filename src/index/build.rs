@@ -1,17 +1,21 @@
 //! CREATE INDEX (ambuild) and the init fork of unlogged indexes (ambuildempty).
 //!
-//! Design: scan the table once, inserting every vector into the in-memory HNSW graph of the core
-//! crate (exact duplicates share an element, up to 10 heap TIDs). When the graph outgrows
-//! maintenance_work_mem, tell the user (NOTICE with a HINT), write what is built, and continue with
-//! on-disk inserts — slower, still correct.
+//! Design: scan the table once, storing every vector in the in-memory HNSW graph of the core crate
+//! (exact duplicates share an element, up to 10 heap TIDs); then link the stored elements into the
+//! graph — on `1 + max_parallel_maintenance_workers` threads (at most one per core) when there are
+//! at least 10,000 of them, serially (the same graph every time) otherwise; then lay the graph out (an
+//! element and its neighbour list on one page) and write each page once as a full-page GenericXLog
+//! record, the meta page last. When the graph outgrows maintenance_work_mem, tell the user (NOTICE
+//! with a HINT), link and write what is stored, and continue with on-disk inserts — slower, still
+//! correct. Progress shows in pg_stat_progress_create_index (sub-phase; tuples done while loading
+//! and while linking).
 //!
 //! Memory: the graph and the per-element build state grow in steps reserved exactly and fallibly
 //! ([`make_room`]), each cut to what maintenance_work_mem has left, and the budget counts what is
 //! reserved (capacity), not what is used: `Vec`'s own doubling would hold up to twice the budget, and
 //! a Rust allocation the allocator refuses aborts the backend (SIGABRT, and the postmaster restarts
-//! every session). A step the process cannot get is ERROR 53200 (out_of_memory) with a hint instead. Otherwise, lay the graph out (an element and its neighbour
-//! list on one page), then write each page once as a full-page GenericXLog record and the meta page
-//! last. Progress shows in pg_stat_progress_create_index (tuples done, sub-phase).
+//! every session). A step the process cannot get is ERROR 53200 (out_of_memory) with a hint instead.
+//! Linking threads add a visited bitset each (one bit per element) and 4,096 lock stripes.
 
 use super::graph::read_meta;
 use super::insert::{insert_vector, WriterLock};
@@ -30,6 +34,11 @@ use std::hash::{BuildHasher, Hash, Hasher};
 
 pub const PHASE_LOAD: i64 = 2;
 pub const PHASE_WRITE: i64 = 3;
+pub const PHASE_LINK: i64 = 4;
+
+/// Fewest elements worth linking on several threads; smaller graphs are linked serially (and so
+/// come out the same on every build).
+const PARALLEL_MIN_ELEMENTS: usize = 10_000;
 
 struct BuildState {
     index: pg_sys::Relation,
@@ -145,7 +154,8 @@ pub unsafe extern "C-unwind" fn ambuild(
         &mut state as *mut BuildState as *mut std::ffi::c_void,
         std::ptr::null_mut(),
     );
-    if let Some(graph) = state.graph.take() {
+    if let Some(mut graph) = state.graph.take() {
+        link(&mut graph);
         write_graph(&state, &graph);
     }
     let mut result = PgBox::<pg_sys::IndexBuildResult>::alloc0();
@@ -289,6 +299,8 @@ unsafe extern "C-unwind" fn build_callback(
             "Building will take significantly more time.",
             "Increase maintenance_work_mem to speed up builds.",
         );
+        let mut graph = graph;
+        link(&mut graph);
         write_graph(state, &graph);
         drop(graph);
         state.tids = Vec::new();
@@ -299,9 +311,38 @@ unsafe extern "C-unwind" fn build_callback(
         return;
     }
     let graph = state.graph.as_mut().expect("in-memory graph");
-    let id = graph.insert(&v);
+    let id = graph.push(&v);
     state.tids.push(vec![*tid]);
     state.duplicates.entry(key).or_default().push(id);
+}
+
+/// Threads that link the graph: the leader's share plus `max_parallel_maintenance_workers`, as many
+/// as the machine has cores at most; 1 (serial, deterministic) for small graphs.
+fn link_threads(elements: usize) -> usize {
+    if elements < PARALLEL_MIN_ELEMENTS {
+        return 1;
+    }
+    let workers = unsafe { pg_sys::max_parallel_maintenance_workers }.max(0) as usize;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    (1 + workers).min(cores)
+}
+
+/// Links the stored elements into the graph (on several threads for a big graph). Threads run only
+/// the core crate's Rust code, start with every signal blocked and never call Postgres; this thread
+/// reports progress and takes interrupts meanwhile (an ERROR stops the threads first).
+fn link(graph: &mut InMemoryGraph) {
+    let pending = graph.pending();
+    progress(pg_sys::PROGRESS_CREATEIDX_SUBPHASE, PHASE_LINK);
+    progress(pg_sys::PROGRESS_CREATEIDX_TUPLES_TOTAL, pending as i64);
+    progress(pg_sys::PROGRESS_CREATEIDX_TUPLES_DONE, 0);
+    graph.link_pending(
+        link_threads(pending),
+        &|spawn| embedrank_infer::signals::with_signals_blocked(spawn),
+        &mut |done| {
+            progress(pg_sys::PROGRESS_CREATEIDX_TUPLES_DONE, done as i64);
+            pg_sys::check_for_interrupts!();
+        },
+    );
 }
 
 /// Fills pages in order: where the next item goes.
@@ -430,6 +471,7 @@ pub unsafe extern "C-unwind" fn ambuildphasename(phase: i64) -> *mut std::ffi::c
     match phase {
         PHASE_LOAD => c"loading tuples".as_ptr() as *mut _,
         PHASE_WRITE => c"writing graph".as_ptr() as *mut _,
+        PHASE_LINK => c"linking graph".as_ptr() as *mut _,
         _ => std::ptr::null_mut(),
     }
 }

@@ -185,6 +185,25 @@ fn small_maintenance_work_mem_falls_back_with_a_notice_and_stays_correct() {
 }
 
 #[pg_test]
+fn parallel_build_links_every_row_and_keeps_recall() {
+    // 12,000 elements: above the 10,000 from which the build links on several threads.
+    make_table("par", 12_000, 24);
+    let queries = [1, 77, 500, 4321, 9999, 11_999];
+    Spi::run("SET max_parallel_maintenance_workers = 0").unwrap();
+    Spi::run("CREATE INDEX par_serial ON par USING embedrank_hnsw (v vector_l2_ops)").unwrap();
+    let serial = recall("par", "<->", &queries);
+    Spi::run("DROP INDEX par_serial").unwrap();
+    Spi::run("SET max_parallel_maintenance_workers = 2").unwrap();
+    Spi::run("CREATE INDEX par_parallel ON par USING embedrank_hnsw (v vector_l2_ops)").unwrap();
+    let parallel = recall("par", "<->", &queries);
+    assert!(parallel >= 0.9 && parallel >= serial - 0.05, "recall@10 parallel {parallel}, serial {serial}");
+    all_rows_reachable("par", 24);
+    // Inserts after a parallel build go on as after any other.
+    Spi::run("INSERT INTO par SELECT id + 100000, category, v FROM par WHERE id <= 500").unwrap();
+    all_rows_reachable("par", 24);
+}
+
+#[pg_test]
 fn index_errors() {
     Spi::run("CREATE TABLE nodim (v vector)").unwrap();
     assert_error("CREATE INDEX ON nodim USING embedrank_hnsw (v vector_l2_ops)", "22023", "column does not have dimensions");

@@ -11,7 +11,8 @@ pg_embedrank installed. Clusters live under /tmp/pg_embedrank-it and run as the 
      whose VACUUM completed.
   6. A zero block appended to the index file (a crash between extension and the first WAL record):
      VACUUM, inserts and scans go on.
-  7. A cost-delayed VACUUM alongside 20,000 inserts costs no recall (opt-in,
+  7. A parallel CREATE INDEX cancelled while its threads link the graph stops within seconds.
+  8. A cost-delayed VACUUM alongside 20,000 inserts costs no recall (opt-in,
      EMBEDRANK_CONCURRENT_VACUUM_RECALL=1: it fails in some runs today, see its skip reason).
 """
 import os
@@ -276,6 +277,61 @@ def test_zero_block_appended_to_index_file(primary):
             got, exact = index_and_exact(c, vec(rng))
             hits += len(set(got) & set(exact))
         assert hits >= 95, f"recall@10 {hits / 100}"
+
+
+def test_parallel_build_cancelled_while_linking(primary):
+    """pg_cancel_backend while a parallel CREATE INDEX is linking its graph (the threads' phase): the
+    build stops promptly with 57014, leaves no index, and the same session then builds it."""
+    with connect(PRIMARY_PORT) as c:
+        c.execute("DROP TABLE IF EXISTS pb")
+        c.execute("SELECT setseed(0.3)")
+        c.execute("CREATE TABLE pb AS SELECT i AS id, (SELECT array_agg(random()::real + 0 * g)"
+                  " FROM generate_series(1, 256) g)::vector(256) AS v FROM generate_series(1, 60000) i")
+        pid = c.execute("SELECT pg_backend_pid()").fetchone()[0]
+        c.execute("SET max_parallel_maintenance_workers = 2")
+        c.execute("SET maintenance_work_mem = '1GB'")
+        outcome = {}
+
+        def build():
+            t0 = time.time()
+            try:
+                c.execute("CREATE INDEX pb_idx ON pb USING embedrank_hnsw (v vector_l2_ops)")
+                outcome["error"] = None
+            except psycopg.errors.QueryCanceled:
+                outcome["error"] = "57014"
+            outcome["ended"] = time.time() - t0
+
+        th = threading.Thread(target=build)
+        th.start()
+        with connect(PRIMARY_PORT) as watcher:
+            deadline = time.time() + 120
+            while time.time() < deadline:
+                phase = watcher.execute("SELECT phase FROM pg_stat_progress_create_index WHERE pid = %s",
+                                        (pid,)).fetchone()
+                if phase and phase[0].endswith("linking graph"):
+                    break
+                time.sleep(0.05)
+            else:
+                pytest.fail("the build never reached its linking phase")
+            cancelled_at = time.time()
+            watcher.execute("SELECT pg_cancel_backend(%s)", (pid,))
+        th.join(60)
+        assert outcome.get("error") == "57014", outcome
+        assert time.time() - cancelled_at < 5, "the build stopped within seconds of the cancel"
+        assert c.execute("SELECT to_regclass('pb_idx')").fetchone()[0] is None
+        c.execute("CREATE INDEX pb_idx ON pb USING embedrank_hnsw (v vector_l2_ops) WHERE id <= 5000")
+        assert index_count_of(c, "pb", 256) == 5000
+        c.execute("DROP TABLE pb")
+
+
+def index_count_of(c, table, dims):
+    c.execute("SET enable_seqscan = off")
+    c.execute("SET embedrank.hnsw_max_scan_tuples = 100000000")
+    n = c.execute(f"SELECT count(*) FROM (SELECT id FROM {table} WHERE id <= 5000 ORDER BY v <-> %s::vector"
+                  f" LIMIT 1000000) s", ("[" + ",".join(["0.5"] * dims) + "]",)).fetchone()[0]
+    c.execute("RESET enable_seqscan")
+    c.execute("RESET embedrank.hnsw_max_scan_tuples")
+    return n
 
 
 def recall_at_ef40(c, t, queries):

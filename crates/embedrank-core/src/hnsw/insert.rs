@@ -73,6 +73,11 @@ pub trait GraphStore: GraphView {
     fn vector_of(&mut self, n: Self::Node) -> Vec<f32>;
     /// Most links a list on `level` holds (`2m` on layer 0, `m` above).
     fn capacity(&self, level: usize) -> usize;
+    /// Called before a read-modify-write of `n`'s lists (a back link), [`GraphStore::unlock_list`]
+    /// after: a store shared by threads locks the list here; others need nothing (the default).
+    fn lock_list(&mut self, _n: Self::Node) {}
+    /// Ends what [`GraphStore::lock_list`] began.
+    fn unlock_list(&mut self, _n: Self::Node) {}
 }
 
 /// Reusable state of inserts and repairs: the searcher and every buffer, so a build of millions of
@@ -319,6 +324,20 @@ impl<N: Copy + Ord + Hash, V: VisitedSet<N>> Inserter<N, V> {
             // Only after a crash between VACUUM's passes can a reused slot be its own candidate.
             return;
         }
+        g.lock_list(n);
+        self.connect_locked(g, n, new, d, level);
+        g.unlock_list(n);
+    }
+
+    /// [`Inserter::connect`] with `n`'s list locked.
+    fn connect_locked<G: GraphStore<Node = N>>(
+        &mut self,
+        g: &mut G,
+        n: N,
+        new: N,
+        d: f32,
+        level: usize,
+    ) {
         self.cands.clear();
         g.links(n, level, &mut self.cands);
         if self.cands.iter().any(|l| l.node == new) {

@@ -63,12 +63,12 @@ impl HnswParams {
 
 /// Vectors and adjacency, separate from the builder's scratch state so a
 /// search can borrow it while the scratch is mutated.
-struct Store {
+pub(super) struct Store {
     dims: usize,
     metric: Metric,
     m: usize,
     vectors: Vec<f32>,
-    levels: Vec<u8>,
+    pub(super) levels: Vec<u8>,
     /// `len * (1 + 2m)` slots: `[count, n0, n1, ...]` per node.
     layer0: Vec<u32>,
     /// Per layer-0 slot (stride `2m`, no count slot): distance to the owner.
@@ -95,8 +95,25 @@ impl Store {
         }
     }
 
+    /// Distance from `query` to node `n`.
     #[inline]
-    fn vector(&self, id: u32) -> &[f32] {
+    pub(super) fn distance_to_vector(&self, query: &[f32], n: u32) -> f32 {
+        self.metric.index_distance(query, self.vector(n))
+    }
+
+    /// Distance between two stored nodes.
+    #[inline]
+    pub(super) fn distance_between_nodes(&self, a: u32, b: u32) -> f32 {
+        self.dist(a, b)
+    }
+
+    /// Most links a list on `level` holds.
+    pub(super) fn level_capacity(&self, level: usize) -> usize {
+        self.cap(level)
+    }
+
+    #[inline]
+    pub(super) fn vector(&self, id: u32) -> &[f32] {
         let start = id as usize * self.dims;
         &self.vectors[start..start + self.dims]
     }
@@ -114,57 +131,21 @@ impl Store {
         }
     }
 
-    /// Appends `id`'s links on `level`, with distances and flags, to `out`.
-    fn links_with_meta(&self, id: u32, level: usize, out: &mut Vec<Link<u32>>) {
-        let nodes = self.link_ids(id, level);
-        let (dists, flags) = if level == 0 {
-            let base = id as usize * 2 * self.m;
-            (
-                &self.layer0_dist[base..base + nodes.len()],
-                &self.layer0_flag[base..base + nodes.len()],
-            )
-        } else {
-            let (d, f) = &self.upper_meta[id as usize][level - 1];
-            (d.as_slice(), f.as_slice())
-        };
-        out.extend(
-            nodes
-                .iter()
-                .zip(dists)
-                .zip(flags)
-                .map(|((&node, &distance), &flag)| Link {
-                    distance,
-                    node,
-                    flag,
-                }),
-        );
+    /// Raw access to the adjacency arrays, for this call's exclusive borrow.
+    fn raw(&mut self) -> RawLists {
+        RawLists {
+            m: self.m,
+            layer0: self.layer0.as_mut_ptr(),
+            dist: self.layer0_dist.as_mut_ptr(),
+            flag: self.layer0_flag.as_mut_ptr(),
+            upper: self.upper.as_mut_ptr(),
+            upper_meta: self.upper_meta.as_mut_ptr(),
+        }
     }
 
     fn write_links(&mut self, id: u32, level: usize, links: impl Iterator<Item = Link<u32>>) {
-        if level == 0 {
-            let (base, stride) = (id as usize * self.stride(), self.stride());
-            let mbase = id as usize * 2 * self.m;
-            let mut n = 0;
-            for l in links.take(2 * self.m) {
-                self.layer0[base + 1 + n] = l.node;
-                self.layer0_dist[mbase + n] = l.distance;
-                self.layer0_flag[mbase + n] = l.flag;
-                n += 1;
-            }
-            debug_assert!(n < stride);
-            self.layer0[base] = n as u32;
-        } else {
-            let list = &mut self.upper[id as usize][level - 1];
-            let (dists, flags) = &mut self.upper_meta[id as usize][level - 1];
-            list.clear();
-            dists.clear();
-            flags.clear();
-            for l in links.take(self.m) {
-                list.push(l.node);
-                dists.push(l.distance);
-                flags.push(l.flag);
-            }
-        }
+        // SAFETY: `raw` borrows the store exclusively for this call; `id` is a stored node.
+        unsafe { self.raw().write(id, level, links) }
     }
 
     #[inline]
@@ -191,6 +172,120 @@ impl Store {
         );
         self.upper_lists += level;
         id
+    }
+}
+
+/// Raw pointers into the adjacency arrays of a [`Store`] whose element count does not change while
+/// they are in use: one implementation of reading and writing a node's list, for the serial store
+/// (built from `&mut Store` per call) and for the parallel build, where threads share it and take the
+/// node's lock stripe before touching its lists (see [`super::parallel`]).
+#[derive(Clone, Copy)]
+pub(super) struct RawLists {
+    m: usize,
+    layer0: *mut u32,
+    dist: *mut f32,
+    flag: *mut Flag,
+    upper: *mut Vec<Vec<u32>>,
+    upper_meta: *mut Vec<(Vec<f32>, Vec<Flag>)>,
+}
+
+// SAFETY: the pointers are only dereferenced for one node at a time, by the holder of that node's
+// lock (or of the whole store).
+unsafe impl Send for RawLists {}
+unsafe impl Sync for RawLists {}
+
+impl RawLists {
+    /// Appends `id`'s links on `level`, with distances and flags, to `out`.
+    ///
+    /// # Safety
+    /// `id` is a node of the store, and no other thread writes its lists meanwhile.
+    pub(super) unsafe fn read(self, id: u32, level: usize, out: &mut Vec<Link<u32>>) {
+        let m2 = 2 * self.m;
+        if level == 0 {
+            let base = id as usize * (1 + m2);
+            let n = *self.layer0.add(base) as usize;
+            let mbase = id as usize * m2;
+            for i in 0..n {
+                out.push(Link {
+                    node: *self.layer0.add(base + 1 + i),
+                    distance: *self.dist.add(mbase + i),
+                    flag: *self.flag.add(mbase + i),
+                });
+            }
+        } else {
+            let upper: &Vec<Vec<u32>> = &*self.upper.add(id as usize);
+            let Some(list) = upper.get(level - 1) else {
+                return;
+            };
+            let meta: &Vec<(Vec<f32>, Vec<Flag>)> = &*self.upper_meta.add(id as usize);
+            let (dists, flags) = &meta[level - 1];
+            out.extend(
+                list.iter()
+                    .zip(dists)
+                    .zip(flags)
+                    .map(|((&node, &distance), &flag)| Link {
+                        node,
+                        distance,
+                        flag,
+                    }),
+            );
+        }
+    }
+
+    /// Appends the ids of `id`'s links on `level` to `out`.
+    ///
+    /// # Safety
+    /// As [`RawLists::read`].
+    pub(super) unsafe fn ids(self, id: u32, level: usize, out: &mut Vec<u32>) {
+        if level == 0 {
+            let base = id as usize * (1 + 2 * self.m);
+            let n = *self.layer0.add(base) as usize;
+            out.extend_from_slice(std::slice::from_raw_parts(self.layer0.add(base + 1), n));
+        } else {
+            let upper: &Vec<Vec<u32>> = &*self.upper.add(id as usize);
+            if let Some(list) = upper.get(level - 1) {
+                out.extend_from_slice(list);
+            }
+        }
+    }
+
+    /// Replaces `id`'s list on `level` with `links` (at most the level's capacity are kept).
+    ///
+    /// # Safety
+    /// `id` is a node of the store, and no other thread reads or writes its lists meanwhile.
+    pub(super) unsafe fn write(
+        self,
+        id: u32,
+        level: usize,
+        links: impl Iterator<Item = Link<u32>>,
+    ) {
+        let m2 = 2 * self.m;
+        if level == 0 {
+            let base = id as usize * (1 + m2);
+            let mbase = id as usize * m2;
+            let mut n = 0;
+            for l in links.take(m2) {
+                *self.layer0.add(base + 1 + n) = l.node;
+                *self.dist.add(mbase + n) = l.distance;
+                *self.flag.add(mbase + n) = l.flag;
+                n += 1;
+            }
+            *self.layer0.add(base) = n as u32;
+        } else {
+            let upper: &mut Vec<Vec<u32>> = &mut *self.upper.add(id as usize);
+            let meta: &mut Vec<(Vec<f32>, Vec<Flag>)> = &mut *self.upper_meta.add(id as usize);
+            let list = &mut upper[level - 1];
+            let (dists, flags) = &mut meta[level - 1];
+            list.clear();
+            dists.clear();
+            flags.clear();
+            // The lists were allocated with capacity m, so these pushes never reallocate.
+            for l in links.take(self.m) {
+                list.push(l.node);
+                dists.push(l.distance);
+                flags.push(l.flag);
+            }
+        }
     }
 }
 
@@ -229,7 +324,8 @@ impl GraphStore for Store {
         self.dist(a, b)
     }
     fn links(&mut self, n: u32, level: usize, out: &mut Vec<Link<u32>>) {
-        self.links_with_meta(n, level, out);
+        // SAFETY: `raw` borrows the store exclusively for this call; `n` is a stored node.
+        unsafe { self.raw().read(n, level, out) }
     }
     fn set_links(&mut self, n: u32, level: usize, links: &[Link<u32>]) {
         self.write_links(n, level, links.iter().copied());
@@ -253,6 +349,8 @@ pub struct InMemoryGraph {
     entry: Option<(u32, usize)>,
     rng: LevelRng,
     inserter: Inserter<u32, BitSet>,
+    /// Nodes `linked..len()` are stored but not yet linked into the graph ([`InMemoryGraph::push`]).
+    linked: usize,
 }
 
 impl InMemoryGraph {
@@ -276,6 +374,7 @@ impl InMemoryGraph {
             entry: None,
             rng: LevelRng::new(params.seed),
             inserter: Inserter::with_visited(BitSet::default()),
+            linked: 0,
         }
     }
 
@@ -284,20 +383,84 @@ impl InMemoryGraph {
         self.params
     }
 
-    /// HNSW insert (Algorithm 1, see [`super::insert`]); returns the new node's id.
+    /// HNSW insert (Algorithm 1, see [`super::insert`]); returns the new node's id. The same as
+    /// [`InMemoryGraph::push`] followed by [`InMemoryGraph::link_pending`] with one thread.
     pub fn insert(&mut self, v: &[f32]) -> u32 {
+        let id = self.push(v);
+        self.link_serially();
+        id
+    }
+
+    /// Stores `v` as a new node (its level drawn now, in id order) without linking it: searches do
+    /// not reach it until [`InMemoryGraph::link_pending`] runs. A build stores every vector first, so
+    /// that threads can then link them in parallel.
+    pub fn push(&mut self, v: &[f32]) -> u32 {
         assert_eq!(v.len(), self.store.dims, "vector has wrong dimensions");
         let level = random_level(&mut self.rng, self.params.m)
             .clamp(self.params.min_level, self.params.max_level);
-        let Some((ep, ep_level)) = self.entry else {
-            let id = self.store.push(v, level);
-            self.entry = Some((id, level));
-            return id;
-        };
+        self.store.push(v, level)
+    }
+
+    /// How many stored nodes are not linked yet.
+    pub fn pending(&self) -> usize {
+        self.len() - self.linked
+    }
+
+    /// Links every stored node not linked yet, in id order: serially on this thread when `threads`
+    /// is at most 1 (the graph is then exactly the one `insert` builds), else on `threads` worker
+    /// threads (see [`super::parallel`]). `spawn` runs the closure that starts the workers (the
+    /// extension blocks signals around it); `poll(linked)` is called on this thread about every
+    /// 20 ms while workers run, and may panic to stop them (the workers finish their current node
+    /// and the panic goes on).
+    pub fn link_pending(
+        &mut self,
+        threads: usize,
+        spawn: &dyn Fn(&mut dyn FnMut()),
+        poll: &mut dyn FnMut(usize),
+    ) {
+        // The first node needs no links; a few nodes are not worth threads.
+        if self.linked < self.len() && self.entry.is_none() {
+            self.link_one(self.linked as u32);
+        }
+        if threads <= 1 || self.pending() < 2 * threads {
+            self.link_serially();
+            return;
+        }
+        let entry = self.entry.expect("the first node is linked");
+        let (from, to) = (self.linked as u32, self.len() as u32);
         let ef = self.params.ef_construction;
-        self.inserter
-            .plan(&mut self.store, v, level, (ep, ep_level), ef);
-        let id = self.store.push(v, level);
+        let raw = self.store.raw();
+        let store = &self.store;
+        let new_entry =
+            super::parallel::link(store, raw, entry, from..to, ef, threads, spawn, poll);
+        self.entry = Some(new_entry);
+        self.linked = self.len();
+    }
+
+    /// Links the pending nodes on this thread.
+    fn link_serially(&mut self) {
+        while self.linked < self.len() {
+            self.link_one(self.linked as u32);
+        }
+    }
+
+    /// Links node `id` (the next pending one).
+    fn link_one(&mut self, id: u32) {
+        debug_assert_eq!(id as usize, self.linked);
+        self.linked += 1;
+        let level = usize::from(self.store.levels[id as usize]);
+        let Some((ep, ep_level)) = self.entry else {
+            self.entry = Some((id, level));
+            return;
+        };
+        let v = self.store.vector(id).to_vec();
+        self.inserter.plan(
+            &mut self.store,
+            &v,
+            level,
+            (ep, ep_level),
+            self.params.ef_construction,
+        );
         for (l, list) in self.inserter.planned().iter().enumerate() {
             self.store.write_links(id, l, list.iter().copied());
         }
@@ -305,7 +468,6 @@ impl InMemoryGraph {
         if level > ep_level {
             self.entry = Some((id, level));
         }
-        id
     }
 
     pub fn len(&self) -> usize {

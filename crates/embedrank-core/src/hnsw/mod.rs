@@ -18,7 +18,8 @@
 //!   all run it.
 //! * `select` is the neighbour-selection heuristic (Algorithm 4), `level`
 //!   the level sampler and its deterministic RNG, `iterative` a resumable
-//!   level-0 scan for filtered queries, `memory` the in-memory graph.
+//!   level-0 scan for filtered queries, `memory` the in-memory graph, and
+//!   `parallel` links its stored nodes on several threads (parallel build).
 //! * `order` gives `f32` distances a total order (NaN last) for the heaps,
 //!   `fxhash` a fast non-cryptographic hasher for visited sets.
 
@@ -28,6 +29,7 @@ mod iterative;
 mod level;
 mod memory;
 mod order;
+mod parallel;
 mod search;
 mod select;
 mod visited;

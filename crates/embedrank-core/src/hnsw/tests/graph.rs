@@ -272,3 +272,116 @@ fn levels_are_clamped_to_the_parameters_range() {
     );
     assert!((0..g.len() as u32).all(|id| g.level(id) <= 1));
 }
+
+/// Nodes reachable on layer 0 from the entry point.
+fn reachable(g: &InMemoryGraph) -> usize {
+    let (ep, _) = g.entry_point().unwrap();
+    let mut seen = std::collections::HashSet::from([ep]);
+    let mut queue = std::collections::VecDeque::from([ep]);
+    while let Some(x) = queue.pop_front() {
+        for &y in g.neighbors_at(x, 0) {
+            if seen.insert(y) {
+                queue.push_back(y);
+            }
+        }
+    }
+    seen.len()
+}
+
+fn mean_recall(g: &InMemoryGraph, data: &[f32], queries: &[f32], dims: usize) -> f64 {
+    let nq = queries.len() / dims;
+    queries
+        .chunks_exact(dims)
+        .map(|q| {
+            recall(
+                &g.search(q, 10, 64),
+                &brute_force(data, dims, q, 10, Metric::L2),
+            )
+        })
+        .sum::<f64>()
+        / nq as f64
+}
+
+#[test]
+fn parallel_linking_builds_a_graph_as_good_as_the_serial_one() {
+    let (n, nq, dims) = (6000, 100, 48);
+    let all = clustered(n + nq, dims, 40, 0.15, 17);
+    let (data, queries) = all.split_at(n * dims);
+    let serial = build(data, dims, params(Metric::L2));
+    let mut par = InMemoryGraph::new(dims, params(Metric::L2));
+    for v in data.chunks_exact(dims) {
+        par.push(v);
+    }
+    assert_eq!(par.pending(), n);
+    let mut last = 0;
+    par.link_pending(3, &|spawn| spawn(), &mut |done| {
+        assert!(done >= last, "progress only grows");
+        last = done;
+    });
+    assert_eq!(par.pending(), 0);
+    assert_eq!(par.len(), n);
+    for id in 0..n as u32 {
+        assert_eq!(par.vector(id), serial.vector(id), "same vectors, same ids");
+        assert_eq!(
+            par.level(id),
+            serial.level(id),
+            "levels drawn in id order either way"
+        );
+        for level in 0..=par.level(id) {
+            let list = par.neighbors_at(id, level);
+            let cap = if level == 0 { 32 } else { 16 };
+            assert!(
+                list.len() <= cap,
+                "node {id} level {level}: {} links",
+                list.len()
+            );
+            assert!(level > 0 || !list.is_empty(), "node {id} has layer-0 links");
+            assert!(!list.contains(&id), "no self link");
+            let mut sorted = list.to_vec();
+            sorted.sort_unstable();
+            sorted.dedup();
+            assert_eq!(sorted.len(), list.len(), "no duplicate links");
+        }
+    }
+    let (rs, rp) = (
+        mean_recall(&serial, data, queries, dims),
+        mean_recall(&par, data, queries, dims),
+    );
+    assert!(rp >= rs - 0.01, "parallel recall@10 {rp} vs serial {rs}");
+    assert!(
+        reachable(&par) >= n - n / 1000,
+        "reachable {} of {n}",
+        reachable(&par)
+    );
+    // Linking more nodes later (an on-going build) goes on from there.
+    for v in queries.chunks_exact(dims) {
+        par.push(v);
+    }
+    par.link_pending(2, &|spawn| spawn(), &mut |_| {});
+    assert_eq!(par.pending(), 0);
+    let q = &queries[..dims];
+    assert_eq!(
+        par.search(q, 1, 64)[0].node as usize,
+        n,
+        "a node linked in the second round is found"
+    );
+}
+
+#[test]
+fn a_panic_while_polling_stops_the_workers_and_goes_on() {
+    let dims = 16;
+    let data = clustered(20_000, dims, 20, 0.2, 3);
+    let mut g = InMemoryGraph::new(dims, params(Metric::L2));
+    for v in data.chunks_exact(dims) {
+        g.push(v);
+    }
+    let t = std::time::Instant::now();
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        g.link_pending(2, &|spawn| spawn(), &mut |_| panic!("cancelled"));
+    }));
+    assert!(caught.is_err(), "the poll's panic reaches the caller");
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(5),
+        "workers stopped early"
+    );
+}
