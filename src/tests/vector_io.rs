@@ -8,6 +8,20 @@ fn text_round_trip_and_whitespace() {
     assert_eq!(text("SELECT '[0.1]'::vector::text"), "[0.1]");
 }
 
+/// Hexadecimal floats, as pgvector reads them through strtof (figures from pgvector 0.8.6 on the same
+/// inputs: `[8,-0.5,10.6875,0,1e-45,1.0000002]`, out of range past f32).
+#[pg_test]
+fn hexadecimal_floats_read_as_pgvector_reads_them() {
+    assert_eq!(
+        text("SELECT '[0x1p3,-0x.8,0xA.Bp0,0x1p-150,0x1.8p-150,0x1.000003p0]'::vector::text"),
+        "[8,-0.5,10.6875,0,1e-45,1.0000002]"
+    );
+    assert_error("SELECT '[0x1p128]'::vector", "22003", "\"0x1p128\" is out of range for type vector");
+    assert_error("SELECT '[0x1.ffffffp127]'::vector", "22003", "out of range");
+    assert_error("SELECT '[0x]'::vector", "22P02", "invalid input syntax for type vector: \"[0x]\"");
+    assert_error("SELECT '[0x1p]'::vector", "22P02", "invalid input syntax");
+}
+
 #[pg_test]
 fn typmod_is_enforced_on_insert_and_cast() {
     Spi::run("CREATE TEMP TABLE t (v vector(3))").unwrap();

@@ -5,8 +5,10 @@
 //!   reports what pgvector 0.8.6 reports, in the same order. Each element is
 //!   read the way C `strtof` reads it: the longest prefix that is a decimal
 //!   number (`[+-]digits[.digits][e[+-]digits]`, at least one mantissa digit;
-//!   an incomplete exponent is left unread) or one of the words `nan`, `inf`,
-//!   `infinity` (any case, optional sign). That value is checked first —
+//!   an incomplete exponent is left unread), a hexadecimal one
+//!   (`[+-]0x hexdigits[.hexdigits][p[+-]digits]`, as `0x1.8p3`; converted by
+//!   [`hex_to_f32`], correctly rounded to nearest-even, subnormals included),
+//!   or one of the words `nan`, `inf`, `infinity` (any case, optional sign). That value is checked first —
 //!   NaN, infinity and `f32` overflow (`4e38`) are errors even when junk
 //!   follows — and only then must whitespace, `,` or `]` come next.
 //!   `str::parse::<f32>` converts the prefix (correctly rounded, like
@@ -108,17 +110,146 @@ fn digits(s: &[u8]) -> usize {
 enum Number {
     /// A decimal number of this many bytes.
     Decimal(usize),
+    /// A hexadecimal number of this many bytes (sign and `0x` included).
+    Hex(usize),
     /// `nan` of this many bytes.
     NaN,
     /// `inf`/`infinity`.
     Infinite,
 }
 
-/// The longest prefix of `s` that `strtof` would read (hexadecimal floats
-/// aside), or `None` if it reads nothing.
+/// Number of leading ASCII hex digits of `s`.
+fn hex_digits(s: &[u8]) -> usize {
+    s.iter().take_while(|b| b.is_ascii_hexdigit()).count()
+}
+
+/// Length of the hexadecimal number after `0x` in `rest` (`rest` starts with `0x`), or `None`
+/// when no hex digit follows (then `strtof` reads just the `0`).
+fn hex_prefix(rest: &[u8]) -> Option<usize> {
+    let body = &rest[2..];
+    let int = hex_digits(body);
+    let mut i = int;
+    let mut frac = 0;
+    if body.get(i) == Some(&b'.') {
+        frac = hex_digits(&body[i + 1..]);
+        if int + frac > 0 {
+            i += 1 + frac;
+        }
+    }
+    if int + frac == 0 {
+        return None;
+    }
+    if matches!(body.get(i), Some(b'p' | b'P')) {
+        let exp_sign = usize::from(matches!(body.get(i + 1), Some(b'+' | b'-')));
+        let exp = digits(body.get(i + 1 + exp_sign..).unwrap_or_default());
+        if exp > 0 {
+            i += 1 + exp_sign + exp;
+        }
+    }
+    Some(2 + i)
+}
+
+/// The value of a hexadecimal float token as [`hex_prefix`] delimits it (`[+-]0x…[p…]`), rounded
+/// to the nearest `f32`, ties to even, as `strtof` rounds; an overflow is infinite, an underflow a
+/// subnormal or zero. Exactly: up to 15 leading hex digits are kept, any non-zero digit beyond
+/// them only marks the value as above the kept ones (a sticky bit), so rounding sees the exact
+/// value's side of every halfway point.
+pub fn hex_to_f32(tok: &str) -> f32 {
+    let b = tok.as_bytes();
+    let negative = b.first() == Some(&b'-');
+    let sign = usize::from(matches!(b.first(), Some(b'+' | b'-')));
+    let body = &b[sign + 2..];
+    let (mut mant, mut exp2, mut sticky, mut i) = (0u64, 0i64, false, 0usize);
+    let mut seen_point = false;
+    while i < body.len() {
+        let c = body[i];
+        if c == b'.' && !seen_point {
+            seen_point = true;
+        } else if let Some(d) = (c as char).to_digit(16) {
+            if mant >> 56 == 0 {
+                mant = mant << 4 | u64::from(d);
+                if seen_point {
+                    exp2 -= 4;
+                }
+            } else {
+                sticky |= d != 0;
+                if !seen_point {
+                    exp2 += 4;
+                }
+            }
+        } else {
+            break;
+        }
+        i += 1;
+    }
+    if matches!(body.get(i), Some(b'p' | b'P')) {
+        let rest = &body[i + 1..];
+        let (neg, digits_at) = match rest.first() {
+            Some(b'-') => (true, 1),
+            Some(b'+') => (false, 1),
+            _ => (false, 0),
+        };
+        let mut e: i64 = 0;
+        for &c in rest[digits_at..].iter().take_while(|c| c.is_ascii_digit()) {
+            e = (e * 10 + i64::from(c - b'0')).min(1 << 20);
+        }
+        exp2 += if neg { -e } else { e };
+    }
+    let magnitude = round_to_f32(mant, exp2, sticky);
+    if negative {
+        -magnitude
+    } else {
+        magnitude
+    }
+}
+
+/// `mant · 2^exp2` (plus a little more when `sticky`) rounded to the nearest `f32`, ties to even.
+fn round_to_f32(mant: u64, exp2: i64, sticky: bool) -> f32 {
+    if mant == 0 {
+        return 0.0;
+    }
+    let bits = 64 - i64::from(mant.leading_zeros());
+    let top = bits - 1 + exp2; // exponent of the leading bit
+    if top > 127 {
+        return f32::INFINITY;
+    }
+    // Significant bits an f32 keeps at this magnitude: 24 for normals, fewer for subnormals.
+    let keep = if top >= -126 { 24 } else { 24 - (-126 - top) };
+    if keep < 0 {
+        return 0.0; // below half the smallest subnormal
+    }
+    let shift = bits - keep;
+    let (mut kept, mut exp) = (mant, exp2);
+    if shift > 0 {
+        let dropped = mant & ((1u64 << shift) - 1);
+        let half = 1u64 << (shift - 1);
+        kept = mant >> shift;
+        exp += shift;
+        let above_half = dropped > half || (dropped == half && sticky);
+        let tie = dropped == half && !sticky;
+        if above_half || (tie && kept & 1 == 1) {
+            kept += 1;
+        }
+    }
+    // kept < 2^25 and the exponent is within f64's range: the product is exact in f64, and the
+    // result is an f32 value (or overflows to infinity after rounding up).
+    let v = kept as f64 * f64::from_bits(((exp + 1023) as u64) << 52);
+    if v > f32::MAX as f64 {
+        f32::INFINITY
+    } else {
+        v as f32
+    }
+}
+
+/// The longest prefix of `s` that `strtof` would read, or `None` if it reads nothing.
 fn number_prefix(s: &[u8]) -> Option<Number> {
     let sign = usize::from(matches!(s.first(), Some(b'+' | b'-')));
     let rest = &s[sign..];
+    if rest.len() > 2 && rest[0] == b'0' && matches!(rest[1], b'x' | b'X') {
+        if let Some(len) = hex_prefix(rest) {
+            return Some(Number::Hex(sign + len));
+        }
+    }
     let lower = |n: usize| rest.get(..n).map(|w| w.to_ascii_lowercase());
     if lower(3).as_deref() == Some(b"nan") {
         return Some(Number::NaN);
@@ -160,6 +291,15 @@ fn parse_element(cur: &mut Cursor<'_>) -> Result<f32, ParseError> {
             let v: f32 = tok
                 .parse()
                 .map_err(|_| ParseError::Malformed(format!("invalid number \"{tok}\"")))?;
+            if v.is_infinite() {
+                return Err(ParseError::OutOfRange(tok.to_owned()));
+            }
+            cur.pos += len;
+            Ok(v)
+        }
+        Some(Number::Hex(len)) => {
+            let tok = &cur.s[cur.pos..cur.pos + len];
+            let v = hex_to_f32(tok);
             if v.is_infinite() {
                 return Err(ParseError::OutOfRange(tok.to_owned()));
             }

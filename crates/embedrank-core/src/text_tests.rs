@@ -166,3 +166,52 @@ fn random_vectors_round_trip_bit_exactly() {
         assert_eq!(bits, back_bits, "{s}");
     }
 }
+
+#[test]
+fn hexadecimal_floats_read_as_strtof_reads_them() {
+    let one = |s: &str| parse_vector(&format!("[{s}]")).unwrap()[0];
+    assert_eq!(one("0x1p3"), 8.0);
+    assert_eq!(one("0X1P3"), 8.0);
+    assert_eq!(one("0x1.8p1"), 3.0);
+    assert_eq!(one("-0x.8"), -0.5);
+    assert_eq!(one("+0x10"), 16.0);
+    assert_eq!(one("0x1p-1"), 0.5);
+    assert_eq!(one("0xA.Bp0"), 10.6875);
+    assert_eq!(one("0x0p0"), 0.0);
+    assert_eq!(one("0x1.fffffep127"), f32::MAX);
+    // Smallest subnormal; half of it rounds to even (zero); a bit more rounds up.
+    assert_eq!(one("0x1p-149"), f32::from_bits(1));
+    assert_eq!(one("0x1p-150"), 0.0);
+    assert_eq!(one("0x1.8p-150"), f32::from_bits(1));
+    assert_eq!(one("0x1.000001p-150"), f32::from_bits(1));
+    // Ties to even at 24 bits, and digits past the first 15 still decide a tie.
+    assert_eq!(one("0x1.000001p0"), 1.0);
+    assert_eq!(one("0x1.000003p0"), 1.0 + 2.0 * f32::EPSILON);
+    assert_eq!(one("0x1.0000010000000000000001p0"), 1.0 + f32::EPSILON);
+    assert_eq!(one("0x100000100000000000000000p-92"), 1.0);
+    assert_eq!(one("0x100000100000000000000001p-92"), 1.0 + f32::EPSILON);
+    // Past f32's range: an error naming the element, as for decimals.
+    assert_eq!(
+        parse_vector("[0x1p128]"),
+        Err(ParseError::OutOfRange("0x1p128".into()))
+    );
+    assert_eq!(
+        parse_vector("[0x1.ffffffp127]"),
+        Err(ParseError::OutOfRange("0x1.ffffffp127".into()))
+    );
+    // Without a hex digit after 0x, strtof reads only the 0: the x is unexpected.
+    assert_eq!(malformed("[0x]"), "unexpected character 'x' at position 2");
+    assert_eq!(
+        malformed("[0x.p1]"),
+        "unexpected character 'x' at position 2"
+    );
+    // An incomplete binary exponent is left unread.
+    assert_eq!(
+        malformed("[0x1p]"),
+        "unexpected character 'p' at position 4"
+    );
+    assert_eq!(
+        malformed("[0x1g]"),
+        "unexpected character 'g' at position 4"
+    );
+}

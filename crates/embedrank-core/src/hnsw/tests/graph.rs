@@ -385,3 +385,25 @@ fn a_panic_while_polling_stops_the_workers_and_goes_on() {
         "workers stopped early"
     );
 }
+
+#[test]
+fn storing_first_then_linking_serially_builds_exactly_the_inserted_graph() {
+    let dims = 32;
+    let data = clustered(3000, dims, 30, 0.2, 23);
+    let inserted = build(data.as_slice(), dims, params(Metric::L2));
+    let mut linked = InMemoryGraph::new(dims, params(Metric::L2));
+    for v in data.chunks_exact(dims) {
+        linked.push(v);
+    }
+    linked.link_pending(1, &|spawn| spawn(), &mut |_| {});
+    assert_eq!(linked.entry_point(), inserted.entry_point());
+    for id in 0..3000u32 {
+        for level in 0..=inserted.level(id) {
+            assert_eq!(
+                linked.neighbors_at(id, level),
+                inserted.neighbors_at(id, level),
+                "node {id} level {level}"
+            );
+        }
+    }
+}
