@@ -25,10 +25,14 @@
 //!   [`hnsw::Inserter`]. The in-memory graph [`hnsw::InMemoryGraph`] (used
 //!   by `CREATE INDEX`) runs it over vectors in memory; the extension runs
 //!   the same code over its index pages for inserts and VACUUM's repair.
+//! * [`quantize`] — compact codes (8-bit scalar, 1-bit sign) for traversing
+//!   the graph, and a search that re-ranks its candidates exactly: the
+//!   measurement that chooses the index's compressed format.
 //! * [`synth`] — deterministic clustered test data and a brute-force k-NN
 //!   oracle, shared by the tests and benchmarks.
 
 pub mod distance;
 pub mod hnsw;
+pub mod quantize;
 pub mod synth;
 pub mod text;
