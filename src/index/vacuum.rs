@@ -10,8 +10,8 @@
 //!    Move the entry point off a deleted element. Then page by page, under the writer lock for that
 //!    page only, every live element linking to a deleted one has that list mended by the core crate's
 //!    `Inserter::repair`, on the insert's own code: its live links stay, and the deleted links' slots
-//!    go to what an ef_construction search for the element's vector finds from its current neighbours
-//!    (through the deleted ones, to what lies beyond a region deleted as a whole), chosen with the
+//!    go to the live elements beyond them (a walk through the deleted ones, so a region deleted as a
+//!    whole is crossed; an ef_construction search only when that finds none), chosen with the
 //!    heuristic, with back links. Elements that inserts add meanwhile never link to deleted ones, so
 //!    when the pass ends nothing live does.
 //! 3. *Free*: the deleted elements are marked free ([`page::DELETED_FREE`]) and the meta page's

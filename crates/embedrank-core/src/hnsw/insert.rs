@@ -18,10 +18,11 @@
 //! * [`Inserter::repair`] mends a node's list on one layer after some of its neighbours were
 //!   deleted: the live links stay (rebuilding the list from scratch with the heuristic drops back
 //!   links that were some node's only way in: 6 % of the live nodes cut off in a test), and the
-//!   deleted links' slots go to what an `ef_construction` search for the node's own vector finds
-//!   from its current neighbours (through the deleted ones to what lies beyond them; from the entry
-//!   point if that finds nothing linkable), then reverse links to the new neighbours, as an insert
-//!   makes them.
+//!   deleted links' slots go to the linkable nodes beyond them (a walk through the deleted ones),
+//!   diverse ones first; only when that finds nothing, an `ef_construction` search for the node's
+//!   own vector (from its neighbours, else from the entry point). The new neighbours get reverse
+//!   links, as an insert makes them. (A search per repaired list made VACUUM of 4 % of a
+//!   23k-row index take 9.8 s against 1.3 s for building the whole index.)
 //! * Re-pruning reuses recorded decisions (see [`Flag`]) so the in-memory build, where most reverse
 //!   links hit a full list, computes pairwise distances only from the first new, undecided or tied
 //!   entry on; with a store that records nothing it is the plain heuristic.
@@ -94,6 +95,8 @@ pub struct Inserter<N, V> {
     kept: Vec<Link<N>>,
     rest: Vec<Link<N>>,
     old: Vec<Link<N>>,
+    queue: Vec<N>,
+    nbrs: Vec<N>,
     /// The lists of the last plan, per level (`plan[l]`, empty above the entry point's level).
     plan: Vec<Vec<Link<N>>>,
 }
@@ -113,6 +116,8 @@ impl<N: Copy + Ord + Hash, V: VisitedSet<N>> Inserter<N, V> {
             kept: Vec::new(),
             rest: Vec::new(),
             old: Vec::new(),
+            queue: Vec::new(),
+            nbrs: Vec::new(),
             plan: Vec::new(),
         }
     }
@@ -203,10 +208,11 @@ impl<N: Copy + Ord + Hash, V: VisitedSet<N>> Inserter<N, V> {
     }
 
     /// Gives `n` a new list on `level` without its unlinkable (deleted) neighbours: its live links
-    /// stay, and the freed slots go to what an `ef` search for `n`'s vector from its current
-    /// neighbours finds (from the graph's `entry` when that finds nothing linkable), chosen with the
-    /// heuristic against the links kept, then filled up with the closest pruned ones; the new
-    /// neighbours get reverse links, as an insert makes them. Returns the new list's length.
+    /// stay, and the freed slots go to the linkable nodes beyond the deleted links
+    /// ([`Inserter::beyond_deleted`]; when there are none, to what an `ef` search for `n`'s vector
+    /// finds from its neighbours, else from the graph's `entry`), chosen with the heuristic against
+    /// the links kept, then filled up with the closest pruned ones; the new neighbours get reverse
+    /// links, as an insert makes them. Returns the new list's length.
     pub fn repair<G: GraphStore<Node = N>>(
         &mut self,
         g: &mut G,
@@ -226,29 +232,34 @@ impl<N: Copy + Ord + Hash, V: VisitedSet<N>> Inserter<N, V> {
                 node: l.node,
             });
         }
-        let ef = ef.max(g.capacity(level));
-        self.searcher.layer(
-            g,
-            &v,
-            &self.entry,
-            ef,
-            level,
-            &mut self.found,
-            &mut |_, _| {},
-        );
-        self.collect_linkable(g, n);
-        if self.live.is_empty() && entry.1 >= level && entry.0 != n {
-            // Every path from n's old neighbours ran into deleted elements only: search from the top.
-            let start = Candidate {
-                distance: g.distance_to(&v, entry.0),
-                node: entry.0,
-            };
-            let start = self
-                .searcher
-                .descend_to(g, &v, start, entry.1, level + 1, &mut self.found);
-            self.searcher
-                .layer(g, &v, &[start], ef, level, &mut self.found, &mut |_, _| {});
+        let cap = g.capacity(level);
+        self.beyond_deleted(g, n, &v, level, cap);
+        if self.live.is_empty() {
+            // Nothing linkable one walk past the deleted links: an ef search from the old neighbours.
+            let ef = ef.max(cap);
+            self.searcher.layer(
+                g,
+                &v,
+                &self.entry,
+                ef,
+                level,
+                &mut self.found,
+                &mut |_, _| {},
+            );
             self.collect_linkable(g, n);
+            if self.live.is_empty() && entry.1 >= level && entry.0 != n {
+                // Every path from n's old neighbours ran into deleted elements only: from the top.
+                let start = Candidate {
+                    distance: g.distance_to(&v, entry.0),
+                    node: entry.0,
+                };
+                let start =
+                    self.searcher
+                        .descend_to(g, &v, start, entry.1, level + 1, &mut self.found);
+                self.searcher
+                    .layer(g, &v, &[start], ef, level, &mut self.found, &mut |_, _| {});
+                self.collect_linkable(g, n);
+            }
         }
         // The live links stay: each may be some node's only way in, and a list rebuilt from scratch
         // by the heuristic drops such back links (a test saw 6 % of the live nodes cut off that way).
@@ -303,6 +314,56 @@ impl<N: Copy + Ord + Hash, V: VisitedSet<N>> Inserter<N, V> {
             self.connect(g, l.node, n, l.distance, level);
         }
         self.cands.len()
+    }
+
+    /// Into `live`, closest first: the linkable nodes `n`'s deleted links led to on `level` — their
+    /// neighbours, and where those are deleted too, theirs (a breadth-first walk through the deleted
+    /// region, up to `cap` linkable nodes found or `4·cap` nodes seen), none of them already `n`'s
+    /// neighbour. Looking only one hop past a deleted link would drop every link across a region
+    /// deleted as a whole (say, one category's rows). The old links are in `old`, their distances
+    /// to `v` in `entry`.
+    fn beyond_deleted<G: GraphStore<Node = N>>(
+        &mut self,
+        g: &mut G,
+        n: N,
+        v: &[f32],
+        level: usize,
+        cap: usize,
+    ) {
+        self.live.clear();
+        self.queue.clear();
+        self.searcher.visited.clear();
+        self.searcher.visited.insert(n);
+        for l in &self.old {
+            self.searcher.visited.insert(l.node);
+        }
+        for i in 0..self.old.len() {
+            let x = self.old[i].node;
+            if !g.linkable(x) {
+                self.queue.push(x);
+            }
+        }
+        let (mut at, mut seen) = (0, self.old.len());
+        while at < self.queue.len() && self.live.len() < cap && seen <= 4 * cap {
+            let d = self.queue[at];
+            at += 1;
+            self.nbrs.clear();
+            g.neighbors(d, level, &mut self.nbrs);
+            for i in 0..self.nbrs.len() {
+                let y = self.nbrs[i];
+                if !self.searcher.visited.insert(y) {
+                    continue;
+                }
+                seen += 1;
+                if g.linkable(y) {
+                    let distance = g.distance_to(v, y);
+                    self.live.push(Candidate { distance, node: y });
+                } else {
+                    self.queue.push(y);
+                }
+            }
+        }
+        self.live.sort_by(|a, b| a.distance.total_cmp(&b.distance));
     }
 
     /// `found` minus `n` itself and unlinkable nodes, into `live`.
