@@ -12,8 +12,8 @@ pg_embedrank installed. Clusters live under /tmp/pg_embedrank-it and run as the 
   6. A zero block appended to the index file (a crash between extension and the first WAL record):
      VACUUM, inserts and scans go on.
   7. A parallel CREATE INDEX cancelled while its threads link the graph stops within seconds.
-  8. A cost-delayed VACUUM alongside 20,000 inserts costs no recall (opt-in,
-     EMBEDRANK_CONCURRENT_VACUUM_RECALL=1: it fails in some runs today, see its skip reason).
+  8. VACUUMs running alongside 15,000 inserts cost no recall against the same VACUUMs after them
+     (opt-in, EMBEDRANK_CONCURRENT_VACUUM_RECALL=1: it fails today, see its skip reason).
 """
 import os
 import random
@@ -392,51 +392,51 @@ def test_vacuum_stopped_at_any_phase_costs_no_recall(primary):
         assert r >= completed - 0.01, f"VACUUM stopped after phase {phase}: recall@10 {r}, completed {completed}"
 
 
-def recall_with_vacuum_alongside(delay, runs):
-    """4000 rows, delete half, VACUUM, delete a quarter more; then 20,000 inserts in one statement
-    while another session runs a cost-delayed VACUUM (2 ms per 200 cost units, as autovacuum) that
-    starts `delay` seconds in. Recall@10 of 200 queries at ef_search 40, per run."""
-    out = []
-    for run in range(runs):
-        t = f"cv{run}"
-        with connect(PRIMARY_PORT) as c:
-            c.execute(f"DROP TABLE IF EXISTS {t}, {t}_new")
-            c.execute(f"CREATE TABLE {t} (id int PRIMARY KEY, v vector({DIMS})) WITH (autovacuum_enabled = off)")
-            rng = random.Random(11)
-            rows = [(i, vec(rng)) for i in range(24000)]
-            with c.cursor() as cur:
-                cur.executemany(f"INSERT INTO {t} VALUES (%s, %s)", rows[:4000])
-            c.execute(f"CREATE INDEX {t}_idx ON {t} USING embedrank_hnsw (v vector_cosine_ops)")
-            c.execute(f"DELETE FROM {t} WHERE id % 2 = 0")
-            c.execute(f"VACUUM {t}")
-            c.execute(f"DELETE FROM {t} WHERE id % 4 = 1")
-            c.execute(f"CREATE TABLE {t}_new (id int, v vector({DIMS}))")
-            with c.cursor() as cur:
-                cur.executemany(f"INSERT INTO {t}_new VALUES (%s, %s)", rows[4000:])
+def recall_with_vacuums(alongside):
+    """8,000 rows indexed; then 15,000 inserts in one statement, and in another session eight rounds of
+    deleting an eighth of the first 8,000 rows and a cost-delayed VACUUM (2 ms per 200 cost units, as
+    autovacuum) — while the inserts run (`alongside`) or after them. Recall@10 of 200 of the new rows
+    as queries, at ef_search 40, against the exact scan."""
+    t = "va"
+    with connect(PRIMARY_PORT) as c:
+        c.execute(f"DROP TABLE IF EXISTS {t}, {t}_new")
+        c.execute(f"CREATE TABLE {t} (id int PRIMARY KEY, v vector({DIMS})) WITH (autovacuum_enabled = off)")
+        rng = random.Random(11)
+        rows = [(i, vec(rng)) for i in range(23000)]
+        with c.cursor() as cur:
+            cur.executemany(f"INSERT INTO {t} VALUES (%s, %s)", rows[:8000])
+        c.execute(f"CREATE INDEX {t}_idx ON {t} USING embedrank_hnsw (v vector_cosine_ops)")
+        c.execute(f"CREATE TABLE {t}_new (id int, v vector({DIMS}))")
+        with c.cursor() as cur:
+            cur.executemany(f"INSERT INTO {t}_new VALUES (%s, %s)", rows[8000:])
 
-            def vacuum():
-                time.sleep(delay)
-                with connect(PRIMARY_PORT) as c2:
-                    c2.execute("SET vacuum_cost_delay = '2ms'")
-                    c2.execute("SET vacuum_cost_limit = 200")
+        def vacuums():
+            with connect(PRIMARY_PORT) as c2:
+                c2.execute("SET vacuum_cost_delay = '2ms'")
+                c2.execute("SET vacuum_cost_limit = 200")
+                for k in range(8):
+                    c2.execute(f"DELETE FROM {t} WHERE id < 8000 AND id % 8 = {k}")
                     c2.execute(f"VACUUM {t}")
 
-            th = threading.Thread(target=vacuum)
+        th = threading.Thread(target=vacuums)
+        if alongside:
             th.start()
-            c.execute("SET embedrank.hnsw_test_level_seed = 7")
-            c.execute(f"INSERT INTO {t} SELECT * FROM {t}_new ORDER BY id")
-            c.execute("RESET embedrank.hnsw_test_level_seed")
+        c.execute(f"INSERT INTO {t} SELECT * FROM {t}_new ORDER BY id")
+        if alongside:
             th.join()
-            out.append(recall_at_ef40(c, t, [rows[4000 + i * 100][1] for i in range(200)]))
-            c.execute(f"DROP TABLE {t}, {t}_new")
-    return out
+        else:
+            vacuums()
+        r = recall_at_ef40(c, t, [rows[8000 + i * 75][1] for i in range(200)])
+        c.execute(f"DROP TABLE {t}, {t}_new")
+    return r
 
 
 @pytest.mark.skipif(os.environ.get("EMBEDRANK_CONCURRENT_VACUUM_RECALL") != "1", reason=(
-    "known open problem, opt-in with EMBEDRANK_CONCURRENT_VACUUM_RECALL=1: a cost-delayed VACUUM running"
-    " alongside 20,000 inserts sometimes costs recall (measured 0.914 in 1 of 4 runs, 0.994-0.9955 in the"
-    " others; the same VACUUM without cost delay, or stopped at any phase with no inserts alongside, costs"
-    " none); the interleaving that does it is not identified yet"))
-def test_vacuum_alongside_inserts_costs_no_recall(primary):
-    for r in recall_with_vacuum_alongside(5, 4):
-        assert r >= 0.98, f"recall@10 {r} after a VACUUM ran alongside the inserts"
+    "known open problem, opt-in with EMBEDRANK_CONCURRENT_VACUUM_RECALL=1: VACUUMs running alongside"
+    " inserts cost recall. Measured recall@10 0.9995 with the VACUUMs after the inserts, against 0.913,"
+    " 0.912, 0.9115 and 0.9205 with them alongside (4 of 4 runs; 0.918 with VACUUM stopped before it"
+    " frees slots, so slot reuse is not the cause). The interleaving that does it is not found yet"))
+def test_vacuums_alongside_inserts_cost_no_recall(primary):
+    after = recall_with_vacuums(alongside=False)
+    alongside = recall_with_vacuums(alongside=True)
+    assert alongside >= after - 0.01, f"recall@10 {alongside} with VACUUMs alongside the inserts, {after} after them"
