@@ -91,6 +91,11 @@ pub(super) fn link(
             }
         }
     });
+    // Every worker ended without a panic and nobody stopped them: each took ids until none was left.
+    assert!(
+        shared.next.load(Ordering::Relaxed) >= shared.end,
+        "the workers left nodes unlinked (were they started?)"
+    );
     let entry = *shared.entry.lock().expect("entry lock");
     entry
 }
