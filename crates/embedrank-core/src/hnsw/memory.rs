@@ -410,8 +410,8 @@ impl InMemoryGraph {
     /// is at most 1 (the graph is then exactly the one `insert` builds), else on `threads` worker
     /// threads (see [`super::parallel`]). `spawn` runs the closure that starts the workers (the
     /// extension blocks signals around it); `poll(linked)` is called on this thread about every
-    /// 20 ms while workers run, and may panic to stop them (the workers finish their current node
-    /// and the panic goes on).
+    /// 20 ms while workers run (every 1,024 nodes when linking serially), and may panic to stop the
+    /// linking (workers finish their current node and the panic goes on).
     pub fn link_pending(
         &mut self,
         threads: usize,
@@ -423,7 +423,13 @@ impl InMemoryGraph {
             self.link_one(self.linked as u32);
         }
         if threads <= 1 || self.pending() < 2 * threads {
-            self.link_serially();
+            let start = self.linked;
+            while self.linked < self.len() {
+                self.link_one(self.linked as u32);
+                if (self.linked - start).is_multiple_of(1024) {
+                    poll(self.linked - start);
+                }
+            }
             return;
         }
         let entry = self.entry.expect("the first node is linked");

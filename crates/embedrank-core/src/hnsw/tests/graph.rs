@@ -395,7 +395,13 @@ fn storing_first_then_linking_serially_builds_exactly_the_inserted_graph() {
     for v in data.chunks_exact(dims) {
         linked.push(v);
     }
-    linked.link_pending(1, &|spawn| spawn(), &mut |_| {});
+    let mut polls = Vec::new();
+    linked.link_pending(1, &|spawn| spawn(), &mut |done| polls.push(done));
+    assert_eq!(
+        polls,
+        vec![1024, 2048],
+        "a serial link polls every 1,024 nodes"
+    );
     assert_eq!(linked.entry_point(), inserted.entry_point());
     for id in 0..3000u32 {
         for level in 0..=inserted.level(id) {
