@@ -123,15 +123,16 @@ fn hex_digits(s: &[u8]) -> usize {
     s.iter().take_while(|b| b.is_ascii_hexdigit()).count()
 }
 
-/// Length of the hexadecimal number after `0x` in `rest` (`rest` starts with `0x`), or `None`
-/// when no hex digit follows (then `strtof` reads just the `0`).
-fn hex_prefix(rest: &[u8]) -> Option<usize> {
-    let body = &rest[2..];
-    let int = hex_digits(body);
+/// Length of the number `strtof` reads at the start of `s` (no sign): `mantissa_digits`
+/// before and after an optional `.`, at least one of them, then an optional exponent (`marker`
+/// either case, optional sign, at least one decimal digit; an incomplete exponent is left unread).
+/// `None` when there is no mantissa digit.
+fn strtof_len(s: &[u8], mantissa_digits: fn(&[u8]) -> usize, marker: u8) -> Option<usize> {
+    let int = mantissa_digits(s);
     let mut i = int;
     let mut frac = 0;
-    if body.get(i) == Some(&b'.') {
-        frac = hex_digits(&body[i + 1..]);
+    if s.get(i) == Some(&b'.') {
+        frac = mantissa_digits(&s[i + 1..]);
         if int + frac > 0 {
             i += 1 + frac;
         }
@@ -139,17 +140,17 @@ fn hex_prefix(rest: &[u8]) -> Option<usize> {
     if int + frac == 0 {
         return None;
     }
-    if matches!(body.get(i), Some(b'p' | b'P')) {
-        let exp_sign = usize::from(matches!(body.get(i + 1), Some(b'+' | b'-')));
-        let exp = digits(body.get(i + 1 + exp_sign..).unwrap_or_default());
+    if s.get(i).map(u8::to_ascii_lowercase) == Some(marker) {
+        let exp_sign = usize::from(matches!(s.get(i + 1), Some(b'+' | b'-')));
+        let exp = digits(s.get(i + 1 + exp_sign..).unwrap_or_default());
         if exp > 0 {
             i += 1 + exp_sign + exp;
         }
     }
-    Some(2 + i)
+    Some(i)
 }
 
-/// The value of a hexadecimal float token as [`hex_prefix`] delimits it (`[+-]0x…[p…]`), rounded
+/// The value of a hexadecimal float token as [`number_prefix`] delimits it (`[+-]0x…[p…]`), rounded
 /// to the nearest `f32`, ties to even, as `strtof` rounds; an overflow is infinite, an underflow a
 /// subnormal or zero. Exactly: up to 15 leading hex digits are kept, any non-zero digit beyond
 /// them only marks the value as above the kept ones (a sticky bit), so rounding sees the exact
@@ -246,8 +247,9 @@ fn number_prefix(s: &[u8]) -> Option<Number> {
     let sign = usize::from(matches!(s.first(), Some(b'+' | b'-')));
     let rest = &s[sign..];
     if rest.len() > 2 && rest[0] == b'0' && matches!(rest[1], b'x' | b'X') {
-        if let Some(len) = hex_prefix(rest) {
-            return Some(Number::Hex(sign + len));
+        // Without a hex digit after `0x`, strtof reads just the `0` (as a decimal, below).
+        if let Some(len) = strtof_len(&rest[2..], hex_digits, b'p') {
+            return Some(Number::Hex(sign + 2 + len));
         }
     }
     let lower = |n: usize| rest.get(..n).map(|w| w.to_ascii_lowercase());
@@ -257,26 +259,7 @@ fn number_prefix(s: &[u8]) -> Option<Number> {
     if lower(3).as_deref() == Some(b"inf") {
         return Some(Number::Infinite);
     }
-    let int = digits(rest);
-    let mut i = int;
-    let mut frac = 0;
-    if rest.get(i) == Some(&b'.') {
-        frac = digits(&rest[i + 1..]);
-        if int + frac > 0 {
-            i += 1 + frac;
-        }
-    }
-    if int + frac == 0 {
-        return None;
-    }
-    if matches!(rest.get(i), Some(b'e' | b'E')) {
-        let exp_sign = usize::from(matches!(rest.get(i + 1), Some(b'+' | b'-')));
-        let exp = digits(rest.get(i + 1 + exp_sign..).unwrap_or_default());
-        if exp > 0 {
-            i += 1 + exp_sign + exp;
-        }
-    }
-    Some(Number::Decimal(sign + i))
+    strtof_len(rest, digits, b'e').map(|len| Number::Decimal(sign + len))
 }
 
 /// Reads one element at the cursor and moves past it (not past what follows).
@@ -286,20 +269,14 @@ fn parse_element(cur: &mut Cursor<'_>) -> Result<f32, ParseError> {
         None => Err(cur.unexpected_here()),
         Some(Number::NaN) => Err(ParseError::NaN),
         Some(Number::Infinite) => Err(ParseError::Infinite),
-        Some(Number::Decimal(len)) => {
+        Some(number @ (Number::Decimal(len) | Number::Hex(len))) => {
             let tok = &cur.s[cur.pos..cur.pos + len];
-            let v: f32 = tok
-                .parse()
-                .map_err(|_| ParseError::Malformed(format!("invalid number \"{tok}\"")))?;
-            if v.is_infinite() {
-                return Err(ParseError::OutOfRange(tok.to_owned()));
-            }
-            cur.pos += len;
-            Ok(v)
-        }
-        Some(Number::Hex(len)) => {
-            let tok = &cur.s[cur.pos..cur.pos + len];
-            let v = hex_to_f32(tok);
+            let v: f32 = if matches!(number, Number::Hex(_)) {
+                hex_to_f32(tok)
+            } else {
+                tok.parse()
+                    .map_err(|_| ParseError::Malformed(format!("invalid number \"{tok}\"")))?
+            };
             if v.is_infinite() {
                 return Err(ParseError::OutOfRange(tok.to_owned()));
             }
