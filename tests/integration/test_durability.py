@@ -348,19 +348,28 @@ def recall_at_ef40(c, t, queries):
     return hits / (10 * len(queries))
 
 
+def indexed_and_staged(c, t, indexed, staged):
+    """Table `t` (autovacuum off) with `indexed` generated rows under a cosine embedrank_hnsw index,
+    and table `t`_new holding the next `staged` rows for one INSERT ... SELECT later; returns all rows.
+    Without autovacuum, one starting part way through the inserts cannot make runs incomparable."""
+    c.execute(f"DROP TABLE IF EXISTS {t}, {t}_new")
+    c.execute(f"CREATE TABLE {t} (id int PRIMARY KEY, v vector({DIMS})) WITH (autovacuum_enabled = off)")
+    rng = random.Random(11)
+    rows = [(i, vec(rng)) for i in range(indexed + staged)]
+    with c.cursor() as cur:
+        cur.executemany(f"INSERT INTO {t} VALUES (%s, %s)", rows[:indexed])
+    c.execute(f"CREATE INDEX {t}_idx ON {t} USING embedrank_hnsw (v vector_cosine_ops)")
+    c.execute(f"CREATE TABLE {t}_new (id int, v vector({DIMS}))")
+    with c.cursor() as cur:
+        cur.executemany(f"INSERT INTO {t}_new VALUES (%s, %s)", rows[indexed:])
+    return rows
+
+
 def recall_after_stopped_vacuum(c, stop_after):
     """Build 4000 rows, delete half, VACUUM, delete a quarter more, VACUUM stopped after phase
     `stop_after` (0: completed), insert 20,000 rows; recall@10 of 200 queries at ef_search 40."""
     t = f"sv{stop_after}"
-    c.execute(f"DROP TABLE IF EXISTS {t}")
-    # No autovacuum: one finishing the stopped VACUUM part way through the inserts would make the runs
-    # incomparable (a different test covers VACUUM running alongside inserts).
-    c.execute(f"CREATE TABLE {t} (id int PRIMARY KEY, v vector({DIMS})) WITH (autovacuum_enabled = off)")
-    rng = random.Random(11)
-    rows = [(i, vec(rng)) for i in range(24000)]
-    with c.cursor() as cur:
-        cur.executemany(f"INSERT INTO {t} VALUES (%s, %s)", rows[:4000])
-    c.execute(f"CREATE INDEX {t}_idx ON {t} USING embedrank_hnsw (v vector_cosine_ops)")
+    rows = indexed_and_staged(c, t, 4000, 20000)
     c.execute(f"DELETE FROM {t} WHERE id % 2 = 0")
     c.execute(f"VACUUM {t}")
     c.execute(f"DELETE FROM {t} WHERE id % 4 = 1")
@@ -371,9 +380,6 @@ def recall_after_stopped_vacuum(c, stop_after):
     else:
         c.execute(f"VACUUM {t}")
     c.execute("RESET embedrank.hnsw_test_vacuum_stop_after")
-    c.execute(f"CREATE TEMP TABLE {t}_new (id int, v vector({DIMS}))")
-    with c.cursor() as cur:
-        cur.executemany(f"INSERT INTO {t}_new VALUES (%s, %s)", rows[4000:])
     # One statement, so each run draws the same levels for the same rows.
     c.execute("SET embedrank.hnsw_test_level_seed = 7")
     c.execute(f"INSERT INTO {t} SELECT * FROM {t}_new ORDER BY id")
@@ -399,16 +405,7 @@ def recall_with_vacuums(alongside):
     as queries, at ef_search 40, against the exact scan."""
     t = "va"
     with connect(PRIMARY_PORT) as c:
-        c.execute(f"DROP TABLE IF EXISTS {t}, {t}_new")
-        c.execute(f"CREATE TABLE {t} (id int PRIMARY KEY, v vector({DIMS})) WITH (autovacuum_enabled = off)")
-        rng = random.Random(11)
-        rows = [(i, vec(rng)) for i in range(23000)]
-        with c.cursor() as cur:
-            cur.executemany(f"INSERT INTO {t} VALUES (%s, %s)", rows[:8000])
-        c.execute(f"CREATE INDEX {t}_idx ON {t} USING embedrank_hnsw (v vector_cosine_ops)")
-        c.execute(f"CREATE TABLE {t}_new (id int, v vector({DIMS}))")
-        with c.cursor() as cur:
-            cur.executemany(f"INSERT INTO {t}_new VALUES (%s, %s)", rows[8000:])
+        rows = indexed_and_staged(c, t, 8000, 15000)
 
         def vacuums():
             with connect(PRIMARY_PORT) as c2:
