@@ -365,10 +365,14 @@ def soak(seconds=300, clients=8, rows=5000, queries=50, seed=1, dbname=None, kee
                 c.execute("SET enable_indexscan = on")
                 plan = "\n".join(r[0] for r in c.execute("EXPLAIN " + sql, (q, q)))
                 assert "Index Scan" in plan, plan
-                idx = c.execute(sql, (q, q)).fetchall()
+                # prepare=False: a prepared statement's cached generic plan ignores enable_*, so the
+                # "exact" run of the same SQL text would reuse the index plan.
+                idx = c.execute(sql, (q, q), prepare=False).fetchall()
                 c.execute("SET enable_seqscan = on")
                 c.execute("SET enable_indexscan = off")
-                exact = c.execute(sql, (q, q)).fetchall()
+                plan = "\n".join(r[0] for r in c.execute("EXPLAIN " + sql, (q, q)))
+                assert "Index Scan" not in plan, plan
+                exact = c.execute(sql, (q, q), prepare=False).fetchall()
                 c.execute("RESET enable_indexscan")
                 c.execute("RESET enable_seqscan")
                 overlap += len({r[0] for r in idx} & {r[0] for r in exact})
