@@ -770,8 +770,8 @@ class Generator:
 
     def register_cleanup(self):
         p = self.p
-        return [f"DELETE FROM embedrank.sources WHERE source IN ('{p}_reg'::regclass, '{p}_items'::regclass)",
-                f"DROP TRIGGER IF EXISTS embedrank_sync ON {p}_reg", f"DROP TRIGGER IF EXISTS embedrank_sync ON {p}_items",
+        # A registration is the table's embedrank_sync trigger.
+        return [f"DROP TRIGGER IF EXISTS embedrank_sync ON {p}_reg", f"DROP TRIGGER IF EXISTS embedrank_sync ON {p}_items",
                 f"ALTER TABLE {p}_reg DROP COLUMN IF EXISTS embedding CASCADE",
                 f"ALTER TABLE {p}_reg DROP COLUMN IF EXISTS {'e' * 63} CASCADE"]
 

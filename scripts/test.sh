@@ -58,6 +58,6 @@ if has client; then
   port=28816
   bash scripts/server.sh start client-test $port
   trap 'bash scripts/server.sh stop client-test' EXIT
-  PGHOST=$DEMO_SOCK PGPORT=$port PGUSER=postgres "$VENV/bin/python" -m pytest -q tests/client
+  PGHOST=$DEMO_SOCK PGPORT=$port PGUSER=postgres PGBIN=$(pg_home 15)/bin "$VENV/bin/python" -m pytest -q tests/client
 fi
 log "all tests passed"

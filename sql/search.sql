@@ -15,29 +15,36 @@
 --
 -- Any role. Everything runs with the caller's rights (SECURITY INVOKER): register() needs to own
 -- the table (it adds a column, a trigger and an index), backfill() needs UPDATE on it and search()
--- SELECT, exactly as the same SQL typed by hand. Who may see and change which registration is
--- decided by row-level security on `sources`, evaluated as the caller:
---   * a registration is visible to roles that may SELECT its table (those who can search it: an
---     application role reading a table owned by a migration role searches it; the row only repeats
---     what pg_attribute and pg_trigger already show them);
---   * it can be added, changed or deleted only by the table's owner (or members of the owning role,
---     as for ALTER TABLE).
--- Why not SECURITY DEFINER functions in front of a private `sources`: search() and backfill() run
--- the caller's table, whose views, policies, triggers, defaults and index expressions call
--- functions the caller chose -- run as the definer (a superuser) that is privilege escalation; and
--- inside a SECURITY DEFINER function current_user is the definer, so it could not even tell whose
--- registrations to show. RLS checks the caller and runs nothing of theirs with more rights.
+-- SELECT, exactly as the same SQL typed by hand.
+--
+-- Where a registration lives: in the catalog, as the table's `embedrank_sync` trigger, whose
+-- arguments are the text column, the embedding column, the model and the key column. The view
+-- `sources` reads them back. So Postgres itself keeps registrations right: only the table's owner
+-- (or a role it granted TRIGGER) can add, change or drop one; DROP TABLE, and DROP COLUMN of the text
+-- column, take it along; a rename keeps it; pg_dump writes it with the table and a restore brings
+-- it back -- for any role that can dump the table, with nothing of the extension's to dump (an
+-- extension table with row-level security stopped every non-superuser's pg_dump: "query would be
+-- affected by row-level security policy"). The view shows a registration to roles that may SELECT
+-- its table (those who can search it); pg_trigger, which anyone can read, holds no more than that.
+-- Why not SECURITY DEFINER functions: search() and backfill() run the caller's table, whose views,
+-- policies, triggers, defaults and index expressions call functions the caller chose -- run as the
+-- definer (a superuser) that is privilege escalation.
 
-CREATE TABLE sources (
-    source           regclass PRIMARY KEY,
-    key_column       name NOT NULL,
-    text_column      name NOT NULL,
-    embedding_column name NOT NULL,
-    model            text NOT NULL,
-    registered_at    timestamptz NOT NULL DEFAULT now()
-);
-COMMENT ON TABLE sources IS 'Tables registered with embedrank.register() for embedrank.search()';
-SELECT pg_catalog.pg_extension_config_dump('sources', '');
+-- The arguments of a trigger, from pg_trigger.tgargs (each ends with a zero byte).
+CREATE FUNCTION trigger_args(args bytea) RETURNS text[] LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    out text[] := '{}';
+    at  int;
+BEGIN
+    LOOP
+        at := position('\x00'::bytea IN args);
+        EXIT WHEN at = 0;
+        out := out || convert_from(substring(args FROM 1 FOR at - 1), current_setting('server_encoding'));
+        args := substring(args FROM at + 1);
+    END LOOP;
+    RETURN out;
+END $$;
 
 -- Whether the current role has the privileges of tbl's owner (what ALTER TABLE and CREATE INDEX need).
 CREATE FUNCTION owns_table(tbl regclass) RETURNS boolean LANGUAGE sql STABLE
@@ -48,16 +55,10 @@ $$;
 
 -- The schema's types, operators, functions and the index access method are for every role.
 GRANT USAGE ON SCHEMA @extschema@ TO PUBLIC;
-GRANT SELECT, INSERT, UPDATE, DELETE ON sources TO PUBLIC;
-ALTER TABLE sources ENABLE ROW LEVEL SECURITY;
-CREATE POLICY sources_readers ON sources FOR SELECT
-    USING (pg_catalog.has_table_privilege(source, 'SELECT'));
-CREATE POLICY sources_owners ON sources
-    USING (@extschema@.owns_table(source)) WITH CHECK (@extschema@.owns_table(source));
 
 -- Trigger function: embed the text column into the embedding column on INSERT and on UPDATE of the
--- text. TG_ARGV: text column, embedding column, model. An INSERT that already carries an embedding
--- keeps it (bulk loads with precomputed vectors).
+-- text. TG_ARGV: text column, embedding column, model, key column (the last only for `sources`). An
+-- INSERT that already carries an embedding keeps it (bulk loads with precomputed vectors).
 -- It runs as whoever writes the table, so it must not depend on their search_path.
 CREATE FUNCTION sync_embedding() RETURNS trigger LANGUAGE plpgsql
 SET search_path = pg_catalog, @extschema@, pg_temp AS $$
@@ -72,6 +73,23 @@ BEGIN
                CASE WHEN doc IS NULL THEN NULL ELSE @extschema@.embed(doc, TG_ARGV[2])::text END));
     RETURN NEW;
 END $$;
+
+-- Tables registered for search(), read from their `embedrank_sync` triggers (see the top of this
+-- file); a row is visible to roles that may SELECT its table.
+CREATE VIEW sources WITH (security_barrier) AS
+SELECT t.tgrelid::pg_catalog.regclass AS source,
+       (x.a)[4]::name AS key_column,
+       (x.a)[1]::name AS text_column,
+       (x.a)[2]::name AS embedding_column,
+       (x.a)[3] AS model
+FROM pg_catalog.pg_trigger t
+CROSS JOIN LATERAL (SELECT @extschema@.trigger_args(t.tgargs) AS a) x
+WHERE t.tgname = 'embedrank_sync'
+  AND t.tgfoid = '@extschema@.sync_embedding()'::pg_catalog.regprocedure
+  AND t.tgnargs = 4
+  AND pg_catalog.has_table_privilege(t.tgrelid, 'SELECT');
+COMMENT ON VIEW sources IS 'Tables registered with embedrank.register() for embedrank.search()';
+GRANT SELECT ON sources TO PUBLIC;
 
 -- Column facts used by register(): its type and typmod, or NULL if the column does not exist.
 CREATE FUNCTION column_type(tbl regclass, col name) RETURNS TABLE(typ regtype, typmod int)
@@ -157,18 +175,40 @@ BEGIN
     IF EXISTS (SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid = source AND tgname = 'embedrank_sync') THEN
         EXECUTE format('DROP TRIGGER embedrank_sync ON %s', source);
     END IF;
+    -- The trigger is the registration (see `sources`).
     EXECUTE format('CREATE TRIGGER embedrank_sync BEFORE INSERT OR UPDATE OF %I ON %s FOR EACH ROW '
-                   'EXECUTE FUNCTION @extschema@.sync_embedding(%L, %L, %L)',
-                   text_column, source, text_column, embedding_column, m);
+                   'EXECUTE FUNCTION @extschema@.sync_embedding(%L, %L, %L, %L)',
+                   text_column, source, text_column, embedding_column, m, keyc);
     IF create_index AND NOT EXISTS (
         SELECT 1 FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid
         JOIN pg_catalog.pg_am a ON a.oid = c.relam JOIN pg_catalog.pg_attribute att ON att.attrelid = i.indrelid AND att.attnum = i.indkey[0]
         WHERE i.indrelid = source AND a.amname = 'embedrank_hnsw' AND att.attname = embedding_column) THEN
         EXECUTE format('CREATE INDEX ON %s USING embedrank_hnsw (%I @extschema@.vector_cosine_ops)', source, embedding_column);
     END IF;
-    INSERT INTO @extschema@.sources VALUES (source, keyc, text_column, embedding_column, m, now())
-    ON CONFLICT ON CONSTRAINT sources_pkey DO UPDATE SET key_column = EXCLUDED.key_column,
-        text_column = EXCLUDED.text_column, embedding_column = EXCLUDED.embedding_column, model = EXCLUDED.model;
+END $$;
+
+-- Undo register(): drop the sync trigger (the registration), and with drop_embedding the embedding
+-- column and so its index. The caller must own the table.
+CREATE FUNCTION unregister(source regclass, drop_embedding boolean DEFAULT false) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, @extschema@, pg_temp AS $$
+DECLARE
+    r @extschema@.sources;
+BEGIN
+    IF source IS NULL OR drop_embedding IS NULL THEN
+        RAISE EXCEPTION 'source and drop_embedding must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF NOT @extschema@.owns_table(source) THEN
+        RAISE EXCEPTION 'must be owner of table %', source USING ERRCODE = 'insufficient_privilege',
+            HINT = 'Only the owner of a table (or a member of the owning role) can unregister it.';
+    END IF;
+    SELECT * INTO r FROM @extschema@.sources s WHERE s.source = unregister.source;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION '% is not registered for search', source USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    EXECUTE format('DROP TRIGGER embedrank_sync ON %s', source);
+    IF drop_embedding THEN
+        EXECUTE format('ALTER TABLE %s DROP COLUMN %I', source, r.embedding_column);
+    END IF;
 END $$;
 
 -- The registration of source, for a caller who may read it.
@@ -184,6 +224,15 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION '% is not registered for search', registration.source USING ERRCODE = 'object_not_in_prerequisite_state',
             HINT = 'SELECT embedrank.register(''table'', ''text_column'') first.';
+    END IF;
+    -- The trigger names its columns only as text: a dropped or renamed embedding or key column
+    -- leaves it pointing at nothing.
+    IF NOT EXISTS (SELECT 1 FROM @extschema@.column_type(r.source, r.embedding_column))
+       OR NOT EXISTS (SELECT 1 FROM @extschema@.column_type(r.source, r.key_column)) THEN
+        RAISE EXCEPTION 'the registration of % names a column it no longer has', r.source
+            USING ERRCODE = 'undefined_column',
+            DETAIL = format('Registered key column "%s", embedding column "%s".', r.key_column, r.embedding_column),
+            HINT = 'Register the table again with its current columns, or embedrank.unregister() it.';
     END IF;
     RETURN r;
 END $$;

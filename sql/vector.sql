@@ -43,7 +43,7 @@ CREATE FUNCTION vector_to_float8(vector, integer, boolean) RETURNS double precis
 CREATE FUNCTION vector_to_int4(vector, integer, boolean) RETURNS integer[]
     AS 'MODULE_PATHNAME', 'er_vector_to_i4' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION vector_to_numeric(vector, integer, boolean) RETURNS numeric[]
-    AS 'SELECT @extschema@.vector_to_float8($1, $2, $3)::numeric[]' LANGUAGE SQL IMMUTABLE STRICT PARALLEL SAFE;
+    AS 'SELECT @extschema@.vector_to_float8($1, $2, $3)::pg_catalog.numeric[]' LANGUAGE SQL IMMUTABLE STRICT PARALLEL SAFE;
 
 CREATE CAST (vector AS vector) WITH FUNCTION vector(vector, integer, boolean) AS IMPLICIT;
 CREATE CAST (real[] AS vector) WITH FUNCTION array_to_vector(real[], integer, boolean) AS ASSIGNMENT;

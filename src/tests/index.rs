@@ -441,3 +441,54 @@ fn cosine_index_keeps_rows_whose_float4_norm_would_overflow_or_underflow() {
     Spi::run("REINDEX TABLE cn").unwrap();
     assert_eq!(ids(true), "1,2,3,4,5");
 }
+
+/// Scan `index` through the access method directly, as code other than the planner's may (CLUSTER-like
+/// callers, other extensions): with SnapshotAny instead of the active MVCC snapshot when `any_snapshot`,
+/// and one ORDER BY key (`[1,0]`) when `order_by`. Returns the number of heap TIDs the scan yields.
+#[pg_extern]
+fn direct_scan_count(index: pg_sys::Oid, any_snapshot: bool, order_by: bool) -> i64 {
+    unsafe {
+        let lock = pg_sys::AccessShareLock as pg_sys::LOCKMODE;
+        let idx = pg_sys::index_open(index, lock);
+        let heap = pg_sys::table_open((*(*idx).rd_index).indrelid, lock);
+        let snapshot = if any_snapshot { &raw mut pg_sys::SnapshotAnyData } else { pg_sys::GetActiveSnapshot() };
+        let norderbys = order_by as i32;
+        #[cfg(feature = "pg18")]
+        let scan = pg_sys::index_beginscan(heap, idx, snapshot, std::ptr::null_mut(), 0, norderbys);
+        #[cfg(not(feature = "pg18"))]
+        let scan = pg_sys::index_beginscan(heap, idx, snapshot, 0, norderbys);
+        let mut key: pg_sys::ScanKeyData = std::mem::zeroed();
+        key.sk_attno = 1;
+        key.sk_strategy = 1;
+        key.sk_argument = crate::vector::new_vector(&[1.0, 0.0]);
+        let keys = if order_by { &raw mut key } else { std::ptr::null_mut() };
+        pg_sys::index_rescan(scan, std::ptr::null_mut(), 0, keys, norderbys);
+        let mut n = 0;
+        while !pg_sys::index_getnext_tid(scan, pg_sys::ScanDirection::ForwardScanDirection).is_null() {
+            n += 1;
+        }
+        pg_sys::index_endscan(scan);
+        pg_sys::index_close(idx, lock);
+        pg_sys::table_close(heap, lock);
+        n
+    }
+}
+
+#[pg_test]
+fn a_scan_without_order_by_or_with_a_non_mvcc_snapshot_is_an_error() {
+    Spi::run("CREATE TABLE direct (id int, v vector(2))").unwrap();
+    Spi::run("INSERT INTO direct VALUES (1, '[1,0]'), (2, '[0,1]'), (3, '[1,1]')").unwrap();
+    Spi::run("CREATE INDEX direct_idx ON direct USING embedrank_hnsw (v vector_l2_ops)").unwrap();
+    // The same direct scan with the active snapshot and an ORDER BY key returns every row.
+    assert_eq!(text("SELECT tests.direct_scan_count('direct_idx'::regclass, false, true)::text"), "3");
+    assert_error(
+        "SELECT tests.direct_scan_count('direct_idx'::regclass, true, true)",
+        "0A000",
+        "non-MVCC snapshots are not supported with embedrank_hnsw",
+    );
+    assert_error(
+        "SELECT tests.direct_scan_count('direct_idx'::regclass, false, false)",
+        "0A000",
+        "cannot scan embedrank_hnsw index without order",
+    );
+}

@@ -155,13 +155,15 @@ fn non_superusers_use_their_own_tables_and_only_see_readable_registrations() {
     assert_eq!(Spi::get_one::<i64>("SELECT count(*) FROM embedrank.sources").unwrap(), Some(0), "not readable: not visible");
     assert_error("SELECT register('alice_docs', 'body')", "42501", "must be owner of table public.alice_docs");
     assert_error("SELECT * FROM search('alice_docs', 'q')", "42501", "permission denied for table public.alice_docs");
+    // Registrations are the tables' sync triggers, read through a view nobody can write.
     assert_error(
         "INSERT INTO embedrank.sources VALUES ('alice_docs', 'id', 'body', 'embedding', 'all-MiniLM-L6-v2')",
-        "42501",
-        "row-level security",
+        "55000",
+        "cannot insert into view \"sources\"",
     );
-    Spi::run("UPDATE embedrank.sources SET model = 'all-MiniLM-L6-v2'").unwrap();
-    Spi::run("DELETE FROM embedrank.sources").unwrap();
+    assert_error("UPDATE embedrank.sources SET model = 'all-MiniLM-L6-v2'", "55000", "cannot update view");
+    assert_error("DELETE FROM embedrank.sources", "55000", "cannot delete from view");
+    assert_error("SELECT unregister('alice_docs')", "42501", "must be owner of table public.alice_docs");
     Spi::run("RESET ROLE").unwrap();
     assert_eq!(text("SELECT model FROM embedrank.sources WHERE source = 'alice_docs'::regclass"), "bge-small-en-v1.5");
 
@@ -171,7 +173,7 @@ fn non_superusers_use_their_own_tables_and_only_see_readable_registrations() {
     assert_eq!(Spi::get_one::<i64>("SELECT count(*) FROM embedrank.sources").unwrap(), Some(1));
     assert_eq!(text("SELECT key FROM search('alice_docs', 'How many people live in Berlin?', k => 2, n => 1)"), "1");
     assert_error("SELECT register('alice_docs', 'body')", "42501", "must be owner");
-    Spi::run("UPDATE embedrank.sources SET model = 'all-MiniLM-L6-v2'").unwrap();
+    assert_error("SELECT unregister('alice_docs')", "42501", "must be owner");
     Spi::run("RESET ROLE").unwrap();
     assert_eq!(text("SELECT model FROM embedrank.sources WHERE source = 'alice_docs'::regclass"), "bge-small-en-v1.5");
 }
@@ -194,4 +196,40 @@ fn register_requires_a_unique_not_null_key() {
     assert_eq!(text("SELECT key_column::text FROM embedrank.sources WHERE source = 'k'::regclass"), "ucode");
     Spi::run("SELECT register('k', 'body')").unwrap();
     assert_eq!(text("SELECT key_column::text FROM embedrank.sources WHERE source = 'k'::regclass"), "id");
+}
+
+#[pg_test]
+fn registrations_follow_the_table_unregister_and_drop() {
+    make_docs();
+    let registered = || Spi::get_one::<i64>("SELECT count(*) FROM embedrank.sources").unwrap().unwrap();
+    assert_eq!(registered(), 1);
+    // A rename keeps the registration (it is the table's trigger).
+    Spi::run("ALTER TABLE docs RENAME TO docs2").unwrap();
+    assert_eq!(text("SELECT source::text FROM embedrank.sources"), "docs2");
+    Spi::run("ALTER TABLE docs2 RENAME TO docs").unwrap();
+    // unregister: the trigger goes, the embeddings stay unless asked.
+    Spi::run("SELECT unregister('docs')").unwrap();
+    assert_eq!(registered(), 0);
+    assert_eq!(Spi::get_one::<i64>("SELECT count(*) FROM pg_trigger WHERE tgrelid = 'docs'::regclass AND tgname = 'embedrank_sync'").unwrap(), Some(0));
+    assert_error("SELECT * FROM search('docs', 'Berlin')", "55000", "is not registered for search");
+    assert_error("SELECT unregister('docs')", "55000", "is not registered for search");
+    Spi::run("INSERT INTO docs VALUES (8, 'Not embedded any more.', 'x')").unwrap();
+    assert_eq!(Spi::get_one::<bool>("SELECT embedding IS NULL FROM docs WHERE id = 8").unwrap(), Some(true));
+    Spi::run("SELECT register('docs', 'body')").unwrap();
+    Spi::run("SELECT unregister('docs', drop_embedding => true)").unwrap();
+    assert_eq!(Spi::get_one::<i64>("SELECT count(*) FROM pg_attribute WHERE attrelid = 'docs'::regclass AND attname = 'embedding' AND NOT attisdropped").unwrap(), Some(0));
+    assert_eq!(Spi::get_one::<i64>("SELECT count(*) FROM pg_indexes WHERE tablename = 'docs' AND indexdef LIKE '%embedrank_hnsw%'").unwrap(), Some(0));
+    // DROP TABLE takes the registration along; a new table of the same name is not registered.
+    Spi::run("SELECT register('docs', 'body')").unwrap();
+    Spi::run("DROP TABLE docs").unwrap();
+    assert_eq!(registered(), 0);
+    Spi::run("CREATE TABLE docs (id int PRIMARY KEY, body text)").unwrap();
+    assert_error("SELECT * FROM search('docs', 'Berlin')", "55000", "is not registered for search");
+    // A registration whose embedding column was dropped says so.
+    Spi::run("SELECT register('docs', 'body')").unwrap();
+    Spi::run("ALTER TABLE docs DROP COLUMN embedding").unwrap();
+    assert_error("SELECT * FROM search('docs', 'Berlin')", "42703", "names a column it no longer has");
+    // Dropping the text column needs CASCADE (the trigger fires on it), and takes the registration.
+    Spi::run("ALTER TABLE docs DROP COLUMN body CASCADE").unwrap();
+    assert_eq!(registered(), 0);
 }

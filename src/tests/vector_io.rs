@@ -61,6 +61,10 @@ fn casts_to_and_from_arrays() {
     assert_eq!(text("SELECT '[1.5,2,3]'::vector::float8[]::text"), "{1.5,2,3}");
     assert_eq!(text("SELECT '[1.4,2.6,-3]'::vector::int[]::text"), "{1,3,-3}");
     assert_eq!(text("SELECT '[1.5,2,3]'::vector::numeric[]::text"), "{1.5,2,3}");
+    // A type named numeric planted in a schema the caller searches before pg_catalog is not picked up
+    // by the cast's SQL body (CVE-2018-1058).
+    Spi::run("CREATE DOMAIN public.numeric AS int; SET LOCAL search_path = public, pg_catalog, embedrank").unwrap();
+    assert_eq!(text("SELECT embedrank.vector_to_numeric('[1.5,2,3]', -1, false)::text"), "{1.5,2,3}");
     assert_eq!(text("SELECT ARRAY[1,2,3]::real[]::vector(3)::text"), "[1,2,3]");
     assert_error("SELECT ARRAY[1,2]::real[]::vector(3)", "22000", "expected 3 dimensions, not 2");
     assert_error("SELECT ARRAY[1,NULL]::real[]::vector", "22004", "must not contain nulls");
