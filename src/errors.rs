@@ -42,9 +42,14 @@ pub fn data_exception(message: impl Into<String>) -> ! {
 /// The error for two operands whose dimensions differ.
 #[track_caller]
 pub fn dims_mismatch(a: usize, b: usize) -> ! {
+    dims_mismatch_of("vector", a, b)
+}
+
+/// [`dims_mismatch`] for type `name` (`vector`, `halfvec`).
+pub fn dims_mismatch_of(name: &str, a: usize, b: usize) -> ! {
     raise(
         Code::ERRCODE_DATA_EXCEPTION,
-        format!("different vector dimensions {a} and {b}"),
+        format!("different {name} dimensions {a} and {b}"),
         None,
     )
 }

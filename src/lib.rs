@@ -2,6 +2,8 @@
 //!
 //! Layout (one concern per module; the hard cores live in Postgres-free crates):
 //! - `vector`   — the `vector` type (pgvector wire format): I/O, operators, casts, aggregates.
+//! - `halfvec`  — pgvector's half-precision `halfvec`, on `vector`'s code with halves.
+//! - `bit`      — pgvector's Hamming/Jaccard distances on `bit`, and `binary_quantize`.
 //! - `index`    — the `embedrank_hnsw` access method (HNSW over pages, WAL-logged).
 //! - `inference` — `embed()`, `rerank()`, model settings and the per-backend model cache.
 //! - `errors`, `pgfn` — Postgres error reporting and the raw fmgr function macro.
@@ -13,7 +15,9 @@
 
 use pgrx::prelude::*;
 
+pub mod bit;
 pub mod errors;
+pub mod halfvec;
 pub mod index;
 pub mod inference;
 pub mod pgfn;
@@ -22,6 +26,11 @@ pub mod vector;
 ::pgrx::pg_module_magic!(name, version);
 
 extension_sql_file!("../sql/vector.sql", name = "vector_type", bootstrap);
+extension_sql_file!(
+    "../sql/halfvec.sql",
+    name = "halfvec_type",
+    requires = ["vector_type"]
+);
 extension_sql_file!(
     "../sql/search.sql",
     name = "search",
@@ -54,6 +63,7 @@ mod tests {
     include!("tests/vector_io.rs");
     include!("tests/vector_ops.rs");
     include!("tests/vector_errors.rs");
+    include!("tests/halfvec.rs");
     include!("tests/inference.rs");
     include!("tests/index.rs");
     include!("tests/search.rs");

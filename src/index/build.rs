@@ -243,7 +243,7 @@ unsafe fn warn_if_too_big(heap: pg_sys::Relation, state: &BuildState, m: usize) 
 
 #[pg_guard]
 unsafe extern "C-unwind" fn build_callback(
-    _index: pg_sys::Relation,
+    index: pg_sys::Relation,
     tid: pg_sys::ItemPointer,
     values: *mut pg_sys::Datum,
     isnull: *mut bool,
@@ -254,7 +254,7 @@ unsafe extern "C-unwind" fn build_callback(
     if *isnull {
         return;
     }
-    let raw = crate::vector::datum_slice(*values);
+    let raw = super::metric::column_values(index, *values);
     if raw.len() != state.dims {
         raise(
             Code::ERRCODE_DATA_EXCEPTION,
@@ -262,7 +262,7 @@ unsafe extern "C-unwind" fn build_callback(
             None,
         );
     }
-    let Some(v) = prepare(state.metric, raw) else {
+    let Some(v) = prepare(state.metric, &raw) else {
         return;
     };
     state.tuples += 1.0;

@@ -89,9 +89,9 @@ unsafe extern "C-unwind" fn aminsert(
     if *isnull {
         return false;
     }
-    let raw = crate::vector::datum_slice(*values);
+    let raw = metric::column_values(index, *values);
     let meta = graph::read_meta(index);
-    let Some(v) = metric::prepare(meta.metric, raw) else {
+    let Some(v) = metric::prepare(meta.metric, &raw) else {
         return false;
     };
     let _lock = insert::WriterLock::take(index);
@@ -118,7 +118,20 @@ CREATE OPERATOR CLASS vector_cosine_ops FOR TYPE vector USING embedrank_hnsw AS
 CREATE OPERATOR CLASS vector_l1_ops FOR TYPE vector USING embedrank_hnsw AS
     OPERATOR 1 <+> (vector, vector) FOR ORDER BY float_ops,
     FUNCTION 1 l1_distance(vector, vector);
+
+CREATE OPERATOR CLASS halfvec_l2_ops FOR TYPE halfvec USING embedrank_hnsw AS
+    OPERATOR 1 <-> (halfvec, halfvec) FOR ORDER BY float_ops,
+    FUNCTION 1 l2_distance(halfvec, halfvec);
+CREATE OPERATOR CLASS halfvec_ip_ops FOR TYPE halfvec USING embedrank_hnsw AS
+    OPERATOR 1 <#> (halfvec, halfvec) FOR ORDER BY float_ops,
+    FUNCTION 1 halfvec_negative_inner_product(halfvec, halfvec);
+CREATE OPERATOR CLASS halfvec_cosine_ops FOR TYPE halfvec USING embedrank_hnsw AS
+    OPERATOR 1 <=> (halfvec, halfvec) FOR ORDER BY float_ops,
+    FUNCTION 1 cosine_distance(halfvec, halfvec);
+CREATE OPERATOR CLASS halfvec_l1_ops FOR TYPE halfvec USING embedrank_hnsw AS
+    OPERATOR 1 <+> (halfvec, halfvec) FOR ORDER BY float_ops,
+    FUNCTION 1 l1_distance(halfvec, halfvec);
 "#,
     name = "hnsw_access_method",
-    requires = ["vector_type"],
+    requires = ["vector_type", "halfvec_type"],
 );

@@ -73,7 +73,8 @@ pub unsafe extern "C-unwind" fn amrescan(
     if norderbys > 0 && !orderbys.is_null() {
         let key = &*orderbys;
         if key.sk_flags & pg_sys::SK_ISNULL as i32 == 0 {
-            st.query = Some(crate::vector::datum_slice(key.sk_argument).to_vec());
+            let index = (*scan).indexRelation;
+            st.query = Some(super::metric::column_values(index, key.sk_argument).into_owned());
         }
     }
 }

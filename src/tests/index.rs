@@ -492,3 +492,44 @@ fn a_scan_without_order_by_or_with_a_non_mvcc_snapshot_is_an_error() {
         "cannot scan embedrank_hnsw index without order",
     );
 }
+
+#[pg_test]
+fn halfvec_columns_and_expression_indexes_answer_like_exact_search() {
+    make_table("items", 3000, 24);
+    Spi::run("ALTER TABLE items ADD COLUMN h halfvec(24)").unwrap();
+    Spi::run("UPDATE items SET h = v::halfvec(24)").unwrap();
+    Spi::run("SET embedrank.hnsw_ef_search = 100").unwrap();
+    let q = format!("'[{}]'", vec!["0.5"; 24].join(","));
+    for (opclass, op) in [("halfvec_l2_ops", "<->"), ("halfvec_cosine_ops", "<=>"), ("halfvec_ip_ops", "<#>"), ("halfvec_l1_ops", "<+>")] {
+        Spi::run(&format!("CREATE INDEX items_h_idx ON items USING embedrank_hnsw (h {opclass})")).unwrap();
+        let sql = |qid: i32| format!("SELECT array_agg(id) FROM (SELECT id FROM items ORDER BY h {op} (SELECT h FROM items WHERE id = {qid}) LIMIT 10) s");
+        Spi::run("SET LOCAL enable_seqscan = off").unwrap();
+        let p = plan(&format!("SELECT id FROM items ORDER BY h {op} {q}::halfvec LIMIT 10"));
+        assert!(p.contains("items_h_idx"), "{opclass}: index not used: {p}");
+        let mut hits = 0;
+        for qid in [1, 77, 500, 1234, 2999] {
+            Spi::run("SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = on").unwrap();
+            let approx = Spi::get_one::<Vec<i32>>(&sql(qid)).unwrap().unwrap();
+            Spi::run("SET LOCAL enable_indexscan = off; SET LOCAL enable_seqscan = on").unwrap();
+            let exact = Spi::get_one::<Vec<i32>>(&sql(qid)).unwrap().unwrap();
+            hits += approx.iter().filter(|x| exact.contains(x)).count();
+        }
+        assert!(hits >= 45, "{opclass}: recall@10 {}", hits as f64 / 50.0);
+        // Rows inserted after the build go in through aminsert.
+        Spi::run("INSERT INTO items (id, category, v, h) VALUES (9001, 0, NULL, (SELECT h FROM items WHERE id = 5))").unwrap();
+        Spi::run("SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = on").unwrap();
+        let all = Spi::get_one::<Vec<i32>>(&sql(5).replace("LIMIT 10", "LIMIT 5000")).unwrap().unwrap();
+        assert!(all.contains(&9001) && all.len() == 3001, "{opclass}: the scan returns {} rows, the inserted one: {}", all.len(), all.contains(&9001));
+        Spi::run("DELETE FROM items WHERE id = 9001; DROP INDEX items_h_idx").unwrap();
+    }
+    // Expression indexes: a halfvec copy of a vector column, and a Matryoshka-style prefix.
+    Spi::run("CREATE INDEX items_half_expr ON items USING embedrank_hnsw ((v::halfvec(24)) halfvec_cosine_ops)").unwrap();
+    Spi::run("CREATE INDEX items_prefix_expr ON items USING embedrank_hnsw ((subvector(v, 1, 8)::vector(8)) vector_l2_ops)").unwrap();
+    Spi::run("SET LOCAL enable_seqscan = off").unwrap();
+    let p = plan(&format!("SELECT id FROM items ORDER BY v::halfvec(24) <=> {q}::halfvec(24) LIMIT 5"));
+    assert!(p.contains("items_half_expr"), "halfvec expression index not used: {p}");
+    let p = plan(&format!("SELECT id FROM items ORDER BY subvector(v, 1, 8)::vector(8) <-> '[{}]' LIMIT 5", vec!["0.5"; 8].join(",")));
+    assert!(p.contains("items_prefix_expr"), "subvector expression index not used: {p}");
+    let first = Spi::get_one::<i32>("SELECT id FROM items ORDER BY subvector(v, 1, 8)::vector(8) <-> (SELECT subvector(v, 1, 8) FROM items WHERE id = 42) LIMIT 1").unwrap();
+    assert_eq!(first, Some(42));
+}

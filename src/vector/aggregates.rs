@@ -21,7 +21,7 @@ use pgrx::{pg_sys, IntoDatum};
 
 /// Borrow the float8 values of state argument `n` after checking its shape; `caller` names the
 /// function in the error.
-unsafe fn state_arg<'a>(fcinfo: pg_sys::FunctionCallInfo, n: usize, caller: &str) -> &'a [f64] {
+pub unsafe fn state_arg<'a>(fcinfo: pg_sys::FunctionCallInfo, n: usize, caller: &str) -> &'a [f64] {
     let raw = pgrx::pg_getarg_datum_raw(fcinfo, n);
     let arr = pg_sys::pg_detoast_datum(raw.cast_mut_ptr()) as *mut pg_sys::ArrayType;
     let ndim = (*arr).ndim;
@@ -64,8 +64,12 @@ fn add(a: f64, b: f64) -> f64 {
 }
 
 pg_fn!(er_vector_accum, |fcinfo| {
-    let state = state_arg(fcinfo, 0, "vector_accum");
-    let v = arg_slice(fcinfo, 1);
+    accum(fcinfo, arg_slice(fcinfo, 1), "vector_accum")
+});
+
+/// The new state after adding `v` to state argument 0 (`caller` names the function in errors).
+pub unsafe fn accum(fcinfo: pg_sys::FunctionCallInfo, v: &[f32], caller: &str) -> pg_sys::Datum {
+    let state = state_arg(fcinfo, 0, caller);
     let dims = state.len() - 1;
     let mut out = Vec::with_capacity(v.len() + 1);
     out.push(state[0] + 1.0);
@@ -76,7 +80,7 @@ pg_fn!(er_vector_accum, |fcinfo| {
         out.extend(state[1..].iter().zip(v).map(|(&s, &x)| add(s, x as f64)));
     }
     out.into_datum().unwrap()
-});
+}
 
 pg_fn!(er_vector_combine, |fcinfo| {
     let a = state_arg(fcinfo, 0, "vector_combine");

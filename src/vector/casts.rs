@@ -8,13 +8,21 @@
 //! out-of-range numeric fails with its "out of range for type real") and must be finite (so a
 //! `double precision` beyond float4's range is an "infinite value", as in pgvector).
 
-use super::{arg_slice, check_dims, check_finite, io::check_typmod, new_vector};
+use super::{arg_slice, check_dims_of, check_finite, io::check_typmod, new_vector};
 use crate::errors::{data_exception, raise, Code};
 use crate::pg_fn;
 use pgrx::{pg_sys, FromDatum, IntoDatum};
 
 /// The array → vector cast for every element type (`array_to_vector(anyarray, typmod, explicit)`).
 unsafe fn array_to_vector(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
+    let values = array_elements(fcinfo, "vector");
+    check_finite(&values);
+    new_vector(&values)
+}
+
+/// The elements of the array argument 0 of a cast to type `name` (vector, halfvec) as float4, with
+/// pgvector's checks in its order up to the conversion (not whether the values are finite).
+pub unsafe fn array_elements(fcinfo: pg_sys::FunctionCallInfo, name: &str) -> Vec<f32> {
     let raw = pgrx::pg_getarg_datum_raw(fcinfo, 0);
     let arr = pg_sys::pg_detoast_datum(raw.cast_mut_ptr()) as *mut pg_sys::ArrayType;
     let typmod = if (*fcinfo).nargs > 1 {
@@ -48,7 +56,7 @@ unsafe fn array_to_vector(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
         &mut n,
     );
     let n = n.max(0) as usize;
-    check_dims(n);
+    check_dims_of(name, n);
     check_typmod(n, typmod);
     let datums = std::slice::from_raw_parts(elems, n); // n >= 1 after check_dims
     let values: Vec<f32> = match elemtype {
@@ -70,8 +78,7 @@ unsafe fn array_to_vector(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
             .collect(),
         _ => data_exception("unsupported array type"),
     };
-    check_finite(&values);
-    new_vector(&values)
+    values
 }
 
 pg_fn!(er_array_to_vector_f4, |fcinfo| { array_to_vector(fcinfo) });

@@ -18,7 +18,8 @@ pub fn check_typmod(dims: usize, typmod: i32) {
     }
 }
 
-unsafe fn typmod_arg(fcinfo: pg_sys::FunctionCallInfo, n: usize) -> i32 {
+/// The typmod argument `n` of an input, receive or cast function (-1 when not passed).
+pub unsafe fn typmod_arg(fcinfo: pg_sys::FunctionCallInfo, n: usize) -> i32 {
     if (*fcinfo).nargs as usize > n {
         pgrx::pg_getarg_datum_raw(fcinfo, n).value() as i32
     } else {
@@ -30,31 +31,35 @@ pg_fn!(er_vector_in, |fcinfo| {
     let lit = CStr::from_ptr(pgrx::pg_getarg_datum_raw(fcinfo, 0).cast_mut_ptr());
     let typmod = typmod_arg(fcinfo, 2);
     let text = lit.to_string_lossy();
-    // pgvector's messages and SQLSTATEs, in pgvector's order (see embedrank_core::text).
-    let values = match parse_vector(&text) {
-        Ok(v) => v,
-        Err(ParseError::Empty) => data_exception("vector must have at least 1 dimension"),
-        Err(ParseError::NaN) => data_exception("NaN not allowed in vector"),
-        Err(ParseError::Infinite) => data_exception("infinite value not allowed in vector"),
-        Err(ParseError::OutOfRange(tok)) => raise(
-            Code::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
-            format!("\"{tok}\" is out of range for type vector"),
-            None,
-        ),
-        Err(ParseError::TooManyDims) => raise(
-            Code::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
-            format!("vector cannot have more than {MAX_DIMS} dimensions"),
-            None,
-        ),
-        Err(ParseError::Malformed(detail)) => raise_detail(
-            Code::ERRCODE_INVALID_TEXT_REPRESENTATION,
-            format!("invalid input syntax for type vector: \"{text}\""),
-            detail,
-        ),
-    };
+    let values = parse_vector(&text).unwrap_or_else(|e| parse_error("vector", &text, e));
     check_typmod(values.len(), typmod);
     new_vector(&values)
 });
+
+/// The ERROR for a literal of type `name` (vector, halfvec) that did not parse: pgvector's
+/// messages and SQLSTATEs (see embedrank_core::text for the order they are found in).
+pub fn parse_error(name: &str, text: &str, e: ParseError) -> ! {
+    match e {
+        ParseError::Empty => data_exception(format!("{name} must have at least 1 dimension")),
+        ParseError::NaN => data_exception(format!("NaN not allowed in {name}")),
+        ParseError::Infinite => data_exception(format!("infinite value not allowed in {name}")),
+        ParseError::OutOfRange(tok) => raise(
+            Code::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
+            format!("\"{tok}\" is out of range for type {name}"),
+            None,
+        ),
+        ParseError::TooManyDims => raise(
+            Code::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+            format!("{name} cannot have more than {MAX_DIMS} dimensions"),
+            None,
+        ),
+        ParseError::Malformed(detail) => raise_detail(
+            Code::ERRCODE_INVALID_TEXT_REPRESENTATION,
+            format!("invalid input syntax for type {name}: \"{text}\""),
+            detail,
+        ),
+    }
+}
 
 pg_fn!(er_vector_out, |fcinfo| {
     let s = format_vector(arg_slice(fcinfo, 0));
@@ -65,6 +70,11 @@ pg_fn!(er_vector_out, |fcinfo| {
 });
 
 pg_fn!(er_vector_typmod_in, |fcinfo| {
+    typmod_in(fcinfo, "vector")
+});
+
+/// `typmod_in` of type `name` (vector, halfvec): one dimension count, 1 to [`MAX_DIMS`].
+pub unsafe fn typmod_in(fcinfo: pg_sys::FunctionCallInfo, name: &str) -> pg_sys::Datum {
     let arr = pgrx::pg_getarg_datum_raw(fcinfo, 0).cast_mut_ptr::<pg_sys::ArrayType>();
     let mut n = 0;
     let mods = pg_sys::ArrayGetIntegerTypmods(arr, &mut n);
@@ -72,26 +82,26 @@ pg_fn!(er_vector_typmod_in, |fcinfo| {
         raise(
             Code::ERRCODE_INVALID_PARAMETER_VALUE,
             "invalid type modifier",
-            Some("Write vector(n) with one dimension count."),
+            Some(&format!("Write {name}(n) with one dimension count.")),
         );
     }
     let dims = *mods;
     if dims < 1 {
         raise(
             Code::ERRCODE_INVALID_PARAMETER_VALUE,
-            "dimensions for type vector must be at least 1",
+            format!("dimensions for type {name} must be at least 1"),
             None,
         );
     }
     if dims as usize > MAX_DIMS {
         raise(
             Code::ERRCODE_INVALID_PARAMETER_VALUE,
-            format!("dimensions for type vector cannot exceed {MAX_DIMS}"),
+            format!("dimensions for type {name} cannot exceed {MAX_DIMS}"),
             None,
         );
     }
     pg_sys::Datum::from(dims)
-});
+}
 
 // Read with Postgres' own pq_getmsg* (a short message is 08P01 "insufficient data left in
 // message", as in pgvector), checking in pgvector's order: dimensions, typmod, the unused field,

@@ -61,13 +61,18 @@ pub unsafe fn datum_slice<'a>(datum: pg_sys::Datum) -> &'a [f32] {
 
 /// Check a dimension count for a new vector (at least 1, at most [`MAX_DIMS`]).
 pub fn check_dims(dims: usize) {
+    check_dims_of("vector", dims);
+}
+
+/// [`check_dims`] for type `name` (`vector` or `halfvec`: the same limits, their own messages).
+pub fn check_dims_of(name: &str, dims: usize) {
     if dims < 1 {
-        data_exception("vector must have at least 1 dimension");
+        data_exception(format!("{name} must have at least 1 dimension"));
     }
     if dims > MAX_DIMS {
         raise(
             Code::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
-            format!("vector cannot have more than {MAX_DIMS} dimensions"),
+            format!("{name} cannot have more than {MAX_DIMS} dimensions"),
             None,
         );
     }
@@ -75,12 +80,17 @@ pub fn check_dims(dims: usize) {
 
 /// Check that every value is finite (pgvector's messages).
 pub fn check_finite(values: &[f32]) {
+    check_finite_of("vector", values);
+}
+
+/// [`check_finite`] for type `name`.
+pub fn check_finite_of(name: &str, values: &[f32]) {
     for v in values {
         if v.is_nan() {
-            data_exception("NaN not allowed in vector");
+            data_exception(format!("NaN not allowed in {name}"));
         }
         if v.is_infinite() {
-            data_exception("infinite value not allowed in vector");
+            data_exception(format!("infinite value not allowed in {name}"));
         }
     }
 }

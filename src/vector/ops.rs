@@ -89,23 +89,35 @@ pg_fn!(er_l2_normalize, |fcinfo| {
     out
 });
 
-// subvector(v, start, count): `count` values from 1-based `start`, clamped to the vector (pgvector's rule).
+// subvector(v, start, count): `count` values from 1-based `start`, clamped to the vector.
 pg_fn!(er_subvector, |fcinfo| {
     let v = arg_slice(fcinfo, 0);
-    let start = pgrx::pg_getarg_datum_raw(fcinfo, 1).value() as i32 as i64;
-    let count = pgrx::pg_getarg_datum_raw(fcinfo, 2).value() as i32 as i64;
-    if count < 1 {
-        data_exception("vector must have at least 1 dimension");
-    }
-    let end = (start + count).min(v.len() as i64 + 1);
-    let begin = start.max(1);
-    if end <= begin {
-        data_exception("vector must have at least 1 dimension");
-    }
-    new_vector(&v[(begin - 1) as usize..(end - 1) as usize])
+    new_vector(&v[subvector_range(fcinfo, v.len(), "vector")])
 });
 
-fn overflow() -> ! {
+/// The range subvector(v, start, count) takes from a vector of `len` values (arguments 1 and 2 of
+/// the call): pgvector's rule, clamped like `substring`; nothing left is "<name> must have at
+/// least 1 dimension".
+pub unsafe fn subvector_range(
+    fcinfo: pg_sys::FunctionCallInfo,
+    len: usize,
+    name: &str,
+) -> std::ops::Range<usize> {
+    let start = pgrx::pg_getarg_datum_raw(fcinfo, 1).value() as i32 as i64;
+    let count = pgrx::pg_getarg_datum_raw(fcinfo, 2).value() as i32 as i64;
+    let empty = || data_exception(format!("{name} must have at least 1 dimension"));
+    if count < 1 {
+        empty();
+    }
+    let end = (start + count).min(len as i64 + 1);
+    let begin = start.max(1);
+    if end <= begin {
+        empty();
+    }
+    (begin - 1) as usize..(end - 1) as usize
+}
+
+pub fn overflow() -> ! {
     raise(
         Code::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
         "value out of range: overflow",
@@ -113,31 +125,40 @@ fn overflow() -> ! {
     )
 }
 
-/// Element-wise binary op. Each result is checked in order: infinite is an overflow, and (for
-/// `*` only, `underflow` set) zero from two non-zero operands is an underflow.
+/// Element-wise binary op over two same-length inputs into `out`. Each result is checked in order:
+/// infinite is an overflow, and (for `*` only, `underflow` set) zero from two non-zero operands is
+/// an underflow. `op` includes the rounding to the stored element type (halfvec rounds to half).
+pub fn elementwise_into(
+    a: &[f32],
+    b: &[f32],
+    out: &mut [f32],
+    underflow: bool,
+    op: impl Fn(f32, f32) -> f32,
+) {
+    for ((r, &x), &y) in out.iter_mut().zip(a).zip(b) {
+        *r = op(x, y);
+    }
+    for ((&r, &x), &y) in out.iter().zip(a).zip(b) {
+        if r.is_infinite() {
+            overflow();
+        }
+        if underflow && r == 0.0 && x != 0.0 && y != 0.0 {
+            raise(
+                Code::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
+                "value out of range: underflow",
+                None,
+            );
+        }
+    }
+}
+
 unsafe fn elementwise(
     fcinfo: pg_sys::FunctionCallInfo,
     underflow: bool,
     op: impl Fn(f32, f32) -> f32,
 ) -> pg_sys::Datum {
     let (a, b) = two_args(fcinfo);
-    new_vector_with(a.len(), |o| {
-        for ((r, &x), &y) in o.iter_mut().zip(a).zip(b) {
-            *r = op(x, y);
-        }
-        for ((&r, &x), &y) in o.iter().zip(a).zip(b) {
-            if r.is_infinite() {
-                overflow();
-            }
-            if underflow && r == 0.0 && x != 0.0 && y != 0.0 {
-                raise(
-                    Code::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
-                    "value out of range: underflow",
-                    None,
-                );
-            }
-        }
-    })
+    new_vector_with(a.len(), |o| elementwise_into(a, b, o, underflow, op))
 }
 
 pg_fn!(er_vector_add, |fcinfo| {

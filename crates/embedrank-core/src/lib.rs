@@ -32,6 +32,7 @@
 //!   oracle, shared by the tests and benchmarks.
 
 pub mod distance;
+pub mod halfvec;
 pub mod hnsw;
 pub mod quantize;
 pub mod synth;

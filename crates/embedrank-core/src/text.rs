@@ -262,8 +262,9 @@ fn number_prefix(s: &[u8]) -> Option<Number> {
     strtof_len(rest, digits, b'e').map(|len| Number::Decimal(sign + len))
 }
 
-/// Reads one element at the cursor and moves past it (not past what follows).
-fn parse_element(cur: &mut Cursor<'_>) -> Result<f32, ParseError> {
+/// Reads one element at the cursor and moves past it (not past what follows); returns the value and
+/// the element as written.
+fn parse_element<'s>(cur: &mut Cursor<'s>) -> Result<(f32, &'s str), ParseError> {
     let rest = &cur.s.as_bytes()[cur.pos..];
     match number_prefix(rest) {
         None => Err(cur.unexpected_here()),
@@ -281,13 +282,23 @@ fn parse_element(cur: &mut Cursor<'_>) -> Result<f32, ParseError> {
                 return Err(ParseError::OutOfRange(tok.to_owned()));
             }
             cur.pos += len;
-            Ok(v)
+            Ok((v, tok))
         }
     }
 }
 
 /// Parses a pgvector literal such as `[1, 2.5, -3e-7]`.
 pub fn parse_vector(s: &str) -> Result<Vec<f32>, ParseError> {
+    parse_vector_as(s, |v, _| Ok(v))
+}
+
+/// Parses a literal of the vector shape, each element read as `f32` (as `strtof` reads it) and
+/// then turned into an element by `element(value, as_written)`, which may refuse it. Errors come in
+/// pgvector's order: the first offending element from the left wins.
+pub fn parse_vector_as<T>(
+    s: &str,
+    mut element: impl FnMut(f32, &str) -> Result<T, ParseError>,
+) -> Result<Vec<T>, ParseError> {
     let mut cur = Cursor { s, pos: 0 };
     cur.skip_space();
     if cur.peek() != Some(b'[') {
@@ -306,7 +317,8 @@ pub fn parse_vector(s: &str) -> Result<Vec<f32>, ParseError> {
             return Err(ParseError::TooManyDims);
         }
         cur.skip_space();
-        out.push(parse_element(&mut cur)?);
+        let (v, tok) = parse_element(&mut cur)?;
+        out.push(element(v, tok)?);
         cur.skip_space();
         match cur.peek() {
             Some(b',') => cur.pos += 1,
@@ -344,8 +356,8 @@ impl Write for StackBuf {
     }
 }
 
-/// Appends one element in shortest round-trip form (see module docs).
-fn write_f32(out: &mut String, x: f32) {
+/// Appends `x` in shortest round-trip form, as Postgres prints a `real` (see module docs).
+pub fn write_f32(out: &mut String, x: f32) {
     if x != 0.0 && x.is_finite() {
         // `{:e}` prints the shortest round-trip digits as `d.ddde[-]N`; its
         // exponent decides between fixed and exponent notation.
