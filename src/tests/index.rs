@@ -528,7 +528,7 @@ fn halfvec_columns_and_expression_indexes_answer_like_exact_search() {
     Spi::run("SET LOCAL enable_seqscan = off").unwrap();
     let p = plan(&format!("SELECT id FROM items ORDER BY v::halfvec(24) <=> {q}::halfvec(24) LIMIT 5"));
     assert!(p.contains("items_half_expr"), "halfvec expression index not used: {p}");
-    let p = plan(&format!("SELECT id FROM items ORDER BY subvector(v, 1, 8)::vector(8) <-> '[{}]' LIMIT 5", vec!["0.5"; 8].join(",")));
+    let p = plan(&format!("SELECT id FROM items ORDER BY subvector(v, 1, 8)::vector(8) <-> '[{}]' LIMIT 5", ["0.5"; 8].join(",")));
     assert!(p.contains("items_prefix_expr"), "subvector expression index not used: {p}");
     let first = Spi::get_one::<i32>("SELECT id FROM items ORDER BY subvector(v, 1, 8)::vector(8) <-> (SELECT subvector(v, 1, 8) FROM items WHERE id = 42) LIMIT 1").unwrap();
     assert_eq!(first, Some(42));

@@ -21,6 +21,9 @@ use pgrx::{pg_sys, IntoDatum};
 
 /// Borrow the float8 values of state argument `n` after checking its shape; `caller` names the
 /// function in the error.
+///
+/// # Safety
+/// `fcinfo` must be a valid call whose argument `n` is a non-null `double precision[]`.
 pub unsafe fn state_arg<'a>(fcinfo: pg_sys::FunctionCallInfo, n: usize, caller: &str) -> &'a [f64] {
     let raw = pgrx::pg_getarg_datum_raw(fcinfo, n);
     let arr = pg_sys::pg_detoast_datum(raw.cast_mut_ptr()) as *mut pg_sys::ArrayType;
@@ -68,6 +71,9 @@ pg_fn!(er_vector_accum, |fcinfo| {
 });
 
 /// The new state after adding `v` to state argument 0 (`caller` names the function in errors).
+///
+/// # Safety
+/// `fcinfo` must be a valid call whose argument 0 is a non-null `double precision[]`.
 pub unsafe fn accum(fcinfo: pg_sys::FunctionCallInfo, v: &[f32], caller: &str) -> pg_sys::Datum {
     let state = state_arg(fcinfo, 0, caller);
     let dims = state.len() - 1;

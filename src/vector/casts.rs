@@ -22,6 +22,9 @@ unsafe fn array_to_vector(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
 
 /// The elements of the array argument 0 of a cast to type `name` (vector, halfvec) as float4, with
 /// pgvector's checks in its order up to the conversion (not whether the values are finite).
+///
+/// # Safety
+/// `fcinfo` must be a valid call of a cast function whose argument 0 is a non-null array.
 pub unsafe fn array_elements(fcinfo: pg_sys::FunctionCallInfo, name: &str) -> Vec<f32> {
     let raw = pgrx::pg_getarg_datum_raw(fcinfo, 0);
     let arr = pg_sys::pg_detoast_datum(raw.cast_mut_ptr()) as *mut pg_sys::ArrayType;

@@ -19,6 +19,9 @@ pub fn check_typmod(dims: usize, typmod: i32) {
 }
 
 /// The typmod argument `n` of an input, receive or cast function (-1 when not passed).
+///
+/// # Safety
+/// `fcinfo` must be a valid call.
 pub unsafe fn typmod_arg(fcinfo: pg_sys::FunctionCallInfo, n: usize) -> i32 {
     if (*fcinfo).nargs as usize > n {
         pgrx::pg_getarg_datum_raw(fcinfo, n).value() as i32
@@ -74,6 +77,9 @@ pg_fn!(er_vector_typmod_in, |fcinfo| {
 });
 
 /// `typmod_in` of type `name` (vector, halfvec): one dimension count, 1 to [`MAX_DIMS`].
+///
+/// # Safety
+/// `fcinfo` must be a valid call of a typmod_in function (argument 0 a `cstring[]`).
 pub unsafe fn typmod_in(fcinfo: pg_sys::FunctionCallInfo, name: &str) -> pg_sys::Datum {
     let arr = pgrx::pg_getarg_datum_raw(fcinfo, 0).cast_mut_ptr::<pg_sys::ArrayType>();
     let mut n = 0;

@@ -98,6 +98,9 @@ pg_fn!(er_subvector, |fcinfo| {
 /// The range subvector(v, start, count) takes from a vector of `len` values (arguments 1 and 2 of
 /// the call): pgvector's rule, clamped like `substring`; nothing left is "<name> must have at
 /// least 1 dimension".
+///
+/// # Safety
+/// `fcinfo` must be a valid call of `subvector(_, integer, integer)`.
 pub unsafe fn subvector_range(
     fcinfo: pg_sys::FunctionCallInfo,
     len: usize,
