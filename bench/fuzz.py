@@ -241,6 +241,7 @@ class Generator:
             (self.index_options, 2), (self.index_ddl, 1), (self.scans, 8), (self.graph_writes, 4),
             (self.settings, 4), (self.ort_library, 0.05), (self.transactions, 2), (self.wide_graph, 2),
             (self.docs_writes, 1.5), (self.cancel_inference, 0.1),
+            (self.halfvec_text, 8), (self.halfvec_binary, 5), (self.halfvec_ops, 6), (self.bit_ops, 3),
         ]
         if check_index:
             self.families.append((self.index_vs_exact, 4))
@@ -370,7 +371,7 @@ class Generator:
         lit = self.any_vector_text()
         forms = [
             ("SELECT %s::vector", (lit,)), ("SELECT %t::vector", (Raw(lit.encode(), 0),)),
-            (f"SELECT {q(lit)}::vector", None), (f"SELECT vector_dims({q(lit)})", None),
+            (f"SELECT {q(lit)}::vector", None), (f"SELECT vector_dims({q(lit)}::vector)", None),
             (f"SELECT {q(lit)}::text::vector", None), ("SELECT vector_in(%s::cstring, 0, -1)", (lit,)),
             ("SELECT %s::vector::text", (lit,)), (f"SELECT {q(lit)}::vector(3)", None),
         ]
@@ -435,6 +436,71 @@ class Generator:
                  ("SELECT %t::text", "text")]
         sql, _ = self.pick(forms)   # %t: the raw bytes as a text-format parameter (UTF-8 check, vector_in)
         return Case("vector_binary", [Step(sql, (Raw(data, VECTOR_OID),))])
+
+    def halfvec_text(self):
+        """halfvec literals: the vector shapes plus values around half precision's limits."""
+        lit = self.any_vector_text()
+        if self.chance(0.4):
+            vals = [self.pick(("65504", "65519", "65520", "-65520", "1e-8", "-1e-8", "6e-8", "5.9604645e-08", "0.1",
+                               "1e5", "4e38", "-0", "nan", "inf", "0x1p15", "0x1p16", "65519.99"))
+                    for _ in range(self.r.randint(1, 5))]
+            lit = "[" + ",".join(vals) + "]"
+        forms = [("SELECT %s::halfvec::text", (lit,)), (f"SELECT {q(lit)}::halfvec(3)::text", None),
+                 ("SELECT halfvec_in(%s::cstring, 0, -1)::text", (lit,)), ("SELECT %s::halfvec::vector::text", (lit,)),
+                 ("SELECT %s::vector::halfvec::text", (lit,)), ("SELECT binary_quantize(%s::halfvec)::text", (lit,)),
+                 ("SELECT %s::halfvec::real[]", (lit,)), (f"SELECT l2_normalize({q(lit)}::halfvec)::text", None)]
+        sql, params = self.pick(forms)
+        return Case("halfvec_text", [Step(sql, params, binary=self.chance(0.2))])
+
+    def halfvec_binary(self):
+        """Raw halfvec wire values: dims, unused, then 16-bit halves (NaN/Inf patterns included)."""
+        r = self.r
+        dims = self.pick((0, 1, 2, 3, 16000, 16001, -1, 32767, r.randint(0, 65535) - 32768))
+        unused = 0 if self.chance(0.8) else self.pick((1, -1, 256))
+        n = max(0, dims if dims > 0 else 0) if self.chance(0.8) else r.randint(0, 5)
+        halves = b"".join(struct.pack("!H", self.pick((0x3c00, 0x7bff, 0x7c00, 0xfc00, 0x7e00, 0x0001, 0x8000,
+                                                        r.randint(0, 0xffff)))) for _ in range(min(n, 20)))
+        halves += struct.pack("!H", 0x3c00) * max(0, n - 20)
+        data = struct.pack("!hh", dims, unused) + halves
+        if self.chance(0.1):
+            data = data[: r.randint(0, len(data))]
+        sql = self.pick(("SELECT %b::text", "SELECT vector_dims(%b)", "SELECT %b::halfvec(3)::text",
+                         "SELECT %b <-> '[1,2,3]'::halfvec", "SELECT %b::vector::text"))
+        return Case("halfvec_binary", [Step(sql, (Raw(data, HALFVEC_OID),))])
+
+    def halfvec_ops(self):
+        a, b = self.vector_literal(self.r.randint(1, 4)), self.vector_literal(self.r.randint(1, 4))
+        if self.chance(0.3):
+            a = "[" + ",".join(self.pick(("65504", "-65504", "1e-7", "0.1", "-0")) for _ in range(3)) + "]"
+        k = self.r.random()
+        if k < 0.4:
+            op = self.pick(("<->", "<#>", "<=>", "<+>", "+", "-", "*", "||", "<", "=", ">="))
+            return Case("halfvec_ops", [Step(f"SELECT %s::halfvec {op} %s::halfvec", (a, b))])
+        if k < 0.7:
+            fn = self.pick(("l2_distance", "halfvec_l2_squared_distance", "inner_product", "halfvec_negative_inner_product",
+                            "cosine_distance", "l1_distance", "halfvec_spherical_distance", "halfvec_cmp"))
+            return Case("halfvec_ops", [Step(f"SELECT {fn}(%s::halfvec, %s::halfvec)", (a, b))])
+        if k < 0.85:
+            state = self.pick(("{0}", "{}", "{{0}}", "{NULL}", "{1}", "{2,1,1}", "{0,0,0,0}", "{1,1e308,1e308}"))
+            fn = self.pick(("halfvec_avg(%s::float8[])", "halfvec_accum(%s::float8[], %s::halfvec)",
+                            "halfvec_combine(%s::float8[], %s::float8[])"))
+            params = (state,) if fn.startswith("halfvec_avg") else (state, a) if "accum" in fn else (state, state)
+            # Malformed states: pgvector answers XX000 "expected state array" (as for vector's).
+            return Case("halfvec_ops", [Step(f"SELECT {fn}", params, allow_xx=("XX000",))])
+        if self.chance(0.5):
+            s, n = self.r.randint(-3, 6), self.r.randint(-3, 6)
+            return Case("halfvec_ops", [Step(f"SELECT subvector(%s::halfvec, {s}, {n})::text", (a,))])
+        arr = self.pick(("'{1,2,3}'::int[]", "'{1.5,NaN}'::float8[]", "'{1e6}'::real[]", "'{70000}'::numeric[]",
+                         "'{{1}}'::real[]", "'{}'::real[]", "ARRAY[1,NULL]::real[]", "'{4e38}'::float8[]"))
+        return Case("halfvec_ops", [Step(f"SELECT {arr}::halfvec::text")])
+
+    def bit_ops(self):
+        bits = lambda: "".join(self.pick("01") for _ in range(self.pick((0, 1, 3, 8, 9, 64))))
+        a, b = bits(), bits() if self.chance(0.3) else None
+        b = b if b is not None else a[::-1]
+        fn = self.pick(("hamming_distance(%s::bit, %s::bit)", "jaccard_distance(%s::bit, %s::bit)", "%s::bit <~> %s::bit",
+                        "%s::bit <%%> %s::bit", "%s::varbit <~> %s::varbit"))
+        return Case("bit_ops", [Step(f"SELECT {fn}", (a, b))])
 
     def copy_binary(self):
         r = self.r
@@ -1062,14 +1128,16 @@ def esc_pct(sql):
 
 
 VECTOR_OID = 0  # set per database by setup()
+HALFVEC_OID = 0
 
 
 # --------------------------------------------------------------------------------------------------
 def setup(conn, p="fz"):
     """Tables the cases use: graphs with one index per operator class, a registered table."""
-    global VECTOR_OID
+    global VECTOR_OID, HALFVEC_OID
     conn.execute("CREATE EXTENSION IF NOT EXISTS pg_embedrank")
     VECTOR_OID = conn.execute("SELECT 'embedrank.vector'::regtype::oid").fetchone()[0]
+    HALFVEC_OID = conn.execute("SELECT 'embedrank.halfvec'::regtype::oid").fetchone()[0]
     rng = random.Random(7)
 
     def v():
@@ -1341,11 +1409,12 @@ class Runner:
         self.cleanup(sqls)
 
     def run(self, count, progress_every=0, deadline=None):
-        global VECTOR_OID
+        global VECTOR_OID, HALFVEC_OID
         self.start_time, self.log_path, self.log_offset = self.server_state()
         self.conn = self.connect()
         threading.Thread(target=self.watchdog, daemon=True).start()
         VECTOR_OID = self.conn.execute("SELECT 'embedrank.vector'::regtype::oid").fetchone()[0]
+        HALFVEC_OID = self.conn.execute("SELECT 'embedrank.halfvec'::regtype::oid").fetchone()[0]
         t0 = time.time()
         cases = 0
         while self.inputs < count:

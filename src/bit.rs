@@ -12,7 +12,10 @@ use crate::pg_fn;
 use pgrx::pg_sys;
 
 /// The bit count and data bytes of a `bit` datum.
-unsafe fn bits<'a>(datum: pg_sys::Datum) -> (usize, &'a [u8]) {
+///
+/// # Safety
+/// `datum` must be a non-null `bit` or `varbit` datum.
+pub unsafe fn bits<'a>(datum: pg_sys::Datum) -> (usize, &'a [u8]) {
     let ptr = pg_sys::pg_detoast_datum(datum.cast_mut_ptr()) as *const u8;
     let len = (ptr.add(4) as *const i32).read_unaligned().max(0) as usize;
     (len, std::slice::from_raw_parts(ptr.add(8), len.div_ceil(8)))

@@ -55,12 +55,23 @@ struct BuildState {
 /// Dimensions declared by the indexed column (`vector(n)`); required.
 unsafe fn column_dims(index: pg_sys::Relation) -> usize {
     let desc = pgrx::PgTupleDesc::from_pg_unchecked((*index).rd_att);
-    let typmod = desc.get(0).expect("an index column").atttypmod;
+    let column = desc.get(0).expect("an index column");
+    if column.atttypid == pg_sys::VARBITOID {
+        // bit operator classes accept bit varying (binary coercible); a graph needs one length.
+        raise(
+            Code::ERRCODE_FEATURE_NOT_SUPPORTED,
+            "type not supported for embedrank_hnsw index",
+            Some(
+                "Index a bit(n) column or expression, e.g. (binary_quantize(embedding)::bit(384)).",
+            ),
+        );
+    }
+    let typmod = column.atttypmod;
     if typmod < 1 {
         raise(
             Code::ERRCODE_INVALID_PARAMETER_VALUE,
             "column does not have dimensions",
-            Some("Declare the column as vector(n), e.g. ALTER TABLE t ALTER COLUMN c TYPE vector(384)."),
+            Some("Declare the column with its dimensions, e.g. vector(384), halfvec(384) or bit(384)."),
         );
     }
     if typmod as usize > page::MAX_DIMS {
@@ -254,7 +265,7 @@ unsafe extern "C-unwind" fn build_callback(
     if *isnull {
         return;
     }
-    let raw = super::metric::column_values(index, *values);
+    let raw = super::column::column_values(index, *values);
     if raw.len() != state.dims {
         raise(
             Code::ERRCODE_DATA_EXCEPTION,

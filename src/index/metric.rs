@@ -1,47 +1,18 @@
 //! What an index's operator class means for the vectors it stores: the metric code kept in the meta
 //! page (part of the on-disk format: the values never change), the core-crate metric the graph is
-//! searched with, the form a vector is stored in (unit length under cosine), and how the indexed
-//! column's values are read: a `vector` column's as they are, a `halfvec` column's widened to
-//! float4 (exact; the graph stores float4, so a halfvec index is as large as a vector one and
-//! limited to the same dimensions — pgvector stores halves and indexes up to 4000).
+//! searched with, and the form a vector is stored in (unit length under cosine). Bit strings are
+//! searched as 0/1 values: Hamming distance is L1 over them, Jaccard has its own kernel.
 
 use crate::errors::{raise, Code};
 use embedrank_core::distance;
 use pgrx::pg_sys;
-use std::borrow::Cow;
-
-thread_local! {
-    /// The last index column type looked up, and whether it is `halfvec`.
-    static LAST_TYPE: std::cell::Cell<Option<(pg_sys::Oid, bool)>> = const { std::cell::Cell::new(None) };
-}
-
-/// The float4 values of `datum`, a value of `index`'s column (or a query for it): `vector` or
-/// `halfvec`, told apart by the column's type.
-///
-/// # Safety
-/// `datum` must be a non-null value of the index column's type.
-pub unsafe fn column_values<'a>(index: pg_sys::Relation, datum: pg_sys::Datum) -> Cow<'a, [f32]> {
-    let desc = pgrx::PgTupleDesc::from_pg_unchecked((*index).rd_att);
-    let typ = desc.get(0).expect("an index column").atttypid;
-    // One catalog lookup per column type a backend meets, not one per row.
-    let half = LAST_TYPE.get().filter(|&(t, _)| t == typ).map(|(_, h)| h);
-    let half = half.unwrap_or_else(|| {
-        let h = typ == crate::halfvec::halfvec_type_oid();
-        LAST_TYPE.set(Some((typ, h)));
-        h
-    });
-    if half {
-        Cow::Owned(crate::halfvec::datum_values(datum))
-    } else {
-        Cow::Borrowed(crate::vector::datum_slice(datum))
-    }
-}
 
 /// Metric codes stored in the meta page (on-disk format).
 pub const METRIC_L2: u32 = 0;
 pub const METRIC_IP: u32 = 1;
 pub const METRIC_COSINE: u32 = 2;
 pub const METRIC_L1: u32 = 3;
+pub const METRIC_JACCARD: u32 = 4;
 
 /// The core-crate metric an index with stored metric `code` searches with: cosine indexes store unit
 /// vectors and order by inner product.
@@ -49,6 +20,7 @@ pub fn search_metric(code: u32) -> distance::Metric {
     match code {
         METRIC_L2 => distance::Metric::L2,
         METRIC_L1 => distance::Metric::L1,
+        METRIC_JACCARD => distance::Metric::Jaccard,
         _ => distance::Metric::InnerProduct,
     }
 }
@@ -68,7 +40,9 @@ pub unsafe fn index_metric(index: pg_sys::Relation) -> u32 {
         "l2_distance" => METRIC_L2,
         "vector_negative_inner_product" | "halfvec_negative_inner_product" => METRIC_IP,
         "cosine_distance" => METRIC_COSINE,
-        "l1_distance" => METRIC_L1,
+        // Hamming distance is L1 over the bits unpacked to 0/1 values.
+        "l1_distance" | "hamming_distance" => METRIC_L1,
+        "jaccard_distance" => METRIC_JACCARD,
         other => raise(
             Code::ERRCODE_FEATURE_NOT_SUPPORTED,
             format!("operator class support function \"{other}\" is not a known distance"),

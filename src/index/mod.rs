@@ -1,4 +1,4 @@
-//! `embedrank_hnsw`: an HNSW index access method for `vector`.
+//! `embedrank_hnsw`: an HNSW index access method for `vector`, `halfvec` and `bit`.
 //!
 //! The graph algorithm (search, insert and neighbour repair, selection, levels, iterative scan, the
 //! in-memory graph) lives in the Postgres-free core crate behind the `GraphView` / `GraphStore` seam;
@@ -8,10 +8,12 @@
 //! - `graph`   — `PageGraph`, the seam implemented on pages, and the meta page;
 //! - `write`   — page writes (element placement, neighbour and TID updates, meta);
 //! - `metric`  — the metric codes of the on-disk format and how each metric stores vectors;
+//! - `column`  — the indexed column's values (vector, halfvec, bit) as the float4 the graph stores;
 //! - `build`, `insert`, `scan`, `vacuum`, `cost`, `options` — the access-method callbacks.
 //!
 //! Operator classes (named as pgvector's, so DDL ports by changing only the access method):
-//! `vector_l2_ops` (<->), `vector_ip_ops` (<#>), `vector_cosine_ops` (<=>), `vector_l1_ops` (<+>).
+//! `vector_l2_ops` (<->), `vector_ip_ops` (<#>), `vector_cosine_ops` (<=>), `vector_l1_ops` (<+>),
+//! the same four `halfvec_*_ops`, and `bit_hamming_ops` (<~>) and `bit_jaccard_ops` (<%>).
 //!
 //! Lints: the functions here take Postgres handles (Relation, Buffer, Page) that are only ever
 //! obtained from the access-method callbacks' arguments and valid for the call; every unsafe function
@@ -19,6 +21,7 @@
 #![allow(clippy::missing_safety_doc, clippy::not_unsafe_ptr_arg_deref)]
 
 pub mod build;
+pub mod column;
 pub mod cost;
 pub mod graph;
 pub mod insert;
@@ -89,7 +92,7 @@ unsafe extern "C-unwind" fn aminsert(
     if *isnull {
         return false;
     }
-    let raw = metric::column_values(index, *values);
+    let raw = column::column_values(index, *values);
     let meta = graph::read_meta(index);
     let Some(v) = metric::prepare(meta.metric, &raw) else {
         return false;
@@ -131,6 +134,13 @@ CREATE OPERATOR CLASS halfvec_cosine_ops FOR TYPE halfvec USING embedrank_hnsw A
 CREATE OPERATOR CLASS halfvec_l1_ops FOR TYPE halfvec USING embedrank_hnsw AS
     OPERATOR 1 <+> (halfvec, halfvec) FOR ORDER BY float_ops,
     FUNCTION 1 l1_distance(halfvec, halfvec);
+
+CREATE OPERATOR CLASS bit_hamming_ops FOR TYPE bit USING embedrank_hnsw AS
+    OPERATOR 1 <~> (bit, bit) FOR ORDER BY float_ops,
+    FUNCTION 1 hamming_distance(bit, bit);
+CREATE OPERATOR CLASS bit_jaccard_ops FOR TYPE bit USING embedrank_hnsw AS
+    OPERATOR 1 <%> (bit, bit) FOR ORDER BY float_ops,
+    FUNCTION 1 jaccard_distance(bit, bit);
 "#,
     name = "hnsw_access_method",
     requires = ["vector_type", "halfvec_type"],

@@ -74,7 +74,7 @@ pub unsafe extern "C-unwind" fn amrescan(
         let key = &*orderbys;
         if key.sk_flags & pg_sys::SK_ISNULL as i32 == 0 {
             let index = (*scan).indexRelation;
-            st.query = Some(super::metric::column_values(index, key.sk_argument).into_owned());
+            st.query = Some(super::column::column_values(index, key.sk_argument).into_owned());
         }
     }
 }

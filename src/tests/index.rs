@@ -533,3 +533,38 @@ fn halfvec_columns_and_expression_indexes_answer_like_exact_search() {
     let first = Spi::get_one::<i32>("SELECT id FROM items ORDER BY subvector(v, 1, 8)::vector(8) <-> (SELECT subvector(v, 1, 8) FROM items WHERE id = 42) LIMIT 1").unwrap();
     assert_eq!(first, Some(42));
 }
+
+#[pg_test]
+fn bit_indexes_answer_like_exact_search_and_serve_binary_quantize_expressions() {
+    make_table("items", 3000, 64);
+    Spi::run("ALTER TABLE items ADD COLUMN b bit(64)").unwrap();
+    // Random codes: few ties among near neighbours (codes of clustered data tie by the hundred, where
+    // any approximate search may miss the single nearest one).
+    Spi::run("UPDATE items SET b = (SELECT string_agg(CASE WHEN random() < 0.5 THEN '1' ELSE '0' END, '') FROM generate_series(1, 64) g WHERE g > id * 0)::bit(64)").unwrap();
+    Spi::run("SET LOCAL embedrank.hnsw_ef_search = 100").unwrap();
+    for (opclass, op) in [("bit_hamming_ops", "<~>"), ("bit_jaccard_ops", "<%>")] {
+        Spi::run(&format!("CREATE INDEX items_b_idx ON items USING embedrank_hnsw (b {opclass})")).unwrap();
+        Spi::run("SET LOCAL enable_seqscan = off").unwrap();
+        let p = plan(&format!("SELECT id FROM items ORDER BY b {op} (SELECT b FROM items WHERE id = 1) LIMIT 10"));
+        assert!(p.contains("items_b_idx"), "{opclass}: index not used: {p}");
+        // Many rows tie on these distances: compare the distances returned, not the ids.
+        let dists = |qid: i32| format!("SELECT array_agg(d) FROM (SELECT b {op} (SELECT b FROM items WHERE id = {qid}) AS d FROM items ORDER BY b {op} (SELECT b FROM items WHERE id = {qid}) LIMIT 10) s");
+        let mut close = 0;
+        for qid in [1, 77, 500, 1234, 2999] {
+            Spi::run("SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = on").unwrap();
+            let approx = Spi::get_one::<Vec<f64>>(&dists(qid)).unwrap().unwrap();
+            Spi::run("SET LOCAL enable_indexscan = off; SET LOCAL enable_seqscan = on").unwrap();
+            let exact = Spi::get_one::<Vec<f64>>(&dists(qid)).unwrap().unwrap();
+            assert_eq!(approx[0], 0.0, "{opclass}: the query's own code comes first: {approx:?} exact {exact:?}");
+            close += approx.iter().zip(&exact).filter(|(a, e)| a <= &&(*e + 1e-9)).count();
+        }
+        assert!(close >= 45, "{opclass}: {close} of 50 index distances as small as the exact ones");
+        Spi::run("DROP INDEX items_b_idx").unwrap();
+    }
+    // The first pass of "binary quantize, then re-score with full vectors": an expression index.
+    Spi::run("CREATE INDEX items_bq ON items USING embedrank_hnsw ((binary_quantize(v)::bit(64)) bit_hamming_ops)").unwrap();
+    Spi::run("SET LOCAL enable_seqscan = off").unwrap();
+    let p = plan("SELECT id FROM items ORDER BY binary_quantize(v)::bit(64) <~> (SELECT binary_quantize(v) FROM items WHERE id = 3) LIMIT 10");
+    assert!(p.contains("items_bq"), "binary_quantize expression index not used: {p}");
+    assert_error("CREATE INDEX ON items USING embedrank_hnsw ((b::varbit) bit_hamming_ops)", "0A000", "type not supported for embedrank_hnsw index");
+}

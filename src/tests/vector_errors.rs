@@ -38,7 +38,7 @@ fn dimension_mismatch_between_operands() {
         assert_error(&format!("SELECT '[1,2,3]'::vector {op} '[1,2,3,4]'"), "22000", "different vector dimensions 3 and 4");
     }
     for f in ["l2_distance", "inner_product", "cosine_distance", "l1_distance"] {
-        assert_error(&format!("SELECT {f}('[1,2,3]', '[1,2,3,4]')"), "22000", "different vector dimensions 3 and 4");
+        assert_error(&format!("SELECT {f}('[1,2,3]'::vector, '[1,2,3,4]')"), "22000", "different vector dimensions 3 and 4");
     }
     // avg's state wants the dimensions of the first row (pgvector's message).
     assert_eq!(
@@ -56,9 +56,9 @@ fn arithmetic_overflow() {
 
 #[pg_test]
 fn subvector_bounds() {
-    assert_error("SELECT subvector('[1,2,3]', 1, 0)", "22000", "at least 1 dimension");
-    assert_error("SELECT subvector('[1,2,3]', 4, 1)", "22000", "at least 1 dimension");
-    assert_error("SELECT subvector('[1,2,3]', -5, 2)", "22000", "at least 1 dimension");
+    assert_error("SELECT subvector('[1,2,3]'::vector, 1, 0)", "22000", "at least 1 dimension");
+    assert_error("SELECT subvector('[1,2,3]'::vector, 4, 1)", "22000", "at least 1 dimension");
+    assert_error("SELECT subvector('[1,2,3]'::vector, -5, 2)", "22000", "at least 1 dimension");
 }
 
 // pgvector 0.8.6's messages and SQLSTATEs for bad input (issue 8 §5).

@@ -8,26 +8,26 @@ fn close(a: f64, b: f64) -> bool {
 #[pg_test]
 fn distances_and_operators() {
     assert!(close(float("SELECT '[1,2,3]'::vector <-> '[4,6,3]'"), 5.0));
-    assert!(close(float("SELECT l2_distance('[1,2,3]', '[4,6,3]')"), 5.0));
-    assert!(close(float("SELECT inner_product('[1,2,3]', '[4,5,6]')"), 32.0));
+    assert!(close(float("SELECT l2_distance('[1,2,3]'::vector, '[4,6,3]')"), 5.0));
+    assert!(close(float("SELECT inner_product('[1,2,3]'::vector, '[4,5,6]')"), 32.0));
     assert!(close(float("SELECT '[1,2,3]'::vector <#> '[4,5,6]'"), -32.0));
     assert!(close(float("SELECT '[1,0]'::vector <=> '[0,1]'"), 1.0));
-    assert!(close(float("SELECT cosine_distance('[1,2]', '[2,4]')"), 0.0));
-    assert!(close(float("SELECT cosine_distance('[1,1]', '[-1,-1]')"), 2.0));
-    assert!(float("SELECT cosine_distance('[0,0]', '[1,1]')").is_nan());
+    assert!(close(float("SELECT cosine_distance('[1,2]'::vector, '[2,4]')"), 0.0));
+    assert!(close(float("SELECT cosine_distance('[1,1]'::vector, '[-1,-1]')"), 2.0));
+    assert!(float("SELECT cosine_distance('[0,0]'::vector, '[1,1]')").is_nan());
     assert!(close(float("SELECT '[1,2,3]'::vector <+> '[4,0,3]'"), 5.0));
-    assert!(close(float("SELECT l1_distance('[1,2,3]', '[4,0,3]')"), 5.0));
+    assert!(close(float("SELECT l1_distance('[1,2,3]'::vector, '[4,0,3]')"), 5.0));
 }
 
 #[pg_test]
 fn vector_functions() {
-    assert_eq!(Spi::get_one::<i32>("SELECT vector_dims('[1,2,3]')").unwrap(), Some(3));
+    assert_eq!(Spi::get_one::<i32>("SELECT vector_dims('[1,2,3]'::vector)").unwrap(), Some(3));
     assert!(close(float("SELECT vector_norm('[3,4]')"), 5.0));
-    assert_eq!(text("SELECT l2_normalize('[3,4]')::text"), "[0.6,0.8]");
-    assert_eq!(text("SELECT l2_normalize('[0,0]')::text"), "[0,0]");
-    assert_eq!(text("SELECT subvector('[1,2,3,4,5]', 2, 3)::text"), "[2,3,4]");
-    assert_eq!(text("SELECT subvector('[1,2,3,4,5]', 4, 10)::text"), "[4,5]");
-    assert_eq!(text("SELECT subvector('[1,2,3,4,5]', 0, 2)::text"), "[1]");
+    assert_eq!(text("SELECT l2_normalize('[3,4]'::vector)::text"), "[0.6,0.8]");
+    assert_eq!(text("SELECT l2_normalize('[0,0]'::vector)::text"), "[0,0]");
+    assert_eq!(text("SELECT subvector('[1,2,3,4,5]'::vector, 2, 3)::text"), "[2,3,4]");
+    assert_eq!(text("SELECT subvector('[1,2,3,4,5]'::vector, 4, 10)::text"), "[4,5]");
+    assert_eq!(text("SELECT subvector('[1,2,3,4,5]'::vector, 0, 2)::text"), "[1]");
 }
 
 #[pg_test]
@@ -107,28 +107,28 @@ fn pgvector_norm_and_normalize_in_float8() {
     assert_eq!(float("SELECT vector_norm('[3e37,4e37]')"), 5.000000042966943e37);
     assert_eq!(text("SELECT vector_norm('[3e37,4e37]')::real::text"), "5e+37");
     assert_eq!(float("SELECT vector_norm('[3,4]')"), 5.0);
-    assert_eq!(text("SELECT l2_normalize('[3e37,4e37]')::text"), "[0.6,0.8]");
-    assert_eq!(text("SELECT l2_normalize('[3e38]')::text"), "[1]");
-    assert_eq!(text("SELECT l2_normalize('[0,0.1]')::text"), "[0,1]");
-    assert_eq!(text("SELECT l2_normalize('[3,0]')::text"), "[1,0]");
+    assert_eq!(text("SELECT l2_normalize('[3e37,4e37]'::vector)::text"), "[0.6,0.8]");
+    assert_eq!(text("SELECT l2_normalize('[3e38]'::vector)::text"), "[1]");
+    assert_eq!(text("SELECT l2_normalize('[0,0.1]'::vector)::text"), "[0,1]");
+    assert_eq!(text("SELECT l2_normalize('[3,0]'::vector)::text"), "[1,0]");
 }
 
 #[pg_test]
 fn pgvector_distances_to_the_last_digit() {
     // Cosine: float4 sums, similarity in float8, not rounded back to float4.
-    assert_eq!(float("SELECT cosine_distance('[1,1,2]', '[1,1,1]')"), 0.05719095841793653);
+    assert_eq!(float("SELECT cosine_distance('[1,1,2]'::vector, '[1,1,1]')"), 0.05719095841793653);
     assert_eq!(float("SELECT '[1,1,2]'::vector <=> '[1,1,1]'"), 0.05719095841793653);
-    assert!(float("SELECT cosine_distance('[3e38]', '[3e38]')").is_nan());
-    assert!(float("SELECT cosine_distance('[1,2]', '[0,0]')").is_nan());
-    assert_eq!(float("SELECT cosine_distance('[1,1]', '[-1.1,-1.1]')"), 2.0);
+    assert!(float("SELECT cosine_distance('[3e38]'::vector, '[3e38]')").is_nan());
+    assert!(float("SELECT cosine_distance('[1,2]'::vector, '[0,0]')").is_nan());
+    assert_eq!(float("SELECT cosine_distance('[1,1]'::vector, '[-1.1,-1.1]')"), 2.0);
     // The others accumulate in float4 and widen the float4 result.
-    assert_eq!(float("SELECT inner_product('[0.1]', '[0.3]')"), 0.030000001192092896);
+    assert_eq!(float("SELECT inner_product('[0.1]'::vector, '[0.3]')"), 0.030000001192092896);
     assert_eq!(float("SELECT '[0.1]'::vector <#> '[0.3]'"), -0.030000001192092896);
     assert_eq!(float("SELECT vector_negative_inner_product('[0.1]', '[0.3]')"), -0.030000001192092896);
     assert_eq!(float("SELECT vector_l2_squared_distance('[0.1]', '[0.3]')"), 0.040000006556510925);
-    assert_eq!(float("SELECT l2_distance('[0.1]', '[0.3]')"), 0.20000001639127665);
+    assert_eq!(float("SELECT l2_distance('[0.1]'::vector, '[0.3]')"), 0.20000001639127665);
     assert_eq!(float("SELECT '[0.1]'::vector <-> '[0.3]'"), 0.20000001639127665);
-    assert_eq!(float("SELECT l1_distance('[0.1,0.2]', '[0.3,0.5]')"), 0.5);
+    assert_eq!(float("SELECT l1_distance('[0.1,0.2]'::vector, '[0.3,0.5]')"), 0.5);
     assert_eq!(float("SELECT '[0.1,0.2]'::vector <+> '[0.3,0.5]'"), 0.5);
     // Spherical: acos of the clamped inner product, as a fraction of pi.
     assert_eq!(float("SELECT vector_spherical_distance('[1,0]', '[0,1]')"), 0.5);

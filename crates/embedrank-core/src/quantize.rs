@@ -107,7 +107,8 @@ impl Quantizer for Sq8 {
                 t: q.iter().zip(&self.scale).map(|(&x, &s)| x * s).collect(),
                 constant: q.iter().zip(&self.min).map(|(&x, &m)| x * m).sum(),
             },
-            Metric::L2 | Metric::L1 => Sq8Query {
+            // Bit strings (Jaccard) are already one bit per dimension; no quantizer is built for them.
+            Metric::L2 | Metric::L1 | Metric::Jaccard => Sq8Query {
                 t: q.iter().zip(&self.min).map(|(&x, &m)| x - m).collect(),
                 constant: 0.0,
             },
@@ -129,7 +130,7 @@ impl Quantizer for Sq8 {
                     })
                     .sum()
             }
-            Metric::L1 => {
+            Metric::L1 | Metric::Jaccard => {
                 q.t.iter()
                     .zip(code.iter().zip(&self.scale))
                     .map(|(&t, (&c, &s))| (t - s * f32::from(c)).abs())

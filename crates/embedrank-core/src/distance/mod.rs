@@ -125,6 +125,8 @@ pub enum Metric {
     InnerProduct,
     Cosine,
     L1,
+    /// Jaccard distance of two bit strings unpacked to 0/1 values (pgvector's `bit` `<%>`).
+    Jaccard,
 }
 
 impl Metric {
@@ -137,6 +139,20 @@ impl Metric {
             Metric::InnerProduct => -dot(a, b),
             Metric::Cosine => cosine_distance(a, b),
             Metric::L1 => l1(a, b),
+            Metric::Jaccard => jaccard01(a, b),
         }
     }
+}
+
+/// Jaccard distance of two 0/1 vectors (bit strings): 1 − |a ∧ b| / |a ∨ b|, and 1 when they share
+/// no set bit (two all-zero strings included), as pgvector's `jaccard_distance`. The counts are
+/// exact in float4 up to 2^24 bits.
+#[inline]
+pub fn jaccard01(a: &[f32], b: &[f32]) -> f32 {
+    let both = dot(a, b);
+    if both == 0.0 {
+        return 1.0;
+    }
+    let ones = |v: &[f32]| v.iter().sum::<f32>();
+    1.0 - both / (ones(a) + ones(b) - both)
 }

@@ -163,3 +163,30 @@ fn sql_variants_answer_like_pgvector() {
     assert_eq!(norm_f64(&[3e37, 4e37]), 5.000000042966943e37);
     assert_eq!(norm_f64(&[0.0, 0.0]), 0.0);
 }
+
+#[test]
+fn jaccard_of_bit_strings_matches_pgvector() {
+    let bits = |s: &str| {
+        s.chars()
+            .map(|c| if c == '1' { 1.0 } else { 0.0 })
+            .collect::<Vec<f32>>()
+    };
+    assert_eq!(
+        Metric::Jaccard.index_distance(&bits("1111"), &bits("1110")),
+        0.25
+    );
+    assert_eq!(
+        Metric::Jaccard.index_distance(&bits("1100"), &bits("1000")),
+        0.5
+    );
+    assert_eq!(
+        Metric::Jaccard.index_distance(&bits("0000"), &bits("0000")),
+        1.0
+    );
+    assert_eq!(
+        Metric::Jaccard.index_distance(&bits("1010"), &bits("0101")),
+        1.0
+    );
+    // Hamming distance is L1 over 0/1 values.
+    assert_eq!(Metric::L1.index_distance(&bits("1111"), &bits("1010")), 2.0);
+}

@@ -1,0 +1,59 @@
+//! What the indexed column holds, read as the float4 values the graph stores: a `vector` as it is,
+//! a `halfvec` widened (exact), a `bit` string unpacked to one 0/1 value per bit (Hamming distance
+//! is then L1, Jaccard its own kernel). The graph stores float4 for all three, so a halfvec index
+//! is as large as a vector one and a bit index 32 times the bits' size, all limited to 2000
+//! dimensions — pgvector stores halves and bits as they are (up to 4000 and 64000 dimensions).
+
+use pgrx::pg_sys;
+use std::borrow::Cow;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Vector,
+    Halfvec,
+    Bit,
+}
+
+thread_local! {
+    /// The last index column type looked up, and its kind: one catalog lookup per column type a
+    /// backend meets, not one per row.
+    static LAST_TYPE: std::cell::Cell<Option<(pg_sys::Oid, Kind)>> = const { std::cell::Cell::new(None) };
+}
+
+unsafe fn kind(index: pg_sys::Relation) -> Kind {
+    let desc = pgrx::PgTupleDesc::from_pg_unchecked((*index).rd_att);
+    let typ = desc.get(0).expect("an index column").atttypid;
+    if let Some((t, k)) = LAST_TYPE.get() {
+        if t == typ {
+            return k;
+        }
+    }
+    let k = if typ == pg_sys::BITOID {
+        Kind::Bit
+    } else if typ == crate::halfvec::halfvec_type_oid() {
+        Kind::Halfvec
+    } else {
+        Kind::Vector
+    };
+    LAST_TYPE.set(Some((typ, k)));
+    k
+}
+
+/// The float4 values of `datum`, a value of `index`'s column (or a query for it).
+///
+/// # Safety
+/// `datum` must be a non-null value of the index column's type.
+pub unsafe fn column_values<'a>(index: pg_sys::Relation, datum: pg_sys::Datum) -> Cow<'a, [f32]> {
+    match kind(index) {
+        Kind::Vector => Cow::Borrowed(crate::vector::datum_slice(datum)),
+        Kind::Halfvec => Cow::Owned(crate::halfvec::datum_values(datum)),
+        Kind::Bit => {
+            let (len, bytes) = crate::bit::bits(datum);
+            Cow::Owned(
+                (0..len)
+                    .map(|i| f32::from((bytes[i / 8] >> (7 - i % 8)) & 1))
+                    .collect(),
+            )
+        }
+    }
+}
