@@ -117,6 +117,7 @@ DECLARE
     t     record;
     keyc  name := key_column;
     keyat record;
+    opclass name := 'vector_cosine_ops';
 BEGIN
     IF source IS NULL OR text_column IS NULL OR embedding_column IS NULL THEN
         RAISE EXCEPTION 'source, text_column and embedding_column must not be NULL' USING ERRCODE = 'null_value_not_allowed';
@@ -167,10 +168,13 @@ BEGIN
     SELECT * INTO t FROM @extschema@.column_type(source, embedding_column);
     IF NOT FOUND THEN
         EXECUTE format('ALTER TABLE %s ADD COLUMN %I @extschema@.vector(%s)', source, embedding_column, dims);
-    ELSIF t.typ <> '@extschema@.vector'::regtype OR t.typmod <> dims THEN
-        RAISE EXCEPTION 'column "%" of % has type %, not vector(%)', embedding_column, source,
-            format_type(t.typ, t.typmod), dims USING ERRCODE = 'datatype_mismatch',
+    ELSIF t.typ NOT IN ('@extschema@.vector'::regtype, '@extschema@.halfvec'::regtype) OR t.typmod <> dims THEN
+        RAISE EXCEPTION 'column "%" of % has type %, not vector(%) or halfvec(%)', embedding_column, source,
+            format_type(t.typ, t.typmod), dims, dims USING ERRCODE = 'datatype_mismatch',
             HINT = format('Model %s produces %s dimensions.', m, dims);
+    ELSIF t.typ = '@extschema@.halfvec'::regtype THEN
+        -- Half precision: half the heap storage; the query embedding is cast to halfvec to compare.
+        opclass := 'halfvec_cosine_ops';
     END IF;
     IF EXISTS (SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid = source AND tgname = 'embedrank_sync') THEN
         EXECUTE format('DROP TRIGGER embedrank_sync ON %s', source);
@@ -183,7 +187,7 @@ BEGIN
         SELECT 1 FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid
         JOIN pg_catalog.pg_am a ON a.oid = c.relam JOIN pg_catalog.pg_attribute att ON att.attrelid = i.indrelid AND att.attnum = i.indkey[0]
         WHERE i.indrelid = source AND a.amname = 'embedrank_hnsw' AND att.attname = embedding_column) THEN
-        EXECUTE format('CREATE INDEX ON %s USING embedrank_hnsw (%I @extschema@.vector_cosine_ops)', source, embedding_column);
+        EXECUTE format('CREATE INDEX ON %s USING embedrank_hnsw (%I @extschema@.%I)', source, embedding_column, opclass);
     END IF;
 END $$;
 

@@ -65,7 +65,7 @@ fn search_errors() {
     assert_error("SELECT register('plain', 'n')", "42804", "not text");
     assert_error("SELECT register('plain', 'nope')", "42703", "does not exist");
     Spi::run("CREATE TABLE wrongvec (id int PRIMARY KEY, body text, embedding vector(3))").unwrap();
-    assert_error("SELECT register('wrongvec', 'body')", "42804", "not vector(384)");
+    assert_error("SELECT register('wrongvec', 'body')", "42804", "not vector(384) or halfvec(384)");
     assert_error("SELECT * FROM search('docs', 'q', k => 5, n => 10)", "22023", "must not exceed k");
     assert_error("SELECT * FROM search('docs', 'q', k => 0)", "22023", "positive");
     assert_error("SELECT * FROM search('docs', 'q', k => 5000)", "22023", "cap of 1000");
@@ -232,4 +232,26 @@ fn registrations_follow_the_table_unregister_and_drop() {
     // Dropping the text column needs CASCADE (the trigger fires on it), and takes the registration.
     Spi::run("ALTER TABLE docs DROP COLUMN body CASCADE").unwrap();
     assert_eq!(registered(), 0);
+}
+
+#[pg_test]
+fn a_halfvec_embedding_column_is_registered_synced_indexed_and_searched() {
+    Spi::run("CREATE TABLE hdocs (id int PRIMARY KEY, body text, embedding halfvec(384))").unwrap();
+    Spi::run("SELECT register('hdocs', 'body')").unwrap();
+    let def = text("SELECT pg_get_indexdef(indexrelid) FROM pg_index WHERE indrelid = 'hdocs'::regclass AND NOT indisprimary");
+    assert!(def.ends_with("USING embedrank_hnsw (embedding halfvec_cosine_ops)"), "{def}");
+    Spi::run("INSERT INTO hdocs VALUES
+        (1, 'Berlin has a population of 3,520,031 registered inhabitants.'),
+        (2, 'A thermometer measures temperature.'),
+        (3, 'Paris is the capital of France.')").unwrap();
+    // The trigger stored each embedding rounded to half: what embed()::halfvec gives.
+    assert_eq!(
+        Spi::get_one::<bool>("SELECT bool_and(embedding = embed(body, 'bge-small-en-v1.5')::halfvec(384)) FROM hdocs").unwrap(),
+        Some(true)
+    );
+    Spi::run("SET LOCAL enable_seqscan = off").unwrap();
+    assert_eq!(text("SELECT key FROM search('hdocs', 'How many people live in Berlin?', k => 3, n => 1)"), "1");
+    let p = plan("SELECT id FROM hdocs ORDER BY embedding <=> embed('Berlin', 'bge-small-en-v1.5', 'query') LIMIT 2");
+    assert!(p.contains("hdocs_embedding_idx"), "halfvec index not used with a vector query: {p}");
+    assert_error("CREATE TABLE hbad (id int PRIMARY KEY, body text, embedding halfvec(3)); SELECT register('hbad', 'body')", "42804", "not vector(384) or halfvec(384)");
 }
