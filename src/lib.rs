@@ -3,6 +3,7 @@
 //! Layout (one concern per module; the hard cores live in Postgres-free crates):
 //! - `vector`   — the `vector` type (pgvector wire format): I/O, operators, casts, aggregates.
 //! - `halfvec`  — pgvector's half-precision `halfvec`, on `vector`'s code with halves.
+//! - `sparsevec` — pgvector's sparse vector (`{1:1.5,3:2}/5`).
 //! - `bit`      — pgvector's Hamming/Jaccard distances on `bit`, and `binary_quantize`.
 //! - `index`    — the `embedrank_hnsw` access method (HNSW over pages, WAL-logged).
 //! - `inference` — `embed()`, `rerank()`, model settings and the per-backend model cache.
@@ -21,6 +22,7 @@ pub mod halfvec;
 pub mod index;
 pub mod inference;
 pub mod pgfn;
+pub mod sparsevec;
 pub mod vector;
 
 ::pgrx::pg_module_magic!(name, version);
@@ -30,6 +32,11 @@ extension_sql_file!(
     "../sql/halfvec.sql",
     name = "halfvec_type",
     requires = ["vector_type"]
+);
+extension_sql_file!(
+    "../sql/sparsevec.sql",
+    name = "sparsevec_type",
+    requires = ["vector_type", "halfvec_type"]
 );
 extension_sql_file!(
     "../sql/search.sql",
@@ -64,6 +71,7 @@ mod tests {
     include!("tests/vector_ops.rs");
     include!("tests/vector_errors.rs");
     include!("tests/halfvec.rs");
+    include!("tests/sparsevec.rs");
     include!("tests/inference.rs");
     include!("tests/index.rs");
     include!("tests/search.rs");

@@ -23,7 +23,10 @@ fn halfvec_from(values: &[f32], typmod: i32) -> pg_sys::Datum {
 
 unsafe fn array_to_halfvec(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
     let typmod = typmod_arg(fcinfo, 1);
-    halfvec_from(&array_elements(fcinfo, NAME), typmod)
+    halfvec_from(
+        &array_elements(fcinfo, NAME, crate::vector::MAX_DIMS as i64),
+        typmod,
+    )
 }
 
 pg_fn!(er_array_to_halfvec, |fcinfo| { array_to_halfvec(fcinfo) });

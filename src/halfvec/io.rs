@@ -29,7 +29,9 @@ pg_fn!(er_halfvec_out, |fcinfo| {
     pg_sys::Datum::from(out)
 });
 
-pg_fn!(er_halfvec_typmod_in, |fcinfo| { typmod_in(fcinfo, NAME) });
+pg_fn!(er_halfvec_typmod_in, |fcinfo| {
+    typmod_in(fcinfo, NAME, crate::vector::MAX_DIMS as i64)
+});
 
 // Checked in pgvector's order: dimensions (read unsigned), typmod, the unused field, then each
 // value as it is read (NaN and infinities refused; subnormals and -0 kept as sent).

@@ -1,8 +1,10 @@
 //! What the indexed column holds, read as the float4 values the graph stores: a `vector` as it is,
-//! a `halfvec` widened (exact), a `bit` string unpacked to one 0/1 value per bit (Hamming distance
-//! is then L1, Jaccard its own kernel). The graph stores float4 for all three, so a halfvec index
-//! is as large as a vector one and a bit index 32 times the bits' size, all limited to 2000
-//! dimensions — pgvector stores halves and bits as they are (up to 4000 and 64000 dimensions).
+//! a `halfvec` widened (exact), a `sparsevec` made dense, a `bit` string unpacked to one 0/1 value
+//! per bit (Hamming distance is then L1, Jaccard its own kernel). The graph stores dense float4
+//! for all of them, so a halfvec index is as large as a vector one, a bit index 32 times the bits'
+//! size, and every column is limited to 2000 dimensions — pgvector stores halves, bits and sparse
+//! entries as they are (halfvec up to 4000 dimensions, bit 64000, sparsevec 10^9 with at most
+//! 1000 non-zero entries).
 
 use pgrx::pg_sys;
 use std::borrow::Cow;
@@ -11,6 +13,7 @@ use std::borrow::Cow;
 enum Kind {
     Vector,
     Halfvec,
+    Sparsevec,
     Bit,
 }
 
@@ -32,6 +35,8 @@ unsafe fn kind(index: pg_sys::Relation) -> Kind {
         Kind::Bit
     } else if typ == crate::halfvec::halfvec_type_oid() {
         Kind::Halfvec
+    } else if typ == pgrx::regtypein("embedrank.sparsevec") {
+        Kind::Sparsevec
     } else {
         Kind::Vector
     };
@@ -47,6 +52,9 @@ pub unsafe fn column_values<'a>(index: pg_sys::Relation, datum: pg_sys::Datum) -
     match kind(index) {
         Kind::Vector => Cow::Borrowed(crate::vector::datum_slice(datum)),
         Kind::Halfvec => Cow::Owned(crate::halfvec::datum_values(datum)),
+        Kind::Sparsevec => Cow::Owned(crate::sparsevec::densify(crate::sparsevec::datum_sparse(
+            datum,
+        ))),
         Kind::Bit => {
             let (len, bytes) = crate::bit::bits(datum);
             Cow::Owned(

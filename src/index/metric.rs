@@ -38,7 +38,9 @@ pub unsafe fn index_metric(index: pg_sys::Relation) -> u32 {
     };
     match name.as_str() {
         "l2_distance" => METRIC_L2,
-        "vector_negative_inner_product" | "halfvec_negative_inner_product" => METRIC_IP,
+        "vector_negative_inner_product"
+        | "halfvec_negative_inner_product"
+        | "sparsevec_negative_inner_product" => METRIC_IP,
         "cosine_distance" => METRIC_COSINE,
         // Hamming distance is L1 over the bits unpacked to 0/1 values.
         "l1_distance" | "hamming_distance" => METRIC_L1,

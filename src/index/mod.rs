@@ -13,7 +13,8 @@
 //!
 //! Operator classes (named as pgvector's, so DDL ports by changing only the access method):
 //! `vector_l2_ops` (<->), `vector_ip_ops` (<#>), `vector_cosine_ops` (<=>), `vector_l1_ops` (<+>),
-//! the same four `halfvec_*_ops`, and `bit_hamming_ops` (<~>) and `bit_jaccard_ops` (<%>).
+//! the same four `halfvec_*_ops` and `sparsevec_*_ops`, and `bit_hamming_ops` (<~>) and
+//! `bit_jaccard_ops` (<%>).
 //!
 //! Lints: the functions here take Postgres handles (Relation, Buffer, Page) that are only ever
 //! obtained from the access-method callbacks' arguments and valid for the call; every unsafe function
@@ -135,6 +136,19 @@ CREATE OPERATOR CLASS halfvec_l1_ops FOR TYPE halfvec USING embedrank_hnsw AS
     OPERATOR 1 <+> (halfvec, halfvec) FOR ORDER BY float_ops,
     FUNCTION 1 l1_distance(halfvec, halfvec);
 
+CREATE OPERATOR CLASS sparsevec_l2_ops FOR TYPE sparsevec USING embedrank_hnsw AS
+    OPERATOR 1 <-> (sparsevec, sparsevec) FOR ORDER BY float_ops,
+    FUNCTION 1 l2_distance(sparsevec, sparsevec);
+CREATE OPERATOR CLASS sparsevec_ip_ops FOR TYPE sparsevec USING embedrank_hnsw AS
+    OPERATOR 1 <#> (sparsevec, sparsevec) FOR ORDER BY float_ops,
+    FUNCTION 1 sparsevec_negative_inner_product(sparsevec, sparsevec);
+CREATE OPERATOR CLASS sparsevec_cosine_ops FOR TYPE sparsevec USING embedrank_hnsw AS
+    OPERATOR 1 <=> (sparsevec, sparsevec) FOR ORDER BY float_ops,
+    FUNCTION 1 cosine_distance(sparsevec, sparsevec);
+CREATE OPERATOR CLASS sparsevec_l1_ops FOR TYPE sparsevec USING embedrank_hnsw AS
+    OPERATOR 1 <+> (sparsevec, sparsevec) FOR ORDER BY float_ops,
+    FUNCTION 1 l1_distance(sparsevec, sparsevec);
+
 CREATE OPERATOR CLASS bit_hamming_ops FOR TYPE bit USING embedrank_hnsw AS
     OPERATOR 1 <~> (bit, bit) FOR ORDER BY float_ops,
     FUNCTION 1 hamming_distance(bit, bit);
@@ -143,5 +157,5 @@ CREATE OPERATOR CLASS bit_jaccard_ops FOR TYPE bit USING embedrank_hnsw AS
     FUNCTION 1 jaccard_distance(bit, bit);
 "#,
     name = "hnsw_access_method",
-    requires = ["vector_type", "halfvec_type"],
+    requires = ["vector_type", "halfvec_type", "sparsevec_type"],
 );

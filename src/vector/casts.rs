@@ -8,14 +8,14 @@
 //! out-of-range numeric fails with its "out of range for type real") and must be finite (so a
 //! `double precision` beyond float4's range is an "infinite value", as in pgvector).
 
-use super::{arg_slice, check_dims_of, check_finite, io::check_typmod, new_vector};
+use super::{arg_slice, check_dims_within, check_finite, io::check_typmod, new_vector, MAX_DIMS};
 use crate::errors::{data_exception, raise, Code};
 use crate::pg_fn;
 use pgrx::{pg_sys, FromDatum, IntoDatum};
 
 /// The array → vector cast for every element type (`array_to_vector(anyarray, typmod, explicit)`).
 unsafe fn array_to_vector(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
-    let values = array_elements(fcinfo, "vector");
+    let values = array_elements(fcinfo, "vector", MAX_DIMS as i64);
     check_finite(&values);
     new_vector(&values)
 }
@@ -25,7 +25,11 @@ unsafe fn array_to_vector(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
 ///
 /// # Safety
 /// `fcinfo` must be a valid call of a cast function whose argument 0 is a non-null array.
-pub unsafe fn array_elements(fcinfo: pg_sys::FunctionCallInfo, name: &str) -> Vec<f32> {
+pub unsafe fn array_elements(
+    fcinfo: pg_sys::FunctionCallInfo,
+    name: &str,
+    max_dims: i64,
+) -> Vec<f32> {
     let raw = pgrx::pg_getarg_datum_raw(fcinfo, 0);
     let arr = pg_sys::pg_detoast_datum(raw.cast_mut_ptr()) as *mut pg_sys::ArrayType;
     let typmod = if (*fcinfo).nargs > 1 {
@@ -59,7 +63,7 @@ pub unsafe fn array_elements(fcinfo: pg_sys::FunctionCallInfo, name: &str) -> Ve
         &mut n,
     );
     let n = n.max(0) as usize;
-    check_dims_of(name, n);
+    check_dims_within(name, n as i64, max_dims);
     check_typmod(n, typmod);
     let datums = std::slice::from_raw_parts(elems, n); // n >= 1 after check_dims
     let values: Vec<f32> = match elemtype {

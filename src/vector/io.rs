@@ -73,14 +73,14 @@ pg_fn!(er_vector_out, |fcinfo| {
 });
 
 pg_fn!(er_vector_typmod_in, |fcinfo| {
-    typmod_in(fcinfo, "vector")
+    typmod_in(fcinfo, "vector", MAX_DIMS as i64)
 });
 
-/// `typmod_in` of type `name` (vector, halfvec): one dimension count, 1 to [`MAX_DIMS`].
+/// `typmod_in` of type `name` (vector, halfvec, sparsevec): one dimension count, 1 to `max`.
 ///
 /// # Safety
 /// `fcinfo` must be a valid call of a typmod_in function (argument 0 a `cstring[]`).
-pub unsafe fn typmod_in(fcinfo: pg_sys::FunctionCallInfo, name: &str) -> pg_sys::Datum {
+pub unsafe fn typmod_in(fcinfo: pg_sys::FunctionCallInfo, name: &str, max: i64) -> pg_sys::Datum {
     let arr = pgrx::pg_getarg_datum_raw(fcinfo, 0).cast_mut_ptr::<pg_sys::ArrayType>();
     let mut n = 0;
     let mods = pg_sys::ArrayGetIntegerTypmods(arr, &mut n);
@@ -99,10 +99,10 @@ pub unsafe fn typmod_in(fcinfo: pg_sys::FunctionCallInfo, name: &str) -> pg_sys:
             None,
         );
     }
-    if dims as usize > MAX_DIMS {
+    if i64::from(dims) > max {
         raise(
             Code::ERRCODE_INVALID_PARAMETER_VALUE,
-            format!("dimensions for type {name} cannot exceed {MAX_DIMS}"),
+            format!("dimensions for type {name} cannot exceed {max}"),
             None,
         );
     }

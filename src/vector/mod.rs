@@ -66,13 +66,18 @@ pub fn check_dims(dims: usize) {
 
 /// [`check_dims`] for type `name` (`vector` or `halfvec`: the same limits, their own messages).
 pub fn check_dims_of(name: &str, dims: usize) {
+    check_dims_within(name, dims as i64, MAX_DIMS as i64);
+}
+
+/// A dimension count for type `name`: at least 1, at most `max` (sparsevec's is 10^9).
+pub fn check_dims_within(name: &str, dims: i64, max: i64) {
     if dims < 1 {
         data_exception(format!("{name} must have at least 1 dimension"));
     }
-    if dims > MAX_DIMS {
+    if dims > max {
         raise(
             Code::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
-            format!("{name} cannot have more than {MAX_DIMS} dimensions"),
+            format!("{name} cannot have more than {max} dimensions"),
             None,
         );
     }

@@ -35,5 +35,6 @@ pub mod distance;
 pub mod halfvec;
 pub mod hnsw;
 pub mod quantize;
+pub mod sparsevec;
 pub mod synth;
 pub mod text;

@@ -66,7 +66,7 @@ impl fmt::Display for ParseError {
 impl std::error::Error for ParseError {}
 
 /// C `isspace`: space, `\t`, `\n`, `\v`, `\f`, `\r`.
-fn is_space(b: u8) -> bool {
+pub fn is_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
 }
 
@@ -262,22 +262,61 @@ fn number_prefix(s: &[u8]) -> Option<Number> {
     strtof_len(rest, digits, b'e').map(|len| Number::Decimal(sign + len))
 }
 
+/// What C `strtof` reads at the start of a string.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Strtof {
+    /// A number (rounded to `f32`: infinite past its range, zero or subnormal below) and the bytes
+    /// it took.
+    Value(f32, usize),
+    /// `nan`.
+    NaN,
+    /// `inf` / `infinity`.
+    Infinite,
+}
+
+/// What `strtof` reads at the start of `s` (no leading space skipped); `None` when it reads nothing.
+pub fn strtof(s: &str) -> Option<Strtof> {
+    match number_prefix(s.as_bytes())? {
+        Number::NaN => Some(Strtof::NaN),
+        Number::Infinite => Some(Strtof::Infinite),
+        number @ (Number::Decimal(len) | Number::Hex(len)) => {
+            let tok = &s[..len];
+            let v = if matches!(number, Number::Hex(_)) {
+                hex_to_f32(tok)
+            } else {
+                // The prefix is a valid Rust float literal; Rust's parse rounds correctly, as strtof.
+                tok.parse().unwrap_or(f32::NAN)
+            };
+            Some(Strtof::Value(v, len))
+        }
+    }
+}
+
+/// Whether a number as written has a non-zero digit in its mantissa (so a value of 0 means it
+/// underflowed, which `strtof` reports as ERANGE).
+pub fn nonzero_mantissa(tok: &str) -> bool {
+    let t = tok.trim_start_matches(['+', '-']);
+    let (hex, body) = match t.get(..2) {
+        Some("0x" | "0X") => (true, &t[2..]),
+        _ => (false, t),
+    };
+    let end = body
+        .find(if hex { ['p', 'P'] } else { ['e', 'E'] })
+        .unwrap_or(body.len());
+    body[..end]
+        .bytes()
+        .any(|b| b.is_ascii_alphanumeric() && b != b'0')
+}
+
 /// Reads one element at the cursor and moves past it (not past what follows); returns the value and
 /// the element as written.
 fn parse_element<'s>(cur: &mut Cursor<'s>) -> Result<(f32, &'s str), ParseError> {
-    let rest = &cur.s.as_bytes()[cur.pos..];
-    match number_prefix(rest) {
+    match strtof(&cur.s[cur.pos..]) {
         None => Err(cur.unexpected_here()),
-        Some(Number::NaN) => Err(ParseError::NaN),
-        Some(Number::Infinite) => Err(ParseError::Infinite),
-        Some(number @ (Number::Decimal(len) | Number::Hex(len))) => {
+        Some(Strtof::NaN) => Err(ParseError::NaN),
+        Some(Strtof::Infinite) => Err(ParseError::Infinite),
+        Some(Strtof::Value(v, len)) => {
             let tok = &cur.s[cur.pos..cur.pos + len];
-            let v: f32 = if matches!(number, Number::Hex(_)) {
-                hex_to_f32(tok)
-            } else {
-                tok.parse()
-                    .map_err(|_| ParseError::Malformed(format!("invalid number \"{tok}\"")))?
-            };
             if v.is_infinite() {
                 return Err(ParseError::OutOfRange(tok.to_owned()));
             }
