@@ -54,7 +54,7 @@ from psycopg.adapt import Dumper
 SEARCH_PATH = "-c search_path=public,embedrank"
 STATEMENT_TIMEOUT_MS = 20000
 # Messages that mean a Rust panic or an internal detail leaked into an ERROR.
-BAD_MESSAGE_PATTERNS = ("panicked", "unwrap", "index out of bounds", "called `option", "called `result",
+BAD_MESSAGE_PATTERNS = ("panicked", "unwrap", "index out of bounds: the len", "called `option", "called `result",
                         "rust_backtrace", "attempt to ", "thread '", "unreachable", "not yet implemented",
                         "slice index", "byte index", "overflow when", "capacity overflow", ".rs:")
 # Server log lines that mean a backend died.
@@ -242,6 +242,7 @@ class Generator:
             (self.settings, 4), (self.ort_library, 0.05), (self.transactions, 2), (self.wide_graph, 2),
             (self.docs_writes, 1.5), (self.cancel_inference, 0.1),
             (self.halfvec_text, 8), (self.halfvec_binary, 5), (self.halfvec_ops, 6), (self.bit_ops, 3),
+            (self.sparsevec_text, 8), (self.sparsevec_binary, 4), (self.sparsevec_ops, 5),
         ]
         if check_index:
             self.families.append((self.index_vs_exact, 4))
@@ -493,6 +494,60 @@ class Generator:
         arr = self.pick(("'{1,2,3}'::int[]", "'{1.5,NaN}'::float8[]", "'{1e6}'::real[]", "'{70000}'::numeric[]",
                          "'{{1}}'::real[]", "'{}'::real[]", "ARRAY[1,NULL]::real[]", "'{4e38}'::float8[]"))
         return Case("halfvec_ops", [Step(f"SELECT {arr}::halfvec::text")])
+
+    def sparsevec_literal(self):
+        r = self.r
+        k = r.random()
+        if k < 0.5:
+            dim = self.pick((1, 3, 5, 16000, 1000000000, 1000000001, 0, -1, 2147483648, r.randint(-5, 20)))
+            n = r.randint(0, 5)
+            pairs = [f"{self.pick((r.randint(-2, 8), 0, 2147483648, '+01', 'x'))}:"
+                     f"{self.pick(('1.5', '0', '-0', 'nan', 'inf', '4e38', '-1e-46', '1e-40', '0x1p3', '', r.gauss(0, 5)))}"
+                     for _ in range(n)]
+            return "{" + ",".join(pairs) + "}/" + str(dim)
+        if k < 0.85:
+            return self.pick(("", "{", "{}", "{}/", "{}/1", "{}/1a", "{ }/1", "{1,}/1", "{1:}/1", "{1a:1}/1", "{1:1,}/1",
+                              "{1:1,2:1,1:1}/2", "{2:1,1:1}/2", " { 1 : 1.5 } / 5 ", "{1:1}/-9223372036854775809",
+                              "{1:1}//2", "{1:1:1}/2", "[1,2]", "{1:1}/2/3", "{1:1};2"))
+        return "{" + ",".join("1:1" for _ in range(self.pick((16000, 16001)))) + "}/20000"
+
+    def sparsevec_text(self):
+        lit = self.sparsevec_literal()
+        forms = [("SELECT %s::sparsevec::text", (lit,)), ("SELECT %s::sparsevec(5)::text", (lit,)),
+                 ("SELECT sparsevec_in(%s::cstring, 0, -1)::text", (lit,)), ("SELECT %s::sparsevec::vector::text", (lit,)),
+                 ("SELECT %s::sparsevec::halfvec::text", (lit,)), ("SELECT l2_normalize(%s::sparsevec)::text", (lit,))]
+        sql, params = self.pick(forms)
+        return Case("sparsevec_text", [Step(sql, params, binary=self.chance(0.2))])
+
+    def sparsevec_binary(self):
+        r = self.r
+        dim = self.pick((0, 1, 3, 5, 1000000001, -1, r.randint(-3, 10)))
+        nnz = self.pick((0, 1, 2, 3, -1, 16001, 6))
+        unused = 0 if self.chance(0.8) else 1
+        n = max(0, min(nnz, 8)) if self.chance(0.8) else r.randint(0, 3)
+        idx = sorted(r.randint(-1, 6) for _ in range(n)) if self.chance(0.7) else [r.randint(-1, 6) for _ in range(n)]
+        vals = [self.pick((1.5, 0.0, -0.0, float("nan"), float("inf"), r.gauss(0, 1))) for _ in range(n)]
+        data = struct.pack(f"!iii{n}i{n}f", dim, nnz, unused, *idx, *vals)
+        if self.chance(0.1):
+            data = data[: r.randint(0, len(data))]
+        sql = self.pick(("SELECT %b::text", "SELECT %b::sparsevec(5)::text", "SELECT %b <-> '{}/5'::sparsevec",
+                         "SELECT %b::vector::text"))
+        return Case("sparsevec_binary", [Step(sql, (Raw(data, SPARSEVEC_OID),))])
+
+    def sparsevec_ops(self):
+        a, b = self.sparsevec_literal(), self.sparsevec_literal() if self.chance(0.3) else "{1:1,3:2}/5"
+        k = self.r.random()
+        if k < 0.5:
+            op = self.pick(("<->", "<#>", "<=>", "<+>", "<", "=", ">="))
+            return Case("sparsevec_ops", [Step(f"SELECT %s::sparsevec {op} %s::sparsevec", (a, b))])
+        if k < 0.75:
+            fn = self.pick(("l2_distance", "sparsevec_l2_squared_distance", "inner_product", "sparsevec_negative_inner_product",
+                            "cosine_distance", "l1_distance", "sparsevec_cmp"))
+            return Case("sparsevec_ops", [Step(f"SELECT {fn}(%s::sparsevec, %s::sparsevec)", (a, b))])
+        arr = self.pick(("'{1,0,2}'::int[]", "'{1.5,NaN}'::float8[]", "'{4e38}'::float8[]", "'{1e-46,0}'::float8[]",
+                         "'{{1}}'::real[]", "'{}'::real[]", "ARRAY[1,NULL]::real[]", "'{70000,0}'::numeric[]",
+                         "'[0,1.5,0]'::vector", "'[0,1.5,0]'::halfvec"))
+        return Case("sparsevec_ops", [Step(f"SELECT {arr}::sparsevec{self.pick(('', '(3)', '(2)'))}::text")])
 
     def bit_ops(self):
         bits = lambda: "".join(self.pick("01") for _ in range(self.pick((0, 1, 3, 8, 9, 64))))
@@ -1129,15 +1184,17 @@ def esc_pct(sql):
 
 VECTOR_OID = 0  # set per database by setup()
 HALFVEC_OID = 0
+SPARSEVEC_OID = 0
 
 
 # --------------------------------------------------------------------------------------------------
 def setup(conn, p="fz"):
     """Tables the cases use: graphs with one index per operator class, a registered table."""
-    global VECTOR_OID, HALFVEC_OID
+    global VECTOR_OID, HALFVEC_OID, SPARSEVEC_OID
     conn.execute("CREATE EXTENSION IF NOT EXISTS pg_embedrank")
     VECTOR_OID = conn.execute("SELECT 'embedrank.vector'::regtype::oid").fetchone()[0]
     HALFVEC_OID = conn.execute("SELECT 'embedrank.halfvec'::regtype::oid").fetchone()[0]
+    SPARSEVEC_OID = conn.execute("SELECT 'embedrank.sparsevec'::regtype::oid").fetchone()[0]
     rng = random.Random(7)
 
     def v():
@@ -1409,12 +1466,13 @@ class Runner:
         self.cleanup(sqls)
 
     def run(self, count, progress_every=0, deadline=None):
-        global VECTOR_OID, HALFVEC_OID
+        global VECTOR_OID, HALFVEC_OID, SPARSEVEC_OID
         self.start_time, self.log_path, self.log_offset = self.server_state()
         self.conn = self.connect()
         threading.Thread(target=self.watchdog, daemon=True).start()
         VECTOR_OID = self.conn.execute("SELECT 'embedrank.vector'::regtype::oid").fetchone()[0]
         HALFVEC_OID = self.conn.execute("SELECT 'embedrank.halfvec'::regtype::oid").fetchone()[0]
+        SPARSEVEC_OID = self.conn.execute("SELECT 'embedrank.sparsevec'::regtype::oid").fetchone()[0]
         t0 = time.time()
         cases = 0
         while self.inputs < count:

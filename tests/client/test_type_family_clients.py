@@ -1,5 +1,5 @@
-"""halfvec and bit through pgvector-python's adapters (psycopg 3 text and binary, SQLAlchemy's
-HALFVEC and BIT column types), as a pgvector application uses them."""
+"""halfvec, bit and sparsevec through pgvector-python's adapters (psycopg 3 text and binary, SQLAlchemy's
+HALFVEC, BIT and SPARSEVEC column types), as a pgvector application uses them."""
 import numpy as np
 import pytest
 from pgvector import Bit, HalfVector
@@ -80,4 +80,49 @@ def test_sqlalchemy_halfvec_and_bit_columns(dsn):
         assert same == len(data)
         back = s.get(Item, 7).embedding
         assert np.array_equal(back.to_numpy(), data[7])
+    engine.dispose()
+
+
+def test_sparsevec_params_round_trip_text_and_binary(conn):
+    from pgvector import SparseVector
+
+    v = SparseVector({0: 1.5, 4: -2.0}, 6)
+    for binary in (False, True):
+        got = conn.execute("SELECT %s::sparsevec(6)", (v,), binary=binary).fetchone()[0]
+        assert isinstance(got, SparseVector), (binary, got)
+        assert got.indices() == [0, 4] and got.values() == [1.5, -2.0] and got.dimensions() == 6, (binary, got)
+    dense = conn.execute("SELECT %s::sparsevec::vector", (v,)).fetchone()[0]
+    assert np.array_equal(dense, np.array([1.5, 0, 0, 0, -2, 0], dtype=np.float32))
+    assert conn.execute("SELECT %s <-> %s", (v, SparseVector({0: 1.5}, 6))).fetchone()[0] == 2.0
+
+
+def test_sqlalchemy_sparsevec_column(dsn):
+    from pgvector import SparseVector
+    from pgvector.psycopg import register_vector
+    from pgvector.sqlalchemy import SPARSEVEC
+    from sqlalchemy import Integer, create_engine, event, select
+    from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+    class Base(DeclarativeBase):
+        pass
+
+    class Item(Base):
+        __tablename__ = "sa_sparse_items"
+        id: Mapped[int] = mapped_column(Integer, primary_key=True)
+        embedding = mapped_column(SPARSEVEC(5))
+
+    engine = create_engine(dsn, connect_args={"options": "-c search_path=public,embedrank"})
+
+    @event.listens_for(engine, "connect")
+    def _register(dbapi_connection, _record):
+        register_vector(dbapi_connection)
+
+    Base.metadata.create_all(engine)
+    with Session(engine) as s:
+        s.add_all([Item(id=1, embedding=SparseVector({0: 1, 2: 2}, 5)), Item(id=2, embedding=SparseVector({1: 3}, 5)),
+                   Item(id=3, embedding=SparseVector({0: 1, 2: 2.5}, 5))])
+        s.commit()
+        q = SparseVector({0: 1, 2: 2}, 5)
+        assert s.scalars(select(Item.id).order_by(Item.embedding.l2_distance(q)).limit(3)).all() == [1, 3, 2]
+        assert s.get(Item, 3).embedding.to_list() == [1, 0, 2.5, 0, 0]
     engine.dispose()
