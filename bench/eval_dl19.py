@@ -161,26 +161,37 @@ def load(conn):
     # An index on the vectors could go here once embedrank_hnsw exists; 5000 rows scan exactly in ms.
 
 
+def connect_loaded(db, threads):
+    """A connection to database `db` (created if missing) with the corpus loaded and embedded."""
+    with psycopg.connect(dbname="postgres", autocommit=True) as c:
+        if not c.execute("SELECT 1 FROM pg_database WHERE datname = %s", (db,)).fetchone():
+            c.execute(f'CREATE DATABASE "{db}"')
+    # No server-side prepared statements: embed()/rerank() are declared with the default COST 1, so after
+    # a few executions Postgres switches a prepared statement to a generic plan that calls
+    # embed($1) once per row (thousands of model runs per query). See the report / README.
+    conn = psycopg.connect(dbname=db, autocommit=True, prepare_threshold=None,
+                           options="-c search_path=public,embedrank -c plan_cache_mode=force_custom_plan")
+    conn.execute(f"SET embedrank.threads = {int(threads)}")
+    load(conn)
+    return conn
+
+
+def judged_queries(conn):
+    """The graded judgements by query, and the (id, text) of each judged query."""
+    qrels = defaultdict(dict)
+    for q, p, g in conn.execute("SELECT query_id, passage_id, grade FROM dl19_qrels"):
+        qrels[q][p] = g
+    return qrels, [(q, t) for q, t in conn.execute("SELECT id, body FROM dl19_queries ORDER BY id") if q in qrels]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--db", default="embedrank_eval")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--only", default="", help="comma-separated pipeline keys: " + ",".join(k for k, _, _ in PIPELINES))
     args = ap.parse_args()
-    with psycopg.connect(dbname="postgres", autocommit=True) as c:
-        if not c.execute("SELECT 1 FROM pg_database WHERE datname = %s", (args.db,)).fetchone():
-            c.execute(f'CREATE DATABASE "{args.db}"')
-    # No server-side prepared statements: embed()/rerank() are declared with the default COST 1, so after
-    # a few executions Postgres switches a prepared statement to a generic plan that calls
-    # embed($1) once per row (thousands of model runs per query). See the report / README.
-    conn = psycopg.connect(dbname=args.db, autocommit=True, prepare_threshold=None,
-                           options="-c search_path=public,embedrank -c plan_cache_mode=force_custom_plan")
-    conn.execute(f"SET embedrank.threads = {int(args.threads)}")
-    load(conn)
-    qrels = defaultdict(dict)
-    for q, p, g in conn.execute("SELECT query_id, passage_id, grade FROM dl19_qrels"):
-        qrels[q][p] = g
-    queries = [(q, t) for q, t in conn.execute("SELECT id, body FROM dl19_queries ORDER BY id") if q in qrels]
+    conn = connect_loaded(args.db, args.threads)
+    qrels, queries = judged_queries(conn)
     print(f"{len(queries)} judged queries", flush=True)
     only = set(filter(None, args.only.split(",")))
     results = []

@@ -51,7 +51,7 @@ fi
 
 bash "$REPO_ROOT/scripts/fetch_assets.sh"
 
-if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import psycopg, pgvector, sqlalchemy, numpy, onnxruntime, tokenizers' 2>/dev/null; then
+if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import psycopg, psycopg2, asyncpg, pgvector, sqlalchemy, numpy, onnxruntime, tokenizers' 2>/dev/null; then
   log "creating Python virtualenv for client tests, benchmarks and evaluation"
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install -q -r "$REPO_ROOT/tests/requirements.txt"

@@ -495,9 +495,11 @@ fn a_scan_without_order_by_or_with_a_non_mvcc_snapshot_is_an_error() {
 
 #[pg_test]
 fn halfvec_columns_and_expression_indexes_answer_like_exact_search() {
-    make_table("items", 3000, 24);
-    Spi::run("ALTER TABLE items ADD COLUMN h halfvec(24)").unwrap();
-    Spi::run("UPDATE items SET h = v::halfvec(24)").unwrap();
+    // The halfvec column is filled as the table is made: an UPDATE in this test's transaction would
+    // leave HOT chains that make an index built later unusable until the transaction ends
+    // (pg_index.indcheckxmin), and the test runs in one transaction.
+    make_table("items0", 3000, 24);
+    Spi::run("CREATE TABLE items AS SELECT id, category, v, v::halfvec(24) AS h FROM items0").unwrap();
     Spi::run("SET embedrank.hnsw_ef_search = 100").unwrap();
     let q = format!("'[{}]'", vec!["0.5"; 24].join(","));
     for (opclass, op) in [("halfvec_l2_ops", "<->"), ("halfvec_cosine_ops", "<=>"), ("halfvec_ip_ops", "<#>"), ("halfvec_l1_ops", "<+>")] {
@@ -536,11 +538,11 @@ fn halfvec_columns_and_expression_indexes_answer_like_exact_search() {
 
 #[pg_test]
 fn bit_indexes_answer_like_exact_search_and_serve_binary_quantize_expressions() {
-    make_table("items", 3000, 64);
-    Spi::run("ALTER TABLE items ADD COLUMN b bit(64)").unwrap();
     // Random codes: few ties among near neighbours (codes of clustered data tie by the hundred, where
-    // any approximate search may miss the single nearest one).
-    Spi::run("UPDATE items SET b = (SELECT string_agg(CASE WHEN random() < 0.5 THEN '1' ELSE '0' END, '') FROM generate_series(1, 64) g WHERE g > id * 0)::bit(64)").unwrap();
+    // any approximate search may miss the single nearest one). Filled as the table is made (see the
+    // halfvec test above on UPDATEs in the test's transaction).
+    make_table("items0", 3000, 64);
+    Spi::run("CREATE TABLE items AS SELECT id, v, (SELECT string_agg(CASE WHEN random() < 0.5 THEN '1' ELSE '0' END, '') FROM generate_series(1, 64) g WHERE g > id * 0)::bit(64) AS b FROM items0").unwrap();
     Spi::run("SET LOCAL embedrank.hnsw_ef_search = 100").unwrap();
     for (opclass, op) in [("bit_hamming_ops", "<~>"), ("bit_jaccard_ops", "<%>")] {
         Spi::run(&format!("CREATE INDEX items_b_idx ON items USING embedrank_hnsw (b {opclass})")).unwrap();

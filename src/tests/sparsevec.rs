@@ -98,14 +98,7 @@ const PGVECTOR_086_SPARSEVEC_ANSWERS: &[(&str, &str)] = &[
 
 #[pg_test]
 fn sparsevec_answers_as_pgvector_does() {
-    let wrong: Vec<String> = PGVECTOR_086_SPARSEVEC_ANSWERS
-        .iter()
-        .filter_map(|(sql, want)| {
-            let got = answer(sql);
-            (got != *want).then(|| format!("{sql}\n  pgvector: {want}\n  ours:     {got}"))
-        })
-        .collect();
-    assert!(wrong.is_empty(), "{} of {} differ:\n{}", wrong.len(), PGVECTOR_086_SPARSEVEC_ANSWERS.len(), wrong.join("\n"));
+    assert_answers_as_pgvector(PGVECTOR_086_SPARSEVEC_ANSWERS);
 }
 
 #[pg_test]

@@ -43,3 +43,21 @@ def dsn(dbname):
     port = os.environ.get("PGPORT", "5432")
     user = os.environ.get("PGUSER", "postgres")
     return f"postgresql+psycopg://{user}@/{dbname}?host={host}&port={port}"
+
+
+@pytest.fixture()
+def pgvector_engine(dsn):
+    """A SQLAlchemy engine on the test database that finds the types in schema embedrank and has
+    pgvector-python's psycopg 3 adapters registered on every connection (numpy, HalfVector, Bit and
+    SparseVector parameters)."""
+    from pgvector.psycopg import register_vector
+    from sqlalchemy import create_engine, event
+
+    engine = create_engine(dsn, connect_args={"options": "-c search_path=public,embedrank"})
+
+    @event.listens_for(engine, "connect")
+    def _register(dbapi_connection, _record):
+        register_vector(dbapi_connection)
+
+    yield engine
+    engine.dispose()

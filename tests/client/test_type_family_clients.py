@@ -43,10 +43,9 @@ def test_bit_params_and_binary_quantize(conn):
                             binary=binary).fetchone()[0] is True
 
 
-def test_sqlalchemy_halfvec_and_bit_columns(dsn):
-    from pgvector.psycopg import register_vector
+def test_sqlalchemy_halfvec_and_bit_columns(pgvector_engine):
     from pgvector.sqlalchemy import BIT, HALFVEC
-    from sqlalchemy import Integer, create_engine, event, func, select
+    from sqlalchemy import Integer, func, select
     from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
     class Base(DeclarativeBase):
@@ -58,11 +57,7 @@ def test_sqlalchemy_halfvec_and_bit_columns(dsn):
         embedding = mapped_column(HALFVEC(8))
         code = mapped_column(BIT(8))
 
-    engine = create_engine(dsn, connect_args={"options": "-c search_path=public,embedrank"})
-
-    @event.listens_for(engine, "connect")
-    def _register(dbapi_connection, _record):
-        register_vector(dbapi_connection)
+    engine = pgvector_engine
 
     Base.metadata.create_all(engine)
     rng = np.random.default_rng(5)
@@ -80,7 +75,6 @@ def test_sqlalchemy_halfvec_and_bit_columns(dsn):
         assert same == len(data)
         back = s.get(Item, 7).embedding
         assert np.array_equal(back.to_numpy(), data[7])
-    engine.dispose()
 
 
 def test_sparsevec_params_round_trip_text_and_binary(conn):
@@ -96,11 +90,10 @@ def test_sparsevec_params_round_trip_text_and_binary(conn):
     assert conn.execute("SELECT %s <-> %s", (v, SparseVector({0: 1.5}, 6))).fetchone()[0] == 2.0
 
 
-def test_sqlalchemy_sparsevec_column(dsn):
+def test_sqlalchemy_sparsevec_column(pgvector_engine):
     from pgvector import SparseVector
-    from pgvector.psycopg import register_vector
     from pgvector.sqlalchemy import SPARSEVEC
-    from sqlalchemy import Integer, create_engine, event, select
+    from sqlalchemy import Integer, select
     from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
     class Base(DeclarativeBase):
@@ -111,11 +104,7 @@ def test_sqlalchemy_sparsevec_column(dsn):
         id: Mapped[int] = mapped_column(Integer, primary_key=True)
         embedding = mapped_column(SPARSEVEC(5))
 
-    engine = create_engine(dsn, connect_args={"options": "-c search_path=public,embedrank"})
-
-    @event.listens_for(engine, "connect")
-    def _register(dbapi_connection, _record):
-        register_vector(dbapi_connection)
+    engine = pgvector_engine
 
     Base.metadata.create_all(engine)
     with Session(engine) as s:
@@ -125,4 +114,46 @@ def test_sqlalchemy_sparsevec_column(dsn):
         q = SparseVector({0: 1, 2: 2}, 5)
         assert s.scalars(select(Item.id).order_by(Item.embedding.l2_distance(q)).limit(3)).all() == [1, 3, 2]
         assert s.get(Item, 3).embedding.to_list() == [1, 0, 2.5, 0, 0]
-    engine.dispose()
+
+
+def test_psycopg2_adapters_round_trip_every_type(dbname):
+    import psycopg2
+    from pgvector import HalfVector, SparseVector
+    from pgvector.psycopg2 import register_vector
+
+    conn = psycopg2.connect(dbname=dbname, options="-c search_path=public,embedrank")
+    try:
+        register_vector(conn)
+        cur = conn.cursor()
+        v = np.array([1.5, -2.0, 3e-7], dtype=np.float32)
+        cur.execute("SELECT %s::vector, %s::halfvec, %s::sparsevec",
+                    (v, HalfVector([1.5, -2.0, 0.5]), SparseVector({1: 2.5}, 4)))
+        got_v, got_h, got_s = cur.fetchone()
+        assert np.array_equal(got_v, v)
+        assert got_h.to_list() == [1.5, -2.0, 0.5]
+        assert got_s.to_list() == [0, 2.5, 0, 0]
+    finally:
+        conn.close()
+
+
+def test_asyncpg_adapters_with_the_embedrank_schema_round_trip_every_type(dbname):
+    import asyncio
+
+    import asyncpg
+    from pgvector import HalfVector, SparseVector
+    from pgvector.asyncpg import register_vector
+
+    async def run():
+        conn = await asyncpg.connect(database=dbname, server_settings={"search_path": "public,embedrank"})
+        try:
+            await register_vector(conn, schema="embedrank")
+            v = np.array([1.5, -2.0, 3e-7], dtype=np.float32)
+            row = await conn.fetchrow("SELECT $1::vector AS v, $2::halfvec AS h, $3::sparsevec AS s",
+                                      v, HalfVector([1.5, -2.0, 0.5]), SparseVector({1: 2.5}, 4))
+            assert np.array_equal(row["v"], v)
+            assert row["h"].to_list() == [1.5, -2.0, 0.5]
+            assert row["s"].to_list() == [0, 2.5, 0, 0]
+        finally:
+            await conn.close()
+
+    asyncio.run(run())

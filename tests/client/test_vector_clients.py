@@ -63,9 +63,9 @@ def test_distance_matches_numpy(conn):
     assert l1 == pytest.approx(np.abs(a - b).sum(), rel=1e-6)
 
 
-def test_sqlalchemy_vector_columns_order_by_cosine(dsn):
+def test_sqlalchemy_vector_columns_order_by_cosine(pgvector_engine):
     from pgvector.sqlalchemy import Vector
-    from sqlalchemy import Integer, create_engine, func, select
+    from sqlalchemy import Integer, func, select
     from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
     class Base(DeclarativeBase):
@@ -76,14 +76,7 @@ def test_sqlalchemy_vector_columns_order_by_cosine(dsn):
         id: Mapped[int] = mapped_column(Integer, primary_key=True)
         embedding = mapped_column(Vector(8))
 
-    from pgvector.psycopg import register_vector
-    from sqlalchemy import event
-
-    engine = create_engine(dsn, connect_args={"options": "-c search_path=public,embedrank"})
-
-    @event.listens_for(engine, "connect")
-    def _register(dbapi_connection, _record):
-        register_vector(dbapi_connection)  # numpy parameters in func.cosine_distance(...)
+    engine = pgvector_engine  # numpy parameters in func.cosine_distance(...) need the adapters
 
     Base.metadata.create_all(engine)
     rng = np.random.default_rng(3)
@@ -100,4 +93,3 @@ def test_sqlalchemy_vector_columns_order_by_cosine(dsn):
         assert by_op == want
         back = s.get(Item, 7).embedding
         assert np.array_equal(np.asarray(back, dtype=np.float32), data[7])
-    engine.dispose()
