@@ -44,6 +44,12 @@ unsafe fn kind(index: pg_sys::Relation) -> Kind {
     k
 }
 
+/// The dimensions the index column declares (its typmod; the build refused a column without one).
+unsafe fn column_dims(index: pg_sys::Relation) -> usize {
+    let desc = pgrx::PgTupleDesc::from_pg_unchecked((*index).rd_att);
+    desc.get(0).expect("an index column").atttypmod.max(0) as usize
+}
+
 /// The float4 values of `datum`, a value of `index`'s column (or a query for it).
 ///
 /// # Safety
@@ -52,9 +58,15 @@ pub unsafe fn column_values<'a>(index: pg_sys::Relation, datum: pg_sys::Datum) -
     match kind(index) {
         Kind::Vector => Cow::Borrowed(crate::vector::datum_slice(datum)),
         Kind::Halfvec => Cow::Owned(crate::halfvec::datum_values(datum)),
-        Kind::Sparsevec => Cow::Owned(crate::sparsevec::densify(crate::sparsevec::datum_sparse(
-            datum,
-        ))),
+        Kind::Sparsevec => {
+            let v = crate::sparsevec::datum_sparse(datum);
+            // Check before making it dense: a query may declare up to 10^9 dimensions.
+            let dims = column_dims(index);
+            if v.dim as usize != dims {
+                crate::errors::dims_mismatch_of(crate::sparsevec::NAME, v.dim as usize, dims);
+            }
+            Cow::Owned(crate::sparsevec::densify(v))
+        }
         Kind::Bit => {
             let (len, bytes) = crate::bit::bits(datum);
             Cow::Owned(

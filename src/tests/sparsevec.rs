@@ -121,6 +121,14 @@ fn sparsevec_columns_are_indexed_densely_within_the_dimension_limit() {
         assert_eq!(text(&sql), want, "{opclass}");
         Spi::run("RESET enable_seqscan; DELETE FROM sp WHERE id = 5; DROP INDEX sp_idx").unwrap();
     }
+    // A query of another dimension count is an error before anything is made dense (10^9 here).
+    Spi::run("CREATE INDEX sp_idx ON sp USING embedrank_hnsw (s sparsevec_l2_ops)").unwrap();
+    Spi::run("SET LOCAL enable_seqscan = off").unwrap();
+    assert_error(
+        "SELECT id FROM sp ORDER BY s <-> '{1:1}/1000000000'::sparsevec LIMIT 1",
+        "22000",
+        "different sparsevec dimensions 1000000000 and 3",
+    );
     Spi::run("CREATE TABLE sp_wide (s sparsevec(100000))").unwrap();
     assert_error(
         "CREATE INDEX ON sp_wide USING embedrank_hnsw (s sparsevec_l2_ops)",
