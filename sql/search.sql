@@ -21,7 +21,8 @@
 -- arguments are the text column, the embedding column, the model and the key column. The view
 -- `sources` reads them back. So Postgres itself keeps registrations right: only the table's owner
 -- (or a role it granted TRIGGER) can add, change or drop one; DROP TABLE, and DROP COLUMN of the text
--- column, take it along; a rename keeps it; pg_dump writes it with the table and a restore brings
+-- column, take it along; a rename of the table keeps it (a renamed registered column makes
+-- registration() fail until the table is registered again); pg_dump writes it with the table and a restore brings
 -- it back -- for any role that can dump the table, with nothing of the extension's to dump (an
 -- extension table with row-level security stopped every non-superuser's pg_dump: "query would be
 -- affected by row-level security policy"). The view shows a registration to roles that may SELECT
@@ -38,7 +39,8 @@ DECLARE
     at  int;
 BEGIN
     LOOP
-        at := position('\x00'::bytea IN args);
+        -- decode(): a '\x00' literal would read differently with standard_conforming_strings off.
+        at := position(decode('00', 'hex') IN args);
         EXIT WHEN at = 0;
         out := out || convert_from(substring(args FROM 1 FOR at - 1), current_setting('server_encoding'));
         args := substring(args FROM at + 1);
@@ -85,6 +87,7 @@ SELECT t.tgrelid::pg_catalog.regclass AS source,
 FROM pg_catalog.pg_trigger t
 CROSS JOIN LATERAL (SELECT @extschema@.trigger_args(t.tgargs) AS a) x
 WHERE t.tgname = 'embedrank_sync'
+  AND t.tgparentid = 0  -- a partitioned table's registration, not its clones on the partitions
   AND t.tgfoid = '@extschema@.sync_embedding()'::pg_catalog.regprocedure
   AND t.tgnargs = 4
   AND pg_catalog.has_table_privilege(t.tgrelid, 'SELECT');
@@ -209,6 +212,14 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION '% is not registered for search', source USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
+    -- The column the trigger names is dropped only if it is an embedding column: a role granted TRIGGER
+    -- could have planted an embedrank_sync trigger naming another column.
+    IF drop_embedding AND NOT EXISTS (
+        SELECT 1 FROM @extschema@.column_type(source, r.embedding_column) c
+        WHERE c.typ IN ('@extschema@.vector'::regtype, '@extschema@.halfvec'::regtype)) THEN
+        RAISE EXCEPTION 'column "%" of % is not a vector or halfvec column', r.embedding_column, source
+            USING ERRCODE = 'datatype_mismatch', HINT = 'Unregister without drop_embedding and drop the column yourself.';
+    END IF;
     EXECUTE format('DROP TRIGGER embedrank_sync ON %s', source);
     IF drop_embedding THEN
         EXECUTE format('ALTER TABLE %s DROP COLUMN %I', source, r.embedding_column);
@@ -232,10 +243,12 @@ BEGIN
     -- The trigger names its columns only as text: a dropped or renamed embedding or key column
     -- leaves it pointing at nothing.
     IF NOT EXISTS (SELECT 1 FROM @extschema@.column_type(r.source, r.embedding_column))
-       OR NOT EXISTS (SELECT 1 FROM @extschema@.column_type(r.source, r.key_column)) THEN
+       OR NOT EXISTS (SELECT 1 FROM @extschema@.column_type(r.source, r.key_column))
+       OR NOT EXISTS (SELECT 1 FROM @extschema@.column_type(r.source, r.text_column)) THEN
         RAISE EXCEPTION 'the registration of % names a column it no longer has', r.source
             USING ERRCODE = 'undefined_column',
-            DETAIL = format('Registered key column "%s", embedding column "%s".', r.key_column, r.embedding_column),
+            DETAIL = format('Registered key column "%s", text column "%s", embedding column "%s".',
+                            r.key_column, r.text_column, r.embedding_column),
             HINT = 'Register the table again with its current columns, or embedrank.unregister() it.';
     END IF;
     RETURN r;

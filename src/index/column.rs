@@ -69,6 +69,11 @@ pub unsafe fn column_values<'a>(index: pg_sys::Relation, datum: pg_sys::Datum) -
         }
         Kind::Bit => {
             let (len, bytes) = crate::bit::bits(datum);
+            // Checked before unpacking: a bit varying query may hold ~10^9 bits.
+            let dims = column_dims(index);
+            if len != dims {
+                crate::errors::data_exception(format!("different bit lengths {len} and {dims}"));
+            }
             Cow::Owned(
                 (0..len)
                     .map(|i| f32::from((bytes[i / 8] >> (7 - i % 8)) & 1))

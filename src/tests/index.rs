@@ -572,3 +572,18 @@ fn bit_indexes_answer_like_exact_search_and_serve_binary_quantize_expressions() 
     assert!(p.contains("items_bq"), "binary_quantize expression index not used: {p}");
     assert_error("CREATE INDEX ON items USING embedrank_hnsw ((b::varbit) bit_hamming_ops)", "0A000", "type not supported for embedrank_hnsw index");
 }
+
+#[pg_test]
+fn a_bit_query_of_another_length_is_an_error_before_it_is_unpacked() {
+    Spi::run("CREATE TABLE bq (id int, b bit(8))").unwrap();
+    Spi::run("INSERT INTO bq VALUES (1, B'10110000'), (2, B'01001111')").unwrap();
+    Spi::run("CREATE INDEX ON bq USING embedrank_hnsw (b bit_hamming_ops)").unwrap();
+    Spi::run("SET LOCAL enable_seqscan = off").unwrap();
+    assert_eq!(Spi::get_one::<i32>("SELECT id FROM bq ORDER BY b <~> B'10110001' LIMIT 1").unwrap(), Some(1));
+    // 10^8 bits: refused by length, not unpacked into 400 MB of floats.
+    assert_error(
+        "SELECT id FROM bq ORDER BY b <~> repeat('1', 100000000)::varbit LIMIT 1",
+        "22000",
+        "different bit lengths 100000000 and 8",
+    );
+}

@@ -255,3 +255,25 @@ fn a_halfvec_embedding_column_is_registered_synced_indexed_and_searched() {
     assert!(p.contains("hdocs_embedding_idx"), "halfvec index not used with a vector query: {p}");
     assert_error("CREATE TABLE hbad (id int PRIMARY KEY, body text, embedding halfvec(3)); SELECT register('hbad', 'body')", "42804", "not vector(384) or halfvec(384)");
 }
+
+#[pg_test]
+fn registrations_are_read_under_any_string_setting_and_unregister_drops_only_embeddings() {
+    make_docs();
+    // trigger_args() must not depend on the caller's standard_conforming_strings.
+    Spi::run("SET LOCAL standard_conforming_strings = off").unwrap();
+    assert_eq!(text("SELECT key_column::text FROM embedrank.sources WHERE source = 'docs'::regclass"), "id");
+    Spi::run("SET LOCAL standard_conforming_strings = on").unwrap();
+    // A trigger naming a column that is not an embedding column: unregister keeps the column.
+    Spi::run("CREATE TABLE planted (id int PRIMARY KEY, body text, precious text)").unwrap();
+    Spi::run("CREATE TRIGGER embedrank_sync BEFORE INSERT OR UPDATE OF body ON planted FOR EACH ROW EXECUTE FUNCTION embedrank.sync_embedding('body', 'precious', 'bge-small-en-v1.5', 'id')").unwrap();
+    assert_error("SELECT unregister('planted', drop_embedding => true)", "42804", "is not a vector or halfvec column");
+    assert_eq!(Spi::get_one::<i64>("SELECT count(*) FROM pg_attribute WHERE attrelid = 'planted'::regclass AND attname = 'precious'").unwrap(), Some(1));
+    // A renamed text column makes the registration say so.
+    Spi::run("ALTER TABLE docs RENAME COLUMN body TO text_body").unwrap();
+    assert_error("SELECT * FROM search('docs', 'Berlin')", "42703", "names a column it no longer has");
+    // A partitioned table is one registration, not one per partition.
+    Spi::run("CREATE TABLE parted (id int PRIMARY KEY, body text) PARTITION BY RANGE (id)").unwrap();
+    Spi::run("CREATE TABLE parted_1 PARTITION OF parted FOR VALUES FROM (0) TO (100)").unwrap();
+    Spi::run("SELECT register('parted', 'body', create_index => false)").unwrap();
+    assert_eq!(Spi::get_one::<i64>("SELECT count(*) FROM embedrank.sources WHERE source::text LIKE 'parted%'").unwrap(), Some(1));
+}

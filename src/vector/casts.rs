@@ -66,25 +66,32 @@ pub unsafe fn array_elements(
     check_dims_within(name, n as i64, max_dims);
     check_typmod(n, typmod);
     let datums = std::slice::from_raw_parts(elems, n); // n >= 1 after check_dims
-    let values: Vec<f32> = match elemtype {
-        pg_sys::INT4OID => datums.iter().map(|&d| d.value() as i32 as f32).collect(),
-        pg_sys::FLOAT8OID => datums
-            .iter()
-            .map(|&d| f64::from_datum(d, false).unwrap_or_default() as f32)
-            .collect(),
-        pg_sys::FLOAT4OID => datums
-            .iter()
-            .map(|&d| f32::from_datum(d, false).unwrap_or_default())
-            .collect(),
-        pg_sys::NUMERICOID => datums
-            .iter()
-            .map(|&d| {
-                pgrx::direct_function_call::<f32>(pg_sys::numeric_float4, &[Some(d)])
-                    .unwrap_or_default()
-            })
-            .collect(),
+                                                       // Up to 10^9 elements for sparsevec: grow fallibly (ERROR 53200, never an abort).
+    let mut values: Vec<f32> = Vec::new();
+    crate::errors::reserve_exact(
+        &mut values,
+        n,
+        "the array's values",
+        "Cast a smaller array.",
+    );
+    match elemtype {
+        pg_sys::INT4OID => values.extend(datums.iter().map(|&d| d.value() as i32 as f32)),
+        pg_sys::FLOAT8OID => values.extend(
+            datums
+                .iter()
+                .map(|&d| f64::from_datum(d, false).unwrap_or_default() as f32),
+        ),
+        pg_sys::FLOAT4OID => values.extend(
+            datums
+                .iter()
+                .map(|&d| f32::from_datum(d, false).unwrap_or_default()),
+        ),
+        pg_sys::NUMERICOID => values.extend(datums.iter().map(|&d| {
+            pgrx::direct_function_call::<f32>(pg_sys::numeric_float4, &[Some(d)])
+                .unwrap_or_default()
+        })),
         _ => data_exception("unsupported array type"),
-    };
+    }
     values
 }
 

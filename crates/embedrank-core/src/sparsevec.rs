@@ -98,6 +98,7 @@ pub fn parse_sparsevec(lit: &str) -> Result<Parsed, SparseError> {
             match strtof(&lit[at..]).ok_or(SparseError::Malformed(None))? {
                 Strtof::NaN => return Err(SparseError::NaN),
                 Strtof::Infinite => return Err(SparseError::Infinite),
+                Strtof::Value(v, _) if v.is_nan() => return Err(SparseError::NaN),
                 Strtof::Value(v, len) => {
                     let tok = &lit[at..at + len];
                     if v.is_infinite() || (v == 0.0 && nonzero_mantissa(tok)) {
