@@ -9,6 +9,7 @@
 
 use crate::errors::data_exception;
 use crate::pg_fn;
+use crate::pgfn::f8;
 use pgrx::pg_sys;
 
 /// The bit count and data bytes of a `bit` datum.
@@ -52,10 +53,6 @@ pub fn jaccard(a: &[u8], b: &[u8]) -> f64 {
     } else {
         1.0 - both as f64 / (ones_a + ones_b - both) as f64
     }
-}
-
-fn f8(x: f64) -> pg_sys::Datum {
-    pg_sys::Datum::from(x.to_bits())
 }
 
 pg_fn!(er_hamming_distance, |fcinfo| {

@@ -35,3 +35,50 @@ macro_rules! pg_fn {
         }
     };
 }
+
+/// A float8 result datum (float8 is passed by value).
+pub fn f8(x: f64) -> pgrx::pg_sys::Datum {
+    pgrx::pg_sys::Datum::from(x.to_bits())
+}
+
+/// `s` as a palloc'd, NUL-terminated cstring datum (what a type's output function returns).
+pub fn cstring_datum(s: &str) -> pgrx::pg_sys::Datum {
+    unsafe {
+        let out = pgrx::pg_sys::palloc(s.len() + 1) as *mut u8;
+        // Sound: `out` has s.len() + 1 bytes, freshly allocated, not overlapping `s`.
+        std::ptr::copy_nonoverlapping(s.as_ptr(), out, s.len());
+        *out.add(s.len()) = 0;
+        pgrx::pg_sys::Datum::from(out)
+    }
+}
+
+/// `pg_cmp_fns!(er_type, cmp)` defines a btree family's seven functions `er_type_cmp`, `_lt`, `_le`,
+/// `_eq`, `_ne`, `_ge`, `_gt` from `cmp(fcinfo) -> Ordering`, an unsafe fn comparing arguments 0 and 1.
+#[macro_export]
+macro_rules! pg_cmp_fns {
+    ($prefix:ident, $cmp:path) => {
+        paste::paste! {
+            $crate::pg_fn!([<$prefix _cmp>], |fcinfo| {
+                pgrx::pg_sys::Datum::from($cmp(fcinfo) as i32)
+            });
+            $crate::pg_fn!([<$prefix _lt>], |fcinfo| {
+                pgrx::pg_sys::Datum::from($cmp(fcinfo).is_lt())
+            });
+            $crate::pg_fn!([<$prefix _le>], |fcinfo| {
+                pgrx::pg_sys::Datum::from($cmp(fcinfo).is_le())
+            });
+            $crate::pg_fn!([<$prefix _eq>], |fcinfo| {
+                pgrx::pg_sys::Datum::from($cmp(fcinfo).is_eq())
+            });
+            $crate::pg_fn!([<$prefix _ne>], |fcinfo| {
+                pgrx::pg_sys::Datum::from($cmp(fcinfo).is_ne())
+            });
+            $crate::pg_fn!([<$prefix _ge>], |fcinfo| {
+                pgrx::pg_sys::Datum::from($cmp(fcinfo).is_ge())
+            });
+            $crate::pg_fn!([<$prefix _gt>], |fcinfo| {
+                pgrx::pg_sys::Datum::from($cmp(fcinfo).is_gt())
+            });
+        }
+    };
+}

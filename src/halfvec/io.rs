@@ -22,11 +22,7 @@ pg_fn!(er_halfvec_in, |fcinfo| {
 });
 
 pg_fn!(er_halfvec_out, |fcinfo| {
-    let s = format_vector(&widen(arg_halves(fcinfo, 0)));
-    let out = pg_sys::palloc(s.len() + 1) as *mut u8;
-    std::ptr::copy_nonoverlapping(s.as_ptr(), out, s.len());
-    *out.add(s.len()) = 0;
-    pg_sys::Datum::from(out)
+    crate::pgfn::cstring_datum(&format_vector(&widen(arg_halves(fcinfo, 0))))
 });
 
 pg_fn!(er_halfvec_typmod_in, |fcinfo| {

@@ -5,15 +5,12 @@
 
 use super::{arg_halves, arg_values, new_halfvec_with, two_values, NAME};
 use crate::pg_fn;
+use crate::pgfn::f8;
 use crate::vector::ops::{compare, elementwise_into, overflow, subvector_range};
 use embedrank_core::distance;
 use embedrank_core::halfvec::narrow;
 use pgrx::pg_sys;
 use std::cmp::Ordering;
-
-fn f8(x: f64) -> pg_sys::Datum {
-    pg_sys::Datum::from(x.to_bits())
-}
 
 pg_fn!(er_halfvec_l2_distance, |fcinfo| {
     let (a, b) = two_values(fcinfo);
@@ -123,24 +120,4 @@ unsafe fn cmp_args(fcinfo: pg_sys::FunctionCallInfo) -> Ordering {
     compare(&arg_values(fcinfo, 0), &arg_values(fcinfo, 1))
 }
 
-pg_fn!(er_halfvec_cmp, |fcinfo| {
-    pg_sys::Datum::from(cmp_args(fcinfo) as i32)
-});
-pg_fn!(er_halfvec_lt, |fcinfo| {
-    pg_sys::Datum::from(cmp_args(fcinfo).is_lt())
-});
-pg_fn!(er_halfvec_le, |fcinfo| {
-    pg_sys::Datum::from(cmp_args(fcinfo).is_le())
-});
-pg_fn!(er_halfvec_eq, |fcinfo| {
-    pg_sys::Datum::from(cmp_args(fcinfo).is_eq())
-});
-pg_fn!(er_halfvec_ne, |fcinfo| {
-    pg_sys::Datum::from(cmp_args(fcinfo).is_ne())
-});
-pg_fn!(er_halfvec_ge, |fcinfo| {
-    pg_sys::Datum::from(cmp_args(fcinfo).is_ge())
-});
-pg_fn!(er_halfvec_gt, |fcinfo| {
-    pg_sys::Datum::from(cmp_args(fcinfo).is_gt())
-});
+crate::pg_cmp_fns!(er_halfvec, cmp_args);

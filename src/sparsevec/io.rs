@@ -52,11 +52,7 @@ pg_fn!(er_sparsevec_in, |fcinfo| {
 
 pg_fn!(er_sparsevec_out, |fcinfo| {
     let v = arg_sparse(fcinfo, 0);
-    let s = format_sparsevec(v.dim, v.indices, v.values);
-    let out = pg_sys::palloc(s.len() + 1) as *mut u8;
-    std::ptr::copy_nonoverlapping(s.as_ptr(), out, s.len());
-    *out.add(s.len()) = 0;
-    pg_sys::Datum::from(out)
+    crate::pgfn::cstring_datum(&format_sparsevec(v.dim, v.indices, v.values))
 });
 
 pg_fn!(er_sparsevec_typmod_in, |fcinfo| {

@@ -5,6 +5,7 @@
 use super::{arg_sparse, new_sparsevec, NAME};
 use crate::errors::dims_mismatch_of;
 use crate::pg_fn;
+use crate::pgfn::f8;
 use crate::vector::ops::overflow;
 use embedrank_core::sparsevec::{self as sparse, Sparse};
 use pgrx::pg_sys;
@@ -17,10 +18,6 @@ unsafe fn two_args<'a>(fcinfo: pg_sys::FunctionCallInfo) -> (Sparse<'a>, Sparse<
         dims_mismatch_of(NAME, a.dim as usize, b.dim as usize);
     }
     (a, b)
-}
-
-fn f8(x: f64) -> pg_sys::Datum {
-    pg_sys::Datum::from(x.to_bits())
 }
 
 pg_fn!(er_sparsevec_l2_distance, |fcinfo| {
@@ -80,24 +77,4 @@ unsafe fn cmp_args(fcinfo: pg_sys::FunctionCallInfo) -> Ordering {
     sparse::compare(arg_sparse(fcinfo, 0), arg_sparse(fcinfo, 1))
 }
 
-pg_fn!(er_sparsevec_cmp, |fcinfo| {
-    pg_sys::Datum::from(cmp_args(fcinfo) as i32)
-});
-pg_fn!(er_sparsevec_lt, |fcinfo| {
-    pg_sys::Datum::from(cmp_args(fcinfo).is_lt())
-});
-pg_fn!(er_sparsevec_le, |fcinfo| {
-    pg_sys::Datum::from(cmp_args(fcinfo).is_le())
-});
-pg_fn!(er_sparsevec_eq, |fcinfo| {
-    pg_sys::Datum::from(cmp_args(fcinfo).is_eq())
-});
-pg_fn!(er_sparsevec_ne, |fcinfo| {
-    pg_sys::Datum::from(cmp_args(fcinfo).is_ne())
-});
-pg_fn!(er_sparsevec_ge, |fcinfo| {
-    pg_sys::Datum::from(cmp_args(fcinfo).is_ge())
-});
-pg_fn!(er_sparsevec_gt, |fcinfo| {
-    pg_sys::Datum::from(cmp_args(fcinfo).is_gt())
-});
+crate::pg_cmp_fns!(er_sparsevec, cmp_args);

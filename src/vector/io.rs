@@ -65,11 +65,7 @@ pub fn parse_error(name: &str, text: &str, e: ParseError) -> ! {
 }
 
 pg_fn!(er_vector_out, |fcinfo| {
-    let s = format_vector(arg_slice(fcinfo, 0));
-    let out = pg_sys::palloc(s.len() + 1) as *mut u8;
-    std::ptr::copy_nonoverlapping(s.as_ptr(), out, s.len());
-    *out.add(s.len()) = 0;
-    pg_sys::Datum::from(out)
+    crate::pgfn::cstring_datum(&format_vector(arg_slice(fcinfo, 0)))
 });
 
 pg_fn!(er_vector_typmod_in, |fcinfo| {

@@ -11,6 +11,7 @@
 use super::{arg_slice, check_same_dims, new_vector, new_vector_with};
 use crate::errors::{data_exception, raise, Code};
 use crate::pg_fn;
+use crate::pgfn::f8;
 use embedrank_core::distance;
 use pgrx::pg_sys;
 use std::cmp::Ordering;
@@ -21,10 +22,6 @@ unsafe fn two_args<'a>(fcinfo: pg_sys::FunctionCallInfo) -> (&'a [f32], &'a [f32
     let b = arg_slice(fcinfo, 1);
     check_same_dims(a, b);
     (a, b)
-}
-
-fn f8(x: f64) -> pg_sys::Datum {
-    pg_sys::Datum::from(x.to_bits())
 }
 
 pg_fn!(er_l2_distance, |fcinfo| {
@@ -200,24 +197,4 @@ unsafe fn cmp_args(fcinfo: pg_sys::FunctionCallInfo) -> Ordering {
     compare(arg_slice(fcinfo, 0), arg_slice(fcinfo, 1))
 }
 
-pg_fn!(er_vector_cmp, |fcinfo| {
-    pg_sys::Datum::from(cmp_args(fcinfo) as i32)
-});
-pg_fn!(er_vector_lt, |fcinfo| {
-    pg_sys::Datum::from(cmp_args(fcinfo).is_lt())
-});
-pg_fn!(er_vector_le, |fcinfo| {
-    pg_sys::Datum::from(cmp_args(fcinfo).is_le())
-});
-pg_fn!(er_vector_eq, |fcinfo| {
-    pg_sys::Datum::from(cmp_args(fcinfo).is_eq())
-});
-pg_fn!(er_vector_ne, |fcinfo| {
-    pg_sys::Datum::from(cmp_args(fcinfo).is_ne())
-});
-pg_fn!(er_vector_ge, |fcinfo| {
-    pg_sys::Datum::from(cmp_args(fcinfo).is_ge())
-});
-pg_fn!(er_vector_gt, |fcinfo| {
-    pg_sys::Datum::from(cmp_args(fcinfo).is_gt())
-});
+crate::pg_cmp_fns!(er_vector, cmp_args);
