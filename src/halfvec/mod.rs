@@ -31,23 +31,7 @@ pub const HEADER_BYTES: usize = 8;
 /// # Safety
 /// `datum` must be a non-null `halfvec` datum; the result lives as long as the current memory context.
 pub unsafe fn datum_halves<'a>(datum: pg_sys::Datum) -> &'a [f16] {
-    let ptr = pg_sys::pg_detoast_datum(datum.cast_mut_ptr()) as *const u8;
-    let total = pgrx::varsize_any(ptr as *const pg_sys::varlena);
-    let dims = (ptr.add(4) as *const i16).read_unaligned();
-    if dims < 1 || HEADER_BYTES + dims as usize * 2 != total {
-        raise(
-            Code::ERRCODE_DATA_CORRUPTED,
-            format!("corrupt halfvec datum: {dims} dimensions in {total} bytes"),
-            None,
-        );
-    }
-    let data = ptr.add(HEADER_BYTES);
-    if !(data as usize).is_multiple_of(std::mem::align_of::<f16>()) {
-        let copy = pg_sys::palloc(dims as usize * 2) as *mut f16;
-        std::ptr::copy_nonoverlapping(data, copy as *mut u8, dims as usize * 2);
-        return std::slice::from_raw_parts(copy, dims as usize);
-    }
-    std::slice::from_raw_parts(data as *const f16, dims as usize)
+    crate::vector::dense_elements(datum, NAME)
 }
 
 /// Borrow the halves of halfvec argument `n`.

@@ -39,24 +39,36 @@ pub unsafe fn arg_slice<'a>(fcinfo: pg_sys::FunctionCallInfo, n: usize) -> &'a [
 /// # Safety
 /// `datum` must be a non-null `vector` datum; the result lives as long as the current memory context.
 pub unsafe fn datum_slice<'a>(datum: pg_sys::Datum) -> &'a [f32] {
+    dense_elements(datum, "vector")
+}
+
+/// The elements of a dense vector datum of type `name` (`vector`: float4, `halfvec`: binary16),
+/// detoasted: the layout both share (varlena header, int16 dims, int16 unused, `dims` elements of
+/// `T`), its size checked against its dimension count.
+///
+/// # Safety
+/// `datum` must be a non-null datum of type `name` with elements of type `T`; the result lives as
+/// long as the current memory context.
+pub unsafe fn dense_elements<'a, T: Copy>(datum: pg_sys::Datum, name: &str) -> &'a [T] {
+    let size = std::mem::size_of::<T>();
     let ptr = pg_sys::pg_detoast_datum(datum.cast_mut_ptr()) as *const u8;
     let total = pgrx::varsize_any(ptr as *const pg_sys::varlena);
     let dims = (ptr.add(4) as *const i16).read_unaligned();
-    if dims < 1 || HEADER_BYTES + dims as usize * 4 != total {
+    if dims < 1 || HEADER_BYTES + dims as usize * size != total {
         raise(
             Code::ERRCODE_DATA_CORRUPTED,
-            format!("corrupt vector datum: {dims} dimensions in {total} bytes"),
+            format!("corrupt {name} datum: {dims} dimensions in {total} bytes"),
             None,
         );
     }
     let data = ptr.add(HEADER_BYTES);
-    if !(data as usize).is_multiple_of(std::mem::align_of::<f32>()) {
+    if !(data as usize).is_multiple_of(std::mem::align_of::<T>()) {
         // Detoasted values are palloc'd (max-aligned); this only guards against surprises.
-        let copy = pg_sys::palloc(dims as usize * 4) as *mut f32;
-        std::ptr::copy_nonoverlapping(data, copy as *mut u8, dims as usize * 4);
+        let copy = pg_sys::palloc(dims as usize * size) as *mut T;
+        std::ptr::copy_nonoverlapping(data, copy as *mut u8, dims as usize * size);
         return std::slice::from_raw_parts(copy, dims as usize);
     }
-    std::slice::from_raw_parts(data as *const f32, dims as usize)
+    std::slice::from_raw_parts(data as *const T, dims as usize)
 }
 
 /// Check a dimension count for a new vector (at least 1, at most [`MAX_DIMS`]).
