@@ -46,6 +46,15 @@ ORDER BY embedding <=> embedrank.embed(%(q)s, input_type => 'query')
 LIMIT 100
 """
 
+# The rerank stage every reranked pipeline ends with: CTE `cand` (r, id, body) read by the
+# cross-encoder, its top 10 returned best first.
+RERANK_CAND = """SELECT cand.id
+FROM (SELECT array_agg(body ORDER BY r) AS docs FROM cand) a,
+     embedrank.rerank(%(q)s, a.docs, top_n => 10) rr
+JOIN cand ON cand.r = rr.idx
+ORDER BY rr.score DESC, cand.r
+"""
+
 DENSE_RERANK = """
 WITH ann AS (
   SELECT id, body, embedding <=> embedrank.embed(%(q)s, input_type => 'query') AS distance
@@ -53,12 +62,7 @@ WITH ann AS (
 ), cand AS (
   SELECT row_number() OVER (ORDER BY distance) AS r, id, body FROM ann
 )
-SELECT cand.id
-FROM (SELECT array_agg(body ORDER BY r) AS docs FROM cand) a,
-     embedrank.rerank(%(q)s, a.docs, top_n => 10) rr
-JOIN cand ON cand.r = rr.idx
-ORDER BY rr.score DESC, cand.r
-"""
+""" + RERANK_CAND
 
 # Query terms OR-ed: plainto_tsquery stems and drops stop words, its '&' become '|'.
 FTS_QUERY = "(SELECT replace(plainto_tsquery('english', %(q)s)::text, '&', '|')::tsquery AS tq) q"
@@ -89,12 +93,7 @@ HYBRID_RERANK = HYBRID_CTES + """, cand AS (
   SELECT row_number() OVER (ORDER BY f.rrf DESC, f.id) AS r, f.id, p.body
   FROM (SELECT * FROM fused ORDER BY rrf DESC, id LIMIT 50) f JOIN dl19_passages p USING (id)
 )
-SELECT cand.id
-FROM (SELECT array_agg(body ORDER BY r) AS docs FROM cand) a,
-     embedrank.rerank(%(q)s, a.docs, top_n => 10) rr
-JOIN cand ON cand.r = rr.idx
-ORDER BY rr.score DESC, cand.r
-"""
+""" + RERANK_CAND
 
 PIPELINES = [
     ("dense", "dense (bge-small, top 100 by cosine)", DENSE),

@@ -19,16 +19,11 @@ Run (the extension installed, a server at PGHOST/PGPORT — scripts/eval.sh star
 import argparse
 import time
 
-from eval_dl19 import connect_loaded, judged_queries, ndcg10
+from eval_dl19 import RERANK_CAND, connect_loaded, judged_queries, ndcg10
 
 RERANK = """
 , cand AS (SELECT row_number() OVER (ORDER BY d) AS r, id, body FROM (SELECT * FROM first ORDER BY d LIMIT 50) f)
-SELECT cand.id
-FROM (SELECT array_agg(body ORDER BY r) AS docs FROM cand) a,
-     embedrank.rerank(%(q)s, a.docs, top_n => 10) rr
-JOIN cand ON cand.r = rr.idx
-ORDER BY rr.score DESC, cand.r
-"""
+""" + RERANK_CAND
 
 QV = "WITH qv AS MATERIALIZED (SELECT embedrank.embed(%(q)s, input_type => 'query') AS v)"
 
