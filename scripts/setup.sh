@@ -51,9 +51,25 @@ fi
 
 bash "$REPO_ROOT/scripts/fetch_assets.sh"
 
-if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import psycopg, psycopg2, asyncpg, pgvector, sqlalchemy, numpy, onnxruntime, tokenizers' 2>/dev/null; then
-  log "creating Python virtualenv for client tests, benchmarks and evaluation"
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q -r "$REPO_ROOT/tests/requirements.txt"
+# The venv follows tests/requirements.txt: a stamp of its hash says whether it is up to date.
+req="$REPO_ROOT/tests/requirements.txt"
+stamp="$VENV/.requirements.sha256"
+if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$(sha256sum < "$req")" ]; then
+  log "Python virtualenv for client tests, benchmarks and evaluation (tests/requirements.txt)"
+  [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q -r "$req"
+  sha256sum < "$req" > "$stamp"
+fi
+
+# pgvector-python's source distribution: its test suite runs against this extension
+# (tests/client/test_pgvector_python_suite.py).
+PGVECTOR_PY=pgvector-0.4.2.tar.gz
+PGVECTOR_PY_SHA256=322cac0c1dc5d41c9ecf782bd9991b7966685dee3a00bc873631391ed949513a
+if [ "$(sha256sum "$CACHE_DIR/pgvector-python/$PGVECTOR_PY" 2>/dev/null | cut -d' ' -f1)" != "$PGVECTOR_PY_SHA256" ]; then
+  log "fetching pgvector-python's sdist (its tests)"
+  mkdir -p "$CACHE_DIR/pgvector-python"
+  "$VENV/bin/pip" download -q --no-deps --no-binary :all: -d "$CACHE_DIR/pgvector-python" pgvector==0.4.2
+  echo "$PGVECTOR_PY_SHA256  $CACHE_DIR/pgvector-python/$PGVECTOR_PY" | sha256sum -c --quiet \
+    || die "pgvector-python sdist: sha256 mismatch"
 fi
 log "setup complete"
