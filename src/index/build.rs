@@ -43,6 +43,7 @@ const PARALLEL_MIN_ELEMENTS: usize = 10_000;
 struct BuildState {
     index: pg_sys::Relation,
     metric: u32,
+    encoding: page::Encoding,
     dims: usize,
     graph: Option<InMemoryGraph>,
     tids: Vec<Vec<pg_sys::ItemPointerData>>,
@@ -74,10 +75,11 @@ unsafe fn column_dims(index: pg_sys::Relation) -> usize {
             Some("Declare the column with its dimensions, e.g. vector(384), halfvec(384) or bit(384)."),
         );
     }
-    if typmod as usize > page::MAX_DIMS {
+    let max = super::column::encoding(index).max_dims();
+    if typmod as usize > max {
         raise(
             Code::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
-            format!("column cannot have more than {} dimensions for embedrank_hnsw index", page::MAX_DIMS),
+            format!("column cannot have more than {max} dimensions for embedrank_hnsw index"),
             Some("Index a shorter prefix with subvector() in an expression index (Matryoshka embeddings), or reduce dimensions."),
         );
     }
@@ -119,6 +121,7 @@ unsafe fn empty_meta(index: pg_sys::Relation) -> Meta {
         entry_level: -1,
         insert_block: page::META_BLOCK,
         free_block: page::META_BLOCK,
+        encoding: super::column::encoding(index) as u32,
     }
 }
 
@@ -141,6 +144,7 @@ pub unsafe extern "C-unwind" fn ambuild(
     let mut state = BuildState {
         index,
         metric: meta.metric,
+        encoding: meta.encoding(),
         dims: meta.dims as usize,
         graph: Some(InMemoryGraph::new(
             meta.dims as usize,
@@ -273,7 +277,7 @@ unsafe extern "C-unwind" fn build_callback(
             None,
         );
     }
-    let Some(v) = prepare(state.metric, &raw) else {
+    let Some(v) = prepare(state.metric, state.encoding, &raw) else {
         return;
     };
     state.tuples += 1.0;
@@ -385,7 +389,7 @@ impl Packer {
 
 /// Where each element and its neighbour list go: (element, neighbour item). A pair that fits one page
 /// stays together; a larger one is placed item by item (the list may land on the next page).
-fn layout(graph: &InMemoryGraph, dims: usize, m: usize) -> Vec<(Node, Node)> {
+fn layout(graph: &InMemoryGraph, dims: usize, enc: page::Encoding, m: usize) -> Vec<(Node, Node)> {
     let mut out = Vec::new();
     reserve_exact(
         &mut out,
@@ -400,10 +404,10 @@ fn layout(graph: &InMemoryGraph, dims: usize, m: usize) -> Vec<(Node, Node)> {
     };
     for id in 0..graph.len() as u32 {
         let level = graph.level(id);
-        if page::pair_fits_one_page(dims, m, level) {
-            packer.reserve(page::pair_footprint(dims, m, level));
+        if page::pair_fits_one_page(dims, enc, m, level) {
+            packer.reserve(page::pair_footprint(dims, enc, m, level));
         }
-        let element = packer.place(page::element_size(dims));
+        let element = packer.place(page::element_size(dims, enc));
         let neighbors = packer.place(page::neighbors_size(m, level));
         out.push((element, neighbors));
     }
@@ -416,7 +420,7 @@ unsafe fn write_graph(state: &BuildState, graph: &InMemoryGraph) {
     let index = state.index;
     let mut meta = read_meta(index);
     let m = meta.m as usize;
-    let places = layout(graph, state.dims, m);
+    let places = layout(graph, state.dims, state.encoding, m);
     // Items in page order: element 0, its list, element 1, its list, ...
     let item_at = |at: usize| {
         let (e, nb) = places[at / 2];
@@ -442,6 +446,7 @@ unsafe fn write_graph(state: &BuildState, graph: &InMemoryGraph) {
                     &state.tids[id as usize],
                     places[id as usize].1,
                     graph.vector(id),
+                    state.encoding,
                 )
             } else {
                 lists.clear();

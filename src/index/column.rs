@@ -1,11 +1,12 @@
-//! What the indexed column holds, read as the float4 values the graph stores: a `vector` as it is,
-//! a `halfvec` widened (exact), a `sparsevec` made dense, a `bit` string unpacked to one 0/1 value
-//! per bit (Hamming distance is then L1, Jaccard its own kernel). The graph stores dense float4
-//! for all of them, so a halfvec index is as large as a vector one, a bit index 32 times the bits'
-//! size, and every column is limited to 2000 dimensions — pgvector stores halves, bits and sparse
-//! entries as they are (halfvec up to 4000 dimensions, bit 64000, sparsevec 10^9 with at most
-//! 1000 non-zero entries).
+//! What the indexed column holds, read as the float4 values the graph searches with: a `vector` as
+//! it is, a `halfvec` widened (exact), a `sparsevec` made dense, a `bit` string unpacked to one 0/1
+//! value per bit (Hamming distance is then L1, Jaccard its own kernel) — and the [`Encoding`] the
+//! index pages keep them in: halves for `halfvec` (up to 4,000 dimensions, half a vector index's
+//! size), bits for `bit` (up to 64,000), float4 for `vector` (2,000). A `sparsevec` is stored dense
+//! too, so it is indexable up to 2,000 dimensions, where pgvector stores the non-zero entries
+//! (10^9 dimensions, at most 1,000 of them non-zero).
 
+use super::pages::format::Encoding;
 use pgrx::pg_sys;
 use std::borrow::Cow;
 
@@ -42,6 +43,18 @@ unsafe fn kind(index: pg_sys::Relation) -> Kind {
     };
     LAST_TYPE.set(Some((typ, k)));
     k
+}
+
+/// How `index`'s pages store its column's values.
+///
+/// # Safety
+/// `index` must be an open embedrank_hnsw index.
+pub unsafe fn encoding(index: pg_sys::Relation) -> Encoding {
+    match kind(index) {
+        Kind::Halfvec => Encoding::F16,
+        Kind::Bit => Encoding::Bit,
+        Kind::Vector | Kind::Sparsevec => Encoding::F32,
+    }
 }
 
 /// The dimensions the index column declares (its typmod; the build refused a column without one).

@@ -20,7 +20,7 @@ pub fn read_meta(index: pg_sys::Relation) -> Meta {
     let meta = with_page(index, page::META_BLOCK, page::KIND_META, |p| unsafe {
         *page::meta_ptr(p)
     });
-    if meta.magic != page::MAGIC {
+    if meta.magic != page::MAGIC || page::Encoding::from_code(meta.encoding).is_none() {
         raise(
             Code::ERRCODE_INDEX_CORRUPTED,
             format!("index \"{}\" has a bad meta page", unsafe {
@@ -64,6 +64,8 @@ struct ElementCache {
 const SPARE_CACHE_FLOATS: usize = 4 << 20;
 
 thread_local! {
+    /// The last element read from a half or bit index, widened to float4.
+    static DECODED: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
     static SPARE_CACHE: std::cell::RefCell<Option<ElementCache>> = const { std::cell::RefCell::new(None) };
 }
 
@@ -71,6 +73,7 @@ thread_local! {
 pub struct PageGraph {
     pub index: pg_sys::Relation,
     pub dims: usize,
+    pub encoding: page::Encoding,
     pub m: usize,
     pub metric: Metric,
     /// Elements already read, when the caller computes many node-to-node distances (insert, vacuum).
@@ -82,6 +85,7 @@ impl PageGraph {
         PageGraph {
             index,
             dims: meta.dims as usize,
+            encoding: meta.encoding(),
             m: meta.m as usize,
             metric: super::metric::search_metric(meta.metric),
             cache: cache_vectors.then(|| {
@@ -109,12 +113,20 @@ impl PageGraph {
         }
     }
 
-    /// Run `f` on `n`'s header and vector where they lie on the page (share-locked, no copy).
+    /// Run `f` on `n`'s header and vector while the page is share-locked: float4 values where they
+    /// lie on the page (no copy), halves and bits widened into a per-backend buffer first.
     fn with_element<R>(&self, n: Node, f: impl FnOnce(&page::ElementHeader, &[f32]) -> R) -> R {
-        let (index, dims) = (self.index, self.dims);
+        let (index, dims, enc) = (self.index, self.dims, self.encoding);
         with_page(index, page::node_block(n), page::KIND_DATA, |p| unsafe {
             let item = page::item(index, p, n, true);
-            f(page::element_header(item), page::element_vector(item, dims))
+            if enc == page::Encoding::F32 {
+                return f(page::element_header(item), page::element_f32(item, dims));
+            }
+            DECODED.with(|d| {
+                let mut d = d.borrow_mut();
+                enc.decode(page::element_bytes(item, dims, enc), dims, &mut d);
+                f(page::element_header(item), &d)
+            })
         })
     }
 

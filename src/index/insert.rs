@@ -138,7 +138,16 @@ unsafe fn place(
         if meta.free_block == page::META_BLOCK {
             break;
         }
-        if let Some(n) = write::reuse_deleted(index, m, meta.free_block, level, &[tid], v, lists) {
+        if let Some(n) = write::reuse_deleted(
+            index,
+            m,
+            meta.encoding(),
+            meta.free_block,
+            level,
+            &[tid],
+            v,
+            lists,
+        ) {
             return n;
         }
         if level > 0 {

@@ -3,6 +3,7 @@
 //! searched with, and the form a vector is stored in (unit length under cosine). Bit strings are
 //! searched as 0/1 values: Hamming distance is L1 over them, Jaccard has its own kernel.
 
+use super::pages::format::Encoding;
 use crate::errors::{raise, Code};
 use embedrank_core::distance;
 use pgrx::pg_sys;
@@ -54,10 +55,11 @@ pub unsafe fn index_metric(index: pg_sys::Relation) -> u32 {
 }
 
 /// The form in which `v` is stored and searched: unit length for cosine (None for a zero vector,
-/// which has no cosine distance and is not indexed), unchanged otherwise. The norm and the division
+/// which has no cosine distance and is not indexed), unchanged otherwise; then rounded as `enc`
+/// stores it (a unit halfvec is rounded to halves, as pgvector's `l2_normalize` of a halfvec is). The norm and the division
 /// are in double precision, as pgvector's `l2_normalize`: a float4 norm overflows past ~1.8e19 per
 /// element and underflows below ~1e-23, and such rows would silently drop out of the index.
-pub fn prepare(metric: u32, v: &[f32]) -> Option<Vec<f32>> {
+pub fn prepare(metric: u32, enc: Encoding, v: &[f32]) -> Option<Vec<f32>> {
     if metric != METRIC_COSINE {
         return Some(v.to_vec());
     }
@@ -65,5 +67,7 @@ pub fn prepare(metric: u32, v: &[f32]) -> Option<Vec<f32>> {
     if n == 0.0 || !n.is_finite() {
         return None;
     }
-    Some(v.iter().map(|&x| (f64::from(x) / n) as f32).collect())
+    let mut unit: Vec<f32> = v.iter().map(|&x| (f64::from(x) / n) as f32).collect();
+    enc.round(&mut unit);
+    Some(unit)
 }

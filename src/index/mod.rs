@@ -95,7 +95,7 @@ unsafe extern "C-unwind" fn aminsert(
     }
     let raw = column::column_values(index, *values);
     let meta = graph::read_meta(index);
-    let Some(v) = metric::prepare(meta.metric, &raw) else {
+    let Some(v) = metric::prepare(meta.metric, meta.encoding(), &raw) else {
         return false;
     };
     let _lock = insert::WriterLock::take(index);

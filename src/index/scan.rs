@@ -107,7 +107,7 @@ unsafe fn start(scan: pg_sys::IndexScanDesc, st: &mut ScanState) -> bool {
     if raw.len() != meta.dims as usize {
         dims_mismatch(raw.len(), meta.dims as usize);
     }
-    let q = prepare(meta.metric, &raw).unwrap_or(raw);
+    let q = prepare(meta.metric, meta.encoding(), &raw).unwrap_or(raw);
     if meta.entry == 0 {
         return false;
     }

@@ -79,18 +79,18 @@ pub unsafe fn add_pair(
     vector: &[f32],
     lists: &[Vec<Node>],
 ) -> Node {
-    let m = meta.m as usize;
+    let (m, enc) = (meta.m as usize, meta.encoding());
     let neighbors = page::make_neighbors(m, level, lists);
     let mut wal = WalWrite::start(index);
-    let node = if page::pair_fits_one_page(vector.len(), m, level) {
+    let node = if page::pair_fits_one_page(vector.len(), enc, m, level) {
         let (block, pg) = page_with_room(
             index,
             meta,
             &mut wal,
-            page::pair_footprint(vector.len(), m, level),
+            page::pair_footprint(vector.len(), enc, m, level),
         );
         let next = pg_sys::PageGetMaxOffsetNumber(pg) + 1;
-        let element = page::make_element(level, tids, page::node(block, next + 1), vector);
+        let element = page::make_element(level, tids, page::node(block, next + 1), vector, enc);
         let off_e = add_item(pg, &element);
         let off_n = add_item(pg, &neighbors);
         assert!(
@@ -102,7 +102,7 @@ pub unsafe fn add_pair(
         let (nb_block, nb_page) =
             page_with_room(index, meta, &mut wal, page::item_footprint(neighbors.len()));
         let nb = page::node(nb_block, add_item(nb_page, &neighbors));
-        let element = page::make_element(level, tids, nb, vector);
+        let element = page::make_element(level, tids, nb, vector, enc);
         if room(nb_page) >= page::item_footprint(element.len()) {
             page::node(nb_block, add_item(nb_page, &element))
         } else {
@@ -123,6 +123,7 @@ pub unsafe fn add_pair(
 pub unsafe fn reuse_deleted(
     index: pg_sys::Relation,
     m: usize,
+    enc: page::Encoding,
     block: u32,
     level: usize,
     tids: &[pg_sys::ItemPointerData],
@@ -138,7 +139,7 @@ pub unsafe fn reuse_deleted(
     let mut wal = WalWrite::start(index);
     let pg = wal.page(buf, false);
     let element = page::item(index, pg, e, true);
-    let fresh = page::make_element(level, tids, nb, vector);
+    let fresh = page::make_element(level, tids, nb, vector, enc);
     std::ptr::copy_nonoverlapping(fresh.as_ptr(), element, fresh.len());
     let item = page::item(index, pg, nb, false);
     let size = page::neighbors_size(m, page::neighbors_level(item));

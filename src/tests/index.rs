@@ -587,3 +587,87 @@ fn a_bit_query_of_another_length_is_an_error_before_it_is_unpacked() {
         "different bit lengths 100000000 and 8",
     );
 }
+
+/// Every row of `table` is returned by an L2 index scan on its column `v` that walks the whole graph
+/// from the row `qid`.
+fn all_rows_reachable_from(table: &str, qid: i32) {
+    Spi::run("SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = on; SET LOCAL embedrank.hnsw_max_scan_tuples = 100000000").unwrap();
+    let total = Spi::get_one::<i64>(&format!("SELECT count(*) FROM {table} WHERE v IS NOT NULL")).unwrap();
+    let found = Spi::get_one::<i64>(&format!(
+        "SELECT count(*) FROM (SELECT id FROM {table} ORDER BY v <-> (SELECT v FROM {table} WHERE id = {qid}) LIMIT 1000000) s"
+    ))
+    .unwrap();
+    assert_eq!(found, total, "{table}: index scan reaches every row");
+}
+
+#[pg_test]
+fn halfvec_and_bit_indexes_keep_their_own_precision_up_to_pgvectors_limits() {
+    Spi::run("SELECT setseed(0.17)").unwrap();
+    // halfvec: stored as halves, so 4,000 dimensions fit a page (an element alone, its list apart),
+    // at level 0 and at forced tall levels.
+    for level in [0, 12] {
+        let t = format!("h4000_{level}");
+        Spi::run(&format!(
+            "CREATE TABLE {t} AS SELECT i AS id, (SELECT array_agg(((i % 7) * 0.1 + random() + 0 * g)::real) FROM generate_series(1, 4000) g)::halfvec(4000) AS v
+             FROM generate_series(1, 120) i"
+        ))
+        .unwrap();
+        Spi::run(&format!("SET embedrank.hnsw_test_min_level = {level}")).unwrap();
+        Spi::run(&format!("CREATE INDEX {t}_idx ON {t} USING embedrank_hnsw (v halfvec_l2_ops)")).unwrap();
+        Spi::run(&format!(
+            "INSERT INTO {t} SELECT 1000 + i, (SELECT array_agg((random() + 0 * g + 0 * i)::real) FROM generate_series(1, 4000) g)::halfvec(4000)
+             FROM generate_series(1, 40) i"
+        ))
+        .unwrap();
+        Spi::run("RESET embedrank.hnsw_test_min_level").unwrap();
+        Spi::run("SET LOCAL embedrank.hnsw_ef_search = 200").unwrap();
+        assert!(recall(&t, "<->", &[1, 60, 1001, 1040]) >= 0.9, "{t}");
+        all_rows_reachable_from(&t, 1);
+    }
+    Spi::run("CREATE TABLE h4001 (v halfvec(4001))").unwrap();
+    assert_error("CREATE INDEX ON h4001 USING embedrank_hnsw (v halfvec_l2_ops)", "54000", "cannot have more than 4000 dimensions");
+    // bit: one bit per dimension, so 64,000 fit.
+    Spi::run(
+        "CREATE TABLE b64k AS SELECT i AS id, (SELECT string_agg(CASE WHEN random() < 0.5 THEN '1' ELSE '0' END, '') FROM generate_series(1, 64000) g WHERE g > 0 * i)::bit(64000) AS v
+         FROM generate_series(1, 50) i",
+    )
+    .unwrap();
+    Spi::run("CREATE INDEX b64k_idx ON b64k USING embedrank_hnsw (v bit_hamming_ops)").unwrap();
+    Spi::run("INSERT INTO b64k SELECT 100 + i, (SELECT string_agg(CASE WHEN random() < 0.5 THEN '1' ELSE '0' END, '') FROM generate_series(1, 64000) g WHERE g > 0 * i)::bit(64000) FROM generate_series(1, 10) i").unwrap();
+    Spi::run("SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = on").unwrap();
+    for qid in [1, 50, 101, 110] {
+        let first = Spi::get_one::<i32>(&format!("SELECT id FROM b64k ORDER BY v <~> (SELECT v FROM b64k WHERE id = {qid}) LIMIT 1")).unwrap();
+        assert_eq!(first, Some(qid), "a 64000-bit code finds itself");
+    }
+    assert_eq!(
+        Spi::get_one::<i64>("SELECT count(*) FROM (SELECT id FROM b64k ORDER BY v <~> (SELECT v FROM b64k WHERE id = 7) LIMIT 100) s").unwrap(),
+        Some(60)
+    );
+    Spi::run("CREATE TABLE b64k1 (v bit(64001))").unwrap();
+    assert_error("CREATE INDEX ON b64k1 USING embedrank_hnsw (v bit_hamming_ops)", "54000", "cannot have more than 64000 dimensions");
+}
+
+#[pg_test]
+fn halfvec_and_bit_indexes_are_smaller_than_a_vector_index_of_the_same_rows() {
+    make_table("sz", 2000, 384);
+    Spi::run("CREATE TABLE sz2 AS SELECT id, v, v::halfvec(384) AS h, binary_quantize(v)::bit(384) AS b FROM sz").unwrap();
+    Spi::run("CREATE INDEX sz_v ON sz2 USING embedrank_hnsw (v vector_l2_ops)").unwrap();
+    Spi::run("CREATE INDEX sz_h ON sz2 USING embedrank_hnsw (h halfvec_l2_ops)").unwrap();
+    Spi::run("CREATE INDEX sz_b ON sz2 USING embedrank_hnsw (b bit_hamming_ops)").unwrap();
+    let size = |i: &str| Spi::get_one::<i64>(&format!("SELECT pg_relation_size('{i}')")).unwrap().unwrap() as f64;
+    let (v, h, b) = (size("sz_v"), size("sz_h"), size("sz_b"));
+    // Per element: 1,536 bytes of float4 against 768 of halves and 48 of bits, with ~270 bytes of
+    // header and neighbour list each.
+    assert!(h < 0.65 * v, "halfvec index {h} bytes, vector index {v}");
+    assert!(b < 0.3 * v, "bit index {b} bytes, vector index {v}");
+    // The halfvec index answers with the halves' own distances (exact ones at this ef_search).
+    Spi::run("SET LOCAL embedrank.hnsw_ef_search = 400").unwrap();
+    for qid in [3, 999] {
+        let q = format!("SELECT array_agg(id) FROM (SELECT id FROM sz2 ORDER BY h <-> (SELECT h FROM sz2 WHERE id = {qid}) LIMIT 5) s");
+        Spi::run("SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = on").unwrap();
+        let approx = Spi::get_one::<Vec<i32>>(&q).unwrap().unwrap();
+        Spi::run("SET LOCAL enable_indexscan = off; SET LOCAL enable_seqscan = on").unwrap();
+        let exact = Spi::get_one::<Vec<i32>>(&q).unwrap().unwrap();
+        assert_eq!(approx, exact, "query row {qid}");
+    }
+}

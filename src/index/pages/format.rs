@@ -3,7 +3,9 @@
 //! Block 0 is the meta page: magic, format version, dimensions, m, ef_construction, metric, the
 //! entry point and the page new elements go to. Every other page holds items of two kinds:
 //! - an *element*: header (level, deleted flag, up to [`MAX_HEAP_TIDS`] heap TIDs — exact duplicate
-//!   vectors share one element — and the TID of its neighbour item) followed by the float4 vector;
+//!   vectors share one element — and the TID of its neighbour item) followed by the vector's values
+//!   in the index's [`Encoding`] (float4 for `vector` and `sparsevec`, IEEE half for `halfvec`, one
+//!   bit per dimension for `bit`: the column's own precision, as pgvector stores them);
 //! - a *neighbour list*: for levels 0..=level, fixed slots (2·m at level 0, m above) of element TIDs;
 //!   an empty slot has offset 0.
 //!
@@ -11,7 +13,7 @@
 //! insert put an element and its neighbour list on the same page when the pair fits one
 //! ([`pair_fits_one_page`]), so one page read serves both; otherwise (large vectors with many or
 //! tall neighbour lists) each goes on a page of its own and the element points at its list. An element
-//! always fits a page alone (`MAX_DIMS`), and a neighbour list does because levels are capped per `m`
+//! always fits a page alone ([`Encoding::max_dims`]), and a neighbour list does because levels are capped per `m`
 //! ([`max_level`]).
 //!
 //! Deletion has two states ([`DELETED_LINKED`], [`DELETED_FREE`]): VACUUM first marks an element that
@@ -36,8 +38,115 @@ pub const KIND_DATA: u16 = 2;
 pub const MAX_HEAP_TIDS: usize = 10;
 const ITEM_ELEMENT: u8 = 1;
 const ITEM_NEIGHBORS: u8 = 2;
-/// Largest indexable vector (pgvector's limit); an element of this size fits a page on its own.
-pub const MAX_DIMS: usize = 2000;
+/// Bytes of the largest element's values: each encoding's dimension limit (pgvector's) fills them.
+const MAX_VALUE_BYTES: usize = 8000;
+
+/// How an element stores its values (the meta page's `encoding`; part of the on-disk format: the
+/// codes never change). Searches read them back as float4: exactly, since each column type's
+/// values are what its encoding holds (a cosine index stores unit vectors rounded to the encoding,
+/// as pgvector stores `l2_normalize`d halfvecs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Encoding {
+    /// float4 per dimension (`vector`, and `sparsevec` made dense): up to 2,000 dimensions.
+    F32 = 0,
+    /// IEEE half per dimension (`halfvec`): up to 4,000 dimensions.
+    F16 = 1,
+    /// One bit per dimension, read back as 0/1 (`bit`): up to 64,000 dimensions.
+    Bit = 2,
+}
+
+impl Encoding {
+    /// The encoding stored as `code` in a meta page (0 in pages written before the field existed).
+    pub fn from_code(code: u32) -> Option<Encoding> {
+        match code {
+            0 => Some(Encoding::F32),
+            1 => Some(Encoding::F16),
+            2 => Some(Encoding::Bit),
+            _ => None,
+        }
+    }
+
+    /// Bytes the values of a `dims`-dimensional vector take.
+    pub fn value_bytes(self, dims: usize) -> usize {
+        match self {
+            Encoding::F32 => 4 * dims,
+            Encoding::F16 => 2 * dims,
+            Encoding::Bit => dims.div_ceil(8),
+        }
+    }
+
+    /// Most dimensions an element of this encoding may have (it then still fits a page alone).
+    pub fn max_dims(self) -> usize {
+        match self {
+            Encoding::F32 => MAX_VALUE_BYTES / 4,
+            Encoding::F16 => MAX_VALUE_BYTES / 2,
+            Encoding::Bit => MAX_VALUE_BYTES * 8,
+        }
+    }
+
+    /// `v` as this encoding stores it (half rounding; bits are 0/1 already).
+    pub fn round(self, v: &mut [f32]) {
+        if self == Encoding::F16 {
+            for x in v {
+                *x = embedrank_core::halfvec::narrow(*x).to_f32();
+            }
+        }
+    }
+
+    /// Writes `v` into `out` (`value_bytes(v.len())` long).
+    fn encode(self, v: &[f32], out: &mut [u8]) {
+        match self {
+            Encoding::F32 => {
+                for (o, x) in out.chunks_exact_mut(4).zip(v) {
+                    o.copy_from_slice(&x.to_ne_bytes());
+                }
+            }
+            Encoding::F16 => {
+                for (o, x) in out.chunks_exact_mut(2).zip(v) {
+                    o.copy_from_slice(&embedrank_core::halfvec::narrow(*x).to_ne_bytes());
+                }
+            }
+            Encoding::Bit => {
+                out.fill(0);
+                for (i, x) in v.iter().enumerate() {
+                    if *x != 0.0 {
+                        out[i / 8] |= 0x80 >> (i % 8);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The `dims` values in `bytes` as float4, into `out` (resized to `dims`). Not for F32, which
+    /// callers read in place ([`element_f32`]).
+    pub fn decode(self, bytes: &[u8], dims: usize, out: &mut Vec<f32>) {
+        out.resize(dims, 0.0);
+        match self {
+            Encoding::F32 => {
+                for (o, b) in out.iter_mut().zip(bytes.chunks_exact(4)) {
+                    *o = f32::from_ne_bytes([b[0], b[1], b[2], b[3]]);
+                }
+            }
+            Encoding::F16 => {
+                // SAFETY: element values start 2-aligned (maxaligned item + 72-byte header) and
+                // `bytes` holds 2·dims bytes.
+                let halves = unsafe {
+                    std::slice::from_raw_parts(
+                        bytes.as_ptr() as *const embedrank_core::halfvec::f16,
+                        dims,
+                    )
+                };
+                embedrank_core::halfvec::widen_into(halves, out);
+            }
+            Encoding::Bit => {
+                for (i, o) in out.iter_mut().enumerate() {
+                    *o = f32::from((bytes[i / 8] >> (7 - i % 8)) & 1);
+                }
+            }
+        }
+    }
+}
+
 /// `ElementHeader::deleted`: a live element.
 pub const LIVE: u8 = 0;
 /// Deleted (no heap TIDs left), but live elements may still link to it: never reused.
@@ -71,6 +180,16 @@ pub struct Meta {
     /// by VACUUM after it relinked the graph, advanced by inserts as they use up the space. Meta
     /// pages written before this field existed read it as 0 (PageInit zeroes the page).
     pub free_block: u32,
+    /// [`Encoding`] code of the elements' values; older meta pages read 0, float4, which is what
+    /// they hold.
+    pub encoding: u32,
+}
+
+impl Meta {
+    /// How the elements store their values (`read_meta` checked the code).
+    pub fn encoding(&self) -> Encoding {
+        Encoding::from_code(self.encoding).unwrap_or(Encoding::F32)
+    }
 }
 
 /// An element's fixed header; the vector follows it.
@@ -122,9 +241,9 @@ fn level_start(m: usize, level: usize) -> usize {
     }
 }
 
-/// Bytes of an element item for `dims`.
-pub fn element_size(dims: usize) -> usize {
-    ELEMENT_HEADER + 4 * dims
+/// Bytes of an element item for `dims` values in `enc`.
+pub fn element_size(dims: usize, enc: Encoding) -> usize {
+    ELEMENT_HEADER + enc.value_bytes(dims)
 }
 
 /// Bytes of a neighbour item for an element of `level`.
@@ -133,8 +252,8 @@ pub fn neighbors_size(m: usize, level: usize) -> usize {
 }
 
 /// Bytes an element and its neighbour list take on a page, line pointers and alignment included.
-pub fn pair_footprint(dims: usize, m: usize, level: usize) -> usize {
-    item_footprint(element_size(dims)) + item_footprint(neighbors_size(m, level))
+pub fn pair_footprint(dims: usize, enc: Encoding, m: usize, level: usize) -> usize {
+    item_footprint(element_size(dims, enc)) + item_footprint(neighbors_size(m, level))
 }
 
 pub const fn maxalign(n: usize) -> usize {
@@ -152,11 +271,13 @@ pub const fn item_footprint(size: usize) -> usize {
 }
 
 // The largest element fits an empty page on its own.
-const _: () = assert!(item_footprint(ELEMENT_HEADER + 4 * MAX_DIMS) <= PAGE_USABLE);
+const _: () = assert!(item_footprint(ELEMENT_HEADER + MAX_VALUE_BYTES) <= PAGE_USABLE);
+// Values start 4-aligned in a (maxaligned) item, so float4 values are read in place.
+const _: () = assert!(ELEMENT_HEADER % 4 == 0);
 
 /// Whether an element and its neighbour list fit one page together.
-pub fn pair_fits_one_page(dims: usize, m: usize, level: usize) -> bool {
-    pair_footprint(dims, m, level) <= PAGE_USABLE
+pub fn pair_fits_one_page(dims: usize, enc: Encoding, m: usize, level: usize) -> bool {
+    pair_footprint(dims, enc, m, level) <= PAGE_USABLE
 }
 
 /// Highest level an element may have with this `m`: its neighbour list (2·m + level·m slots) must fit
@@ -285,8 +406,13 @@ pub unsafe fn element_header<'a>(p: *mut u8) -> &'a mut ElementHeader {
     &mut *(p as *mut ElementHeader)
 }
 
-/// The vector of the element item at `p`.
-pub unsafe fn element_vector<'a>(p: *mut u8, dims: usize) -> &'a [f32] {
+/// The encoded values of the element item at `p`.
+pub unsafe fn element_bytes<'a>(p: *mut u8, dims: usize, enc: Encoding) -> &'a [u8] {
+    std::slice::from_raw_parts(p.add(ELEMENT_HEADER), enc.value_bytes(dims))
+}
+
+/// The float4 values of the element item at `p`, in place (an [`Encoding::F32`] index).
+pub unsafe fn element_f32<'a>(p: *mut u8, dims: usize) -> &'a [f32] {
     std::slice::from_raw_parts(p.add(ELEMENT_HEADER) as *const f32, dims)
 }
 
@@ -296,6 +422,7 @@ pub fn make_element(
     tids: &[pg_sys::ItemPointerData],
     neighbors: Node,
     v: &[f32],
+    enc: Encoding,
 ) -> Vec<u8> {
     let mut h = ElementHeader {
         item: ITEM_ELEMENT,
@@ -308,19 +435,15 @@ pub fn make_element(
         tids: [pg_sys::ItemPointerData::default(); MAX_HEAP_TIDS],
     };
     h.tids[..tids.len()].copy_from_slice(tids);
-    let mut out = vec![0u8; element_size(v.len())];
+    let mut out = vec![0u8; element_size(v.len(), enc)];
     unsafe {
         std::ptr::copy_nonoverlapping(
             &h as *const ElementHeader as *const u8,
             out.as_mut_ptr(),
             ELEMENT_HEADER,
         );
-        std::ptr::copy_nonoverlapping(
-            v.as_ptr() as *const u8,
-            out.as_mut_ptr().add(ELEMENT_HEADER),
-            4 * v.len(),
-        );
     }
+    enc.encode(v, &mut out[ELEMENT_HEADER..]);
     out
 }
 
