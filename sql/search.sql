@@ -314,12 +314,14 @@ CREATE FUNCTION search(
     n int DEFAULT 10,
     min_score real DEFAULT NULL,
     hybrid boolean DEFAULT false,
-    rerank_model text DEFAULT NULL
+    rerank_model text DEFAULT NULL,
+    budget_ms float8 DEFAULT NULL
 ) RETURNS TABLE(key text, content text, distance float8, first_stage_rank int, score real)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, @extschema@, pg_temp AS $$
 DECLARE
     r @extschema@.sources;
+    started timestamptz := clock_timestamp();
 BEGIN
     IF query IS NULL OR source IS NULL THEN
         RETURN;  -- nothing to search for: no rows (documented)
@@ -334,6 +336,9 @@ BEGIN
             HINT = 'Reranking costs time per candidate; 50 to 200 is the usual range.';
     ELSIF n > k THEN
         RAISE EXCEPTION 'n (%) must not exceed k (%)', n, k USING ERRCODE = 'invalid_parameter_value';
+    ELSIF budget_ms < 0 OR budget_ms = 'Infinity' OR budget_ms = 'NaN' THEN
+        RAISE EXCEPTION 'budget_ms must be a non-negative number of milliseconds, got %', budget_ms
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Leave budget_ms NULL to rerank every candidate.';
     END IF;
     RETURN QUERY EXECUTE format($q$
         WITH qv AS MATERIALIZED (SELECT @extschema@.embed($1, %4$L, 'query') AS v),
@@ -354,9 +359,12 @@ BEGIN
         cands AS (SELECT f.*, row_number() OVER (ORDER BY rrf DESC)::int AS pos FROM fused f),
         ranked AS (
             SELECT r.idx, r.score FROM @extschema@.rerank($1,
-                (SELECT array_agg(content ORDER BY pos) FROM cands), $6, $3, $4) r)
+                (SELECT array_agg(content ORDER BY pos) FROM cands), $6, $3, $4,
+                -- what the budget has left once the query is embedded and the candidates fetched
+                -- (greatest() skips NULLs: no budget must stay NULL)
+                CASE WHEN $7 IS NOT NULL THEN greatest(0, $7 - 1000 * extract(epoch FROM clock_timestamp() - $8)) END) r)
         SELECT c.key, c.content, c.distance, c.pos, ranked.score
-        FROM ranked JOIN cands c ON c.pos = ranked.idx ORDER BY ranked.score DESC, c.pos
+        FROM ranked JOIN cands c ON c.pos = ranked.idx ORDER BY ranked.score DESC NULLS LAST, c.pos
     $q$, r.key_column, r.text_column, r.embedding_column, r.model, source)
-    USING query, k, n, min_score, hybrid, rerank_model;
+    USING query, k, n, min_score, hybrid, rerank_model, budget_ms, started;
 END $$;

@@ -3,8 +3,10 @@
 //! - `embed(input text, model, input_type) → vector`: one text. NULL in, NULL out.
 //! - `embed(inputs text[], model, input_type) → vector[]`: many texts in input order, tokenized in
 //!   parallel and run in length-sorted, dynamically padded batches; NULL elements give NULL.
-//! - `rerank(query, documents text[], model, top_n, min_score) → (idx, score)`: cross-encoder scores
-//!   (sigmoid of the logit), best first; `idx` is the 1-based array position; NULL documents skipped.
+//! - `rerank(query, documents text[], model, top_n, min_score, budget_ms) → (idx, score)`:
+//!   cross-encoder scores (sigmoid of the logit), best first; `idx` is the 1-based array position;
+//!   NULL documents skipped; with a latency budget, the documents it left unscored follow in array
+//!   order with a NULL score.
 //! - `models()` and `load(model)`: what is installed, what this backend has loaded (and with how many
 //!   threads, after the `embedrank.max_threads` ceiling), warm-up.
 //!
@@ -30,7 +32,7 @@ use super::errors::OrRaise;
 use super::settings;
 use crate::errors::{raise, reserve_exact, Code};
 use crate::vector::Vector;
-use embedrank_infer::{list_models, sigmoid, Cancel, InputType};
+use embedrank_infer::{list_models, sigmoid, Budget, Cancel, InputType};
 use pgrx::prelude::*;
 use pgrx::Array;
 
@@ -326,6 +328,10 @@ ALTER FUNCTION embed(text[], text, text) SUPPORT embed_support;
 
 /// STABLE: without a model it reads `embedrank.rerank_model`; a set-returning function cannot feed an
 /// index or a generated column, so nothing is lost by not being IMMUTABLE with a fixed model.
+///
+/// With `budget_ms`, documents are scored in array order (the first stage's) while the budget lasts
+/// (see `embedrank_infer::budget`); the ones left unscored follow the scored ones in array order,
+/// with a NULL score. `min_score` drops scored rows below it only.
 #[pg_extern(stable, parallel_safe, cost = 10000)]
 pub fn rerank(
     query: Option<&str>,
@@ -333,7 +339,9 @@ pub fn rerank(
     model: default!(Option<&str>, "NULL"),
     top_n: default!(Option<i32>, "NULL"),
     min_score: default!(Option<f32>, "NULL"),
-) -> TableIterator<'static, (name!(idx, i32), name!(score, f32))> {
+    budget_ms: default!(Option<f64>, "NULL"),
+) -> TableIterator<'static, (name!(idx, i32), name!(score, Option<f32>))> {
+    let start = std::time::Instant::now();
     if let Some(n) = top_n {
         if n < 0 {
             raise(
@@ -343,6 +351,16 @@ pub fn rerank(
             );
         }
     }
+    let budget = budget_ms.map(|b| {
+        if !(b >= 0.0 && b.is_finite()) {
+            raise(
+                Code::ERRCODE_INVALID_PARAMETER_VALUE,
+                format!("budget_ms must be a non-negative number of milliseconds, got {b}"),
+                Some("Leave budget_ms NULL to rerank every document."),
+            );
+        }
+        Budget::starting_at(start, std::time::Duration::from_secs_f64(b / 1000.0))
+    });
     // A NULL query or NULL array has nothing to score: no rows (documented).
     let (Some(query), Some(documents)) = (query, documents) else {
         return TableIterator::new(Vec::new());
@@ -351,10 +369,11 @@ pub fn rerank(
     let reranker = m.as_reranker().or_raise();
     let cap = m.info().config.max_length * BYTES_PER_TOKEN_CAP;
     let query = clip(query, cap);
-    // The documents are read where Postgres keeps the array (no copy), CHUNK at a time; the only
-    // allocation as large as the array is the scores, made fallibly before any inference runs.
+    // The documents are read where Postgres keeps the array (no copy), CHUNK at a time (or what the
+    // budget allows); the only allocation as large as the array is the results, made fallibly before
+    // any inference runs.
     let present = documents.iter().flatten().count();
-    let mut rows: Vec<(i32, f32)> = Vec::new();
+    let mut rows: Vec<(i32, Option<f32>)> = Vec::new();
     reserve_exact(
         &mut rows,
         present,
@@ -364,23 +383,45 @@ pub fn rerank(
     let mut docs = documents
         .iter()
         .enumerate()
-        .filter_map(|(i, d)| d.map(|d| (i as i32 + 1, clip(d, cap))))
+        .filter_map(|(i, d)| d.map(|d| (i as i32 + 1, d)))
         .peekable();
     let (mut idx, mut chunk) = (Vec::with_capacity(CHUNK), Vec::with_capacity(CHUNK));
+    let mut budget = budget;
     while docs.peek().is_some() {
+        let take = match &budget {
+            Some(b) => b.next_chunk(present - rows.len(), std::time::Instant::now()),
+            None => CHUNK,
+        };
+        if take == 0 {
+            break;
+        }
         idx.clear();
         chunk.clear();
-        for (i, d) in docs.by_ref().take(CHUNK) {
+        for (i, d) in docs.by_ref().take(take) {
             idx.push(i);
-            chunk.push(d);
+            chunk.push(clip(d, cap));
         }
+        let t = std::time::Instant::now();
         let logits = reranker.score(query, &chunk, &Interrupts).or_raise();
-        rows.extend(idx.iter().zip(logits).map(|(&i, l)| (i, sigmoid(l))));
+        if let Some(b) = budget.as_mut() {
+            b.record(chunk.len(), t.elapsed());
+        }
+        rows.extend(idx.iter().zip(logits).map(|(&i, l)| (i, Some(sigmoid(l)))));
         Interrupts.check();
     }
-    rows.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    let scored = rows.len();
+    rows.sort_by(|a, b| {
+        b.1.unwrap_or(0.0)
+            .total_cmp(&a.1.unwrap_or(0.0))
+            .then(a.0.cmp(&b.0))
+    });
     if let Some(min) = min_score {
-        rows.retain(|r| r.1 >= min);
+        rows.retain(|r| r.1.is_some_and(|s| s >= min));
+    }
+    // What the budget left unscored, in array order after the scored ones.
+    rows.extend(docs.map(|(i, _)| (i, None)));
+    if budget.is_some() {
+        pgrx::debug1!("rerank(): {scored} of {present} documents scored within budget_ms");
     }
     if let Some(n) = top_n {
         rows.truncate(n as usize);

@@ -262,3 +262,25 @@ fn misspelt_embedrank_settings_are_errors() {
     assert_eq!(error_of("SET embedrank.threads = 2"), "ok");
     assert_eq!(error_of("SET embedrank.max_threads = 2"), "ok");
 }
+
+#[pg_test]
+fn rerank_with_a_budget_scores_in_array_order_and_returns_the_rest_unscored() {
+    let docs = "ARRAY['New York City is famous for the Metropolitan Museum of Art.', NULL, 'Paris is in France.',
+                      'Berlin has a population of 3,520,031 registered inhabitants.']";
+    let q = "'How many people live in Berlin?'";
+    // No time: nothing scored, every document back in array order (NULLs skipped as always).
+    assert_eq!(
+        text(&format!("SELECT string_agg(idx || ':' || coalesce(score::text, '-'), ' ') FROM rerank({q}, {docs}, budget_ms => 0)")),
+        "1:- 3:- 4:-"
+    );
+    // Plenty of time: the same answer as without a budget.
+    let plain = text(&format!("SELECT string_agg(idx || ':' || score, ' ') FROM rerank({q}, {docs})"));
+    assert_eq!(text(&format!("SELECT string_agg(idx || ':' || score, ' ') FROM rerank({q}, {docs}, budget_ms => 600000)")), plain);
+    assert!(plain.starts_with("4:"), "{plain}");
+    // top_n counts unscored documents too; min_score judges scored ones only.
+    assert_eq!(text(&format!("SELECT string_agg(idx::text, ' ') FROM rerank({q}, {docs}, top_n => 2, budget_ms => 0)")), "1 3");
+    assert_eq!(Spi::get_one::<i64>(&format!("SELECT count(*) FROM rerank({q}, {docs}, min_score => 0.99, budget_ms => 0)")).unwrap(), Some(3));
+    for bad in ["-1", "'NaN'", "'Infinity'"] {
+        assert_error(&format!("SELECT * FROM rerank({q}, {docs}, budget_ms => {bad})"), "22023", "budget_ms must be a non-negative number");
+    }
+}

@@ -277,3 +277,19 @@ fn registrations_are_read_under_any_string_setting_and_unregister_drops_only_emb
     Spi::run("SELECT register('parted', 'body', create_index => false)").unwrap();
     assert_eq!(Spi::get_one::<i64>("SELECT count(*) FROM embedrank.sources WHERE source::text LIKE 'parted%'").unwrap(), Some(1));
 }
+
+#[pg_test]
+fn search_with_a_budget_returns_first_stage_order_for_what_it_could_not_rerank() {
+    make_docs();
+    Spi::run("UPDATE docs SET embedding = embed(body, 'bge-small-en-v1.5')").unwrap();
+    let q = "'How many people live in Berlin?'";
+    // budget_ms => 0: no candidate reranked, n rows in first-stage order, scores NULL.
+    assert_eq!(
+        text(&format!("SELECT string_agg(first_stage_rank || ':' || coalesce(score::text, '-'), ' ') FROM search('docs', {q}, k => 5, n => 3, budget_ms => 0)")),
+        "1:- 2:- 3:-"
+    );
+    // A budget nothing reaches: the same rows and scores as an unbounded search.
+    let all = |extra: &str| text(&format!("SELECT string_agg(key || ':' || score, ' ') FROM search('docs', {q}, k => 5, n => 3{extra})"));
+    assert_eq!(all(", budget_ms => 600000"), all(""));
+    assert_error(&format!("SELECT * FROM search('docs', {q}, budget_ms => -5)"), "22023", "budget_ms must be a non-negative number");
+}

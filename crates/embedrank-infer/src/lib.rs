@@ -33,6 +33,7 @@
 //! pairs the longest of the two sequences is truncated first.
 
 pub mod batching;
+pub mod budget;
 pub mod config;
 pub mod error;
 pub mod graph;
@@ -46,6 +47,7 @@ pub mod tokenize;
 pub mod traits;
 pub mod workers;
 
+pub use budget::Budget;
 pub use config::{ModelConfig, ModelInfo, Pooling, Role};
 pub use error::InferError;
 pub use model::OnnxModel;
