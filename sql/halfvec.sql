@@ -37,6 +37,9 @@ CREATE FUNCTION vector_dims(halfvec) RETURNS integer
     AS 'MODULE_PATHNAME', 'er_halfvec_dims' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION l2_norm(halfvec) RETURNS float8
     AS 'MODULE_PATHNAME', 'er_halfvec_l2_norm' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+-- The query value with a search width for embedrank_hnsw scans that order by it (src/index/width_hint.rs).
+CREATE FUNCTION with_ef_search(halfvec, ef_search int) RETURNS halfvec
+    AS 'MODULE_PATHNAME', 'er_with_ef_search' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION l2_normalize(halfvec) RETURNS halfvec
     AS 'MODULE_PATHNAME', 'er_halfvec_l2_normalize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION subvector(halfvec, integer, integer) RETURNS halfvec

@@ -121,6 +121,7 @@ DECLARE
     keyc  name := key_column;
     keyat record;
     opclass name := 'vector_cosine_ops';
+    sharded boolean;
 BEGIN
     IF source IS NULL OR text_column IS NULL OR embedding_column IS NULL THEN
         RAISE EXCEPTION 'source, text_column and embedding_column must not be NULL' USING ERRCODE = 'null_value_not_allowed';
@@ -156,7 +157,17 @@ BEGIN
     END IF;
     -- Unique: a primary key or a valid unique index on exactly this column, not partial, not on an
     -- expression (INCLUDE columns are fine). NOT NULL: NULL keys are neither unique nor joinable.
-    IF NOT EXISTS (
+    -- A table partitioned by the key column alone over foreign tables (shards) has no index to show:
+    -- each key lives in one partition, and each shard's table must be unique on it (its primary key),
+    -- which cannot be checked from here (documented).
+    sharded := EXISTS (
+        SELECT 1 FROM pg_catalog.pg_partitioned_table p
+        WHERE p.partrelid = source AND p.partnatts = 1 AND p.partattrs[0] = keyat.attnum)
+      AND EXISTS (SELECT 1 FROM pg_catalog.pg_partition_tree(source) t
+                  JOIN pg_catalog.pg_class c ON c.oid = t.relid WHERE t.isleaf)
+      AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_partition_tree(source) t
+                      JOIN pg_catalog.pg_class c ON c.oid = t.relid WHERE t.isleaf AND c.relkind <> 'f');
+    IF NOT sharded AND NOT EXISTS (
         SELECT 1 FROM pg_catalog.pg_index i
         WHERE i.indrelid = source AND i.indisunique AND i.indisvalid AND i.indnkeyatts = 1
           AND i.indkey[0] = keyat.attnum AND i.indpred IS NULL AND i.indexprs IS NULL) THEN
@@ -186,7 +197,11 @@ BEGIN
     EXECUTE format('CREATE TRIGGER embedrank_sync BEFORE INSERT OR UPDATE OF %I ON %s FOR EACH ROW '
                    'EXECUTE FUNCTION @extschema@.sync_embedding(%L, %L, %L, %L)',
                    text_column, source, text_column, embedding_column, m, keyc);
-    IF create_index AND NOT EXISTS (
+    IF create_index AND sharded THEN
+        -- Foreign tables have no indexes here: each shard indexes its own table.
+        RAISE NOTICE '% is partitioned over foreign tables: no index created here', source
+            USING HINT = 'Register the table on each shard (that creates its embedrank_hnsw index).';
+    ELSIF create_index AND NOT EXISTS (
         SELECT 1 FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid
         JOIN pg_catalog.pg_am a ON a.oid = c.relam JOIN pg_catalog.pg_attribute att ON att.attrelid = i.indrelid AND att.attnum = i.indkey[0]
         WHERE i.indrelid = source AND a.amname = 'embedrank_hnsw' AND att.attname = embedding_column) THEN
@@ -304,6 +319,37 @@ BEGIN
     END LOOP;
 END $$;
 
+-- The first stage of search() over a registered table, as SQL reading the query embedding from CTE
+-- `qv` (column v) and k from $2: key, content and distance of the k nearest rows by the index. A
+-- partitioned table (say, over postgres_fdw shards) is asked partition by partition, each for its
+-- own top k, as one Append that async foreign scans run at once; each branch carries this session's
+-- embedrank.hnsw_ef_search in its query value (with_ef_search), because a shard's scan runs with the
+-- shard's settings otherwise. The coordinator keeps the best k of the union. Exposed for EXPLAIN.
+CREATE FUNCTION first_stage_sql(source regclass) RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, @extschema@, pg_temp AS $$
+DECLARE
+    r @extschema@.sources := @extschema@.registration(source);
+    emb_type text;
+    branches text;
+BEGIN
+    IF (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = source) = 'p' THEN
+        SELECT t.typ::regtype::text INTO emb_type FROM @extschema@.column_type(source, r.embedding_column) t;
+        SELECT string_agg(format(
+                   '(SELECT %1$I::text AS key, %2$I AS content, %3$I OPERATOR(@extschema@.<=>) (SELECT v FROM qv) AS distance'
+                   ' FROM ONLY %4$s WHERE %3$I IS NOT NULL ORDER BY %3$I OPERATOR(@extschema@.<=>)'
+                   ' @extschema@.with_ef_search((SELECT v FROM qv)::%5$s, %6$s) LIMIT $2)',
+                   r.key_column, r.text_column, r.embedding_column, p.relid::regclass, emb_type,
+                   current_setting('embedrank.hnsw_ef_search')::int), ' UNION ALL ' ORDER BY p.relid::regclass::text)
+        INTO branches FROM pg_catalog.pg_partition_tree(source) p WHERE p.isleaf;
+        RETURN format('SELECT * FROM (%s) u ORDER BY distance LIMIT $2', branches);
+    END IF;
+    RETURN format(
+        'SELECT %1$I::text AS key, %2$I AS content, %3$I OPERATOR(@extschema@.<=>) (SELECT v FROM qv) AS distance'
+        ' FROM %4$s WHERE %3$I IS NOT NULL ORDER BY %3$I OPERATOR(@extschema@.<=>) (SELECT v FROM qv) LIMIT $2',
+        r.key_column, r.text_column, r.embedding_column, source);
+END $$;
+
 -- Two-stage search: top-k by cosine distance on the embedding index (the query embedded once, as a
 -- 'query'), optionally fused with full-text candidates (reciprocal-rank fusion, k = 60), then the
 -- cross-encoder reorders them and the best n come back with both scores.
@@ -322,6 +368,7 @@ SET search_path = pg_catalog, @extschema@, pg_temp AS $$
 DECLARE
     r @extschema@.sources;
     started timestamptz := clock_timestamp();
+    first_stage text;
 BEGIN
     IF query IS NULL OR source IS NULL THEN
         RETURN;  -- nothing to search for: no rows (documented)
@@ -340,12 +387,11 @@ BEGIN
         RAISE EXCEPTION 'budget_ms must be a non-negative number of milliseconds, got %', budget_ms
             USING ERRCODE = 'invalid_parameter_value', HINT = 'Leave budget_ms NULL to rerank every candidate.';
     END IF;
+    first_stage := @extschema@.first_stage_sql(source);
     RETURN QUERY EXECUTE format($q$
         WITH qv AS MATERIALIZED (SELECT @extschema@.embed($1, %4$L, 'query') AS v),
         dense AS (
-            SELECT d.*, row_number() OVER (ORDER BY d.distance) AS rank FROM (
-                SELECT %1$I::text AS key, %2$I AS content, %3$I OPERATOR(@extschema@.<=>) (SELECT v FROM qv) AS distance
-                FROM %5$s WHERE %3$I IS NOT NULL ORDER BY %3$I OPERATOR(@extschema@.<=>) (SELECT v FROM qv) LIMIT $2) d),
+            SELECT d.*, row_number() OVER (ORDER BY d.distance) AS rank FROM (%6$s) d),
         lexical AS (
             SELECT l.key, l.content, NULL::float8 AS distance, row_number() OVER (ORDER BY l.rel DESC) AS rank FROM (
                 SELECT %1$I::text AS key, %2$I AS content, ts_rank_cd(to_tsvector('english', %2$I), q) AS rel
@@ -365,6 +411,6 @@ BEGIN
                 CASE WHEN $7 IS NOT NULL THEN greatest(0, $7 - 1000 * extract(epoch FROM clock_timestamp() - $8)) END) r)
         SELECT c.key, c.content, c.distance, c.pos, ranked.score
         FROM ranked JOIN cands c ON c.pos = ranked.idx ORDER BY ranked.score DESC NULLS LAST, c.pos
-    $q$, r.key_column, r.text_column, r.embedding_column, r.model, source)
+    $q$, r.key_column, r.text_column, r.embedding_column, r.model, source, first_stage)
     USING query, k, n, min_score, hybrid, rerank_model, budget_ms, started;
 END $$;

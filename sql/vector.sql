@@ -72,6 +72,9 @@ CREATE FUNCTION vector_dims(vector) RETURNS integer
     AS 'MODULE_PATHNAME', 'er_vector_dims' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION vector_norm(vector) RETURNS float8
     AS 'MODULE_PATHNAME', 'er_vector_norm' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+-- The query value with a search width for embedrank_hnsw scans that order by it (src/index/width_hint.rs).
+CREATE FUNCTION with_ef_search(vector, ef_search int) RETURNS vector
+    AS 'MODULE_PATHNAME', 'er_with_ef_search' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION l2_normalize(vector) RETURNS vector
     AS 'MODULE_PATHNAME', 'er_l2_normalize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION subvector(vector, integer, integer) RETURNS vector

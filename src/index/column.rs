@@ -57,6 +57,18 @@ pub unsafe fn encoding(index: pg_sys::Relation) -> Encoding {
     }
 }
 
+/// The search width a query for `index` carries (`with_ef_search`), if any: `vector` and
+/// `halfvec` queries can carry one.
+///
+/// # Safety
+/// `datum` must be a non-null value of the index column's type.
+pub unsafe fn carried_ef(index: pg_sys::Relation, datum: pg_sys::Datum) -> Option<usize> {
+    match kind(index) {
+        Kind::Vector | Kind::Halfvec => super::width_hint::carried_ef(datum),
+        Kind::Sparsevec | Kind::Bit => None,
+    }
+}
+
 /// The dimensions the index column declares (its typmod; the build refused a column without one).
 unsafe fn column_dims(index: pg_sys::Relation) -> usize {
     let desc = pgrx::PgTupleDesc::from_pg_unchecked((*index).rd_att);

@@ -31,6 +31,7 @@ pub mod options;
 pub mod pages;
 pub mod scan;
 pub mod vacuum;
+pub mod width_hint;
 pub mod write;
 
 use crate::pg_fn;

@@ -32,6 +32,8 @@ use std::collections::{BinaryHeap, VecDeque};
 #[derive(Default)]
 struct ScanState {
     query: Option<Vec<f32>>,
+    /// The search width the query carries (`with_ef_search`), else embedrank.hnsw_ef_search.
+    ef: Option<usize>,
     started: bool,
     graph: Option<PageGraph>,
     walk: Option<IterativeScan<Node>>,
@@ -75,6 +77,7 @@ pub unsafe extern "C-unwind" fn amrescan(
         if key.sk_flags & pg_sys::SK_ISNULL as i32 == 0 {
             let index = (*scan).indexRelation;
             st.query = Some(super::column::column_values(index, key.sk_argument).into_owned());
+            st.ef = super::column::carried_ef(index, key.sk_argument);
         }
     }
 }
@@ -111,7 +114,9 @@ unsafe fn start(scan: pg_sys::IndexScanDesc, st: &mut ScanState) -> bool {
     if meta.entry == 0 {
         return false;
     }
-    let ef = options::EF_SEARCH.get().max(1) as usize;
+    let ef = st
+        .ef
+        .unwrap_or_else(|| options::EF_SEARCH.get().max(1) as usize);
     let iterative = options::ITERATIVE_SCAN.get();
     let budget = if iterative {
         options::MAX_SCAN_TUPLES.get().max(1) as usize
