@@ -163,10 +163,9 @@ BEGIN
     sharded := EXISTS (
         SELECT 1 FROM pg_catalog.pg_partitioned_table p
         WHERE p.partrelid = source AND p.partnatts = 1 AND p.partattrs[0] = keyat.attnum)
-      AND EXISTS (SELECT 1 FROM pg_catalog.pg_partition_tree(source) t
-                  JOIN pg_catalog.pg_class c ON c.oid = t.relid WHERE t.isleaf)
-      AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_partition_tree(source) t
-                      JOIN pg_catalog.pg_class c ON c.oid = t.relid WHERE t.isleaf AND c.relkind <> 'f');
+      AND EXISTS (SELECT 1 FROM pg_catalog.pg_partition_tree(source) pt WHERE pt.isleaf)
+      AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_partition_tree(source) pt
+                      JOIN pg_catalog.pg_class c ON c.oid = pt.relid WHERE pt.isleaf AND c.relkind <> 'f');
     IF NOT sharded AND NOT EXISTS (
         SELECT 1 FROM pg_catalog.pg_index i
         WHERE i.indrelid = source AND i.indisunique AND i.indisvalid AND i.indnkeyatts = 1
@@ -324,7 +323,9 @@ END $$;
 -- partitioned table (say, over postgres_fdw shards) is asked partition by partition, each for its
 -- own top k, as one Append that async foreign scans run at once; each branch carries this session's
 -- embedrank.hnsw_ef_search in its query value (with_ef_search), because a shard's scan runs with the
--- shard's settings otherwise. The coordinator keeps the best k of the union. Exposed for EXPLAIN.
+-- shard's settings otherwise. The coordinator keeps the best k of the union. (The distance is the
+-- ORDER BY's own output column: a hidden sort column would keep a Subquery Scan over each foreign
+-- scan, and only foreign scans directly under an Append run asynchronously.) Exposed for EXPLAIN.
 CREATE FUNCTION first_stage_sql(source regclass) RETURNS text
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, @extschema@, pg_temp AS $$
@@ -334,15 +335,20 @@ DECLARE
     branches text;
 BEGIN
     IF (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = source) = 'p' THEN
+        -- Any C function of the extension loads its library, which defines embedrank.hnsw_ef_search
+        -- (a session's first search may come before anything else of ours ran).
+        PERFORM '[0]'::@extschema@.vector;
         SELECT t.typ::regtype::text INTO emb_type FROM @extschema@.column_type(source, r.embedding_column) t;
         SELECT string_agg(format(
-                   '(SELECT %1$I::text AS key, %2$I AS content, %3$I OPERATOR(@extschema@.<=>) (SELECT v FROM qv) AS distance'
-                   ' FROM ONLY %4$s WHERE %3$I IS NOT NULL ORDER BY %3$I OPERATOR(@extschema@.<=>)'
-                   ' @extschema@.with_ef_search((SELECT v FROM qv)::%5$s, %6$s) LIMIT $2)',
+                   '(SELECT %1$I::text AS key, %2$I AS content, %3$I OPERATOR(@extschema@.<=>)'
+                   ' @extschema@.with_ef_search((SELECT v FROM qv)::%5$s, %6$s) AS distance'
+                   ' FROM ONLY %4$s WHERE %3$I IS NOT NULL ORDER BY distance LIMIT $2)',
                    r.key_column, r.text_column, r.embedding_column, p.relid::regclass, emb_type,
                    current_setting('embedrank.hnsw_ef_search')::int), ' UNION ALL ' ORDER BY p.relid::regclass::text)
         INTO branches FROM pg_catalog.pg_partition_tree(source) p WHERE p.isleaf;
-        RETURN format('SELECT * FROM (%s) u ORDER BY distance LIMIT $2', branches);
+        -- OFFSET 0 keeps the union a plain Append: sorted branches under ORDER BY … LIMIT would
+        -- otherwise become a Merge Append, which reads its shards one after another.
+        RETURN format('SELECT * FROM (%s OFFSET 0) u ORDER BY distance LIMIT $2', branches);
     END IF;
     RETURN format(
         'SELECT %1$I::text AS key, %2$I AS content, %3$I OPERATOR(@extschema@.<=>) (SELECT v FROM qv) AS distance'

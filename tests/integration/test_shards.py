@@ -119,8 +119,12 @@ def test_rows_land_on_their_shards_embedded(cluster):
     assert sum(counts) == ROWS and min(counts) > ROWS // 4, counts
     with connect("coord") as c:
         assert c.execute("SELECT count(*) FROM docs").fetchone()[0] == ROWS
-        # The registration is the coordinator's; its table has no index of its own.
+        # The registration is the coordinator's; its table has no index of its own, and the sync
+        # trigger is cloned onto each foreign partition: rows are embedded here, before they travel.
         assert c.execute("SELECT key_column::text FROM embedrank.sources WHERE source = 'docs'::regclass").fetchone()[0] == "id"
+        assert c.execute("SELECT count(*) FROM pg_trigger WHERE tgname = 'embedrank_sync' AND tgparentid <> 0"
+                         " AND tgrelid IN ('docs_shard1'::regclass, 'docs_shard2'::regclass)").fetchone()[0] == 2
+        assert c.execute("SELECT count(*) FROM pg_index WHERE indrelid = 'docs'::regclass").fetchone()[0] == 0
     # The shard's copy of an embedding is what the model gives for the text: it was computed once.
     with connect("shard1") as s:
         assert s.execute("SELECT max(embedding <=> embed(body)) FROM docs").fetchone()[0] < 1e-5
