@@ -671,3 +671,34 @@ fn halfvec_and_bit_indexes_are_smaller_than_a_vector_index_of_the_same_rows() {
         assert_eq!(approx, exact, "query row {qid}");
     }
 }
+
+#[pg_test]
+fn a_query_can_carry_its_own_ef_search() {
+    make_table("efq", 3000, 16);
+    Spi::run("CREATE TABLE efh AS SELECT id, v::halfvec(16) AS h FROM efq").unwrap();
+    Spi::run("CREATE INDEX ON efq USING embedrank_hnsw (v vector_l2_ops)").unwrap();
+    Spi::run("CREATE INDEX ON efh USING embedrank_hnsw (h halfvec_l2_ops)").unwrap();
+    // The value is the query's under every operator; only the index scan reads the width.
+    assert_eq!(text("SELECT with_ef_search('[1,2.5]'::vector, 9)::text"), "[1,2.5]");
+    assert_eq!(Spi::get_one::<bool>("SELECT with_ef_search('[1,2.5]'::vector, 9) = '[1,2.5]'::vector AND with_ef_search('[1,2.5]'::halfvec, 9) = '[1,2.5]'::halfvec").unwrap(), Some(true));
+    assert_eq!(float("SELECT with_ef_search(v, 7) <-> v FROM efq WHERE id = 3"), 0.0);
+    // With the session's ef_search at 1 (and no iterative scan: at most ef_search rows), a query
+    // carrying 400 finds the exact top 10; one carrying nothing gets one row.
+    Spi::run("SET LOCAL embedrank.hnsw_ef_search = 1; SET LOCAL embedrank.hnsw_iterative_scan = off").unwrap();
+    let (mut narrow, mut wide, mut half) = (0, 0, 0);
+    for qid in [5, 250, 1111, 2024, 2999] {
+        let exact = top_ids("efq", "<->", qid, 10, false);
+        Spi::run("SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = on").unwrap();
+        let ids = |sql: String| Spi::get_one::<Vec<i32>>(&sql).unwrap().unwrap();
+        let n = ids(format!("SELECT array_agg(id) FROM (SELECT id FROM efq ORDER BY v <-> (SELECT v FROM efq WHERE id = {qid}) LIMIT 10) s"));
+        let w = ids(format!("SELECT array_agg(id) FROM (SELECT id FROM efq ORDER BY v <-> with_ef_search((SELECT v FROM efq WHERE id = {qid}), 400) LIMIT 10) s"));
+        let h = ids(format!("SELECT array_agg(id) FROM (SELECT id FROM efh ORDER BY h <-> with_ef_search((SELECT h FROM efh WHERE id = {qid}), 400) LIMIT 10) s"));
+        narrow += n.iter().filter(|x| exact.contains(x)).count();
+        wide += w.iter().filter(|x| exact.contains(x)).count();
+        half += h.iter().filter(|x| exact.contains(x)).count();
+    }
+    assert!(wide >= 49 && half >= 47, "carried ef 400: {wide} / 50 (halfvec {half} / 50)");
+    assert!(narrow <= 5, "ef_search 1 without a carried width: {narrow} / 50");
+    assert_error("SELECT with_ef_search('[1]'::vector, 0)", "22023", "ef_search must be between 1 and 1000");
+    assert_error("SELECT with_ef_search('[1]'::vector, 1001)", "22023", "ef_search must be between 1 and 1000");
+}

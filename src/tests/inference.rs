@@ -228,7 +228,7 @@ fn only_embed_with_a_constant_model_is_immutable() {
     assert_eq!(
         text("SELECT string_agg(p.oid::regprocedure::text || ' ' || p.provolatile::text, ', ' ORDER BY 1) FROM pg_proc p
               WHERE p.proname IN ('embed', 'embed_with_model', 'rerank') AND p.pronamespace = 'embedrank'::regnamespace"),
-        "embed(text,text,text) s, embed(text[],text,text) s, embed_with_model(text,text,text) i, embed_with_model(text[],text,text) i, rerank(text,text[],text,integer,real) s"
+        "embed(text,text,text) s, embed(text[],text,text) s, embed_with_model(text,text,text) i, embed_with_model(text[],text,text) i, rerank(text,text[],text,integer,real,double precision) s"
     );
 }
 
