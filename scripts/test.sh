@@ -3,8 +3,8 @@
 #   1. setup (idempotent), 2. Postgres-free unit tests of the core crates,
 #   3. `cargo pgrx test` on Postgres 14, 15, 16, 17 and 18 (as the postgres user, on private data
 #      directories),
-#   4. durability tests of the index (crash recovery, replica, concurrency, VACUUM phases) and of
-#      resource limits on real clusters,
+#   4. durability tests of the index (crash recovery, replica, concurrency, VACUUM phases), of
+#      resource limits, and of a coordinator with two postgres_fdw shards, on real clusters,
 #   5. client tests (psycopg 3 + pgvector adapter, SQLAlchemy) against a real server.
 # usage: scripts/test.sh [unit|pg14|pg15|pg16|pg17|pg18|durability|client]...   (no argument: everything)
 source "$(dirname "$0")/lib.sh"
@@ -15,8 +15,7 @@ has() { [ ${#parts[@]} -eq 0 ] || [[ " ${parts[*]} " == *" $1 "* ]]; }
 unset RUST_BACKTRACE
 
 # `--runas` installs the .so into the Postgres tree; live servers on the same tree would crash.
-bash scripts/server.sh stop demo
-bash scripts/server.sh stop client-test
+for server in demo client-test shard-coord shard-1 shard-2; do bash scripts/server.sh stop $server; done
 
 # ONNX Runtime's Python reference outputs on THIS machine: the int8 models' digits depend on the CPU's
 # kernels (AVX2 vs AVX-512 VNNI), so the parity tests compare against a fixture computed here, now.
@@ -49,7 +48,7 @@ if has durability || has client; then
 fi
 
 if has durability; then
-  log "durability tests (SIGKILL recovery, streaming replica, concurrency, VACUUM phases, resources) on Postgres 15"
+  log "durability tests (SIGKILL recovery, streaming replica, concurrency, VACUUM phases, resources, shards) on Postgres 15"
   PGBIN=$(pg_home 15)/bin "$VENV/bin/python" -m pytest -q tests/integration
 fi
 

@@ -4,7 +4,8 @@ Run by scripts/test.sh (part `durability`) with PGBIN pointing at a Postgres bin
 pg_embedrank installed. Clusters live under /tmp/pg_embedrank-it and run as the `postgres` OS user.
   1. SIGKILL the postmaster during a stream of inserts; after restart every committed row is there and
      the index agrees with an exact scan at high ef_search.
-  2. A streaming replica returns the same results as the primary.
+  2. A streaming replica returns the same results as the primary: index scans and search() on a
+     registered table.
   3. Several clients insert and query at once: no errors, index count equals table count.
   4. VACUUM's cost-based sleeps do not hold inserts up; VACUUM with nothing to delete reads no index page.
   5. VACUUM stopped after each of its phases, then 20,000 inserts: recall@10 within 0.01 of a run
@@ -21,11 +22,15 @@ import random
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 import time
 
 import psycopg
 import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "bench"))
+from soak import sentence  # noqa: E402
 
 PGBIN = os.environ.get("PGBIN", "/usr/lib/postgresql/15/bin")
 ROOT = "/tmp/pg_embedrank-it"
@@ -158,6 +163,12 @@ def test_streaming_replica_returns_same_results(primary):
     pg_ctl(replica, "start")
     rng = random.Random(4)
     with connect(PRIMARY_PORT) as p:
+        # A registered table: its embeddings (made by the trigger on the primary), its index and
+        # its registration replay; the replica runs search() with its own copy of the models.
+        p.execute("CREATE TABLE notes (id int PRIMARY KEY, body text NOT NULL)")
+        p.execute("SELECT register('notes', 'body')")
+        with p.cursor() as cur:
+            cur.executemany("INSERT INTO notes VALUES (%s, %s)", [(i, sentence(rng)) for i in range(200)])
         with p.cursor() as cur:
             cur.executemany("INSERT INTO docs (v) VALUES (%s)", [(vec(rng),) for _ in range(500)])
         p.execute("DELETE FROM docs WHERE id % 7 = 0")
@@ -179,6 +190,11 @@ def test_streaming_replica_returns_same_results(primary):
             q = vec(rng)
             sql = "SELECT id FROM docs ORDER BY v <=> %s::vector LIMIT 10"
             assert [x[0] for x in p.execute(sql, (q,))] == [x[0] for x in r.execute(sql, (q,))]
+        for q in ("the frozen glacier near the Alps", "a violin in Kyoto", "which engine powers the harbor"):
+            sql = "SELECT key, score FROM search('notes', %s, k => 20, n => 5)"
+            on_primary, on_replica = p.execute(sql, (q,)).fetchall(), r.execute(sql, (q,)).fetchall()
+            assert [x[0] for x in on_primary] == [x[0] for x in on_replica], (q, on_primary, on_replica)
+            assert all(abs(a[1] - b[1]) < 1e-5 for a, b in zip(on_primary, on_replica)), (q, on_primary, on_replica)
 
 
 def test_concurrent_inserts_and_queries(primary):
