@@ -132,22 +132,13 @@ unsafe fn place(
     v: &[f32],
     lists: &[Vec<Node>],
 ) -> Node {
-    let m = meta.m as usize;
     let blocks = pg_sys::RelationGetNumberOfBlocksInFork(index, pg_sys::ForkNumber::MAIN_FORKNUM);
     for _ in 0..FREE_SPACE_PAGES_PER_INSERT {
         if meta.free_block == page::META_BLOCK {
             break;
         }
-        if let Some(n) = write::reuse_deleted(
-            index,
-            m,
-            meta.encoding(),
-            meta.free_block,
-            level,
-            &[tid],
-            v,
-            lists,
-        ) {
+        if let Some(n) = write::reuse_deleted(index, meta, meta.free_block, level, &[tid], v, lists)
+        {
             return n;
         }
         if level > 0 {

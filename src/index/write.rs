@@ -122,8 +122,7 @@ pub unsafe fn add_pair(
 /// Returns the element's node, or `None` when the page has no such slot.
 pub unsafe fn reuse_deleted(
     index: pg_sys::Relation,
-    m: usize,
-    enc: page::Encoding,
+    meta: &Meta,
     block: u32,
     level: usize,
     tids: &[pg_sys::ItemPointerData],
@@ -139,6 +138,7 @@ pub unsafe fn reuse_deleted(
     let mut wal = WalWrite::start(index);
     let pg = wal.page(buf, false);
     let element = page::item(index, pg, e, true);
+    let (m, enc) = (meta.m as usize, meta.encoding());
     let fresh = page::make_element(level, tids, nb, vector, enc);
     std::ptr::copy_nonoverlapping(fresh.as_ptr(), element, fresh.len());
     let item = page::item(index, pg, nb, false);

@@ -273,7 +273,7 @@ pub const fn item_footprint(size: usize) -> usize {
 // The largest element fits an empty page on its own.
 const _: () = assert!(item_footprint(ELEMENT_HEADER + MAX_VALUE_BYTES) <= PAGE_USABLE);
 // Values start 4-aligned in a (maxaligned) item, so float4 values are read in place.
-const _: () = assert!(ELEMENT_HEADER % 4 == 0);
+const _: () = assert!(ELEMENT_HEADER.is_multiple_of(4));
 
 /// Whether an element and its neighbour list fit one page together.
 pub fn pair_fits_one_page(dims: usize, enc: Encoding, m: usize, level: usize) -> bool {
