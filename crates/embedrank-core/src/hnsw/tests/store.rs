@@ -152,6 +152,41 @@ fn reachable(s: &ListStore, from: u32) -> usize {
     seen.len()
 }
 
+/// What VACUUM's repair pass does: every live node's list that links to a deleted node is mended
+/// (entry point moved off a deleted node first); then no live list links to a deleted node.
+fn repair_all(
+    s: &mut ListStore,
+    ins: &mut Inserter<u32, FxHashSet<u32>>,
+    entry: &mut (u32, usize),
+) {
+    if s.deleted.contains(&entry.0) {
+        let tallest = (0..s.levels.len() as u32)
+            .filter(|x| !s.deleted.contains(x))
+            .max_by_key(|&x| s.levels[x as usize])
+            .unwrap();
+        *entry = (tallest, s.levels[tallest as usize]);
+    }
+    for id in 0..s.levels.len() as u32 {
+        if s.deleted.contains(&id) {
+            continue;
+        }
+        for level in 0..=s.levels[id as usize] {
+            let list = s.lists.get(&(id, level)).cloned().unwrap_or_default();
+            if list.iter().any(|x| s.deleted.contains(x)) {
+                ins.repair(s, id, level, *entry, 48);
+            }
+        }
+    }
+    for (&(owner, _), list) in &s.lists {
+        if !s.deleted.contains(&owner) {
+            assert!(
+                list.iter().all(|x| !s.deleted.contains(x)),
+                "{owner} links to a deleted node"
+            );
+        }
+    }
+}
+
 #[test]
 fn insert_over_a_store_without_recorded_distances_finds_neighbours() {
     let dims = 32;
@@ -181,34 +216,8 @@ fn repair_unlinks_deleted_nodes_and_keeps_every_live_node_reachable() {
             s.deleted.insert(id);
         }
     }
-    if s.deleted.contains(&entry.0) {
-        let tallest = (0..n as u32)
-            .filter(|x| !s.deleted.contains(x))
-            .max_by_key(|&x| s.levels[x as usize])
-            .unwrap();
-        entry = (tallest, s.levels[tallest as usize]);
-    }
     let mut ins = Inserter::new();
-    for id in 0..n as u32 {
-        if s.deleted.contains(&id) {
-            continue;
-        }
-        for level in 0..=s.levels[id as usize] {
-            let list = s.lists.get(&(id, level)).cloned().unwrap_or_default();
-            if list.iter().any(|x| s.deleted.contains(x)) {
-                ins.repair(&mut s, id, level, entry, 48);
-            }
-        }
-    }
-    // No live list links to a deleted node.
-    for (&(owner, _), list) in &s.lists {
-        if !s.deleted.contains(&owner) {
-            assert!(
-                list.iter().all(|x| !s.deleted.contains(x)),
-                "{owner} links to a deleted node"
-            );
-        }
-    }
+    repair_all(&mut s, &mut ins, &mut entry);
     // Every live node is reachable from the entry point through live nodes (layer 0).
     let live = n - s.deleted.len();
     assert_eq!(
@@ -290,26 +299,7 @@ fn churn_leaves_the_graph_as_searchable_as_a_rebuild() {
             }
         }
         insert_some(&mut s, &mut entry, &mut ins, &mut rng, &all, &mut next, 200);
-        if s.deleted.contains(&entry.0) {
-            let tallest = live_nodes(&s)
-                .into_iter()
-                .max_by_key(|&x| s.levels[x as usize])
-                .unwrap();
-            entry = (tallest, s.levels[tallest as usize]);
-        }
-        for id in live_nodes(&s) {
-            for level in 0..=s.levels[id as usize] {
-                let list = s.lists.get(&(id, level)).cloned().unwrap_or_default();
-                if list.iter().any(|x| s.deleted.contains(x)) {
-                    ins.repair(&mut s, id, level, entry, 48);
-                }
-            }
-        }
-        for (&(owner, _), list) in &s.lists {
-            if !s.deleted.contains(&owner) {
-                assert!(list.iter().all(|x| !s.deleted.contains(x)));
-            }
-        }
+        repair_all(&mut s, &mut ins, &mut entry);
         insert_some(&mut s, &mut entry, &mut ins, &mut rng, &all, &mut next, 200);
     }
     let live = live_nodes(&s);
