@@ -55,10 +55,11 @@ pub unsafe fn index_metric(index: pg_sys::Relation) -> u32 {
 }
 
 /// The form in which `v` is stored and searched: unit length for cosine (None for a zero vector,
-/// which has no cosine distance and is not indexed), unchanged otherwise; then rounded as `enc`
-/// stores it (a unit halfvec is rounded to halves, as pgvector's `l2_normalize` of a halfvec is). The norm and the division
-/// are in double precision, as pgvector's `l2_normalize`: a float4 norm overflows past ~1.8e19 per
-/// element and underflows below ~1e-23, and such rows would silently drop out of the index.
+/// which has no cosine distance and is not indexed), then rounded as `enc` stores it (a unit halfvec
+/// is rounded to halves, as pgvector's `l2_normalize` of a halfvec is); unchanged otherwise. The
+/// norm and the division are in double precision, as pgvector's `l2_normalize`: a float4 norm
+/// overflows past ~1.8e19 per element and underflows below ~1e-23, and such rows would silently
+/// drop out of the index.
 pub fn prepare(metric: u32, enc: Encoding, v: &[f32]) -> Option<Vec<f32>> {
     if metric != METRIC_COSINE {
         return Some(v.to_vec());

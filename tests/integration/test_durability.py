@@ -21,7 +21,6 @@ import os
 import random
 import shutil
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -29,24 +28,14 @@ import time
 import psycopg
 import pytest
 
+from clusters import PGBIN, as_pg, pg_ctl
+
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "bench"))
 from soak import sentence  # noqa: E402
 
-PGBIN = os.environ.get("PGBIN", "/usr/lib/postgresql/15/bin")
 ROOT = "/tmp/pg_embedrank-it"
 PRIMARY_PORT, REPLICA_PORT = 28820, 28821
 DIMS = 32
-
-
-def as_pg(*args, check=True):
-    cmd = list(args)
-    if os.geteuid() == 0:
-        cmd = ["sudo", "-u", "postgres", "env", "-u", "RUST_BACKTRACE"] + cmd
-    return subprocess.run(cmd, check=check, capture_output=True, text=True)
-
-
-def pg_ctl(data, *args, check=True):
-    return as_pg(f"{PGBIN}/pg_ctl", "-D", data, "-l", f"{data}.log", "-w", "-t", "60", *args, check=check)
 
 
 def connect(port, **kw):

@@ -27,14 +27,14 @@ import queue
 import random
 import resource
 import shutil
-import subprocess
 import threading
 import time
 
 import psycopg
 import pytest
 
-PGBIN = os.environ.get("PGBIN", "/usr/lib/postgresql/15/bin")
+from clusters import PGBIN, as_pg
+
 ROOT = "/tmp/pg_embedrank-res"
 PORT = 28830
 # Address space of every server process. Inference at embedrank.threads = 2 needs ~1.5 GB of it (thread
@@ -47,13 +47,6 @@ TERMINATIONS = int(os.environ.get("EMBEDRANK_TERMINATIONS", "200"))
 CRASH_MARKS = ("terminated by signal", "exited with exit code", "server process (PID",
                "all server processes terminated", "terminate called", "[E:onnxruntime", "GetElementType")
 MB = 1 << 20
-
-
-def as_pg(*args, check=True):
-    cmd = list(args)
-    if os.geteuid() == 0:
-        cmd = ["sudo", "-u", "postgres", "env", "-u", "RUST_BACKTRACE"] + cmd
-    return subprocess.run(cmd, check=check, capture_output=True, text=True)
 
 
 def connect(**kw):

@@ -12,10 +12,13 @@ scripts/test.sh, part `durability`, with PGBIN set).
      statements they run).
   4. search() on the coordinator returns what the same rows on one server return.
   5. A shard that is down is an error naming it, within seconds; back up, it serves again as it was.
+  6. A shard that hangs (accepts connections, never answers) is bounded by the coordinator's
+     statement_timeout.
 """
 import os
 import random
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -23,10 +26,12 @@ import time
 import psycopg
 import pytest
 
+from clusters import PGBIN, as_pg
+from clusters import pg_ctl as cluster_ctl
+
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "bench"))
 from soak import sentence  # noqa: E402
 
-PGBIN = os.environ.get("PGBIN", "/usr/lib/postgresql/15/bin")
 ROOT = "/tmp/pg_embedrank-shards"
 PORTS = {"coord": 28840, "shard1": 28841, "shard2": 28842}
 ROWS = 600
@@ -34,16 +39,8 @@ QUERIES = ["Which engine powers the harbor?", "a frozen glacier near the Alps", 
            "the ancient castle guards the valley", "bakery in the old town"]
 
 
-def as_pg(*args, check=True):
-    cmd = list(args)
-    if os.geteuid() == 0:
-        cmd = ["sudo", "-u", "postgres", "env", "-u", "RUST_BACKTRACE"] + cmd
-    return subprocess.run(cmd, check=check, capture_output=True, text=True)
-
-
 def pg_ctl(name, *args, check=True):
-    data = f"{ROOT}/{name}"
-    return as_pg(f"{PGBIN}/pg_ctl", "-D", data, "-l", f"{data}.log", "-w", "-t", "60", *args, check=check)
+    return cluster_ctl(f"{ROOT}/{name}", *args, check=check)
 
 
 def connect(name, dbname="postgres", **kw):
@@ -187,8 +184,43 @@ def test_a_shard_that_is_down_is_an_error_naming_it_and_serves_again_when_back(c
             with pytest.raises(psycopg.Error) as err:
                 c.execute("SELECT key FROM search('docs', %s, k => 20, n => 5)", (QUERIES[0],)).fetchall()
             assert time.monotonic() - t0 < 20
+            print(f"\nshard down: {err.value}")
             assert "shard2" in str(err.value), str(err.value)
     finally:
         pg_ctl("shard2", "start")
     with connect("coord") as c:
         assert c.execute("SELECT key FROM search('docs', %s, k => 20, n => 5)", (QUERIES[0],)).fetchall() == before
+
+
+def signal_if_alive(pid, sig):
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass  # a backend that ended since it was listed
+
+
+def test_a_shard_that_hangs_is_bounded_by_the_coordinators_statement_timeout(cluster):
+    # Every process of shard 2 stopped (SIGSTOP): connections are accepted by the kernel, nothing
+    # answers. The coordinator's statement_timeout ends the search, and cancelling the remote query
+    # must not hang either.
+    with connect("coord") as c:
+        c.execute("SELECT key FROM search('docs', %s, k => 20, n => 5)", (QUERIES[1],)).fetchall()  # connections open
+        with open(f"{ROOT}/shard2/postmaster.pid") as f:
+            postmaster = int(f.readline())
+        children = subprocess.run(["pgrep", "-P", str(postmaster)], capture_output=True, text=True).stdout.split()
+        pids = [postmaster] + [int(p) for p in children]
+        for pid in pids:
+            signal_if_alive(pid, signal.SIGSTOP)
+        try:
+            c.execute("SET statement_timeout = '3s'")
+            t0 = time.monotonic()
+            with pytest.raises(psycopg.errors.QueryCanceled):
+                c.execute("SELECT key FROM search('docs', %s, k => 20, n => 5)", (QUERIES[1],)).fetchall()
+            took = time.monotonic() - t0
+        finally:
+            for pid in pids:
+                signal_if_alive(pid, signal.SIGCONT)
+    print(f"\nhung shard: the search ended after {took:.1f} s")
+    assert took < 45, f"a hung shard held the search for {took:.0f} s"
+    with connect("coord") as c:
+        assert len(c.execute("SELECT key FROM search('docs', %s, k => 20, n => 5)", (QUERIES[1],)).fetchall()) == 5

@@ -13,8 +13,8 @@
 //! insert put an element and its neighbour list on the same page when the pair fits one
 //! ([`pair_fits_one_page`]), so one page read serves both; otherwise (large vectors with many or
 //! tall neighbour lists) each goes on a page of its own and the element points at its list. An element
-//! always fits a page alone ([`Encoding::max_dims`]), and a neighbour list does because levels are capped per `m`
-//! ([`max_level`]).
+//! always fits a page alone ([`Encoding::max_dims`]), and a neighbour list does because levels are
+//! capped per `m` ([`max_level`]).
 //!
 //! Deletion has two states ([`DELETED_LINKED`], [`DELETED_FREE`]): VACUUM first marks an element that
 //! lost its last heap TID as deleted-but-maybe-linked, relinks the graph around it, and only then marks
@@ -117,8 +117,8 @@ impl Encoding {
         }
     }
 
-    /// The `dims` values in `bytes` as float4, into `out` (resized to `dims`). Not for F32, which
-    /// callers read in place ([`element_f32`]).
+    /// The `dims` values in `bytes` (an element's, as [`element_bytes`] returns them) as float4,
+    /// into `out` (resized to `dims`). Page readers take F32 values in place ([`element_f32`]).
     pub fn decode(self, bytes: &[u8], dims: usize, out: &mut Vec<f32>) {
         out.resize(dims, 0.0);
         match self {
