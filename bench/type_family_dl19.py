@@ -58,6 +58,25 @@ EXACT = (QV + " SELECT id FROM (SELECT id, embedding <=> (SELECT v FROM qv) AS d
          " FROM dl19_passages OFFSET 0) s ORDER BY d, id LIMIT 10")
 
 
+def build_variant(conn, column, index):
+    """Replaces the previous variant's index with this one's (adding its column first, if it has one):
+    (build seconds, index bytes)."""
+    conn.execute("DROP INDEX IF EXISTS tf_idx")
+    if column:
+        for stmt in column.split("; "):
+            conn.execute(stmt)
+    t0 = time.monotonic()
+    conn.execute(index)
+    build_s = time.monotonic() - t0
+    return build_s, conn.execute("SELECT pg_relation_size('tf_idx')").fetchone()[0]
+
+
+def drop_variants(conn, table):
+    """Leaves `table` as it was before the variants: no variant index, no halfvec column."""
+    conn.execute("DROP INDEX IF EXISTS tf_idx")
+    conn.execute(f"ALTER TABLE {table} DROP COLUMN IF EXISTS h")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--db", default="embedrank_eval")
@@ -68,14 +87,7 @@ def main():
     exact = {qid: [r[0] for r in conn.execute(EXACT, {"q": text})] for qid, text in queries}
     rows = []
     for name, label, column, index, first in VARIANTS:
-        conn.execute("DROP INDEX IF EXISTS tf_idx")
-        if column:
-            for stmt in column.split("; "):
-                conn.execute(stmt)
-        t0 = time.monotonic()
-        conn.execute(index)
-        build_s = time.monotonic() - t0
-        size = conn.execute("SELECT pg_relation_size('tf_idx')").fetchone()[0]
+        build_s, size = build_variant(conn, column, index)
         conn.execute("SET enable_seqscan = off")
         plan = "\n".join(r[0] for r in conn.execute("EXPLAIN " + QV + ", " + first + " SELECT id FROM first",
                                                     {"q": queries[0][1]}))
@@ -96,8 +108,7 @@ def main():
         n = len(queries)
         rows.append((label, size, build_s, hits / (10 * n), nd / n, t_first * 1000 / n, t_all * 1000 / n))
         print(f"  {label}: recall@10 {hits / (10 * n):.3f}, nDCG@10 {nd / n:.3f}", flush=True)
-    conn.execute("DROP INDEX IF EXISTS tf_idx")
-    conn.execute("ALTER TABLE dl19_passages DROP COLUMN IF EXISTS h")
+    drop_variants(conn, "dl19_passages")
     models = conn.execute("SELECT current_setting('embedrank.embedding_model'), current_setting('embedrank.rerank_model')").fetchone()
     print(f"\nTREC DL19 subset: {len(queries)} judged queries, 5000 passages, {models[0]} (384 dims), {models[1]}"
           f" rerank of the first stage's top 50; embedrank_hnsw m 16, ef_construction 64, ef_search 40;"

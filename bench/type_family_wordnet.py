@@ -16,7 +16,7 @@ import time
 
 import psycopg
 
-from type_family_dl19 import VARIANTS
+from type_family_dl19 import VARIANTS, build_variant, drop_variants
 
 
 def adapt(sql):
@@ -40,15 +40,8 @@ def main():
     conn.execute("SET maintenance_work_mem = '1GB'")
     out = []
     for name, label, column, index, first in VARIANTS:
-        column, index, first = adapt(column), adapt(index), adapt(first)
-        conn.execute("DROP INDEX IF EXISTS tf_idx")
-        if column:
-            for stmt in column.split("; "):
-                conn.execute(stmt)
-        t0 = time.monotonic()
-        conn.execute(index)
-        build_s = time.monotonic() - t0
-        size = conn.execute("SELECT pg_relation_size('tf_idx')").fetchone()[0]
+        build_s, size = build_variant(conn, adapt(column), adapt(index))
+        first = adapt(first)
         conn.execute("SET enable_seqscan = off")
         sql = "WITH qv AS MATERIALIZED (SELECT %(q)s::vector AS v), " + first + " SELECT id FROM first ORDER BY d, id LIMIT 10"
         plan = "\n".join(r[0] for r in conn.execute("EXPLAIN " + sql, {"q": qvecs[0]}))
@@ -62,8 +55,7 @@ def main():
         conn.execute("RESET enable_seqscan")
         out.append((label, size, build_s, hits / (10 * len(qvecs)), statistics.median(ms)))
         print(f"  {label}: recall@10 {hits / (10 * len(qvecs)):.3f}, {size / 2**20:.0f} MB", flush=True)
-    conn.execute("DROP INDEX IF EXISTS tf_idx")
-    conn.execute("ALTER TABLE glosses DROP COLUMN IF EXISTS h")
+    drop_variants(conn, "glosses")
     print(f"\nWordNet: {rows} glosses, bge-small-en-v1.5 (384 dims); {len(qvecs)} queries; embedrank_hnsw m 16,"
           " ef_construction 64, ef_search 40\n")
     print("| first stage | index size | build | recall@10 vs exact | first stage p50 ms |")
