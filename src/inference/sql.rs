@@ -351,7 +351,7 @@ pub fn rerank(
             );
         }
     }
-    let budget = budget_ms.map(|b| {
+    let mut budget = budget_ms.map(|b| {
         if !(b >= 0.0 && b.is_finite()) {
             raise(
                 Code::ERRCODE_INVALID_PARAMETER_VALUE,
@@ -386,7 +386,6 @@ pub fn rerank(
         .filter_map(|(i, d)| d.map(|d| (i as i32 + 1, d)))
         .peekable();
     let (mut idx, mut chunk) = (Vec::with_capacity(CHUNK), Vec::with_capacity(CHUNK));
-    let mut budget = budget;
     while docs.peek().is_some() {
         let take = match &budget {
             Some(b) => b.next_chunk(present - rows.len(), std::time::Instant::now()),
@@ -409,12 +408,10 @@ pub fn rerank(
         rows.extend(idx.iter().zip(logits).map(|(&i, l)| (i, Some(sigmoid(l)))));
         Interrupts.check();
     }
+    // Every row so far is scored; the unscored ones are appended after the sort.
     let scored = rows.len();
-    rows.sort_by(|a, b| {
-        b.1.unwrap_or(0.0)
-            .total_cmp(&a.1.unwrap_or(0.0))
-            .then(a.0.cmp(&b.0))
-    });
+    let score = |r: &(i32, Option<f32>)| r.1.expect("scored");
+    rows.sort_by(|a, b| score(b).total_cmp(&score(a)).then(a.0.cmp(&b.0)));
     if let Some(min) = min_score {
         rows.retain(|r| r.1.is_some_and(|s| s >= min));
     }
