@@ -140,17 +140,13 @@ pub unsafe extern "C-unwind" fn ambuild(
     }
     let meta = empty_meta(index);
     create_meta(index, pg_sys::ForkNumber::MAIN_FORKNUM, &meta);
-    let (m, efc) = (meta.m as usize, meta.ef_construction as usize);
+    let m = meta.m as usize;
     let mut state = BuildState {
         index,
         metric: meta.metric,
         encoding: meta.encoding(),
         dims: meta.dims as usize,
-        graph: Some(InMemoryGraph::new(
-            meta.dims as usize,
-            HnswParams::new(m, efc, search_metric(meta.metric), 0x5eed_1234)
-                .levels(options::forced_level(m), page::max_level(m)),
-        )),
+        graph: Some(new_graph(&meta)),
         tids: Vec::new(),
         duplicates: HashMap::default(),
         memory_limit: pg_sys::maintenance_work_mem as usize * 1024,
@@ -179,6 +175,23 @@ pub unsafe extern "C-unwind" fn ambuild(
     result.into_pg()
 }
 
+/// The empty in-memory graph for an index with `meta`: fixed-length vectors, or variable-length ones
+/// (packed sparse vectors, up to the indexable number of entries).
+fn new_graph(meta: &Meta) -> InMemoryGraph {
+    let (m, efc, enc) = (
+        meta.m as usize,
+        meta.ef_construction as usize,
+        meta.encoding(),
+    );
+    let params = HnswParams::new(m, efc, search_metric(meta.metric, enc), 0x5eed_1234)
+        .levels(options::forced_level(m), page::max_level(m));
+    if enc == page::Encoding::Sparse {
+        InMemoryGraph::new_variable(2 * page::MAX_SPARSE_NNZ, params)
+    } else {
+        InMemoryGraph::new(meta.dims as usize, params)
+    }
+}
+
 /// Bytes the build state needs per element besides the graph: its heap TID list (a `Vec` header and
 /// one small allocation) and its entry in the duplicate map (a slot of about 40 bytes, a small
 /// allocation for the id list) — see [`state_bytes`].
@@ -199,8 +212,8 @@ fn state_bytes(state: &BuildState) -> usize {
 fn make_room(state: &mut BuildState) -> bool {
     let held = state_bytes(state);
     let graph = state.graph.as_mut().expect("in-memory graph");
-    let per =
-        InMemoryGraph::bytes_per_element(state.dims, graph.params().m) + STATE_BYTES_PER_ELEMENT;
+    let per = InMemoryGraph::bytes_per_element(graph.floats_per_element(), graph.params().m)
+        + STATE_BYTES_PER_ELEMENT;
     let used = graph.memory_bytes() + held;
     let left = state.memory_limit.saturating_sub(used);
     let step = (graph.len() / 2).max(1024).min(left / per);
@@ -233,8 +246,8 @@ fn make_room(state: &mut BuildState) -> bool {
 /// budget runs out minutes into the build.
 unsafe fn warn_if_too_big(heap: pg_sys::Relation, state: &BuildState, m: usize) {
     let rows = (*(*heap).rd_rel).reltuples;
-    if rows <= 0.0 {
-        return; // never analyzed: no estimate
+    if rows <= 0.0 || state.encoding == page::Encoding::Sparse {
+        return; // never analyzed, or sparse vectors of unknown length: no estimate
     }
     let per_row = InMemoryGraph::bytes_per_element(state.dims, m) + STATE_BYTES_PER_ELEMENT;
     let need = rows as f64 * per_row as f64;
@@ -269,8 +282,8 @@ unsafe extern "C-unwind" fn build_callback(
     if *isnull {
         return;
     }
-    let raw = super::column::column_values(index, *values);
-    if raw.len() != state.dims {
+    let raw = super::column::row_values(index, *values);
+    if state.encoding != page::Encoding::Sparse && raw.len() != state.dims {
         raise(
             Code::ERRCODE_DATA_EXCEPTION,
             format!("expected {} dimensions, not {}", state.dims, raw.len()),
@@ -389,7 +402,7 @@ impl Packer {
 
 /// Where each element and its neighbour list go: (element, neighbour item). A pair that fits one page
 /// stays together; a larger one is placed item by item (the list may land on the next page).
-fn layout(graph: &InMemoryGraph, dims: usize, enc: page::Encoding, m: usize) -> Vec<(Node, Node)> {
+fn layout(graph: &InMemoryGraph, enc: page::Encoding, m: usize) -> Vec<(Node, Node)> {
     let mut out = Vec::new();
     reserve_exact(
         &mut out,
@@ -403,11 +416,11 @@ fn layout(graph: &InMemoryGraph, dims: usize, enc: page::Encoding, m: usize) -> 
         next_off: 1,
     };
     for id in 0..graph.len() as u32 {
-        let level = graph.level(id);
-        if page::pair_fits_one_page(dims, enc, m, level) {
-            packer.reserve(page::pair_footprint(dims, enc, m, level));
+        let (level, values) = (graph.level(id), graph.vector(id).len());
+        if page::pair_fits_one_page(values, enc, m, level) {
+            packer.reserve(page::pair_footprint(values, enc, m, level));
         }
-        let element = packer.place(page::element_size(dims, enc));
+        let element = packer.place(page::element_size(values, enc));
         let neighbors = packer.place(page::neighbors_size(m, level));
         out.push((element, neighbors));
     }
@@ -420,7 +433,7 @@ unsafe fn write_graph(state: &BuildState, graph: &InMemoryGraph) {
     let index = state.index;
     let mut meta = read_meta(index);
     let m = meta.m as usize;
-    let places = layout(graph, state.dims, state.encoding, m);
+    let places = layout(graph, state.encoding, m);
     // Items in page order: element 0, its list, element 1, its list, ...
     let item_at = |at: usize| {
         let (e, nb) = places[at / 2];

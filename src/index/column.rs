@@ -1,12 +1,13 @@
 //! What the indexed column holds, read as the float4 values the graph searches with: a `vector` as
-//! it is, a `halfvec` widened (exact), a `sparsevec` made dense, a `bit` string unpacked to one 0/1
+//! it is, a `halfvec` widened (exact), a `sparsevec` packed, a `bit` string unpacked to one 0/1
 //! value per bit (Hamming distance is then L1, Jaccard its own kernel) — and the [`Encoding`] the
 //! index pages keep them in: halves for `halfvec` (up to 4,000 dimensions, half a vector index's
-//! size), bits for `bit` (up to 64,000), float4 for `vector` (2,000). A `sparsevec` is stored dense
-//! too, so it is indexable up to 2,000 dimensions, where pgvector stores the non-zero entries
-//! (10^9 dimensions, at most 1,000 of them non-zero).
+//! size), bits for `bit` (up to 64,000), float4 for `vector` (2,000). A `sparsevec` is read as its
+//! non-zero entries in packed form ([`embedrank_core::sparsevec::pack`]) and stored so, as pgvector
+//! stores it: up to 10^9 dimensions, at most 1,000 of them non-zero in an indexed row (a query may
+//! have any number).
 
-use super::pages::format::Encoding;
+use super::pages::format::{Encoding, MAX_SPARSE_NNZ};
 use pgrx::pg_sys;
 use std::borrow::Cow;
 
@@ -53,7 +54,8 @@ pub unsafe fn encoding(index: pg_sys::Relation) -> Encoding {
     match kind(index) {
         Kind::Halfvec => Encoding::F16,
         Kind::Bit => Encoding::Bit,
-        Kind::Vector | Kind::Sparsevec => Encoding::F32,
+        Kind::Sparsevec => Encoding::Sparse,
+        Kind::Vector => Encoding::F32,
     }
 }
 
@@ -75,22 +77,40 @@ unsafe fn column_dims(index: pg_sys::Relation) -> usize {
     desc.get(0).expect("an index column").atttypmod.max(0) as usize
 }
 
-/// The float4 values of `datum`, a value of `index`'s column (or a query for it).
+/// The float4 values of `datum`, a row's value of `index`'s column, to store: [`query_values`],
+/// and a sparse vector must have at most [`MAX_SPARSE_NNZ`] non-zero entries (pgvector's error).
 ///
 /// # Safety
 /// `datum` must be a non-null value of the index column's type.
-pub unsafe fn column_values<'a>(index: pg_sys::Relation, datum: pg_sys::Datum) -> Cow<'a, [f32]> {
+pub unsafe fn row_values<'a>(index: pg_sys::Relation, datum: pg_sys::Datum) -> Cow<'a, [f32]> {
+    let v = query_values(index, datum);
+    if kind(index) == Kind::Sparsevec && v.len() / 2 > MAX_SPARSE_NNZ {
+        crate::errors::raise(
+            crate::errors::Code::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+            format!(
+                "sparsevec cannot have more than {MAX_SPARSE_NNZ} non-zero elements for embedrank_hnsw index"
+            ),
+            Some("Keep the largest entries of each vector (SPLADE-style models emit a few hundred), or store it unindexed."),
+        );
+    }
+    v
+}
+
+/// The float4 values of `datum`, a value of `index`'s column or a query for it.
+///
+/// # Safety
+/// `datum` must be a non-null value of the index column's type.
+pub unsafe fn query_values<'a>(index: pg_sys::Relation, datum: pg_sys::Datum) -> Cow<'a, [f32]> {
     match kind(index) {
         Kind::Vector => Cow::Borrowed(crate::vector::datum_slice(datum)),
         Kind::Halfvec => Cow::Owned(crate::halfvec::datum_values(datum)),
         Kind::Sparsevec => {
             let v = crate::sparsevec::datum_sparse(datum);
-            // Check before making it dense: a query may declare up to 10^9 dimensions.
             let dims = column_dims(index);
             if v.dim as usize != dims {
                 crate::errors::dims_mismatch_of(crate::sparsevec::NAME, v.dim as usize, dims);
             }
-            Cow::Owned(crate::sparsevec::densify(v))
+            Cow::Owned(embedrank_core::sparsevec::pack(v.indices, v.values))
         }
         Kind::Bit => {
             let (len, bytes) = crate::bit::bits(datum);

@@ -44,8 +44,9 @@ pub struct ElementInfo {
 /// What the cache keeps of an element besides its vector.
 #[derive(Clone, Copy)]
 struct Cached {
-    /// Offset of the vector in the arena.
+    /// Offset of the vector in the arena, and its length.
     at: usize,
+    len: usize,
     live: bool,
     neighbors: Node,
 }
@@ -87,7 +88,7 @@ impl PageGraph {
             dims: meta.dims as usize,
             encoding: meta.encoding(),
             m: meta.m as usize,
-            metric: super::metric::search_metric(meta.metric),
+            metric: super::metric::search_metric(meta.metric, meta.encoding()),
             cache: cache_vectors.then(|| {
                 SPARE_CACHE
                     .with(|s| s.borrow_mut().take())
@@ -118,14 +119,14 @@ impl PageGraph {
     fn with_element<R>(&self, n: Node, f: impl FnOnce(&page::ElementHeader, &[f32]) -> R) -> R {
         let (index, dims, enc) = (self.index, self.dims, self.encoding);
         with_page(index, page::node_block(n), page::KIND_DATA, |p| unsafe {
-            let item = page::item(index, p, n, true);
-            if enc == page::Encoding::F32 {
-                return f(page::element_header(item), page::element_f32(item, dims));
+            let (h, values, bytes) = page::element_values(index, p, n, dims, enc);
+            if enc.is_float4() {
+                return f(h, page::as_float4(bytes));
             }
             DECODED.with(|d| {
                 let mut d = d.borrow_mut();
-                enc.decode(page::element_bytes(item, dims, enc), dims, &mut d);
-                f(page::element_header(item), &d)
+                enc.decode(bytes, values, &mut d);
+                f(h, &d)
             })
         })
     }
@@ -141,6 +142,7 @@ impl PageGraph {
             c.data.extend_from_slice(v);
             Cached {
                 at,
+                len: v.len(),
                 live: h.deleted == page::LIVE,
                 neighbors: page::node(h.neighbors_block, h.neighbors_offset),
             }
@@ -150,9 +152,9 @@ impl PageGraph {
         entry
     }
 
-    /// The cached vector at arena offset `at` (caching must be on).
-    fn arena(&self, at: usize) -> &[f32] {
-        &self.cache.as_ref().expect("cache is on").data[at..at + self.dims]
+    /// The cached vector of entry `c` (caching must be on).
+    fn arena(&self, c: Cached) -> &[f32] {
+        &self.cache.as_ref().expect("cache is on").data[c.at..c.at + c.len]
     }
 
     /// Copy of `n`'s vector (cached when caching is on).
@@ -160,8 +162,8 @@ impl PageGraph {
         if self.cache.is_none() {
             return self.with_element(n, |_, v| v.to_vec());
         }
-        let at = self.cached(n).at;
-        self.arena(at).to_vec()
+        let c = self.cached(n);
+        self.arena(c).to_vec()
     }
 
     /// Header facts of element `n`.
@@ -201,8 +203,8 @@ impl GraphView for PageGraph {
 
     fn distance_to(&mut self, query: &[f32], n: Node) -> f32 {
         if self.cache.is_some() {
-            let at = self.cached(n).at;
-            return self.metric.index_distance(query, self.arena(at));
+            let c = self.cached(n);
+            return self.metric.index_distance(query, self.arena(c));
         }
         // Hot path of every scan: compute on the page itself, no copy.
         self.with_element(n, |_, v| self.metric.index_distance(query, v))
@@ -239,8 +241,8 @@ impl GraphStore for PageGraph {
             let va = self.vector(a);
             return self.with_element(b, |_, vb| self.metric.index_distance(&va, vb));
         }
-        let (ia, ib) = (self.cached(a).at, self.cached(b).at);
-        self.metric.index_distance(self.arena(ia), self.arena(ib))
+        let (ca, cb) = (self.cached(a), self.cached(b));
+        self.metric.index_distance(self.arena(ca), self.arena(cb))
     }
 
     fn links(&mut self, n: Node, level: usize, out: &mut Vec<Link<Node>>) {

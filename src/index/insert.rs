@@ -72,7 +72,7 @@ pub fn new_level(m: usize) -> usize {
 /// Insert `v` (already prepared for the metric) for heap row `tid`. The caller holds [`WriterLock`].
 pub unsafe fn insert_vector(index: pg_sys::Relation, v: &[f32], tid: pg_sys::ItemPointerData) {
     let mut meta = read_meta(index);
-    if v.len() != meta.dims as usize {
+    if meta.encoding() != page::Encoding::Sparse && v.len() != meta.dims as usize {
         raise(
             Code::ERRCODE_DATA_EXCEPTION,
             format!("expected {} dimensions, not {}", meta.dims, v.len()),
@@ -120,10 +120,14 @@ pub unsafe fn insert_vector(index: pg_sys::Relation, v: &[f32], tid: pg_sys::Ite
 
 /// Pages an insert looks through for reusable space before it appends instead.
 const FREE_SPACE_PAGES_PER_INSERT: u32 = 64;
+/// Of those, pages with free slots none of which fits this element (too low a neighbour list, or a
+/// sparse slot too short) that it looks past.
+const UNFITTING_PAGES_PER_INSERT: u32 = 8;
 
 /// Write the new element (and its neighbour lists) where it goes: into the space of a deleted element
 /// from `meta.free_block` on, else at the end of the index. Moves `meta.free_block` past pages that
-/// have no deleted element left (the caller writes the meta page when it changed).
+/// have no deleted element left, up to the first that still has some (the caller writes the meta
+/// page when it changed).
 unsafe fn place(
     index: pg_sys::Relation,
     meta: &mut Meta,
@@ -133,21 +137,28 @@ unsafe fn place(
     lists: &[Vec<Node>],
 ) -> Node {
     let blocks = pg_sys::RelationGetNumberOfBlocksInFork(index, pg_sys::ForkNumber::MAIN_FORKNUM);
+    let (mut block, mut unfitting) = (meta.free_block, 0);
     for _ in 0..FREE_SPACE_PAGES_PER_INSERT {
-        if meta.free_block == page::META_BLOCK {
+        if block == page::META_BLOCK {
             break;
         }
-        if let Some(n) = write::reuse_deleted(index, meta, meta.free_block, level, &[tid], v, lists)
-        {
-            return n;
+        match write::reuse_deleted(index, meta, block, level, &[tid], v, lists) {
+            Ok(n) => return n,
+            Err(page::FreeSlot::NoneFits) => {
+                // Kept for the lower (or shorter) elements that fit its free slots.
+                unfitting += 1;
+                if unfitting == UNFITTING_PAGES_PER_INSERT {
+                    break;
+                }
+            }
+            Err(page::FreeSlot::NoneFree | page::FreeSlot::At(..)) => {}
         }
-        if level > 0 {
-            // The page may still have deleted level-0 elements: keep it for level-0 inserts.
-            break;
+        block += 1;
+        if block >= blocks {
+            block = page::META_BLOCK;
         }
-        meta.free_block += 1;
-        if meta.free_block >= blocks {
-            meta.free_block = page::META_BLOCK;
+        if unfitting == 0 {
+            meta.free_block = block;
         }
     }
     write::add_pair(index, meta, level, &[tid], v, lists)

@@ -1,7 +1,8 @@
 //! What an index's operator class means for the vectors it stores: the metric code kept in the meta
 //! page (part of the on-disk format: the values never change), the core-crate metric the graph is
 //! searched with, and the form a vector is stored in (unit length under cosine). Bit strings are
-//! searched as 0/1 values: Hamming distance is L1 over them, Jaccard has its own kernel.
+//! searched as 0/1 values: Hamming distance is L1 over them, Jaccard has its own kernel. Sparse
+//! vectors are searched in their packed form, with the core's sparse kernels.
 
 use super::pages::format::Encoding;
 use crate::errors::{raise, Code};
@@ -15,14 +16,19 @@ pub const METRIC_COSINE: u32 = 2;
 pub const METRIC_L1: u32 = 3;
 pub const METRIC_JACCARD: u32 = 4;
 
-/// The core-crate metric an index with stored metric `code` searches with: cosine indexes store unit
-/// vectors and order by inner product.
-pub fn search_metric(code: u32) -> distance::Metric {
+/// The core-crate metric an index with stored metric `code` and values in `enc` searches with:
+/// cosine indexes store unit vectors and order by inner product.
+pub fn search_metric(code: u32, enc: Encoding) -> distance::Metric {
+    use distance::Metric::*;
+    let sparse = enc == Encoding::Sparse;
     match code {
-        METRIC_L2 => distance::Metric::L2,
-        METRIC_L1 => distance::Metric::L1,
-        METRIC_JACCARD => distance::Metric::Jaccard,
-        _ => distance::Metric::InnerProduct,
+        METRIC_L2 if sparse => SparseL2,
+        METRIC_L2 => L2,
+        METRIC_L1 if sparse => SparseL1,
+        METRIC_L1 => L1,
+        METRIC_JACCARD => Jaccard,
+        _ if sparse => SparseInnerProduct,
+        _ => InnerProduct,
     }
 }
 
@@ -59,10 +65,23 @@ pub unsafe fn index_metric(index: pg_sys::Relation) -> u32 {
 /// is rounded to halves, as pgvector's `l2_normalize` of a halfvec is); unchanged otherwise. The
 /// norm and the division are in double precision, as pgvector's `l2_normalize`: a float4 norm
 /// overflows past ~1.8e19 per element and underflows below ~1e-23, and such rows would silently
-/// drop out of the index.
+/// drop out of the index. A sparse vector (packed) has its values normalised, and entries that
+/// underflow to zero dropped, as pgvector's `l2_normalize` of a sparsevec does.
 pub fn prepare(metric: u32, enc: Encoding, v: &[f32]) -> Option<Vec<f32>> {
     if metric != METRIC_COSINE {
         return Some(v.to_vec());
+    }
+    if enc == Encoding::Sparse {
+        let mut unit = v.to_vec();
+        let values = embedrank_core::sparsevec::packed_values_mut(&mut unit);
+        let n = distance::norm_f64(values);
+        if n == 0.0 || !n.is_finite() {
+            return None;
+        }
+        values
+            .iter_mut()
+            .for_each(|x| *x = (f64::from(*x) / n) as f32);
+        return Some(embedrank_core::sparsevec::drop_zeros(&unit));
     }
     let n = distance::norm_f64(v);
     if n == 0.0 || !n.is_finite() {

@@ -94,7 +94,7 @@ unsafe extern "C-unwind" fn aminsert(
     if *isnull {
         return false;
     }
-    let raw = column::column_values(index, *values);
+    let raw = column::row_values(index, *values);
     let meta = graph::read_meta(index);
     let Some(v) = metric::prepare(meta.metric, meta.encoding(), &raw) else {
         return false;

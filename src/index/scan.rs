@@ -76,7 +76,7 @@ pub unsafe extern "C-unwind" fn amrescan(
         let key = &*orderbys;
         if key.sk_flags & pg_sys::SK_ISNULL as i32 == 0 {
             let index = (*scan).indexRelation;
-            st.query = Some(super::column::column_values(index, key.sk_argument).into_owned());
+            st.query = Some(super::column::query_values(index, key.sk_argument).into_owned());
             st.ef = super::column::carried_ef(index, key.sk_argument);
         }
     }
@@ -103,11 +103,17 @@ unsafe fn start(scan: pg_sys::IndexScanDesc, st: &mut ScanState) -> bool {
     // A NULL query, or a zero vector under cosine, has no distance to anything; as pgvector does, the
     // scan still returns the indexed rows (every distance the same, in graph order), so the row count
     // does not depend on whether the planner chose the index.
-    let raw = st
-        .query
-        .take()
-        .unwrap_or_else(|| vec![0.0; meta.dims as usize]);
-    if raw.len() != meta.dims as usize {
+    let enc = meta.encoding();
+    let raw = st.query.take().unwrap_or_else(|| {
+        // A sparse zero vector has no entries.
+        let values = if enc == page::Encoding::Sparse {
+            0
+        } else {
+            meta.dims as usize
+        };
+        vec![0.0; values]
+    });
+    if enc != page::Encoding::Sparse && raw.len() != meta.dims as usize {
         dims_mismatch(raw.len(), meta.dims as usize);
     }
     let q = prepare(meta.metric, meta.encoding(), &raw).unwrap_or(raw);

@@ -115,11 +115,11 @@ pub unsafe fn add_pair(
 }
 
 /// Put a new element into the space of a vacuumed-away one on page `block`, if the page has a free
-/// element (see [`page::DELETED_FREE`]) whose neighbour item sits on the same page and has slots up to
-/// `level`. VACUUM marks a slot free only after it relinked every live element away from it, so
+/// element (see [`page::DELETED_FREE`]) at least as large as the new one whose neighbour item sits on
+/// the same page and has slots up to `level`. VACUUM marks a slot free only after it relinked every live element away from it, so
 /// nothing reachable points at the slot any more; a scan still holding an old neighbour list just
 /// meets the new element, with its own vector and heap TIDs.
-/// Returns the element's node, or `None` when the page has no such slot.
+/// Returns the element's node, or what the page has instead.
 pub unsafe fn reuse_deleted(
     index: pg_sys::Relation,
     meta: &Meta,
@@ -128,17 +128,22 @@ pub unsafe fn reuse_deleted(
     tids: &[pg_sys::ItemPointerData],
     vector: &[f32],
     lists: &[Vec<Node>],
-) -> Option<Node> {
+) -> Result<Node, page::FreeSlot> {
     let buf = ExclusiveBuffer::lock(index, block);
     if page::is_new(buf.page()) {
-        return None;
+        return Err(page::FreeSlot::NoneFree);
     }
     page::check_page(index, buf.page(), block, page::KIND_DATA);
-    let (e, nb) = page::find_deleted(index, buf.page(), block, level)?;
+    let (m, enc) = (meta.m as usize, meta.encoding());
+    let size = page::element_size(vector.len(), enc);
+    let (e, nb) = match page::find_deleted(index, buf.page(), block, level, size) {
+        page::FreeSlot::At(e, nb) => (e, nb),
+        other => return Err(other),
+    };
     let mut wal = WalWrite::start(index);
     let pg = wal.page(buf, false);
     let element = page::item(index, pg, e, true);
-    let (m, enc) = (meta.m as usize, meta.encoding());
+    // A sparse element may be shorter than the slot; its header says how long it is.
     let fresh = page::make_element(level, tids, nb, vector, enc);
     std::ptr::copy_nonoverlapping(fresh.as_ptr(), element, fresh.len());
     let item = page::item(index, pg, nb, false);
@@ -148,7 +153,7 @@ pub unsafe fn reuse_deleted(
         page::write_slots(slots, m, l, lists.get(l).map_or(&[][..], |v| v.as_slice()));
     }
     wal.commit();
-    Some(e)
+    Ok(e)
 }
 
 /// Change page `block` (of `kind`) in place under an exclusive lock, as one WAL record.

@@ -88,12 +88,3 @@ pub fn new_sparsevec(dim: i32, indices: &[i32], values: &[f32]) -> pg_sys::Datum
         pg_sys::Datum::from(ptr)
     }
 }
-
-/// The dense float4 values of a sparsevec (for the index, which stores dense vectors).
-pub fn densify(v: Sparse) -> Vec<f32> {
-    let mut out = vec![0.0; v.dim as usize];
-    for (&i, &x) in v.indices.iter().zip(v.values) {
-        out[i as usize] = x;
-    }
-    out
-}

@@ -102,7 +102,7 @@ fn sparsevec_answers_as_pgvector_does() {
 }
 
 #[pg_test]
-fn sparsevec_columns_are_indexed_densely_within_the_dimension_limit() {
+fn sparsevec_columns_are_indexed_for_every_opclass() {
     Spi::run("CREATE TABLE sp (id int, s sparsevec(3))").unwrap();
     Spi::run("INSERT INTO sp VALUES (1, '{}/3'), (2, '{1:1,2:2,3:3}/3'), (3, '{1:1,2:1,3:1}/3'), (4, NULL)").unwrap();
     let q = "'{1:3,2:3,3:3}/3'";
@@ -121,7 +121,7 @@ fn sparsevec_columns_are_indexed_densely_within_the_dimension_limit() {
         assert_eq!(text(&sql), want, "{opclass}");
         Spi::run("RESET enable_seqscan; DELETE FROM sp WHERE id = 5; DROP INDEX sp_idx").unwrap();
     }
-    // A query of another dimension count is an error before anything is made dense (10^9 here).
+    // A query of another dimension count is an error.
     Spi::run("CREATE INDEX sp_idx ON sp USING embedrank_hnsw (s sparsevec_l2_ops)").unwrap();
     Spi::run("SET LOCAL enable_seqscan = off").unwrap();
     assert_error(
@@ -129,10 +129,114 @@ fn sparsevec_columns_are_indexed_densely_within_the_dimension_limit() {
         "22000",
         "different sparsevec dimensions 1000000000 and 3",
     );
-    Spi::run("CREATE TABLE sp_wide (s sparsevec(100000))").unwrap();
-    assert_error(
-        "CREATE INDEX ON sp_wide USING embedrank_hnsw (s sparsevec_l2_ops)",
-        "54000",
-        "column cannot have more than 2000 dimensions for embedrank_hnsw index",
-    );
 }
+
+/// `n` SPLADE-like rows in `table` (id, v sparsevec(30522)): ~40 terms each, most from one of 20
+/// topics' 128-term ranges, weights in [0.1, 2.1]; deterministic.
+fn make_sparse_table(table: &str, n: i32, first_id: i32, terms: i32) {
+    Spi::run(&format!("CREATE TABLE IF NOT EXISTS {table} (id int, v sparsevec(30522))")).unwrap();
+    Spi::run(&format!(
+        "INSERT INTO {table} SELECT i, (SELECT format('{{%s}}/30522', string_agg(format('%s:%s', t, w), ','))
+           FROM (SELECT DISTINCT ON (t) t, w FROM (
+             SELECT 1 + CASE WHEN g % 5 = 0 THEN abs(hashint4(i * 7 + g)) % 30522
+                             ELSE ((i % 20) * 997 + (hashint4(i * 100 + g) & 127)) % 30522 END AS t,
+                    0.1 + (hashint4(i * 31 + g) & 1023) / 512.0 AS w
+             FROM generate_series(1, {terms}) g) x ORDER BY t) y)::sparsevec
+         FROM generate_series({first_id}, {first_id} + {n} - 1) i"
+    ))
+    .unwrap();
+}
+
+#[pg_test]
+fn sparse_vectors_of_splade_width_are_indexed_as_pgvector_indexes_them() {
+    // 30,522 dimensions (BERT's vocabulary, SPLADE's output), far past a dense index's 2,000.
+    make_sparse_table("spl", 1500, 1, 40);
+    Spi::run("SET embedrank.hnsw_ef_search = 100").unwrap();
+    for (opclass, op) in [
+        ("sparsevec_l2_ops", "<->"),
+        ("sparsevec_ip_ops", "<#>"),
+        ("sparsevec_cosine_ops", "<=>"),
+        ("sparsevec_l1_ops", "<+>"),
+    ] {
+        Spi::run(&format!("CREATE INDEX spl_idx ON spl USING embedrank_hnsw (v {opclass})")).unwrap();
+        let p = plan(&format!("SELECT id FROM spl ORDER BY v {op} (SELECT v FROM spl WHERE id = 1) LIMIT 10"));
+        let r = recall("spl", op, &[1, 77, 500, 1234, 1499]);
+        assert!(r >= 0.9, "{opclass}: recall@10 {r} ({p})");
+        // Rows inserted into the built index are found too.
+        make_sparse_table("spl", 100, 5001, 40);
+        let r = recall("spl", op, &[5001, 5050, 5100]);
+        assert!(r >= 0.9, "{opclass}: recall@10 of inserted rows {r}");
+        Spi::run("DELETE FROM spl WHERE id > 5000; DROP INDEX spl_idx").unwrap();
+    }
+    // The distance an index scan orders by is the operator's, to the last digit.
+    Spi::run("CREATE INDEX spl_idx ON spl USING embedrank_hnsw (v sparsevec_l2_ops)").unwrap();
+    Spi::run("SET LOCAL enable_seqscan = off").unwrap();
+    let by_index = text("SELECT string_agg(d::text, ',') FROM (SELECT v <-> (SELECT v FROM spl WHERE id = 9) AS d FROM spl ORDER BY v <-> (SELECT v FROM spl WHERE id = 9) LIMIT 5) s");
+    Spi::run("SET LOCAL enable_indexscan = off; SET LOCAL enable_seqscan = on").unwrap();
+    let exact = text("SELECT string_agg(d::text, ',') FROM (SELECT v <-> (SELECT v FROM spl WHERE id = 9) AS d FROM spl ORDER BY 1 LIMIT 5) s");
+    assert_eq!(by_index, exact);
+    all_rows_reachable("spl", "<->");
+}
+
+#[pg_test]
+fn sparse_index_limits_are_pgvectors() {
+    // 10^9 dimensions index; a row with 1,000 non-zero entries is stored, 1,001 is pgvector's error.
+    Spi::run("CREATE TABLE spw (id int, v sparsevec(1000000000))").unwrap();
+    Spi::run("CREATE INDEX spw_idx ON spw USING embedrank_hnsw (v sparsevec_l2_ops) WITH (m = 48, ef_construction = 100)").unwrap();
+    let row = |id: i32, nnz: i32| {
+        format!(
+            "INSERT INTO spw SELECT {id}, (SELECT format('{{%s}}/1000000000', string_agg(format('%s:%s', g * 99991, g + {id}), ',')) FROM generate_series(1, {nnz}) g)::sparsevec"
+        )
+    };
+    for id in 1..=30 {
+        Spi::run(&row(id, if id % 3 == 0 { 1000 } else { id * 7 })).unwrap();
+    }
+    assert_error(&row(99, 1001), "54000", "sparsevec cannot have more than 1000 non-zero elements for embedrank_hnsw index");
+    // The build refuses it the same way.
+    Spi::run("CREATE TABLE spw_big AS SELECT * FROM spw").unwrap();
+    Spi::run(&row(99, 1001).replace("INTO spw", "INTO spw_big")).unwrap();
+    assert_error("CREATE INDEX ON spw_big USING embedrank_hnsw (v sparsevec_l2_ops)", "54000", "cannot have more than 1000 non-zero elements");
+    // Elements filling a page alone, with tall neighbour lists on pages of their own.
+    Spi::run("DROP INDEX spw_idx").unwrap();
+    Spi::run("SET embedrank.hnsw_test_min_level = 6").unwrap();
+    Spi::run("CREATE INDEX spw_idx ON spw USING embedrank_hnsw (v sparsevec_l2_ops) WITH (m = 48, ef_construction = 100)").unwrap();
+    Spi::run("RESET embedrank.hnsw_test_min_level").unwrap();
+    Spi::run("SET embedrank.hnsw_ef_search = 100").unwrap();
+    assert_eq!(recall("spw", "<->", &[3, 10, 30]), 1.0);
+    all_rows_reachable("spw", "<->");
+    // A query may have any number of entries (here more than a row may).
+    Spi::run("SET LOCAL enable_seqscan = off").unwrap();
+    let q = "(SELECT format('{%s}/1000000000', string_agg(format('%s:1', g), ','))::sparsevec FROM generate_series(1, 5000) g)";
+    assert_eq!(text(&format!("SELECT count(*)::text FROM (SELECT id FROM spw ORDER BY v <#> {q} LIMIT 100) s")), "30");
+}
+
+#[pg_test]
+fn vacuumed_sparse_slots_are_reused_only_by_vectors_that_fit_them() {
+    // Short rows deleted and vacuumed; long rows then inserted must not overwrite a short row's
+    // slot, short ones may reuse it; every row stays reachable with its own values.
+    // Cosine: under L2 a long row is farther from its own topic's long rows than from any short
+    // (small-norm) row, and an HNSW graph, rebuilt or not, reaches few of them.
+    make_sparse_table("spv", 600, 1, 10);
+    Spi::run("CREATE INDEX spv_idx ON spv USING embedrank_hnsw (v sparsevec_cosine_ops)").unwrap();
+    Spi::run("DELETE FROM spv WHERE id % 2 = 0").unwrap();
+    Spi::run("SELECT tests.vacuum_index_for_test('spv_idx', 'spv')").unwrap();
+    let size = || Spi::get_one::<i64>("SELECT pg_relation_size('spv_idx')").unwrap().unwrap();
+    let before = size();
+    make_sparse_table("spv", 300, 1001, 120);
+    let after_long = size();
+    assert!(after_long > before, "long rows cannot fit the short rows' freed slots");
+    make_sparse_table("spv", 300, 2001, 10);
+    assert!(size() - after_long <= 3 * 8192, "short rows reuse the freed slots: {} -> {}", after_long, size());
+    all_rows_reachable("spv", "<=>");
+    Spi::run("SET embedrank.hnsw_ef_search = 100").unwrap();
+    assert!(recall("spv", "<=>", &[1, 1001, 1150, 2001, 2299]) >= 0.9);
+    // Each row's own vector finds it first (its values were not overwritten).
+    Spi::run("SET LOCAL enable_seqscan = off").unwrap();
+    let misses = Spi::get_one::<i64>(
+        "SELECT count(*) FROM spv o WHERE o.id % 7 = 0 AND o.id <> (SELECT id FROM spv ORDER BY v <=> o.v LIMIT 1)",
+    )
+    .unwrap()
+    .unwrap();
+    assert_eq!(misses, 0);
+}
+

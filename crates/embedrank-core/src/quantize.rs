@@ -53,6 +53,7 @@ pub struct Sq8Query {
 impl Sq8 {
     /// Trains on `data` (rows of `dims`): each dimension's range, from its minimum to its maximum.
     pub fn train(data: &[f32], dims: usize, metric: Metric) -> Self {
+        assert!(!metric.is_sparse(), "sparse vectors are not quantized");
         let mut min = vec![f32::INFINITY; dims];
         let mut max = vec![f32::NEG_INFINITY; dims];
         for v in data.chunks_exact(dims) {
@@ -112,6 +113,9 @@ impl Quantizer for Sq8 {
                 t: q.iter().zip(&self.min).map(|(&x, &m)| x - m).collect(),
                 constant: 0.0,
             },
+            Metric::SparseL2 | Metric::SparseInnerProduct | Metric::SparseL1 => {
+                unreachable!("Sq8::train refuses sparse metrics")
+            }
         }
     }
 
@@ -135,6 +139,9 @@ impl Quantizer for Sq8 {
                     .zip(code.iter().zip(&self.scale))
                     .map(|(&t, (&c, &s))| (t - s * f32::from(c)).abs())
                     .sum()
+            }
+            Metric::SparseL2 | Metric::SparseInnerProduct | Metric::SparseL1 => {
+                unreachable!("Sq8::train refuses sparse metrics")
             }
         }
     }

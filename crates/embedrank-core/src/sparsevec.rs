@@ -5,6 +5,10 @@
 //! ascending, values finite and non-zero. Distances walk both entry lists in index order and sum
 //! in float4, as pgvector does (so results match it to the last bit); `l2_norm` sums in float8.
 //!
+//! An HNSW index carries a sparse vector through its graph, which holds `&[f32]` slices, in the
+//! *packed* form ([`pack`], [`unpack`]): the indices' bit patterns, then the values, `2·nnz` floats.
+//! The packed floats are only ever copied, never computed with, so every bit pattern survives.
+//!
 //! Reading a literal follows pgvector's order of checks, split in two so the caller can check the
 //! column's typmod in between: [`parse_sparsevec`] reads the syntax, the values and the dimension
 //! count; [`sort_entries`] then sorts the entries and checks their indices.
@@ -288,6 +292,46 @@ pub fn compare(a: Sparse, b: Sparse) -> Ordering {
     a.dim.cmp(&b.dim)
 }
 
+/// The packed form of `(indices, values)`: each index's bit pattern as a float, then the values.
+pub fn pack(indices: &[i32], values: &[f32]) -> Vec<f32> {
+    debug_assert_eq!(indices.len(), values.len());
+    let mut out = Vec::with_capacity(2 * indices.len());
+    out.extend(indices.iter().map(|&i| f32::from_bits(i as u32)));
+    out.extend_from_slice(values);
+    out
+}
+
+/// The entries of a packed sparse vector (its dimension count is not carried: 0).
+#[inline]
+pub fn unpack(packed: &[f32]) -> Sparse<'_> {
+    let nnz = packed.len() / 2;
+    // SAFETY: i32 and f32 have the same size and alignment, and every bit pattern is a valid i32.
+    let indices = unsafe { std::slice::from_raw_parts(packed.as_ptr() as *const i32, nnz) };
+    Sparse {
+        dim: 0,
+        indices,
+        values: &packed[nnz..2 * nnz],
+    }
+}
+
+/// The values of a packed sparse vector, to change in place (normalising for cosine).
+pub fn packed_values_mut(packed: &mut [f32]) -> &mut [f32] {
+    let nnz = packed.len() / 2;
+    &mut packed[nnz..2 * nnz]
+}
+
+/// `packed` without the entries whose value is zero (normalising can underflow one, and a stored
+/// sparse vector holds non-zero values only, as pgvector's `l2_normalize` leaves it).
+pub fn drop_zeros(packed: &[f32]) -> Vec<f32> {
+    let s = unpack(packed);
+    let keep: Vec<usize> = (0..s.values.len())
+        .filter(|&i| s.values[i] != 0.0)
+        .collect();
+    let indices: Vec<i32> = keep.iter().map(|&i| s.indices[i]).collect();
+    let values: Vec<f32> = keep.iter().map(|&i| s.values[i]).collect();
+    pack(&indices, &values)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -406,5 +450,21 @@ mod tests {
             Ordering::Greater
         );
         assert_eq!(compare(v(3, &[1], &[-1.0]), v(3, &[], &[])), Ordering::Less);
+    }
+
+    #[test]
+    fn packed_form_keeps_every_index_and_value() {
+        let indices = [0, 1, 7, 1 << 23, 999_999_999];
+        let values = [1.5, -2.0, 1e-40, f32::MAX, -0.25];
+        let p = pack(&indices, &values);
+        assert_eq!(p.len(), 10);
+        let copy = p.clone(); // copied as floats, as the graph stores them
+        let s = unpack(&copy);
+        assert_eq!(s.indices, &indices);
+        assert_eq!(s.values, &values);
+        assert_eq!(unpack(&[]).indices.len(), 0);
+        let mut z = pack(&[2, 5, 9], &[1.0, 0.0, 3.0]);
+        packed_values_mut(&mut z)[0] = 4.0;
+        assert_eq!(drop_zeros(&z), pack(&[2, 9], &[4.0, 3.0]));
     }
 }

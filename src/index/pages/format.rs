@@ -4,8 +4,10 @@
 //! entry point and the page new elements go to. Every other page holds items of two kinds:
 //! - an *element*: header (level, deleted flag, up to [`MAX_HEAP_TIDS`] heap TIDs — exact duplicate
 //!   vectors share one element — and the TID of its neighbour item) followed by the vector's values
-//!   in the index's [`Encoding`] (float4 for `vector` and `sparsevec`, IEEE half for `halfvec`, one
-//!   bit per dimension for `bit`: the column's own precision, as pgvector stores them);
+//!   in the index's [`Encoding`] (float4 for `vector`, IEEE half for `halfvec`, one bit per dimension
+//!   for `bit`, the non-zero entries for `sparsevec`: the column's own form, as pgvector stores them).
+//!   A sparse element's length varies with its non-zero count (`ElementHeader::nnz`); every read
+//!   checks the values lie inside the item;
 //! - a *neighbour list*: for levels 0..=level, fixed slots (2·m at level 0, m above) of element TIDs;
 //!   an empty slot has offset 0.
 //!
@@ -13,7 +15,7 @@
 //! insert put an element and its neighbour list on the same page when the pair fits one
 //! ([`pair_fits_one_page`]), so one page read serves both; otherwise (large vectors with many or
 //! tall neighbour lists) each goes on a page of its own and the element points at its list. An element
-//! always fits a page alone ([`Encoding::max_dims`]), and a neighbour list does because levels are
+//! always fits a page alone ([`Encoding::max_dims`], [`MAX_SPARSE_NNZ`]), and a neighbour list does because levels are
 //! capped per `m` ([`max_level`]).
 //!
 //! Deletion has two states ([`DELETED_LINKED`], [`DELETED_FREE`]): VACUUM first marks an element that
@@ -40,19 +42,26 @@ const ITEM_ELEMENT: u8 = 1;
 const ITEM_NEIGHBORS: u8 = 2;
 /// Bytes of the largest element's values: each encoding's dimension limit (pgvector's) fills them.
 const MAX_VALUE_BYTES: usize = 8000;
+/// Most non-zero entries an indexed sparse vector may have (pgvector's limit): an index and a value
+/// each, [`MAX_VALUE_BYTES`] in all.
+pub const MAX_SPARSE_NNZ: usize = MAX_VALUE_BYTES / 8;
 
 /// How an element stores its values (the meta page's `encoding`; part of the on-disk format: the
 /// codes never change). Searches read them back as float4: exactly, since each column type's
 /// values are what its encoding holds (a cosine index stores unit vectors rounded to the encoding,
-/// as pgvector stores `l2_normalize`d halfvecs).
+/// as pgvector stores `l2_normalize`d halfvecs). A vector's *values* are its `dims` floats, or for a
+/// sparse vector its packed form ([`embedrank_core::sparsevec::pack`]): `2·nnz` floats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Encoding {
-    /// float4 per dimension (`vector`, and `sparsevec` made dense): up to 2,000 dimensions.
+    /// float4 per dimension (`vector`): up to 2,000 dimensions.
     F32 = 0,
     /// IEEE half per dimension (`halfvec`): up to 4,000 dimensions.
     F16 = 1,
     /// One bit per dimension, read back as 0/1 (`bit`): up to 64,000 dimensions.
     Bit = 2,
+    /// The non-zero entries, packed: each index's 4 bytes, then the float4 values (`sparsevec`): up
+    /// to 10^9 dimensions, [`MAX_SPARSE_NNZ`] of them non-zero.
+    Sparse = 3,
 }
 
 impl Encoding {
@@ -62,17 +71,23 @@ impl Encoding {
             0 => Some(Encoding::F32),
             1 => Some(Encoding::F16),
             2 => Some(Encoding::Bit),
+            3 => Some(Encoding::Sparse),
             _ => None,
         }
     }
 
-    /// Bytes the values of a `dims`-dimensional vector take.
-    pub fn value_bytes(self, dims: usize) -> usize {
+    /// Bytes `values` values take (a vector's dimensions; a sparse vector's packed length).
+    pub fn value_bytes(self, values: usize) -> usize {
         match self {
-            Encoding::F32 => 4 * dims,
-            Encoding::F16 => 2 * dims,
-            Encoding::Bit => dims.div_ceil(8),
+            Encoding::F32 | Encoding::Sparse => 4 * values,
+            Encoding::F16 => 2 * values,
+            Encoding::Bit => values.div_ceil(8),
         }
+    }
+
+    /// Whether the stored bytes are float4 bit patterns a reader can take in place.
+    pub fn is_float4(self) -> bool {
+        matches!(self, Encoding::F32 | Encoding::Sparse)
     }
 
     /// Most dimensions an element of this encoding may have (it then still fits a page alone).
@@ -81,6 +96,7 @@ impl Encoding {
             Encoding::F32 => MAX_VALUE_BYTES / 4,
             Encoding::F16 => MAX_VALUE_BYTES / 2,
             Encoding::Bit => MAX_VALUE_BYTES * 8,
+            Encoding::Sparse => embedrank_core::sparsevec::MAX_DIM as usize,
         }
     }
 
@@ -96,7 +112,7 @@ impl Encoding {
     /// Writes `v` into `out` (`value_bytes(v.len())` long).
     fn encode(self, v: &[f32], out: &mut [u8]) {
         match self {
-            Encoding::F32 => {
+            Encoding::F32 | Encoding::Sparse => {
                 for (o, x) in out.chunks_exact_mut(4).zip(v) {
                     o.copy_from_slice(&x.to_ne_bytes());
                 }
@@ -117,12 +133,12 @@ impl Encoding {
         }
     }
 
-    /// The `dims` values in `bytes` (an element's, as [`element_bytes`] returns them) as float4,
-    /// into `out` (resized to `dims`). Page readers take F32 values in place ([`element_f32`]).
+    /// The `dims` values in `bytes` (an element's, as [`element_values`] returns them) as float4,
+    /// into `out` (resized to `dims`). Page readers take float4 values in place instead.
     pub fn decode(self, bytes: &[u8], dims: usize, out: &mut Vec<f32>) {
         out.resize(dims, 0.0);
         match self {
-            Encoding::F32 => {
+            Encoding::F32 | Encoding::Sparse => {
                 for (o, b) in out.iter_mut().zip(bytes.chunks_exact(4)) {
                     *o = f32::from_ne_bytes([b[0], b[1], b[2], b[3]]);
                 }
@@ -202,7 +218,8 @@ pub struct ElementHeader {
     pub ntids: u8,
     pub neighbors_block: u32,
     pub neighbors_offset: u16,
-    pub _pad: u16,
+    /// A sparse element's non-zero entries (its values are `2·nnz` floats); 0 in other encodings.
+    pub nnz: u16,
     pub tids: [pg_sys::ItemPointerData; MAX_HEAP_TIDS],
 }
 
@@ -241,9 +258,19 @@ fn level_start(m: usize, level: usize) -> usize {
     }
 }
 
-/// Bytes of an element item for `dims` values in `enc`.
-pub fn element_size(dims: usize, enc: Encoding) -> usize {
-    ELEMENT_HEADER + enc.value_bytes(dims)
+/// Non-zero entries a sparse element's slot is sized for: a multiple of this, so that rows of
+/// about the same length can take each other's space after VACUUM.
+const SPARSE_SLOT_ENTRIES: usize = 8;
+
+/// Bytes of an element item for `values` values in `enc` (a sparse one's slot rounded up to a
+/// multiple of [`SPARSE_SLOT_ENTRIES`] entries).
+pub fn element_size(values: usize, enc: Encoding) -> usize {
+    let slot = if enc == Encoding::Sparse {
+        values.next_multiple_of(2 * SPARSE_SLOT_ENTRIES)
+    } else {
+        values
+    };
+    ELEMENT_HEADER + enc.value_bytes(slot)
 }
 
 /// Bytes of a neighbour item for an element of `level`.
@@ -251,9 +278,10 @@ pub fn neighbors_size(m: usize, level: usize) -> usize {
     NEIGHBOR_HEADER + SLOT * (level_start(m, level) + level_capacity(m, level))
 }
 
-/// Bytes an element and its neighbour list take on a page, line pointers and alignment included.
-pub fn pair_footprint(dims: usize, enc: Encoding, m: usize, level: usize) -> usize {
-    item_footprint(element_size(dims, enc)) + item_footprint(neighbors_size(m, level))
+/// Bytes an element of `values` values and its neighbour list take on a page, line pointers and
+/// alignment included.
+pub fn pair_footprint(values: usize, enc: Encoding, m: usize, level: usize) -> usize {
+    item_footprint(element_size(values, enc)) + item_footprint(neighbors_size(m, level))
 }
 
 pub const fn maxalign(n: usize) -> usize {
@@ -276,8 +304,8 @@ const _: () = assert!(item_footprint(ELEMENT_HEADER + MAX_VALUE_BYTES) <= PAGE_U
 const _: () = assert!(ELEMENT_HEADER.is_multiple_of(4));
 
 /// Whether an element and its neighbour list fit one page together.
-pub fn pair_fits_one_page(dims: usize, enc: Encoding, m: usize, level: usize) -> bool {
-    pair_footprint(dims, enc, m, level) <= PAGE_USABLE
+pub fn pair_fits_one_page(values: usize, enc: Encoding, m: usize, level: usize) -> bool {
+    pair_footprint(values, enc, m, level) <= PAGE_USABLE
 }
 
 /// Highest level an element may have with this `m`: its neighbour list (2·m + level·m slots) must fit
@@ -406,14 +434,36 @@ pub unsafe fn element_header<'a>(p: *mut u8) -> &'a mut ElementHeader {
     &mut *(p as *mut ElementHeader)
 }
 
-/// The encoded values of the element item at `p`.
-pub unsafe fn element_bytes<'a>(p: *mut u8, dims: usize, enc: Encoding) -> &'a [u8] {
-    std::slice::from_raw_parts(p.add(ELEMENT_HEADER), enc.value_bytes(dims))
+/// Element `n` on `page` (of an index of `dims` dimensions in `enc`): its header, how many values
+/// it has (`dims`, or `2·nnz` for a sparse element) and their encoded bytes, checked to lie inside
+/// the item (corruption otherwise).
+pub unsafe fn element_values<'a>(
+    index: pg_sys::Relation,
+    page: pg_sys::Page,
+    n: Node,
+    dims: usize,
+    enc: Encoding,
+) -> (&'a ElementHeader, usize, &'a [u8]) {
+    let p = item(index, page, n, true);
+    let h = &*(p as *const ElementHeader);
+    let values = if enc == Encoding::Sparse {
+        2 * h.nnz as usize
+    } else {
+        dims
+    };
+    let id = pg_sys::PageGetItemId(page, node_offset(n));
+    if ((*id).lp_len() as usize) < element_size(values, enc) {
+        corrupt_item(index, n);
+    }
+    let bytes = std::slice::from_raw_parts(p.add(ELEMENT_HEADER), enc.value_bytes(values));
+    (h, values, bytes)
 }
 
-/// The float4 values of the element item at `p`, in place (an [`Encoding::F32`] index).
-pub unsafe fn element_f32<'a>(p: *mut u8, dims: usize) -> &'a [f32] {
-    std::slice::from_raw_parts(p.add(ELEMENT_HEADER) as *const f32, dims)
+/// `bytes` (an element's values in a float4 encoding, [`Encoding::is_float4`]) as float4, in place.
+pub fn as_float4(bytes: &[u8]) -> &[f32] {
+    // SAFETY: element values start 4-aligned (maxaligned item + 72-byte header), and every bit
+    // pattern is a valid f32.
+    unsafe { std::slice::from_raw_parts(bytes.as_ptr() as *const f32, bytes.len() / 4) }
 }
 
 /// Build an element item.
@@ -431,7 +481,11 @@ pub fn make_element(
         ntids: tids.len() as u8,
         neighbors_block: node_block(neighbors),
         neighbors_offset: node_offset(neighbors),
-        _pad: 0,
+        nnz: if enc == Encoding::Sparse {
+            (v.len() / 2) as u16
+        } else {
+            0
+        },
         tids: [pg_sys::ItemPointerData::default(); MAX_HEAP_TIDS],
     };
     h.tids[..tids.len()].copy_from_slice(tids);
@@ -486,17 +540,31 @@ pub unsafe fn read_slots(p: *const u8, m: usize, level: usize, out: &mut Vec<Nod
     }
 }
 
-/// A free (deleted and unlinked) element on `page` (block `block`) whose neighbour item is on the same
-/// page and has slots up to `level`: `(element, neighbour item)`. Elements whose list is on another
-/// page (split pairs) are not reused.
+/// What [`find_deleted`] found on a page.
+pub enum FreeSlot {
+    /// A slot to reuse: `(element, neighbour item)`.
+    At(Node, Node),
+    /// Free slots, none with room for this element (too short, or its list too low): a shorter or
+    /// lower element may still take one.
+    NoneFits,
+    /// No free slot at all.
+    NoneFree,
+}
+
+/// A free (deleted and unlinked) element item of at least `size` bytes on `page` (block `block`)
+/// whose neighbour item is on the same page and has slots up to `level`. Elements whose list is on
+/// another page (split pairs) are not reused.
 pub unsafe fn find_deleted(
     index: pg_sys::Relation,
     page: pg_sys::Page,
     block: u32,
     level: usize,
-) -> Option<(Node, Node)> {
+    size: usize,
+) -> FreeSlot {
+    let mut any = false;
     for off in 1..=pg_sys::PageGetMaxOffsetNumber(page) {
-        let p = pg_sys::PageGetItem(page, pg_sys::PageGetItemId(page, off)) as *mut u8;
+        let id = pg_sys::PageGetItemId(page, off);
+        let p = pg_sys::PageGetItem(page, id) as *mut u8;
         if *p != ITEM_ELEMENT {
             continue;
         }
@@ -504,12 +572,19 @@ pub unsafe fn find_deleted(
         if h.deleted != DELETED_FREE || h.neighbors_block != block {
             continue;
         }
+        any = true;
         let nb = node(block, h.neighbors_offset);
-        if neighbors_level(item(index, page, nb, false)) >= level {
-            return Some((node(block, off), nb));
+        if ((*id).lp_len() as usize) >= size
+            && neighbors_level(item(index, page, nb, false)) >= level
+        {
+            return FreeSlot::At(node(block, off), nb);
         }
     }
-    None
+    if any {
+        FreeSlot::NoneFits
+    } else {
+        FreeSlot::NoneFree
+    }
 }
 
 /// The element items of `page`: (offset, header).

@@ -28,6 +28,7 @@ pub mod naive;
 #[cfg(test)]
 mod tests;
 
+use crate::sparsevec as sparse;
 use dispatch::kernels as selected;
 
 /// Name of the kernel set chosen for this CPU (`"avx2+fma"` or `"portable"`).
@@ -127,6 +128,12 @@ pub enum Metric {
     L1,
     /// Jaccard distance of two bit strings unpacked to 0/1 values (pgvector's `bit` `<%>`).
     Jaccard,
+    /// Squared Euclidean distance of two sparse vectors in packed form ([`crate::sparsevec::pack`]).
+    SparseL2,
+    /// Negative inner product of two packed sparse vectors (cosine indexes store unit vectors).
+    SparseInnerProduct,
+    /// Manhattan distance of two packed sparse vectors.
+    SparseL1,
 }
 
 impl Metric {
@@ -140,7 +147,18 @@ impl Metric {
             Metric::Cosine => cosine_distance(a, b),
             Metric::L1 => l1(a, b),
             Metric::Jaccard => jaccard01(a, b),
+            Metric::SparseL2 => sparse::l2_squared(sparse::unpack(a), sparse::unpack(b)),
+            Metric::SparseInnerProduct => -sparse::dot(sparse::unpack(a), sparse::unpack(b)),
+            Metric::SparseL1 => sparse::l1(sparse::unpack(a), sparse::unpack(b)),
         }
+    }
+
+    /// Whether the vectors are packed sparse vectors (of variable length) rather than dense ones.
+    pub fn is_sparse(self) -> bool {
+        matches!(
+            self,
+            Metric::SparseL2 | Metric::SparseInnerProduct | Metric::SparseL1
+        )
     }
 }
 

@@ -1,7 +1,8 @@
 //! In-memory HNSW graph: the `CREATE INDEX` build path and the reference
 //! implementation for tests.
 //!
-//! Layout: vectors live in one contiguous `Vec<f32>` (`id * dims`). Layer-0
+//! Layout: vectors live in one contiguous `Vec<f32>` (`id * dims`; a graph of variable-length
+//! vectors — packed sparse ones — keeps where each starts, [`InMemoryGraph::new_variable`]). Layer-0
 //! adjacency is one flat `Vec<u32>` with a fixed stride of `1 + 2m` slots per
 //! node (slot 0 holds the count), so neighbour lists sit next to each other
 //! and need no per-node allocation. Upper layers, which only ~1/m of nodes
@@ -64,7 +65,12 @@ impl HnswParams {
 /// Vectors and adjacency, separate from the builder's scratch state so a
 /// search can borrow it while the scratch is mutated.
 pub(super) struct Store {
+    /// Values per vector; 0 when they vary (then `starts` says where each is).
     dims: usize,
+    /// Variable-length vectors only: vector `id` is `vectors[starts[id]..starts[id + 1]]`.
+    starts: Vec<usize>,
+    /// Variable-length vectors only: the most values one may have.
+    max_len: usize,
     metric: Metric,
     m: usize,
     vectors: Vec<f32>,
@@ -114,6 +120,10 @@ impl Store {
 
     #[inline]
     pub(super) fn vector(&self, id: u32) -> &[f32] {
+        if self.dims == 0 {
+            let id = id as usize;
+            return &self.vectors[self.starts[id]..self.starts[id + 1]];
+        }
         let start = id as usize * self.dims;
         &self.vectors[start..start + self.dims]
     }
@@ -156,6 +166,9 @@ impl Store {
     fn push(&mut self, v: &[f32], level: usize) -> u32 {
         let id = u32::try_from(self.levels.len()).expect("more than u32::MAX nodes");
         self.vectors.extend_from_slice(v);
+        if self.dims == 0 {
+            self.starts.push(self.vectors.len());
+        }
         self.levels.push(level as u8);
         let stride = self.stride();
         self.layer0.resize(self.layer0.len() + stride, 0);
@@ -355,10 +368,23 @@ pub struct InMemoryGraph {
 
 impl InMemoryGraph {
     pub fn new(dims: usize, params: HnswParams) -> Self {
+        assert!(dims > 0, "vectors need dimensions");
+        Self::with_layout(dims, 0, params)
+    }
+
+    /// A graph of vectors of up to `max_len` values each, their lengths varying (packed sparse
+    /// vectors, under a `Sparse*` metric). [`InMemoryGraph::dims`] is then 0.
+    pub fn new_variable(max_len: usize, params: HnswParams) -> Self {
+        Self::with_layout(0, max_len.max(1), params)
+    }
+
+    fn with_layout(dims: usize, max_len: usize, params: HnswParams) -> Self {
         let m = params.m.max(2);
         InMemoryGraph {
             store: Store {
                 dims,
+                starts: if dims == 0 { vec![0] } else { Vec::new() },
+                max_len,
                 metric: params.metric,
                 m,
                 vectors: Vec::new(),
@@ -395,7 +421,15 @@ impl InMemoryGraph {
     /// not reach it until [`InMemoryGraph::link_pending`] runs. A build stores every vector first, so
     /// that threads can then link them in parallel.
     pub fn push(&mut self, v: &[f32]) -> u32 {
-        assert_eq!(v.len(), self.store.dims, "vector has wrong dimensions");
+        let s = &self.store;
+        if s.dims == 0 {
+            assert!(
+                v.len() <= s.max_len,
+                "vector is longer than the graph's limit"
+            );
+        } else {
+            assert_eq!(v.len(), s.dims, "vector has wrong dimensions");
+        }
         let level = random_level(&mut self.rng, self.params.m)
             .clamp(self.params.min_level, self.params.max_level);
         self.store.push(v, level)
@@ -484,8 +518,22 @@ impl InMemoryGraph {
         self.store.levels.is_empty()
     }
 
+    /// Values per vector (0 for a graph of variable-length vectors).
     pub fn dims(&self) -> usize {
         self.store.dims
+    }
+
+    /// Values a vector holds on average: `dims`, or for variable-length vectors the mean so far
+    /// (a quarter of the limit while the graph is empty), for memory estimates.
+    pub fn floats_per_element(&self) -> usize {
+        let s = &self.store;
+        if s.dims != 0 {
+            s.dims
+        } else if self.is_empty() {
+            s.max_len.div_ceil(4)
+        } else {
+            s.vectors.len().div_ceil(self.len()).max(1)
+        }
     }
 
     pub fn vector(&self, id: u32) -> &[f32] {
@@ -511,6 +559,7 @@ impl InMemoryGraph {
     pub fn memory_bytes(&self) -> usize {
         let s = &self.store;
         s.vectors.capacity() * 4
+            + s.starts.capacity() * std::mem::size_of::<usize>()
             + s.levels.capacity()
             + s.layer0.capacity() * 4
             + s.layer0_dist.capacity() * 4
@@ -521,11 +570,20 @@ impl InMemoryGraph {
     }
 
     /// How many elements fit without growing the per-element arrays.
+    /// For variable-length vectors: as many as `levels` has room for while the spare vector space
+    /// holds one more of the longest, else none more.
     pub fn capacity(&self) -> usize {
         let s = &self.store;
-        s.levels
-            .capacity()
-            .min(s.vectors.capacity() / s.dims.max(1))
+        if s.dims == 0 {
+            let room = s.vectors.capacity() - s.vectors.len() >= s.max_len
+                && s.starts.capacity() > s.starts.len();
+            return if room {
+                s.levels.capacity()
+            } else {
+                self.len()
+            };
+        }
+        s.levels.capacity().min(s.vectors.capacity() / s.dims)
     }
 
     /// Makes room for exactly `additional` more elements in the per-element
@@ -539,10 +597,19 @@ impl InMemoryGraph {
         &mut self,
         additional: usize,
     ) -> Result<(), std::collections::TryReserveError> {
+        let (stride, m2, dims) = (self.store.stride(), 2 * self.store.m, self.store.dims);
+        let floats = if dims == 0 {
+            additional
+                .saturating_mul(self.floats_per_element())
+                .saturating_add(self.store.max_len)
+        } else {
+            additional.saturating_mul(dims)
+        };
         let s = &mut self.store;
-        let (stride, m2) = (s.stride(), 2 * s.m);
-        s.vectors
-            .try_reserve_exact(additional.saturating_mul(s.dims))?;
+        s.vectors.try_reserve_exact(floats)?;
+        if s.dims == 0 {
+            s.starts.try_reserve_exact(additional)?;
+        }
         s.levels.try_reserve_exact(additional)?;
         s.layer0
             .try_reserve_exact(additional.saturating_mul(stride))?;
@@ -576,7 +643,9 @@ impl InMemoryGraph {
         let Some((ep, ep_level)) = self.entry else {
             return Vec::new();
         };
-        assert_eq!(query.len(), self.store.dims, "query has wrong dimensions");
+        if self.store.dims != 0 {
+            assert_eq!(query.len(), self.store.dims, "query has wrong dimensions");
+        }
         let mut searcher = Searcher::new(BitSet::with_capacity(self.len()));
         let mut out = Vec::with_capacity(ef.max(k));
         searcher.full(

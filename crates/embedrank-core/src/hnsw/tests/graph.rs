@@ -413,3 +413,117 @@ fn storing_first_then_linking_serially_builds_exactly_the_inserted_graph() {
         }
     }
 }
+
+/// `n` sparse vectors in packed form over a 30,522-term vocabulary (SPLADE's): each is ~30 terms of
+/// its topic's 80 plus ~8 terms from anywhere, positive weights, indices ascending.
+fn sparse_corpus(n: usize, topics: usize, seed: u64) -> Vec<Vec<f32>> {
+    let mut rng = LevelRng::new(seed);
+    let vocab = 30_522u64;
+    let topic_terms: Vec<Vec<i32>> = (0..topics)
+        .map(|_| (0..80).map(|_| (rng.next_u64() % vocab) as i32).collect())
+        .collect();
+    (0..n)
+        .map(|_| {
+            let t = &topic_terms[(rng.next_u64() % topics as u64) as usize];
+            let mut entries = Vec::new();
+            for j in 0..38 {
+                let term = if j < 30 {
+                    t[(rng.next_u64() % 80) as usize]
+                } else {
+                    (rng.next_u64() % vocab) as i32
+                };
+                entries.push((term, 0.1 + rng.next_f64() as f32 * 2.0));
+            }
+            entries.sort_by_key(|e| e.0);
+            entries.dedup_by_key(|e| e.0);
+            let (i, v): (Vec<i32>, Vec<f32>) = entries.into_iter().unzip();
+            crate::sparsevec::pack(&i, &v)
+        })
+        .collect()
+}
+
+#[test]
+fn sparse_vectors_of_varying_length_are_searched_like_dense_ones() {
+    let (n, nq, k) = (3000, 50, 10);
+    let all = sparse_corpus(n + nq, 30, 11);
+    let (data, queries) = all.split_at(n);
+    for metric in [
+        Metric::SparseL2,
+        Metric::SparseInnerProduct,
+        Metric::SparseL1,
+    ] {
+        let mut g = InMemoryGraph::new_variable(2000, params(metric));
+        for v in data {
+            g.push(v);
+        }
+        g.link_pending(2, &|spawn| spawn(), &mut |_| {});
+        assert_eq!(g.vector(7), data[7].as_slice(), "stored as given");
+        let mut total = 0.0;
+        for q in queries {
+            let found = g.search(q, k, 64);
+            let mut truth: Vec<Candidate<u32>> = (0..n)
+                .map(|i| Candidate {
+                    distance: metric.index_distance(q, &data[i]),
+                    node: i as u32,
+                })
+                .collect();
+            truth.sort_by(|a, b| a.distance.total_cmp(&b.distance));
+            truth.truncate(k);
+            for f in &found {
+                assert_eq!(f.distance, metric.index_distance(q, &data[f.node as usize]));
+            }
+            total += recall(&found, &truth);
+        }
+        let r = total / nq as f64;
+        eprintln!("{metric:?} recall@10 = {r:.3}");
+        assert!(r >= 0.9, "{metric:?} recall@10 = {r}");
+    }
+}
+
+#[test]
+fn sparse_distances_equal_the_dense_ones() {
+    let all = sparse_corpus(20, 2, 3);
+    let dense = |p: &[f32]| {
+        let s = crate::sparsevec::unpack(p);
+        let mut d = vec![0.0f32; 30_522];
+        for (&i, &v) in s.indices.iter().zip(s.values) {
+            d[i as usize] = v;
+        }
+        d
+    };
+    for a in &all {
+        for b in &all {
+            let (da, db) = (dense(a), dense(b));
+            let close = |x: f32, y: f32| (x - y).abs() <= 1e-4 * x.abs().max(y.abs()).max(1.0);
+            assert!(close(
+                Metric::SparseL2.index_distance(a, b),
+                Metric::L2.index_distance(&da, &db)
+            ));
+            assert!(close(
+                Metric::SparseInnerProduct.index_distance(a, b),
+                Metric::InnerProduct.index_distance(&da, &db)
+            ));
+            assert!(close(
+                Metric::SparseL1.index_distance(a, b),
+                Metric::L1.index_distance(&da, &db)
+            ));
+        }
+    }
+}
+
+#[test]
+fn variable_length_memory_is_reserved_for_the_longest_vector() {
+    let mut g = InMemoryGraph::new_variable(2000, params(Metric::SparseL2));
+    assert_eq!(g.capacity(), 0);
+    g.try_reserve(100).unwrap();
+    assert!(g.capacity() >= 100);
+    let v = crate::sparsevec::pack(&[1, 2], &[1.0, 2.0]);
+    while g.len() < g.capacity() {
+        g.push(&v);
+    }
+    // Full: there is no longer room for a 2,000-value vector without growing.
+    assert!(g.len() >= 100);
+    assert_eq!(g.floats_per_element(), 4);
+    assert!(g.memory_bytes() >= g.len() * 4 * 4);
+    assert!(g.try_reserve(usize::MAX / 64).is_err());
+}
