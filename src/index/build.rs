@@ -185,10 +185,9 @@ fn new_graph(meta: &Meta) -> InMemoryGraph {
     );
     let params = HnswParams::new(m, efc, search_metric(meta.metric, enc), 0x5eed_1234)
         .levels(options::forced_level(m), page::max_level(m));
-    if enc == page::Encoding::Sparse {
-        InMemoryGraph::new_variable(2 * page::MAX_SPARSE_NNZ, params)
-    } else {
-        InMemoryGraph::new(meta.dims as usize, params)
+    match enc.values(meta.dims as usize) {
+        Some(values) => InMemoryGraph::new(values, params),
+        None => InMemoryGraph::new_variable(2 * page::MAX_SPARSE_NNZ, params),
     }
 }
 
@@ -283,7 +282,11 @@ unsafe extern "C-unwind" fn build_callback(
         return;
     }
     let raw = super::column::row_values(index, *values);
-    if state.encoding != page::Encoding::Sparse && raw.len() != state.dims {
+    if state
+        .encoding
+        .values(state.dims)
+        .is_some_and(|n| raw.len() != n)
+    {
         raise(
             Code::ERRCODE_DATA_EXCEPTION,
             format!("expected {} dimensions, not {}", state.dims, raw.len()),

@@ -1,6 +1,6 @@
 //! What the indexed column holds, read as the float4 values the graph searches with: a `vector` as
-//! it is, a `halfvec` widened (exact), a `sparsevec` packed, a `bit` string unpacked to one 0/1
-//! value per bit (Hamming distance is then L1, Jaccard its own kernel) — and the [`Encoding`] the
+//! it is, a `halfvec` widened (exact), a `sparsevec` packed, a `bit` string packed 32 bits to a
+//! word (Hamming and Jaccard distances are popcounts over the words) — and the [`Encoding`] the
 //! index pages keep them in: halves for `halfvec` (up to 4,000 dimensions, half a vector index's
 //! size), bits for `bit` (up to 64,000), float4 for `vector` (2,000). A `sparsevec` is read as its
 //! non-zero entries in packed form ([`embedrank_core::sparsevec::pack`]) and stored so, as pgvector
@@ -8,6 +8,7 @@
 //! have any number).
 
 use super::pages::format::{Encoding, MAX_SPARSE_NNZ};
+use embedrank_core::distance::bits;
 use pgrx::pg_sys;
 use std::borrow::Cow;
 
@@ -114,16 +115,11 @@ pub unsafe fn query_values<'a>(index: pg_sys::Relation, datum: pg_sys::Datum) ->
         }
         Kind::Bit => {
             let (len, bytes) = crate::bit::bits(datum);
-            // Checked before unpacking: a bit varying query may hold ~10^9 bits.
             let dims = column_dims(index);
             if len != dims {
                 crate::errors::data_exception(format!("different bit lengths {len} and {dims}"));
             }
-            Cow::Owned(
-                (0..len)
-                    .map(|i| f32::from((bytes[i / 8] >> (7 - i % 8)) & 1))
-                    .collect(),
-            )
+            Cow::Owned(bits::pack(&bytes[..len.div_ceil(8)]))
         }
     }
 }

@@ -65,7 +65,7 @@ struct ElementCache {
 const SPARE_CACHE_FLOATS: usize = 4 << 20;
 
 thread_local! {
-    /// The last element read from a half or bit index, widened to float4.
+    /// The last element read from a halfvec index, widened to float4.
     static DECODED: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
     static SPARE_CACHE: std::cell::RefCell<Option<ElementCache>> = const { std::cell::RefCell::new(None) };
 }
@@ -114,8 +114,8 @@ impl PageGraph {
         }
     }
 
-    /// Run `f` on `n`'s header and vector while the page is share-locked: float4 values where they
-    /// lie on the page (no copy), halves and bits widened into a per-backend buffer first.
+    /// Run `f` on `n`'s header and vector while the page is share-locked: 4-byte slots where they
+    /// lie on the page (no copy), halves widened into a per-backend buffer first.
     fn with_element<R>(&self, n: Node, f: impl FnOnce(&page::ElementHeader, &[f32]) -> R) -> R {
         let (index, dims, enc) = (self.index, self.dims, self.encoding);
         with_page(index, page::node_block(n), page::KIND_DATA, |p| unsafe {

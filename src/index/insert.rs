@@ -72,7 +72,8 @@ pub fn new_level(m: usize) -> usize {
 /// Insert `v` (already prepared for the metric) for heap row `tid`. The caller holds [`WriterLock`].
 pub unsafe fn insert_vector(index: pg_sys::Relation, v: &[f32], tid: pg_sys::ItemPointerData) {
     let mut meta = read_meta(index);
-    if meta.encoding() != page::Encoding::Sparse && v.len() != meta.dims as usize {
+    let values = meta.encoding().values(meta.dims as usize);
+    if values.is_some_and(|n| v.len() != n) {
         raise(
             Code::ERRCODE_DATA_EXCEPTION,
             format!("expected {} dimensions, not {}", meta.dims, v.len()),

@@ -1,8 +1,8 @@
 //! What an index's operator class means for the vectors it stores: the metric code kept in the meta
 //! page (part of the on-disk format: the values never change), the core-crate metric the graph is
-//! searched with, and the form a vector is stored in (unit length under cosine). Bit strings are
-//! searched as 0/1 values: Hamming distance is L1 over them, Jaccard has its own kernel. Sparse
-//! vectors are searched in their packed form, with the core's sparse kernels.
+//! searched with, and the form a vector is stored in (unit length under cosine). Bit strings and
+//! sparse vectors are searched in their packed forms, with the core's popcount and sparse kernels
+//! (a bit index's Hamming distance is stored as the L1 code: it is L1 over the bits).
 
 use super::pages::format::Encoding;
 use crate::errors::{raise, Code};
@@ -25,6 +25,7 @@ pub fn search_metric(code: u32, enc: Encoding) -> distance::Metric {
         METRIC_L2 if sparse => SparseL2,
         METRIC_L2 => L2,
         METRIC_L1 if sparse => SparseL1,
+        METRIC_L1 if enc == Encoding::Bit => Hamming,
         METRIC_L1 => L1,
         METRIC_JACCARD => Jaccard,
         _ if sparse => SparseInnerProduct,
@@ -49,7 +50,7 @@ pub unsafe fn index_metric(index: pg_sys::Relation) -> u32 {
         | "halfvec_negative_inner_product"
         | "sparsevec_negative_inner_product" => METRIC_IP,
         "cosine_distance" => METRIC_COSINE,
-        // Hamming distance is L1 over the bits unpacked to 0/1 values.
+        // Hamming distance is L1 over the bits (searched with the popcount kernel).
         "l1_distance" | "hamming_distance" => METRIC_L1,
         "jaccard_distance" => METRIC_JACCARD,
         other => raise(

@@ -104,16 +104,13 @@ unsafe fn start(scan: pg_sys::IndexScanDesc, st: &mut ScanState) -> bool {
     // scan still returns the indexed rows (every distance the same, in graph order), so the row count
     // does not depend on whether the planner chose the index.
     let enc = meta.encoding();
-    let raw = st.query.take().unwrap_or_else(|| {
-        // A sparse zero vector has no entries.
-        let values = if enc == page::Encoding::Sparse {
-            0
-        } else {
-            meta.dims as usize
-        };
-        vec![0.0; values]
-    });
-    if enc != page::Encoding::Sparse && raw.len() != meta.dims as usize {
+    let values = enc.values(meta.dims as usize);
+    // A sparse zero vector has no entries.
+    let raw = st
+        .query
+        .take()
+        .unwrap_or_else(|| vec![0.0; values.unwrap_or(0)]);
+    if values.is_some_and(|n| raw.len() != n) {
         dims_mismatch(raw.len(), meta.dims as usize);
     }
     let q = prepare(meta.metric, meta.encoding(), &raw).unwrap_or(raw);

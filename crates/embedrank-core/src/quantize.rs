@@ -109,7 +109,7 @@ impl Quantizer for Sq8 {
                 constant: q.iter().zip(&self.min).map(|(&x, &m)| x * m).sum(),
             },
             // Bit strings (Jaccard) are already one bit per dimension; no quantizer is built for them.
-            Metric::L2 | Metric::L1 | Metric::Jaccard => Sq8Query {
+            Metric::L2 | Metric::L1 | Metric::Hamming | Metric::Jaccard => Sq8Query {
                 t: q.iter().zip(&self.min).map(|(&x, &m)| x - m).collect(),
                 constant: 0.0,
             },
@@ -134,7 +134,7 @@ impl Quantizer for Sq8 {
                     })
                     .sum()
             }
-            Metric::L1 | Metric::Jaccard => {
+            Metric::L1 | Metric::Hamming | Metric::Jaccard => {
                 q.t.iter()
                     .zip(code.iter().zip(&self.scale))
                     .map(|(&t, (&c, &s))| (t - s * f32::from(c)).abs())

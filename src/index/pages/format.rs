@@ -57,7 +57,9 @@ pub enum Encoding {
     F32 = 0,
     /// IEEE half per dimension (`halfvec`): up to 4,000 dimensions.
     F16 = 1,
-    /// One bit per dimension, read back as 0/1 (`bit`): up to 64,000 dimensions.
+    /// One bit per dimension, 32 to a word (`bit`): up to 64,000 dimensions. Indexes built before
+    /// words held `dims / 8` bytes, which is the same item when `dims` is a multiple of 32 (a bit
+    /// index of another length reads as corrupt and asks for REINDEX).
     Bit = 2,
     /// The non-zero entries, packed: each index's 4 bytes, then the float4 values (`sparsevec`): up
     /// to 10^9 dimensions, [`MAX_SPARSE_NNZ`] of them non-zero.
@@ -76,18 +78,28 @@ impl Encoding {
         }
     }
 
-    /// Bytes `values` values take (a vector's dimensions; a sparse vector's packed length).
-    pub fn value_bytes(self, values: usize) -> usize {
+    /// How many float slots the graph carries for a `dims`-dimensional vector: one per dimension,
+    /// one 32-bit word per 32 bits of a bit string ([`embedrank_core::distance::bits`]); `None` for
+    /// sparse vectors, whose packed length varies.
+    pub fn values(self, dims: usize) -> Option<usize> {
         match self {
-            Encoding::F32 | Encoding::Sparse => 4 * values,
-            Encoding::F16 => 2 * values,
-            Encoding::Bit => values.div_ceil(8),
+            Encoding::F32 | Encoding::F16 => Some(dims),
+            Encoding::Bit => Some(embedrank_core::distance::bits::words(dims)),
+            Encoding::Sparse => None,
         }
     }
 
-    /// Whether the stored bytes are float4 bit patterns a reader can take in place.
+    /// Bytes `values` values (graph slots) take on a page.
+    pub fn value_bytes(self, values: usize) -> usize {
+        match self {
+            Encoding::F16 => 2 * values,
+            Encoding::F32 | Encoding::Bit | Encoding::Sparse => 4 * values,
+        }
+    }
+
+    /// Whether the stored bytes are the graph's 4-byte slots themselves, read in place.
     pub fn is_float4(self) -> bool {
-        matches!(self, Encoding::F32 | Encoding::Sparse)
+        self != Encoding::F16
     }
 
     /// Most dimensions an element of this encoding may have (it then still fits a page alone).
@@ -100,7 +112,7 @@ impl Encoding {
         }
     }
 
-    /// `v` as this encoding stores it (half rounding; bits are 0/1 already).
+    /// `v` as this encoding stores it (half rounding; the others hold their values exactly).
     pub fn round(self, v: &mut [f32]) {
         if self == Encoding::F16 {
             for x in v {
@@ -111,55 +123,32 @@ impl Encoding {
 
     /// Writes `v` into `out` (`value_bytes(v.len())` long).
     fn encode(self, v: &[f32], out: &mut [u8]) {
-        match self {
-            Encoding::F32 | Encoding::Sparse => {
-                for (o, x) in out.chunks_exact_mut(4).zip(v) {
-                    o.copy_from_slice(&x.to_ne_bytes());
-                }
+        if self == Encoding::F16 {
+            for (o, x) in out.chunks_exact_mut(2).zip(v) {
+                o.copy_from_slice(&embedrank_core::halfvec::narrow(*x).to_ne_bytes());
             }
-            Encoding::F16 => {
-                for (o, x) in out.chunks_exact_mut(2).zip(v) {
-                    o.copy_from_slice(&embedrank_core::halfvec::narrow(*x).to_ne_bytes());
-                }
-            }
-            Encoding::Bit => {
-                out.fill(0);
-                for (i, x) in v.iter().enumerate() {
-                    if *x != 0.0 {
-                        out[i / 8] |= 0x80 >> (i % 8);
-                    }
-                }
-            }
+            return;
+        }
+        for (o, x) in out.chunks_exact_mut(4).zip(v) {
+            o.copy_from_slice(&x.to_bits().to_ne_bytes());
         }
     }
 
-    /// The `dims` values in `bytes` (an element's, as [`element_values`] returns them) as float4,
-    /// into `out` (resized to `dims`). Page readers take float4 values in place instead.
-    pub fn decode(self, bytes: &[u8], dims: usize, out: &mut Vec<f32>) {
-        out.resize(dims, 0.0);
-        match self {
-            Encoding::F32 | Encoding::Sparse => {
-                for (o, b) in out.iter_mut().zip(bytes.chunks_exact(4)) {
-                    *o = f32::from_ne_bytes([b[0], b[1], b[2], b[3]]);
-                }
-            }
-            Encoding::F16 => {
-                // SAFETY: element values start 2-aligned (maxaligned item + 72-byte header) and
-                // `bytes` holds 2·dims bytes.
-                let halves = unsafe {
-                    std::slice::from_raw_parts(
-                        bytes.as_ptr() as *const embedrank_core::halfvec::f16,
-                        dims,
-                    )
-                };
-                embedrank_core::halfvec::widen_into(halves, out);
-            }
-            Encoding::Bit => {
-                for (i, o) in out.iter_mut().enumerate() {
-                    *o = f32::from((bytes[i / 8] >> (7 - i % 8)) & 1);
-                }
-            }
-        }
+    /// The `values` halves in `bytes` (an [`Encoding::F16`] element's, as [`element_values`]
+    /// returns them) widened to float4, into `out` (resized to `values`). The other encodings are
+    /// read in place ([`as_float4`]).
+    pub fn decode(self, bytes: &[u8], values: usize, out: &mut Vec<f32>) {
+        debug_assert_eq!(self, Encoding::F16);
+        out.resize(values, 0.0);
+        // SAFETY: element values start 2-aligned (maxaligned item + 72-byte header) and `bytes`
+        // holds 2·values bytes.
+        let halves = unsafe {
+            std::slice::from_raw_parts(
+                bytes.as_ptr() as *const embedrank_core::halfvec::f16,
+                values,
+            )
+        };
+        embedrank_core::halfvec::widen_into(halves, out);
     }
 }
 
@@ -446,11 +435,7 @@ pub unsafe fn element_values<'a>(
 ) -> (&'a ElementHeader, usize, &'a [u8]) {
     let p = item(index, page, n, true);
     let h = &*(p as *const ElementHeader);
-    let values = if enc == Encoding::Sparse {
-        2 * h.nnz as usize
-    } else {
-        dims
-    };
+    let values = enc.values(dims).unwrap_or(2 * h.nnz as usize);
     let id = pg_sys::PageGetItemId(page, node_offset(n));
     if ((*id).lp_len() as usize) < element_size(values, enc) {
         corrupt_item(index, n);

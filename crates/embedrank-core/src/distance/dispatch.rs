@@ -28,11 +28,22 @@ pub(crate) struct Kernels {
     pub dot: BinaryFn,
     pub l1: BinaryFn,
     pub cosine_parts: PartsFn,
+    /// Over bit strings packed in words ([`super::bits`]).
+    pub hamming: BinaryFn,
+    pub jaccard: BinaryFn,
 }
 
 /// Baseline instantiations (SSE2 on x86-64); safe to call everywhere.
 mod portable {
+    use super::super::bits;
     use super::kernels;
+
+    pub fn hamming(a: &[f32], b: &[f32]) -> f32 {
+        bits::hamming(a, b)
+    }
+    pub fn jaccard(a: &[f32], b: &[f32]) -> f32 {
+        bits::jaccard(a, b)
+    }
 
     pub fn l2_squared(a: &[f32], b: &[f32]) -> f32 {
         kernels::l2_squared::<false>(a, b)
@@ -53,7 +64,18 @@ mod portable {
 /// the table's `unsafe fn` pointer type carries to the call sites.
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
+    use super::super::bits;
     use super::kernels;
+
+    // POPCNT for the bit-string kernels (every AVX2 CPU has it; checked all the same).
+    #[target_feature(enable = "avx2,popcnt")]
+    pub fn hamming(a: &[f32], b: &[f32]) -> f32 {
+        bits::hamming(a, b)
+    }
+    #[target_feature(enable = "avx2,popcnt")]
+    pub fn jaccard(a: &[f32], b: &[f32]) -> f32 {
+        bits::jaccard(a, b)
+    }
 
     #[target_feature(enable = "avx2,fma")]
     pub fn l2_squared(a: &[f32], b: &[f32]) -> f32 {
@@ -80,6 +102,8 @@ pub(crate) const PORTABLE: Kernels = Kernels {
     dot: portable::dot,
     l1: portable::l1,
     cosine_parts: portable::cosine_parts,
+    hamming: portable::hamming,
+    jaccard: portable::jaccard,
 };
 
 /// The AVX2 table. Private: it must only escape through [`avx2_if_supported`].
@@ -90,12 +114,17 @@ const AVX2: Kernels = Kernels {
     dot: avx2::dot,
     l1: avx2::l1,
     cosine_parts: avx2::cosine_parts,
+    hamming: avx2::hamming,
+    jaccard: avx2::jaccard,
 };
 
-/// The AVX2 table, but only when this CPU supports AVX2 and FMA.
+/// The AVX2 table, but only when this CPU supports AVX2, FMA and POPCNT.
 pub(crate) fn avx2_if_supported() -> Option<&'static Kernels> {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+    if std::arch::is_x86_feature_detected!("avx2")
+        && std::arch::is_x86_feature_detected!("fma")
+        && std::arch::is_x86_feature_detected!("popcnt")
+    {
         return Some(&AVX2);
     }
     None

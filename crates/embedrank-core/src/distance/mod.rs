@@ -22,6 +22,7 @@
 //! ([`cosine_distance_f64`]), and `vector_norm` / `l2_normalize` accumulate
 //! in `f64` ([`norm_f64`]).
 
+pub mod bits;
 mod dispatch;
 mod kernels;
 pub mod naive;
@@ -126,7 +127,9 @@ pub enum Metric {
     InnerProduct,
     Cosine,
     L1,
-    /// Jaccard distance of two bit strings unpacked to 0/1 values (pgvector's `bit` `<%>`).
+    /// Hamming distance of two bit strings packed in words ([`bits`]; pgvector's `bit` `<~>`).
+    Hamming,
+    /// Jaccard distance of two bit strings packed in words (pgvector's `bit` `<%>`).
     Jaccard,
     /// Squared Euclidean distance of two sparse vectors in packed form ([`crate::sparsevec::pack`]).
     SparseL2,
@@ -146,7 +149,9 @@ impl Metric {
             Metric::InnerProduct => -dot(a, b),
             Metric::Cosine => cosine_distance(a, b),
             Metric::L1 => l1(a, b),
-            Metric::Jaccard => jaccard01(a, b),
+            // SAFETY (both): as in `l2_squared`.
+            Metric::Hamming => unsafe { (selected().hamming)(a, b) },
+            Metric::Jaccard => unsafe { (selected().jaccard)(a, b) },
             Metric::SparseL2 => sparse::l2_squared(sparse::unpack(a), sparse::unpack(b)),
             Metric::SparseInnerProduct => -sparse::dot(sparse::unpack(a), sparse::unpack(b)),
             Metric::SparseL1 => sparse::l1(sparse::unpack(a), sparse::unpack(b)),
@@ -160,17 +165,4 @@ impl Metric {
             Metric::SparseL2 | Metric::SparseInnerProduct | Metric::SparseL1
         )
     }
-}
-
-/// Jaccard distance of two 0/1 vectors (bit strings): 1 − |a ∧ b| / |a ∨ b|, and 1 when they share
-/// no set bit (two all-zero strings included), as pgvector's `jaccard_distance`. The counts are
-/// exact in float4 up to 2^24 bits.
-#[inline]
-pub fn jaccard01(a: &[f32], b: &[f32]) -> f32 {
-    let both = dot(a, b);
-    if both == 0.0 {
-        return 1.0;
-    }
-    let ones = |v: &[f32]| v.iter().sum::<f32>();
-    1.0 - both / (ones(a) + ones(b) - both)
 }

@@ -166,10 +166,18 @@ fn sql_variants_answer_like_pgvector() {
 
 #[test]
 fn jaccard_of_bit_strings_matches_pgvector() {
+    // Packed as the graph carries them: each string's bytes, first bit high.
     let bits = |s: &str| {
-        s.chars()
-            .map(|c| if c == '1' { 1.0 } else { 0.0 })
-            .collect::<Vec<f32>>()
+        let bytes: Vec<u8> = s
+            .as_bytes()
+            .chunks(8)
+            .map(|c| {
+                c.iter()
+                    .enumerate()
+                    .fold(0u8, |b, (i, &x)| b | (u8::from(x == b'1') << (7 - i)))
+            })
+            .collect();
+        super::bits::pack(&bytes)
     };
     assert_eq!(
         Metric::Jaccard.index_distance(&bits("1111"), &bits("1110")),
@@ -187,6 +195,28 @@ fn jaccard_of_bit_strings_matches_pgvector() {
         Metric::Jaccard.index_distance(&bits("1010"), &bits("0101")),
         1.0
     );
-    // Hamming distance is L1 over 0/1 values.
-    assert_eq!(Metric::L1.index_distance(&bits("1111"), &bits("1010")), 2.0);
+    assert_eq!(
+        Metric::Hamming.index_distance(&bits("1111"), &bits("1010")),
+        2.0
+    );
+    // Long strings: every word and the padded last one count.
+    let a: String = (0..1001)
+        .map(|i| if i % 3 == 0 { '1' } else { '0' })
+        .collect();
+    let b: String = (0..1001)
+        .map(|i| if i % 5 == 0 { '1' } else { '0' })
+        .collect();
+    let (n3, n5, n15) = (334.0f32, 201.0f32, 67.0f32);
+    assert_eq!(
+        Metric::Hamming.index_distance(&bits(&a), &bits(&b)),
+        n3 + n5 - 2.0 * n15
+    );
+    assert_eq!(
+        Metric::Jaccard.index_distance(&bits(&a), &bits(&b)),
+        1.0 - n15 / (n3 + n5 - n15)
+    );
+    assert_eq!(bits(&a).len(), 32);
+    let mut back = vec![0u8; 126];
+    super::bits::unpack_into(&bits(&a), &mut back);
+    assert_eq!(super::bits::pack(&back), bits(&a));
 }
