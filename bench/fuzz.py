@@ -243,6 +243,7 @@ class Generator:
             (self.docs_writes, 1.5), (self.cancel_inference, 0.1),
             (self.halfvec_text, 8), (self.halfvec_binary, 5), (self.halfvec_ops, 6), (self.bit_ops, 3),
             (self.sparsevec_text, 8), (self.sparsevec_binary, 4), (self.sparsevec_ops, 5),
+            (self.sparse_graph, 3),
         ]
         if check_index:
             self.families.append((self.index_vs_exact, 4))
@@ -548,6 +549,33 @@ class Generator:
                          "'{{1}}'::real[]", "'{}'::real[]", "ARRAY[1,NULL]::real[]", "'{70000,0}'::numeric[]",
                          "'[0,1.5,0]'::vector", "'[0,1.5,0]'::halfvec"))
         return Case("sparsevec_ops", [Step(f"SELECT {arr}::sparsevec{self.pick(('', '(3)', '(2)'))}::text")])
+
+    def sparse_entries(self, dim=30522):
+        """A sparsevec(dim) literal of random non-zero entries, often near the index's 1,000 limit."""
+        r = self.r
+        n = self.pick((0, 1, 2, r.randint(3, 60), r.randint(900, 1000), 1000, 1001, r.randint(1001, 1200)))
+        idx = sorted(r.sample(range(1, dim + 1), min(n, dim)))
+        vals = [self.pick(("1", "-2.5", "1e-30", "3e38", "-3e38", "1e-45", repr(r.gauss(0, 3)))) for _ in idx]
+        return "{" + ",".join(f"{i}:{v}" for i, v in zip(idx, vals)) + f"}}/{dim}"
+
+    def sparse_graph(self):
+        """Writes and scans of a sparse index (elements of varying length, 30,522 dimensions)."""
+        p, r = self.p, self.r
+        steps = []
+        for _ in range(r.randint(1, 4)):
+            k = r.random()
+            if k < 0.45:
+                steps.append(Step(f"INSERT INTO {p}_sp (v) SELECT %s::sparsevec FROM generate_series(1, {r.randint(1, 3)})",
+                                  (self.sparse_entries(),)))
+            elif k < 0.55:
+                steps.append(Step(f"DELETE FROM {p}_sp WHERE id IN (SELECT id FROM {p}_sp ORDER BY random() LIMIT 3)"))
+            elif k < 0.6:
+                steps.append(Step(f"VACUUM {p}_sp"))
+            else:
+                op = self.pick(("<->", "<#>", "<=>", "<+>"))
+                qv = self.sparse_entries(self.pick((30522, 30522, 30522, 3, 1000000000)))
+                steps.append(Step(f"SELECT id FROM {p}_sp ORDER BY v {op} %s::sparsevec LIMIT {self.pick((1, 10, 500))}", (qv,)))
+        return Case("sparse_graph", steps)
 
     def bit_ops(self):
         bits = lambda: "".join(self.pick("01") for _ in range(self.pick((0, 1, 3, 8, 9, 64))))
@@ -1212,6 +1240,11 @@ def setup(conn, p="fz"):
     conn.execute(f"CREATE TABLE {p}_w2000 (id serial PRIMARY KEY, v vector(2000))")
     conn.execute(f"INSERT INTO {p}_w2000 (v) SELECT array_fill((i % 7)::real, ARRAY[2000])::vector FROM generate_series(1, 30) i")
     conn.execute(f"CREATE INDEX {p}_w2000_idx ON {p}_w2000 USING embedrank_hnsw (v vector_cosine_ops)")
+    conn.execute(f"CREATE TABLE {p}_sp (id serial PRIMARY KEY, v sparsevec(30522))")
+    conn.execute(f"INSERT INTO {p}_sp (v) SELECT format('{{%s}}/30522', string_agg(format('%s:%s', 1 + (i * 7919 + g * 104729) % 30522, g), ','))::sparsevec"
+                 f" FROM generate_series(1, 40) i, generate_series(1, 20) g GROUP BY i")
+    for opclass in ("sparsevec_l2_ops", "sparsevec_ip_ops", "sparsevec_cosine_ops", "sparsevec_l1_ops"):
+        conn.execute(f"CREATE INDEX ON {p}_sp USING embedrank_hnsw (v {opclass}) WITH (m = 4, ef_construction = 8)")
     conn.execute(f"CREATE TABLE {p}_typed (v vector({DIMS}))")
     conn.execute(f"CREATE TABLE {p}_any (v vector)")
     conn.execute(f"CREATE TABLE {p}_wide (v vector(2001))")

@@ -18,8 +18,9 @@
 -- SELECT, exactly as the same SQL typed by hand.
 --
 -- Where a registration lives: in the catalog, as the table's `embedrank_sync` trigger, whose
--- arguments are the text column, the embedding column, the model and the key column. The view
--- `sources` reads them back. So Postgres itself keeps registrations right: only the table's owner
+-- arguments are the text column, the embedding column, the model and the key column -- or, for a
+-- table whose documents are chunked, the text column, the chunk table, the model, the key column, the
+-- chunk size and the overlap. The view `sources` reads them back. So Postgres itself keeps registrations right: only the table's owner
 -- (or a role it granted TRIGGER) can add, change or drop one; DROP TABLE, and DROP COLUMN of the text
 -- column, take it along; a rename of the table keeps it (a renamed registered column makes
 -- registration() fail until the table is registered again); pg_dump writes it with the table and a restore brings
@@ -76,20 +77,46 @@ BEGIN
     RETURN NEW;
 END $$;
 
+-- Trigger function of a chunked registration (AFTER INSERT OR UPDATE OF the text column): the row's
+-- chunks, replaced when its text changes, each embedded (the document's chunks in one model call).
+-- TG_ARGV: text column, chunk table, model, key column, chunk size, overlap. Deleted rows and
+-- changed keys are the chunk table's foreign key's work (ON DELETE / ON UPDATE CASCADE).
+CREATE FUNCTION sync_chunks() RETURNS trigger LANGUAGE plpgsql
+SET search_path = pg_catalog, @extschema@, pg_temp AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' AND (pg_catalog.to_jsonb(OLD) -> TG_ARGV[0]) IS NOT DISTINCT FROM (pg_catalog.to_jsonb(NEW) -> TG_ARGV[0]) THEN
+        RETURN NULL;
+    END IF;
+    EXECUTE format('DELETE FROM %s WHERE key = ($1).%I', TG_ARGV[1], TG_ARGV[3]) USING NEW;
+    EXECUTE format(
+        'INSERT INTO %1$s (key, chunk, content, embedding)
+         SELECT ($1).%3$I, u.chunk, u.content, u.v
+         FROM (SELECT array_agg(c.chunk ORDER BY c.chunk) AS ch, array_agg(c.content ORDER BY c.chunk) AS ct
+               FROM @extschema@.chunks(($1).%2$I::text, $2, $3, $4) c) a,
+              unnest(a.ch, a.ct, @extschema@.embed(a.ct, $4)) AS u(chunk, content, v)',
+        TG_ARGV[1], TG_ARGV[0], TG_ARGV[3])
+    USING NEW, TG_ARGV[4]::int, TG_ARGV[5]::int, TG_ARGV[2];
+    RETURN NULL;
+END $$;
+
 -- Tables registered for search(), read from their `embedrank_sync` triggers (see the top of this
--- file); a row is visible to roles that may SELECT its table.
+-- file); a row is visible to roles that may SELECT its table. A chunked registration's
+-- embedding_column is its chunk table's `embedding`; chunk_table is NULL if that table is gone.
 CREATE VIEW sources WITH (security_barrier) AS
 SELECT t.tgrelid::pg_catalog.regclass AS source,
        (x.a)[4]::name AS key_column,
        (x.a)[1]::name AS text_column,
-       (x.a)[2]::name AS embedding_column,
-       (x.a)[3] AS model
+       CASE WHEN t.tgnargs = 6 THEN 'embedding' ELSE (x.a)[2] END::name AS embedding_column,
+       (x.a)[3] AS model,
+       CASE WHEN t.tgnargs = 6 THEN pg_catalog.to_regclass((x.a)[2]) END AS chunk_table,
+       CASE WHEN t.tgnargs = 6 THEN (x.a)[5]::int END AS chunk_tokens,
+       CASE WHEN t.tgnargs = 6 THEN (x.a)[6]::int END AS chunk_overlap
 FROM pg_catalog.pg_trigger t
 CROSS JOIN LATERAL (SELECT @extschema@.trigger_args(t.tgargs) AS a) x
 WHERE t.tgname = 'embedrank_sync'
   AND t.tgparentid = 0  -- a partitioned table's registration, not its clones on the partitions
-  AND t.tgfoid = '@extschema@.sync_embedding()'::pg_catalog.regprocedure
-  AND t.tgnargs = 4
+  AND ((t.tgfoid = '@extschema@.sync_embedding()'::pg_catalog.regprocedure AND t.tgnargs = 4)
+       OR (t.tgfoid = '@extschema@.sync_chunks()'::pg_catalog.regprocedure AND t.tgnargs = 6))
   AND pg_catalog.has_table_privilege(t.tgrelid, 'SELECT');
 COMMENT ON VIEW sources IS 'Tables registered with embedrank.register() for embedrank.search()';
 GRANT SELECT ON sources TO PUBLIC;
@@ -104,13 +131,18 @@ $$;
 -- Register a table for search(): record it, add the embedding column, the sync trigger and the
 -- index. The caller must own the table; the key column must identify one row (search() returns one
 -- row per key and backfill() writes each embedding by key).
+-- With chunk_tokens, documents are stored as chunks instead (see chunks()): a chunk table
+-- <table>_chunks (key, chunk, content, embedding) next to the table, kept in sync by the trigger and
+-- by its foreign key, embedded chunk by chunk; search() then ranks documents by their best chunk.
 CREATE FUNCTION register(
     source regclass,
     text_column name,
     embedding_column name DEFAULT 'embedding',
     key_column name DEFAULT NULL,
     model text DEFAULT NULL,
-    create_index boolean DEFAULT true
+    create_index boolean DEFAULT true,
+    chunk_tokens int DEFAULT NULL,
+    chunk_overlap int DEFAULT NULL
 ) RETURNS void LANGUAGE plpgsql
 SET search_path = pg_catalog, @extschema@, pg_temp AS $$
 DECLARE
@@ -122,6 +154,8 @@ DECLARE
     keyat record;
     opclass name := 'vector_cosine_ops';
     sharded boolean;
+    chunk_tbl text;
+    overlap int;
 BEGIN
     IF source IS NULL OR text_column IS NULL OR embedding_column IS NULL THEN
         RAISE EXCEPTION 'source, text_column and embedding_column must not be NULL' USING ERRCODE = 'null_value_not_allowed';
@@ -178,6 +212,50 @@ BEGIN
             DETAIL = 'Rows with a NULL key could not be told apart nor backfilled.',
             HINT = format('ALTER TABLE %s ALTER COLUMN %I SET NOT NULL', source, keyc);
     END IF;
+    IF chunk_tokens IS NOT NULL OR chunk_overlap IS NOT NULL THEN
+        IF chunk_tokens IS NULL THEN
+            RAISE EXCEPTION 'chunk_overlap needs chunk_tokens' USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        IF (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = source) = 'p' THEN
+            RAISE EXCEPTION 'chunked registration of partitioned table % is not supported', source
+                USING ERRCODE = 'feature_not_supported', HINT = 'Register it without chunk_tokens.';
+        END IF;
+        overlap := coalesce(chunk_overlap, chunk_tokens / 8);
+        -- Checks size and overlap against the model (an ERROR names the limits).
+        PERFORM FROM @extschema@.chunks(NULL, chunk_tokens, overlap, m);
+        SELECT format('%I.%I', n.nspname, c.relname || '_chunks') INTO chunk_tbl
+        FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = source;
+        IF pg_catalog.to_regclass(chunk_tbl) IS NULL THEN
+            EXECUTE format('CREATE TABLE %s (key %s NOT NULL REFERENCES %s (%I) ON DELETE CASCADE ON UPDATE CASCADE,'
+                           ' chunk int NOT NULL, content text NOT NULL, embedding @extschema@.vector(%s), PRIMARY KEY (key, chunk))',
+                           chunk_tbl, (SELECT format_type(a.atttypid, a.atttypmod) FROM pg_catalog.pg_attribute a
+                                       WHERE a.attrelid = source AND a.attnum = keyat.attnum),
+                           source, keyc, dims);
+            EXECUTE format('COMMENT ON TABLE %s IS %L', chunk_tbl,
+                           format('Chunks of %s.%s for embedrank.search(), kept by embedrank', source, text_column));
+        ELSIF NOT EXISTS (
+            SELECT 1 FROM @extschema@.column_type(chunk_tbl::regclass, 'embedding') c
+            WHERE c.typ = '@extschema@.vector'::regtype AND c.typmod = dims)
+           OR NOT EXISTS (SELECT 1 FROM @extschema@.column_type(chunk_tbl::regclass, 'content'))
+           OR NOT EXISTS (SELECT 1 FROM @extschema@.column_type(chunk_tbl::regclass, 'key')) THEN
+            RAISE EXCEPTION 'table % exists and is not a chunk table for %', chunk_tbl, source USING ERRCODE = 'duplicate_table',
+                DETAIL = format('A chunk table has columns key, chunk, content and embedding vector(%s).', dims),
+                HINT = 'Rename or drop that table.';
+        END IF;
+        IF EXISTS (SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid = source AND tgname = 'embedrank_sync') THEN
+            EXECUTE format('DROP TRIGGER embedrank_sync ON %s', source);
+        END IF;
+        EXECUTE format('CREATE TRIGGER embedrank_sync AFTER INSERT OR UPDATE OF %I ON %s FOR EACH ROW '
+                       'EXECUTE FUNCTION @extschema@.sync_chunks(%L, %L, %L, %L, %L, %L)',
+                       text_column, source, text_column, chunk_tbl, m, keyc, chunk_tokens, overlap);
+        IF create_index AND NOT EXISTS (
+            SELECT 1 FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid
+            JOIN pg_catalog.pg_am a ON a.oid = c.relam
+            WHERE i.indrelid = chunk_tbl::regclass AND a.amname = 'embedrank_hnsw') THEN
+            EXECUTE format('CREATE INDEX ON %s USING embedrank_hnsw (embedding @extschema@.vector_cosine_ops)', chunk_tbl);
+        END IF;
+        RETURN;
+    END IF;
     SELECT * INTO t FROM @extschema@.column_type(source, embedding_column);
     IF NOT FOUND THEN
         EXECUTE format('ALTER TABLE %s ADD COLUMN %I @extschema@.vector(%s)', source, embedding_column, dims);
@@ -226,6 +304,16 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION '% is not registered for search', source USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
+    IF r.chunk_tokens IS NOT NULL THEN
+        EXECUTE format('DROP TRIGGER embedrank_sync ON %s', source);
+        -- Only a table that is this source's chunk table (its foreign key says so) is dropped.
+        IF drop_embedding AND r.chunk_table IS NOT NULL AND EXISTS (
+            SELECT 1 FROM pg_catalog.pg_constraint k
+            WHERE k.conrelid = r.chunk_table AND k.contype = 'f' AND k.confrelid = source) THEN
+            EXECUTE format('DROP TABLE %s', r.chunk_table);
+        END IF;
+        RETURN;
+    END IF;
     -- The column the trigger names is dropped only if it is an embedding column: a role granted TRIGGER
     -- could have planted an embedrank_sync trigger naming another column.
     IF drop_embedding AND NOT EXISTS (
@@ -254,9 +342,13 @@ BEGIN
         RAISE EXCEPTION '% is not registered for search', registration.source USING ERRCODE = 'object_not_in_prerequisite_state',
             HINT = 'SELECT embedrank.register(''table'', ''text_column'') first.';
     END IF;
+    IF r.chunk_tokens IS NOT NULL AND r.chunk_table IS NULL THEN
+        RAISE EXCEPTION 'the chunk table of % no longer exists', r.source USING ERRCODE = 'undefined_table',
+            HINT = 'Register the table again (that creates it), then CALL embedrank.backfill() to fill it.';
+    END IF;
     -- The trigger names its columns only as text: a dropped or renamed embedding or key column
     -- leaves it pointing at nothing.
-    IF NOT EXISTS (SELECT 1 FROM @extschema@.column_type(r.source, r.embedding_column))
+    IF NOT EXISTS (SELECT 1 FROM @extschema@.column_type(coalesce(r.chunk_table, r.source), r.embedding_column))
        OR NOT EXISTS (SELECT 1 FROM @extschema@.column_type(r.source, r.key_column))
        OR NOT EXISTS (SELECT 1 FROM @extschema@.column_type(r.source, r.text_column)) THEN
         RAISE EXCEPTION 'the registration of % names a column it no longer has', r.source
@@ -280,6 +372,11 @@ BEGIN
     IF batch_size IS NULL OR batch_size < 1 OR batch_size > 10000 THEN
         RAISE EXCEPTION 'batch_size must be between 1 and 10000, got %', batch_size USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    IF r.chunk_tokens IS NOT NULL THEN
+        EXECUTE format('SELECT count(*) FROM %1$s s WHERE s.%3$I ~ ''[^[:space:]]'' AND NOT EXISTS (SELECT 1 FROM %2$s c WHERE c.key = s.%4$I)',
+                       source, r.chunk_table, r.text_column, r.key_column) INTO total;
+        RETURN total;
+    END IF;
     EXECUTE format('SELECT count(*) FROM %s WHERE %I IS NULL AND %I IS NOT NULL', source, r.embedding_column, r.text_column) INTO total;
     RETURN total;
 END $$;
@@ -290,6 +387,23 @@ DECLARE
     r @extschema@.sources := @extschema@.registration(source);
     n bigint;
 BEGIN
+    IF r.chunk_tokens IS NOT NULL THEN
+        -- Documents without chunks (any text with a non-space character has at least one), their
+        -- chunks embedded in one model call; returns the documents done.
+        EXECUTE format(
+            'WITH todo AS (SELECT s.%4$I AS k, s.%3$I::text AS t FROM %1$s s
+                           WHERE s.%3$I ~ ''[^[:space:]]'' AND NOT EXISTS (SELECT 1 FROM %2$s c WHERE c.key = s.%4$I)
+                           LIMIT %5$s FOR UPDATE OF s SKIP LOCKED),
+                  ch AS (SELECT t.k, c.chunk, c.content FROM todo t, @extschema@.chunks(t.t, %6$s, %7$s, %8$L) c),
+                  agg AS (SELECT array_agg(k ORDER BY k, chunk) AS ks, array_agg(chunk ORDER BY k, chunk) AS cs,
+                                 array_agg(content ORDER BY k, chunk) AS ts FROM ch),
+                  ins AS (INSERT INTO %2$s (key, chunk, content, embedding)
+                          SELECT u.k, u.c, u.t, u.v FROM agg, unnest(agg.ks, agg.cs, agg.ts, @extschema@.embed(agg.ts, %8$L)) AS u(k, c, t, v)
+                          RETURNING 1)
+             SELECT count(*) FROM todo',
+            source, r.chunk_table, r.text_column, r.key_column, batch_size, r.chunk_tokens, r.chunk_overlap, r.model) INTO n;
+        RETURN n;
+    END IF;
     EXECUTE format(
         'WITH todo AS (SELECT %1$I AS k, %2$I AS t FROM %4$s WHERE %3$I IS NULL AND %2$I IS NOT NULL LIMIT %5$s FOR UPDATE SKIP LOCKED),
               emb AS (SELECT a.k, e.v FROM (SELECT array_agg(k) AS ks, @extschema@.embed(array_agg(t), %6$L) AS vs FROM todo) x,
@@ -334,6 +448,15 @@ DECLARE
     emb_type text;
     branches text;
 BEGIN
+    IF r.chunk_tokens IS NOT NULL THEN
+        -- Documents by their best chunk: the 4·k nearest chunks, the best per document, k of those.
+        RETURN format(
+            'SELECT key::text AS key, content, distance FROM ('
+            ' SELECT c.key, c.content, c.distance, row_number() OVER (PARTITION BY c.key ORDER BY c.distance, c.chunk) AS nth'
+            ' FROM (SELECT key, chunk, content, embedding OPERATOR(@extschema@.<=>) (SELECT v FROM qv) AS distance FROM %1$s'
+            '       WHERE embedding IS NOT NULL ORDER BY embedding OPERATOR(@extschema@.<=>) (SELECT v FROM qv) LIMIT 4 * $2) c) b'
+            ' WHERE nth = 1 ORDER BY distance LIMIT $2', r.chunk_table);
+    END IF;
     IF (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = source) = 'p' THEN
         -- Any C function of the extension loads its library, which defines embedrank.hnsw_ef_search
         -- (a session's first search may come before anything else of ours ran).
@@ -375,6 +498,7 @@ DECLARE
     r @extschema@.sources;
     started timestamptz := clock_timestamp();
     first_stage text;
+    lexical text;
 BEGIN
     IF query IS NULL OR source IS NULL THEN
         RETURN;  -- nothing to search for: no rows (documented)
@@ -394,16 +518,24 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value', HINT = 'Leave budget_ms NULL to rerank every candidate.';
     END IF;
     first_stage := @extschema@.first_stage_sql(source);
+    -- Full-text candidates: key, content, rel (documents, or each document's best chunk).
+    IF r.chunk_tokens IS NULL THEN
+        lexical := format('SELECT %1$I::text AS key, %2$I AS content, ts_rank_cd(to_tsvector(''english'', %2$I), q) AS rel'
+                          ' FROM %3$s, websearch_to_tsquery(''english'', $1) q WHERE $5 AND to_tsvector(''english'', %2$I) @@ q',
+                          r.key_column, r.text_column, source);
+    ELSE
+        lexical := format('SELECT key::text AS key, content, rel FROM (SELECT c.key, c.content, ts_rank_cd(to_tsvector(''english'', c.content), q) AS rel,'
+                          ' row_number() OVER (PARTITION BY c.key ORDER BY ts_rank_cd(to_tsvector(''english'', c.content), q) DESC, c.chunk) AS nth'
+                          ' FROM %1$s c, websearch_to_tsquery(''english'', $1) q WHERE $5 AND to_tsvector(''english'', c.content) @@ q) b WHERE nth = 1',
+                          r.chunk_table);
+    END IF;
     RETURN QUERY EXECUTE format($q$
         WITH qv AS MATERIALIZED (SELECT @extschema@.embed($1, %4$L, 'query') AS v),
         dense AS (
             SELECT d.*, row_number() OVER (ORDER BY d.distance) AS rank FROM (%6$s) d),
         lexical AS (
             SELECT l.key, l.content, NULL::float8 AS distance, row_number() OVER (ORDER BY l.rel DESC) AS rank FROM (
-                SELECT %1$I::text AS key, %2$I AS content, ts_rank_cd(to_tsvector('english', %2$I), q) AS rel
-                FROM %5$s, websearch_to_tsquery('english', $1) q
-                WHERE $5 AND to_tsvector('english', %2$I) @@ q
-                ORDER BY rel DESC LIMIT $2) l),
+                SELECT * FROM (%7$s) x ORDER BY rel DESC LIMIT $2) l),
         fused AS (
             SELECT key, max(content) AS content, min(distance) AS distance, sum(1.0 / (60 + rank)) AS rrf
             FROM (SELECT * FROM dense UNION ALL SELECT * FROM lexical) u GROUP BY key
@@ -417,6 +549,6 @@ BEGIN
                 CASE WHEN $7 IS NOT NULL THEN greatest(0, $7 - 1000 * extract(epoch FROM clock_timestamp() - $8)) END) r)
         SELECT c.key, c.content, c.distance, c.pos, ranked.score
         FROM ranked JOIN cands c ON c.pos = ranked.idx ORDER BY ranked.score DESC NULLS LAST, c.pos
-    $q$, r.key_column, r.text_column, r.embedding_column, r.model, source, first_stage)
+    $q$, r.key_column, r.text_column, r.embedding_column, r.model, source, first_stage, lexical)
     USING query, k, n, min_score, hybrid, rerank_model, budget_ms, started;
 END $$;

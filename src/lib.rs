@@ -46,7 +46,8 @@ extension_sql_file!(
         inference::sql::embed,
         inference::sql::embed_array,
         inference::sql::rerank,
-        inference::sql::models
+        inference::sql::models,
+        inference::chunks::chunks
     ],
 );
 

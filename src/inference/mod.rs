@@ -12,6 +12,7 @@
 //! statement_timeout and pg_cancel_backend stop it promptly.
 
 pub mod cache;
+pub mod chunks;
 pub mod errors;
 pub mod settings;
 pub mod sql;

@@ -85,7 +85,7 @@ fn clip(s: &str, max: usize) -> &str {
 /// `check` processes the interrupts — an ERROR unwinds, a FATAL (`pg_terminate_backend`) exits the
 /// process — and inference asks it only when none of its threads is inside ONNX Runtime: exiting with
 /// a lane still running a session crashed the backend in ORT's static destructors.
-struct Interrupts;
+pub(super) struct Interrupts;
 
 impl Cancel for Interrupts {
     fn pending(&self) -> bool {

@@ -293,3 +293,91 @@ fn search_with_a_budget_returns_first_stage_order_for_what_it_could_not_rerank()
     assert_eq!(all(", budget_ms => 600000"), all(""));
     assert_error(&format!("SELECT * FROM search('docs', {q}, budget_ms => -5)"), "22023", "budget_ms must be a non-negative number");
 }
+
+/// A long document: `sentences` filler sentences about `topic`, then `tail`.
+fn long_doc(topic: &str, sentences: i32, tail: &str) -> String {
+    text(&format!(
+        "SELECT string_agg(format('Note %s: the committee reviewed routine item %s about {topic} and scheduling.', g, g * 7), ' ') || ' ' || '{tail}'
+         FROM generate_series(1, {sentences}) g"
+    ))
+}
+
+#[pg_test]
+fn chunked_registration_keeps_chunks_in_sync_and_search_reads_late_passages() {
+    Spi::run("CREATE TABLE longdocs (id int PRIMARY KEY, body text)").unwrap();
+    // ~1,800 tokens each, the answer in the last sentence: past what one embedding reads.
+    for (id, topic, tail) in [
+        (1, "office supplies", "The annual budget for paper clips was approved without changes."),
+        (2, "building maintenance", "The lighthouse keeper''s cat on Zanzibar is named Marmalade."),
+        (3, "travel policies", "Train tickets must be booked two weeks in advance."),
+    ] {
+        let body = long_doc(topic, 120, tail);
+        Spi::run_with_args("INSERT INTO longdocs VALUES ($1, $2)", &[id.into(), body.into()]).unwrap();
+    }
+    Spi::run("SELECT register('longdocs', 'body', chunk_tokens => 128, chunk_overlap => 16)").unwrap();
+    assert_eq!(
+        text("SELECT format('%s %s %s %s', chunk_table, chunk_tokens, chunk_overlap, embedding_column) FROM embedrank.sources WHERE source = 'longdocs'::regclass"),
+        "longdocs_chunks 128 16 embedding"
+    );
+    assert_eq!(Spi::get_one::<i64>("SELECT count(*) FROM pg_indexes WHERE tablename = 'longdocs_chunks' AND indexdef LIKE '%embedrank_hnsw%'").unwrap(), Some(1));
+    // Backfill, batch by batch (the CALL commits, which the test's transaction cannot).
+    assert_eq!(Spi::get_one::<i64>("SELECT embedrank.backfill_start('longdocs', 2)").unwrap(), Some(3));
+    assert_eq!(Spi::get_one::<i64>("SELECT embedrank.backfill_batch('longdocs', 2)").unwrap(), Some(2));
+    assert_eq!(Spi::get_one::<i64>("SELECT embedrank.backfill_batch('longdocs', 2)").unwrap(), Some(1));
+    assert_eq!(Spi::get_one::<i64>("SELECT embedrank.backfill_batch('longdocs', 2)").unwrap(), Some(0));
+    let per_doc = Spi::get_one::<i64>("SELECT min(n) FROM (SELECT count(*) AS n FROM longdocs_chunks GROUP BY key) s").unwrap().unwrap();
+    assert!(per_doc >= 12, "~1,800 tokens in chunks of 128: {per_doc} chunks");
+    assert_eq!(Spi::get_one::<i64>("SELECT count(*) FROM longdocs_chunks WHERE embedding IS NULL").unwrap(), Some(0));
+    // Consecutive chunks overlap, and the last one holds the end of the document.
+    assert_eq!(
+        Spi::get_one::<bool>("SELECT bool_and(d.body LIKE '%' || c.content) FROM longdocs d JOIN longdocs_chunks c ON c.key = d.id
+                              WHERE c.chunk = (SELECT max(chunk) FROM longdocs_chunks WHERE key = d.id)").unwrap(),
+        Some(true)
+    );
+    // The answer is in the document's last chunk, and search() ranks the document by it.
+    let got = text("SELECT key || ' | ' || content FROM search('longdocs', 'What is the name of the lighthouse keeper''s cat?', k => 3, n => 1)");
+    assert!(got.starts_with("2 | ") && got.contains("Marmalade"), "{got}");
+    // Hybrid reads chunks too.
+    let got = text("SELECT key FROM search('longdocs', 'paper clips budget', k => 3, n => 1, hybrid => true)");
+    assert_eq!(got, "1");
+
+    // The trigger: new rows are chunked and embedded, changed text re-chunked, keys and deletes followed.
+    let body = long_doc("parking", 40, "Visitors park on level minus two.");
+    Spi::run_with_args("INSERT INTO longdocs VALUES (4, $1)", &[body.into()]).unwrap();
+    let n4 = Spi::get_one::<i64>("SELECT count(*) FROM longdocs_chunks WHERE key = 4 AND embedding IS NOT NULL").unwrap().unwrap();
+    assert!(n4 >= 4, "{n4}");
+    Spi::run("UPDATE longdocs SET body = 'A short note.' WHERE id = 4").unwrap();
+    assert_eq!(text("SELECT string_agg(content, '|') FROM longdocs_chunks WHERE key = 4"), "A short note.");
+    Spi::run("UPDATE longdocs SET id = 40 WHERE id = 4").unwrap();
+    assert_eq!(Spi::get_one::<i64>("SELECT count(*) FROM longdocs_chunks WHERE key = 40").unwrap(), Some(1));
+    Spi::run("DELETE FROM longdocs WHERE id = 40").unwrap();
+    assert_eq!(Spi::get_one::<i64>("SELECT count(*) FROM longdocs_chunks WHERE key IN (4, 40)").unwrap(), Some(0));
+    Spi::run("INSERT INTO longdocs VALUES (5, NULL), (6, '   ')").unwrap();
+    assert_eq!(Spi::get_one::<i64>("SELECT count(*) FROM longdocs_chunks WHERE key IN (5, 6)").unwrap(), Some(0));
+    assert_eq!(Spi::get_one::<i64>("SELECT embedrank.backfill_start('longdocs', 2)").unwrap(), Some(0), "nothing to chunk in them");
+
+    // unregister(drop_embedding) drops the chunk table.
+    Spi::run("SELECT unregister('longdocs', drop_embedding => true)").unwrap();
+    assert_eq!(Spi::get_one::<bool>("SELECT to_regclass('longdocs_chunks') IS NULL").unwrap(), Some(true));
+}
+
+#[pg_test]
+fn chunks_and_chunked_registration_errors() {
+    assert_eq!(
+        text("SELECT string_agg(chunk || ':' || content, ' / ' ORDER BY chunk) FROM chunks('One. Two three. Four five six.', 3, 1)"),
+        "1:One. / 2:Two three. / 3:three. Four / 4:Four five / 5:five six."
+    );
+    assert_eq!(Spi::get_one::<i64>("SELECT count(*) FROM chunks(NULL)").unwrap(), Some(0));
+    assert_eq!(Spi::get_one::<i64>("SELECT count(*) FROM chunks('  ')").unwrap(), Some(0));
+    assert_error("SELECT * FROM chunks('x', 511)", "22023", "chunk size 511 is not between 1 and 510");
+    assert_error("SELECT * FROM chunks('x', 0)", "22023", "chunk size 0 is not between 1 and 510");
+    assert_error("SELECT * FROM chunks('x', 8, 8)", "22023", "chunk overlap 8 must be at least 0 and less than the chunk size 8");
+    assert_error("SELECT * FROM chunks('x', 8, -1)", "22023", "chunk overlap -1");
+    Spi::run("CREATE TABLE cd (id int PRIMARY KEY, body text)").unwrap();
+    assert_error("SELECT register('cd', 'body', chunk_tokens => 1000)", "22023", "chunk size 1000 is not between 1 and 510");
+    assert_error("SELECT register('cd', 'body', chunk_overlap => 10)", "22023", "chunk_overlap needs chunk_tokens");
+    Spi::run("CREATE TABLE cd_chunks (x int)").unwrap();
+    assert_error("SELECT register('cd', 'body', chunk_tokens => 100)", "42P07", "exists and is not a chunk table");
+    Spi::run("CREATE TABLE cp (id int PRIMARY KEY, body text) PARTITION BY HASH (id)").unwrap();
+    assert_error("SELECT register('cp', 'body', chunk_tokens => 100)", "0A000", "chunked registration of partitioned table");
+}

@@ -34,6 +34,7 @@
 
 pub mod batching;
 pub mod budget;
+pub mod chunk;
 pub mod config;
 pub mod error;
 pub mod graph;

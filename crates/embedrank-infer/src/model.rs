@@ -157,6 +157,27 @@ impl OnnxModel {
         self.load_time
     }
 
+    /// The most tokens of document text one chunk may have: what the model reads besides its special
+    /// tokens and document prefix.
+    pub fn max_chunk_tokens(&self) -> Result<usize, InferError> {
+        let prefix = self.info.config.prefix(crate::traits::InputType::Document);
+        let overhead = self.tokenizer.overhead(prefix)?;
+        Ok(self.info.config.max_length.saturating_sub(overhead))
+    }
+
+    /// `text` cut into chunks of at most `size` tokens overlapping by `overlap` ([`crate::chunk`]):
+    /// their byte ranges. The caller checks `0 < size <= max_chunk_tokens()` and `overlap < size`.
+    pub fn chunk(
+        &self,
+        text: &str,
+        size: usize,
+        overlap: usize,
+        cancel: &dyn crate::traits::Cancel,
+    ) -> Result<Vec<std::ops::Range<usize>>, InferError> {
+        let offsets = self.tokenizer.token_offsets(text, cancel)?;
+        Ok(crate::chunk::chunk_spans(text, &offsets, size, overlap))
+    }
+
     /// This model as an embedder, or `WrongRole` if it is a reranker.
     pub fn as_embedder(&self) -> Result<&dyn Embedder, InferError> {
         self.require_role(Role::Embedding)?;

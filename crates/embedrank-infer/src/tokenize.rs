@@ -19,6 +19,25 @@ use crate::traits::Cancel;
 
 /// Inputs tokenized between two cancel checks.
 pub const CHUNK: usize = 512;
+/// Bytes of one document tokenized between two cancel checks ([`TextTokenizer::token_offsets`]).
+pub const SEGMENT_BYTES: usize = 1 << 16;
+
+/// Where the segment of `text` starting at `at` ends: after the last white space before
+/// `at + SEGMENT_BYTES` (the text's end if that is nearer; the limit itself if there is none).
+fn segment_end(text: &str, at: usize) -> usize {
+    let limit = at + SEGMENT_BYTES;
+    if limit >= text.len() {
+        return text.len();
+    }
+    let mut cut = limit;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    match text[at..cut].rfind(char::is_whitespace) {
+        Some(i) if i > 0 => at + i + text[at + i..].chars().next().map_or(1, char::len_utf8),
+        _ => cut,
+    }
+}
 
 /// One tokenized input, without padding (its attention mask is all ones).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -42,6 +61,8 @@ impl Encoded {
 /// A configured tokenizer plus the id used for padding.
 pub struct TextTokenizer {
     inner: Tokenizer,
+    /// The same tokenizer without truncation, for chunking whole documents (made on first use).
+    whole: std::sync::OnceLock<Tokenizer>,
     pad_id: i64,
 }
 
@@ -67,8 +88,51 @@ impl TextTokenizer {
             .map_err(|e| format!("cannot set truncation on {}: {e}", path.display()))?;
         Ok(TextTokenizer {
             inner,
+            whole: std::sync::OnceLock::new(),
             pad_id: i64::from(pad_id),
         })
+    }
+
+    /// The byte offsets in `text` of its tokens, all of them (no truncation), special tokens left
+    /// out: what [`crate::chunk::chunk_spans`] cuts by. A long text is tokenized in segments of
+    /// about [`SEGMENT_BYTES`] cut at white space (where these tokenizers split anyway), with
+    /// `cancel` consulted between them, on the calling thread.
+    pub fn token_offsets(
+        &self,
+        text: &str,
+        cancel: &dyn Cancel,
+    ) -> Result<Vec<(usize, usize)>, InferError> {
+        let whole = self.whole.get_or_init(|| {
+            let mut t = self.inner.clone();
+            t.with_truncation(None)
+                .expect("removing truncation cannot fail");
+            t
+        });
+        let mut out = Vec::new();
+        let mut at = 0;
+        while at < text.len() {
+            let end = segment_end(text, at);
+            let encoding = whole
+                .encode(&text[at..end], false)
+                .map_err(|e| InferError::Inference(format!("tokenization failed: {e}")))?;
+            out.extend(
+                encoding
+                    .get_offsets()
+                    .iter()
+                    .filter(|&&(s, e)| e > s)
+                    .map(|&(s, e)| (at + s, at + e)),
+            );
+            at = end;
+            if at < text.len() && cancel.pending() && cancel.check() {
+                return Err(InferError::Cancelled);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Tokens `prefix` and the special tokens add to a single text.
+    pub fn overhead(&self, prefix: &str) -> Result<usize, InferError> {
+        Ok(self.encode_one(prefix)?.len())
     }
 
     /// The token id used to fill padded positions.
