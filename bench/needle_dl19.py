@@ -7,7 +7,7 @@ read); plus as many distractor documents of unrelated passages. Each layout is r
 one embedding per document (`register(t, 'body')`), and chunked (`register(t, 'body',
 chunk_tokens => 256, chunk_overlap => 32)`). Measured per query: whether its document is in the
 first stage's top 10 (documents by their best chunk when chunked) and in search()'s top 10 after the
-cross-encoder (k 50); over all queries, recall@10 and MRR@10 of the needle document.
+cross-encoder (k 20); over all queries, recall@10 and MRR@10 of the needle document.
 
 Run (the extension installed, a server at PGHOST/PGPORT -- scripts/demo.sh starts one):
   .venv/bin/python bench/needle_dl19.py [--db embedrank_needle] [--passages 16] [--late 13]
@@ -86,7 +86,7 @@ def measure(conn, table, queries, needle_of):
             + conn.execute("SELECT embedrank.first_stage_sql(%s)", (table,)).fetchone()[0].replace("$2", "10"),
             (queries[q],))]
         final = [int(r[0]) for r in conn.execute(
-            "SELECT key FROM embedrank.search(%s, %s, k => 50, n => 10)", (table, queries[q]))]
+            "SELECT key FROM embedrank.search(%s, %s, k => 20, n => 10)", (table, queries[q]))]
         if doc in first:
             first_hits += 1
             first_rr += 1 / (first.index(doc) + 1)
@@ -129,7 +129,7 @@ def main():
                   f" after rerank {r[2]:.3f} ({took:.0f} s to embed)", flush=True)
     print(f"\n{len(needle_of)} judged DL19 queries; documents of {args.passages} real passages"
           f" (median {tokens} tokens; needle = one highly relevant passage); as many distractors;"
-          " bge-small-en-v1.5 (reads 512 tokens), ms-marco-MiniLM-L-12-v2 reranking k 50\n")
+          " bge-small-en-v1.5 (reads 512 tokens), ms-marco-MiniLM-L-12-v2 reranking k 20\n")
     print("| needle at passage | registration | first stage recall@10 | MRR@10 | after rerank recall@10 | MRR@10 | embed time |")
     print("|---:|---|---:|---:|---:|---:|---:|")
     for position, label, n, took, fr, fm, rr, rm in rows:

@@ -77,6 +77,14 @@ BEGIN
     RETURN NEW;
 END $$;
 
+-- Whether a text has a character other than ASCII white space: exactly the texts chunks() gives at
+-- least one chunk (the one definition backfill() relies on to finish).
+CREATE FUNCTION has_content(doc text) RETURNS boolean LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp AS $$
+    SELECT pg_catalog.btrim(doc, pg_catalog.chr(32) || pg_catalog.chr(9) || pg_catalog.chr(10)
+                            || pg_catalog.chr(11) || pg_catalog.chr(12) || pg_catalog.chr(13)) <> ''
+$$;
+
 -- Trigger function of a chunked registration (AFTER INSERT OR UPDATE OF the text column): the row's
 -- chunks, replaced when its text changes, each embedded (the document's chunks in one model call).
 -- TG_ARGV: text column, chunk table, model, key column, chunk size, overlap. Deleted rows and
@@ -109,14 +117,16 @@ SELECT t.tgrelid::pg_catalog.regclass AS source,
        CASE WHEN t.tgnargs = 6 THEN 'embedding' ELSE (x.a)[2] END::name AS embedding_column,
        (x.a)[3] AS model,
        CASE WHEN t.tgnargs = 6 THEN pg_catalog.to_regclass((x.a)[2]) END AS chunk_table,
-       CASE WHEN t.tgnargs = 6 THEN (x.a)[5]::int END AS chunk_tokens,
-       CASE WHEN t.tgnargs = 6 THEN (x.a)[6]::int END AS chunk_overlap
+       CASE WHEN t.tgnargs = 6 AND (x.a)[5] ~ '^[0-9]{1,9}$' THEN (x.a)[5]::int END AS chunk_tokens,
+       CASE WHEN t.tgnargs = 6 AND (x.a)[6] ~ '^[0-9]{1,9}$' THEN (x.a)[6]::int END AS chunk_overlap
 FROM pg_catalog.pg_trigger t
 CROSS JOIN LATERAL (SELECT @extschema@.trigger_args(t.tgargs) AS a) x
 WHERE t.tgname = 'embedrank_sync'
   AND t.tgparentid = 0  -- a partitioned table's registration, not its clones on the partitions
   AND ((t.tgfoid = '@extschema@.sync_embedding()'::pg_catalog.regprocedure AND t.tgnargs = 4)
-       OR (t.tgfoid = '@extschema@.sync_chunks()'::pg_catalog.regprocedure AND t.tgnargs = 6))
+       OR (t.tgfoid = '@extschema@.sync_chunks()'::pg_catalog.regprocedure AND t.tgnargs = 6
+           -- a malformed trigger (any owner can make one) must not break the view for everyone
+           AND (x.a)[5] ~ '^[0-9]{1,9}$' AND (x.a)[6] ~ '^[0-9]{1,9}$'))
   AND pg_catalog.has_table_privilege(t.tgrelid, 'SELECT');
 COMMENT ON VIEW sources IS 'Tables registered with embedrank.register() for embedrank.search()';
 GRANT SELECT ON sources TO PUBLIC;
@@ -225,6 +235,11 @@ BEGIN
         PERFORM FROM @extschema@.chunks(NULL, chunk_tokens, overlap, m);
         SELECT format('%I.%I', n.nspname, c.relname || '_chunks') INTO chunk_tbl
         FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = source;
+        IF (SELECT pg_catalog.octet_length(c.relname::text) FROM pg_catalog.pg_class c WHERE c.oid = source) > 56 THEN
+            -- <name>_chunks would be cut to 63 bytes, and two tables could share one.
+            RAISE EXCEPTION 'table name of % is too long for a chunked registration', source USING ERRCODE = 'name_too_long',
+                HINT = 'Its chunk table is named <table>_chunks: rename the table to at most 56 bytes.';
+        END IF;
         IF pg_catalog.to_regclass(chunk_tbl) IS NULL THEN
             EXECUTE format('CREATE TABLE %s (key %s NOT NULL REFERENCES %s (%I) ON DELETE CASCADE ON UPDATE CASCADE,'
                            ' chunk int NOT NULL, content text NOT NULL, embedding @extschema@.vector(%s), PRIMARY KEY (key, chunk))',
@@ -237,9 +252,11 @@ BEGIN
             SELECT 1 FROM @extschema@.column_type(chunk_tbl::regclass, 'embedding') c
             WHERE c.typ = '@extschema@.vector'::regtype AND c.typmod = dims)
            OR NOT EXISTS (SELECT 1 FROM @extschema@.column_type(chunk_tbl::regclass, 'content'))
-           OR NOT EXISTS (SELECT 1 FROM @extschema@.column_type(chunk_tbl::regclass, 'key')) THEN
+           OR NOT EXISTS (SELECT 1 FROM @extschema@.column_type(chunk_tbl::regclass, 'chunk'))
+           OR NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint k
+                          WHERE k.conrelid = chunk_tbl::regclass AND k.contype = 'f' AND k.confrelid = source) THEN
             RAISE EXCEPTION 'table % exists and is not a chunk table for %', chunk_tbl, source USING ERRCODE = 'duplicate_table',
-                DETAIL = format('A chunk table has columns key, chunk, content and embedding vector(%s).', dims),
+                DETAIL = format('A chunk table of %s has columns key (a foreign key to it), chunk, content and embedding vector(%s).', source, dims),
                 HINT = 'Rename or drop that table.';
         END IF;
         IF EXISTS (SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid = source AND tgname = 'embedrank_sync') THEN
@@ -373,7 +390,7 @@ BEGIN
         RAISE EXCEPTION 'batch_size must be between 1 and 10000, got %', batch_size USING ERRCODE = 'invalid_parameter_value';
     END IF;
     IF r.chunk_tokens IS NOT NULL THEN
-        EXECUTE format('SELECT count(*) FROM %1$s s WHERE s.%3$I ~ ''[^[:space:]]'' AND NOT EXISTS (SELECT 1 FROM %2$s c WHERE c.key = s.%4$I)',
+        EXECUTE format('SELECT count(*) FROM %1$s s WHERE @extschema@.has_content(s.%3$I::text) AND NOT EXISTS (SELECT 1 FROM %2$s c WHERE c.key = s.%4$I)',
                        source, r.chunk_table, r.text_column, r.key_column) INTO total;
         RETURN total;
     END IF;
@@ -388,19 +405,19 @@ DECLARE
     n bigint;
 BEGIN
     IF r.chunk_tokens IS NOT NULL THEN
-        -- Documents without chunks (any text with a non-space character has at least one), their
-        -- chunks embedded in one model call; returns the documents done.
+        -- Documents without chunks (a text has_content() has at least one), their chunks embedded
+        -- in one model call; returns the documents written (0 ends backfill()'s loop).
         EXECUTE format(
             'WITH todo AS (SELECT s.%4$I AS k, s.%3$I::text AS t FROM %1$s s
-                           WHERE s.%3$I ~ ''[^[:space:]]'' AND NOT EXISTS (SELECT 1 FROM %2$s c WHERE c.key = s.%4$I)
+                           WHERE @extschema@.has_content(s.%3$I::text) AND NOT EXISTS (SELECT 1 FROM %2$s c WHERE c.key = s.%4$I)
                            LIMIT %5$s FOR UPDATE OF s SKIP LOCKED),
                   ch AS (SELECT t.k, c.chunk, c.content FROM todo t, @extschema@.chunks(t.t, %6$s, %7$s, %8$L) c),
                   agg AS (SELECT array_agg(k ORDER BY k, chunk) AS ks, array_agg(chunk ORDER BY k, chunk) AS cs,
                                  array_agg(content ORDER BY k, chunk) AS ts FROM ch),
                   ins AS (INSERT INTO %2$s (key, chunk, content, embedding)
                           SELECT u.k, u.c, u.t, u.v FROM agg, unnest(agg.ks, agg.cs, agg.ts, @extschema@.embed(agg.ts, %8$L)) AS u(k, c, t, v)
-                          RETURNING 1)
-             SELECT count(*) FROM todo',
+                          RETURNING key)
+             SELECT count(DISTINCT key) FROM ins',
             source, r.chunk_table, r.text_column, r.key_column, batch_size, r.chunk_tokens, r.chunk_overlap, r.model) INTO n;
         RETURN n;
     END IF;

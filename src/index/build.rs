@@ -248,7 +248,8 @@ unsafe fn warn_if_too_big(heap: pg_sys::Relation, state: &BuildState, m: usize) 
     if rows <= 0.0 || state.encoding == page::Encoding::Sparse {
         return; // never analyzed, or sparse vectors of unknown length: no estimate
     }
-    let per_row = InMemoryGraph::bytes_per_element(state.dims, m) + STATE_BYTES_PER_ELEMENT;
+    let values = state.encoding.values(state.dims).unwrap_or(0);
+    let per_row = InMemoryGraph::bytes_per_element(values, m) + STATE_BYTES_PER_ELEMENT;
     let need = rows as f64 * per_row as f64;
     if need > state.memory_limit as f64 {
         let mb = |b: f64| (b / (1024.0 * 1024.0)).ceil() as u64;
@@ -314,7 +315,7 @@ unsafe extern "C-unwind" fn build_callback(
     };
     if let Some(ids) = state.duplicates.get(&key) {
         if let Some(&id) = ids.iter().find(|&&id| {
-            graph.vector(id) == v.as_slice() && state.tids[id as usize].len() < page::MAX_HEAP_TIDS
+            same_bits(graph.vector(id), &v) && state.tids[id as usize].len() < page::MAX_HEAP_TIDS
         }) {
             state.tids[id as usize].push(*tid);
             return;
@@ -345,6 +346,12 @@ unsafe extern "C-unwind" fn build_callback(
     let id = graph.push(&v);
     state.tids.push(vec![*tid]);
     state.duplicates.entry(key).or_default().push(id);
+}
+
+/// Whether two vectors hold the same bits (float `==` would call −0 and +0 equal — distinct bit
+/// strings when the slots are packed words — and NaN patterns unequal).
+pub fn same_bits(a: &[f32], b: &[f32]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
 }
 
 /// Threads that link the graph: the leader's share plus `max_parallel_maintenance_workers`, as many

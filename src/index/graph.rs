@@ -20,6 +20,22 @@ pub fn read_meta(index: pg_sys::Relation) -> Meta {
     let meta = with_page(index, page::META_BLOCK, page::KIND_META, |p| unsafe {
         *page::meta_ptr(p)
     });
+    let stale = page::RETIRED_ENCODINGS.contains(&meta.encoding)
+        || (meta.magic == page::MAGIC
+            && page::Encoding::from_code(meta.encoding)
+                .is_some_and(|e| e != unsafe { super::column::encoding(index) }));
+    if stale {
+        // A sparsevec index from before sparse storage (stored dense, code 0), or a bit index
+        // from before words: its elements are not what this version reads.
+        raise(
+            Code::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+            format!(
+                "index \"{}\" was built by an earlier version of pg_embedrank",
+                unsafe { page::rel_name(index) }
+            ),
+            Some("REINDEX the index."),
+        );
+    }
     if meta.magic != page::MAGIC || page::Encoding::from_code(meta.encoding).is_none() {
         raise(
             Code::ERRCODE_INDEX_CORRUPTED,

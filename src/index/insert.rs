@@ -119,7 +119,8 @@ pub unsafe fn insert_vector(index: pg_sys::Relation, v: &[f32], tid: pg_sys::Ite
     }
 }
 
-/// Pages an insert looks through for reusable space before it appends instead.
+/// Pages an insert looks through for reusable space before it appends instead (each under a share
+/// lock, exclusive only to take a slot).
 const FREE_SPACE_PAGES_PER_INSERT: u32 = 64;
 /// Of those, pages with free slots none of which fits this element (too low a neighbour list, or a
 /// sparse slot too short) that it looks past.
@@ -127,8 +128,8 @@ const UNFITTING_PAGES_PER_INSERT: u32 = 8;
 
 /// Write the new element (and its neighbour lists) where it goes: into the space of a deleted element
 /// from `meta.free_block` on, else at the end of the index. Moves `meta.free_block` past pages that
-/// have no deleted element left, up to the first that still has some (the caller writes the meta
-/// page when it changed).
+/// have no deleted element left, up to the first that still has some (kept for the elements that
+/// fit its slots; the caller writes the meta page when it changed).
 unsafe fn place(
     index: pg_sys::Relation,
     meta: &mut Meta,
@@ -146,13 +147,12 @@ unsafe fn place(
         match write::reuse_deleted(index, meta, block, level, &[tid], v, lists) {
             Ok(n) => return n,
             Err(page::FreeSlot::NoneFits) => {
-                // Kept for the lower (or shorter) elements that fit its free slots.
                 unfitting += 1;
                 if unfitting == UNFITTING_PAGES_PER_INSERT {
                     break;
                 }
             }
-            Err(page::FreeSlot::NoneFree | page::FreeSlot::At(..)) => {}
+            Err(_) => {}
         }
         block += 1;
         if block >= blocks {
@@ -174,7 +174,7 @@ unsafe fn try_join_duplicate(
     tid: pg_sys::ItemPointerData,
 ) -> bool {
     for c in found.iter().take_while(|c| c.distance <= found[0].distance) {
-        if g.vector(c.node) == v && write::join_tid(index, c.node, tid) {
+        if super::build::same_bits(&g.vector(c.node), v) && write::join_tid(index, c.node, tid) {
             return true;
         }
     }

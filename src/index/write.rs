@@ -4,7 +4,7 @@
 //! meta-page changes. Every read-modify-write happens under the page's exclusive lock, so writers
 //! that do not hold the index's writer lock (VACUUM's TID pass) never lose another's change.
 
-use super::pages::buffer::ExclusiveBuffer;
+use super::pages::buffer::{with_data_page, ExclusiveBuffer};
 use super::pages::format::{self as page, Meta, Node};
 use super::pages::wal::WalWrite;
 use pgrx::pg_sys;
@@ -129,13 +129,21 @@ pub unsafe fn reuse_deleted(
     vector: &[f32],
     lists: &[Vec<Node>],
 ) -> Result<Node, page::FreeSlot> {
-    let buf = ExclusiveBuffer::lock(index, block);
-    if page::is_new(buf.page()) {
-        return Err(page::FreeSlot::NoneFree);
-    }
-    page::check_page(index, buf.page(), block, page::KIND_DATA);
     let (m, enc) = (meta.m as usize, meta.encoding());
     let size = page::element_size(vector.len(), enc);
+    // Look under a share lock first: most pages an insert looks at have nothing for it, and
+    // scans of the page need not wait for that.
+    let seen = with_data_page(index, block, |p| unsafe {
+        page::find_deleted(index, p, block, level, size)
+    });
+    match seen {
+        None => return Err(page::FreeSlot::NoneFree),
+        Some(page::FreeSlot::At(..)) => {}
+        Some(other) => return Err(other),
+    }
+    // Then again under the exclusive lock, which is what counts.
+    let buf = ExclusiveBuffer::lock(index, block);
+    page::check_page(index, buf.page(), block, page::KIND_DATA);
     let (e, nb) = match page::find_deleted(index, buf.page(), block, level, size) {
         page::FreeSlot::At(e, nb) => (e, nb),
         other => return Err(other),

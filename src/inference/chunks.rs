@@ -48,8 +48,9 @@ pub fn chunks(
         .chunk(text, size as usize, overlap as usize, &Interrupts)
         .or_raise();
     // Text the tokenizer reads as nothing (control characters, say) is still one chunk, so every
-    // document with a non-space character has one (backfill() relies on it).
-    let trimmed = text.trim();
+    // document with a character other than ASCII white space has one (backfill() relies on it,
+    // with the same definition: has_content()).
+    let trimmed = text.trim_matches([' ', '\t', '\n', '\x0B', '\x0C', '\r']);
     if spans.is_empty() && !trimmed.is_empty() {
         let start = trimmed.as_ptr() as usize - text.as_ptr() as usize;
         spans.push(start..start + trimmed.len());

@@ -255,6 +255,42 @@ fn damaged_pages_are_reported_not_followed() {
     assert_eq!(error_of(q), "ok");
 }
 
+/// Set the encoding code on `index`'s meta page, as an index built by an earlier version has it.
+#[pg_extern]
+fn set_index_encoding_for_test(index: pgrx::PgRelation, code: i32) {
+    unsafe {
+        let rel = index.as_ptr();
+        let buf = crate::index::pages::buffer::ExclusiveBuffer::lock(rel, 0);
+        let mut wal = crate::index::pages::wal::WalWrite::start(rel);
+        let p = wal.page(buf, false);
+        let meta = crate::index::pages::format::meta_ptr(p);
+        (*meta).encoding = code as u32;
+        wal.commit();
+    }
+}
+
+#[pg_test]
+fn indexes_of_earlier_formats_ask_for_reindex_instead_of_answering() {
+    // A sparsevec index stored dense (code 0) and a bit index of bytes (retired code 2).
+    Spi::run("CREATE TABLE old_sp (id int, v sparsevec(40)); INSERT INTO old_sp SELECT i, format('{%s:1}/40', 1 + i % 40)::sparsevec FROM generate_series(1, 50) i").unwrap();
+    Spi::run("CREATE INDEX old_sp_idx ON old_sp USING embedrank_hnsw (v sparsevec_l2_ops)").unwrap();
+    Spi::run("CREATE TABLE old_b (id int, v bit(40)); INSERT INTO old_b SELECT i, (i * 7919)::bit(40) FROM generate_series(1, 50) i").unwrap();
+    Spi::run("CREATE INDEX old_b_idx ON old_b USING embedrank_hnsw (v bit_hamming_ops)").unwrap();
+    Spi::run("SELECT tests.set_index_encoding_for_test('old_sp_idx', 0)").unwrap();
+    Spi::run("SELECT tests.set_index_encoding_for_test('old_b_idx', 2)").unwrap();
+    Spi::run("SET LOCAL enable_seqscan = off").unwrap();
+    for (scan, insert) in [
+        ("SELECT id FROM old_sp ORDER BY v <-> '{1:1}/40' LIMIT 3", "INSERT INTO old_sp VALUES (99, '{2:1}/40')"),
+        ("SELECT id FROM old_b ORDER BY v <~> B'1010101010101010101010101010101010101010' LIMIT 3", "INSERT INTO old_b VALUES (99, 7::bit(40))"),
+    ] {
+        assert_error(scan, "55000", "was built by an earlier version of pg_embedrank");
+        assert_error(insert, "55000", "was built by an earlier version of pg_embedrank");
+    }
+    Spi::run("REINDEX INDEX old_sp_idx; REINDEX INDEX old_b_idx").unwrap();
+    assert_eq!(Spi::get_one::<i64>("SELECT count(*) FROM (SELECT id FROM old_sp ORDER BY v <-> '{1:1}/40' LIMIT 3) s").unwrap(), Some(3));
+    assert_eq!(Spi::get_one::<i64>("SELECT count(*) FROM (SELECT id FROM old_b ORDER BY v <~> 7::bit(40) LIMIT 3) s").unwrap(), Some(3));
+}
+
 /// Append a never-initialised (all-zero) block to `index`, as an ERROR or crash between relation
 /// extension (not WAL-logged) and the first WAL record of the new page leaves one.
 #[pg_extern]

@@ -28,9 +28,12 @@
 //! * [`quantize`] — compact codes (8-bit scalar, 1-bit sign) for traversing
 //!   the graph, and a search that re-ranks its candidates exactly: the
 //!   measurement that chooses the index's compressed format.
+//! * [`bm25`] — BM25 ranking: the formula (Lucene's), posting lists in blocks with score bounds,
+//!   and a block-max WAND top-k search behind a cursor seam (the lexical index's search).
 //! * [`synth`] — deterministic clustered test data and a brute-force k-NN
 //!   oracle, shared by the tests and benchmarks.
 
+pub mod bm25;
 pub mod distance;
 pub mod halfvec;
 pub mod hnsw;

@@ -4,8 +4,10 @@
 //! structureless workload; embeddings cluster by topic. [`clustered`] draws
 //! cluster centres uniformly in `[-1, 1]^dims` and points as centre plus
 //! Gaussian noise (Box–Muller), all from a seeded [`LevelRng`].
-//! [`brute_force`] is the exact k-NN oracle used to measure recall.
+//! [`brute_force`] is the exact k-NN oracle used to measure recall. [`zipf_corpus`] is text's
+//! shape for BM25: term frequencies that fall off as a power of their rank.
 
+use crate::bm25::PostingsBuilder;
 use crate::distance::Metric;
 use crate::hnsw::{Candidate, LevelRng};
 
@@ -74,4 +76,34 @@ pub fn recall(found: &[Candidate<u32>], truth: &[Candidate<u32>]) -> f64 {
         .filter(|t| found.iter().any(|f| f.node == t.node))
         .count();
     hits as f64 / truth.len() as f64
+}
+
+/// `n` documents (ids `0..n`, lengths 5 to 60 tokens) over a vocabulary of `vocab` terms `t0`,
+/// `t1`, … drawn with Zipf(1.1) frequencies (`t0` the most common), as posting lists; and the terms.
+pub fn zipf_corpus(n: u32, vocab: usize, seed: u64) -> (PostingsBuilder, Vec<String>) {
+    let mut rng = LevelRng::new(seed);
+    let mut cum = Vec::with_capacity(vocab);
+    let mut total = 0.0;
+    for r in 1..=vocab {
+        total += 1.0 / (r as f64).powf(1.1);
+        cum.push(total);
+    }
+    let terms: Vec<String> = (0..vocab).map(|i| format!("t{i}")).collect();
+    let mut b = PostingsBuilder::default();
+    let mut tf: Vec<(usize, u32)> = Vec::new();
+    for doc in 0..n {
+        let len = 5 + (rng.next_u64() % 56) as u32;
+        tf.clear();
+        for _ in 0..len {
+            let x = rng.next_f64() * total;
+            let t = cum.partition_point(|&c| c < x).min(vocab - 1);
+            match tf.iter_mut().find(|e| e.0 == t) {
+                Some(e) => e.1 += 1,
+                None => tf.push((t, 1)),
+            }
+        }
+        tf.sort_unstable();
+        b.add(doc, tf.iter().map(|&(t, f)| (terms[t].as_str(), f)), len);
+    }
+    (b, terms)
 }

@@ -4,7 +4,8 @@
 //! document is invisible to a search over one embedding per document. A chunk is at most `size`
 //! tokens of the model's own tokenizer (its special tokens not counted: the caller keeps `size`
 //! within `max_length` minus them), and starts `overlap` tokens before the previous chunk ended (at
-//! the start of the word there), so a passage cut by one boundary is whole in a neighbour.
+//! the start of the word there, if one is within another `overlap` tokens), so a passage cut by one
+//! boundary is whole in a neighbour.
 //!
 //! Where a chunk ends: at the strongest break in the last half of its window (and past the end of
 //! the chunk before), the latest one of that strength — a paragraph break (a blank line), else a sentence end (`.`, `!`, `?`, `;` or `:`
@@ -19,18 +20,29 @@ use std::ops::Range;
 /// How good a place the gap before token `i` is to end a chunk: 3 paragraph, 2 sentence, 1 word,
 /// 0 inside a word.
 fn break_strength(text: &str, offsets: &[(usize, usize)], i: usize) -> u8 {
-    let gap = &text[offsets[i - 1].1..offsets[i].0];
-    if gap.is_empty() {
+    let (prev, cur) = (offsets[i - 1], offsets[i]);
+    // Byte-level tokenizers give each piece of one character the character's whole span.
+    if cur.0 < prev.1 {
+        return 0;
+    }
+    // The white space between the tokens, and any the token itself starts with (SentencePiece's
+    // `▁word` and byte-level BPE's ` word` carry their space).
+    let token = &text[cur.0..cur.1];
+    let lead = token.len() - token.trim_start().len();
+    let gap = &text[prev.1..cur.0 + lead];
+    if !gap.chars().any(char::is_whitespace) {
         return 0;
     }
     if gap.matches('\n').count() >= 2 {
         return 3;
     }
-    let before = &text[offsets[i - 1].0..offsets[i - 1].1];
-    if gap.contains('\n') || before.ends_with(['.', '!', '?', ';', ':']) {
+    let before = text[prev.0..prev.1].trim_end();
+    if gap.contains('\n')
+        || before.ends_with(['.', '!', '?', ';', ':', '。', '！', '？', '；', '：'])
+    {
         return 2;
     }
-    u8::from(gap.chars().any(char::is_whitespace))
+    1
 }
 
 /// The byte ranges of `text`'s chunks, given its tokens' byte offsets (in order, special tokens
@@ -68,7 +80,8 @@ pub fn chunk_spans(
         // `start`, else forward (at most to `end`).
         let mut next = end.saturating_sub(overlap).max(start + 1);
         let mut back = next;
-        while back > start + 1 && break_strength(text, offsets, back) == 0 {
+        let lowest = end.saturating_sub(2 * overlap).max(start + 1);
+        while back > lowest && break_strength(text, offsets, back) == 0 {
             back -= 1;
         }
         if break_strength(text, offsets, back) > 0 {
@@ -185,5 +198,40 @@ mod tests {
                 "{size}/{overlap}: a token in no chunk"
             );
         }
+    }
+
+    #[test]
+    fn overlapping_offsets_and_leading_space_tokens() {
+        // Byte-level pieces of one character share its span: never a break inside it, no panic
+        // (a window's edge inside it repeats the character in the next chunk).
+        let text = "ab 😀 cd";
+        let offsets = [(0, 2), (3, 7), (3, 7), (3, 7), (8, 10)];
+        let got: Vec<&str> = chunk_spans(text, &offsets, 2, 0)
+            .into_iter()
+            .map(|r| &text[r])
+            .collect();
+        assert_eq!((got[0], *got.last().unwrap()), ("ab", "😀 cd"), "{got:?}");
+        // Tokens that carry their space (` word`) still end words and sentences.
+        let text = "One. Two three";
+        let offsets = [(0, 3), (3, 4), (4, 8), (8, 14)];
+        let got: Vec<&str> = chunk_spans(text, &offsets, 3, 0)
+            .into_iter()
+            .map(|r| &text[r])
+            .collect();
+        assert_eq!(got, ["One.", " Two three"]);
+    }
+
+    #[test]
+    fn a_run_without_word_breaks_does_not_repeat_itself() {
+        // Two short words, then 40 tokens with no gap (a URL, CJK under WordPiece): chunks must
+        // not start one token apart.
+        let mut text = String::from("a b ");
+        let mut offsets = vec![(0, 1), (2, 3)];
+        for i in 0..40 {
+            offsets.push((4 + i, 5 + i));
+            text.push('x');
+        }
+        let spans = chunk_spans(&text, &offsets, 8, 2);
+        assert!(spans.len() <= 7, "{} chunks: {spans:?}", spans.len());
     }
 }

@@ -42,6 +42,9 @@ const ITEM_ELEMENT: u8 = 1;
 const ITEM_NEIGHBORS: u8 = 2;
 /// Bytes of the largest element's values: each encoding's dimension limit (pgvector's) fills them.
 const MAX_VALUE_BYTES: usize = 8000;
+/// Encoding codes of earlier formats this version no longer reads: 2, bits as bytes (now words,
+/// code 4). An index that has one was built by an earlier version and must be rebuilt.
+pub const RETIRED_ENCODINGS: [u32; 1] = [2];
 /// Most non-zero entries an indexed sparse vector may have (pgvector's limit): an index and a value
 /// each, [`MAX_VALUE_BYTES`] in all.
 pub const MAX_SPARSE_NNZ: usize = MAX_VALUE_BYTES / 8;
@@ -57,10 +60,9 @@ pub enum Encoding {
     F32 = 0,
     /// IEEE half per dimension (`halfvec`): up to 4,000 dimensions.
     F16 = 1,
-    /// One bit per dimension, 32 to a word (`bit`): up to 64,000 dimensions. Indexes built before
-    /// words held `dims / 8` bytes, which is the same item when `dims` is a multiple of 32 (a bit
-    /// index of another length reads as corrupt and asks for REINDEX).
-    Bit = 2,
+    /// One bit per dimension, 32 to a word (`bit`): up to 64,000 dimensions. (Code 2, bytes of
+    /// bits, is retired: such an index asks for REINDEX, see [`RETIRED_ENCODINGS`].)
+    Bit = 4,
     /// The non-zero entries, packed: each index's 4 bytes, then the float4 values (`sparsevec`): up
     /// to 10^9 dimensions, [`MAX_SPARSE_NNZ`] of them non-zero.
     Sparse = 3,
@@ -72,8 +74,8 @@ impl Encoding {
         match code {
             0 => Some(Encoding::F32),
             1 => Some(Encoding::F16),
-            2 => Some(Encoding::Bit),
             3 => Some(Encoding::Sparse),
+            4 => Some(Encoding::Bit),
             _ => None,
         }
     }
