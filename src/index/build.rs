@@ -75,12 +75,17 @@ unsafe fn column_dims(index: pg_sys::Relation) -> usize {
             Some("Declare the column with its dimensions, e.g. vector(384), halfvec(384) or bit(384)."),
         );
     }
-    let max = super::column::encoding(index).max_dims();
+    let enc = super::column::encoding(index);
+    let max = enc.max_dims();
     if typmod as usize > max {
         raise(
             Code::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
             format!("column cannot have more than {max} dimensions for embedrank_hnsw index"),
-            Some("Index a shorter prefix with subvector() in an expression index (Matryoshka embeddings), or reduce dimensions."),
+            Some(if enc == page::Encoding::Bit {
+                "Index a shorter bit string, e.g. (binary_quantize(subvector(embedding, 1, 4096))::bit(4096))."
+            } else {
+                "Index a shorter prefix with subvector() in an expression index (Matryoshka embeddings), or reduce dimensions."
+            }),
         );
     }
     typmod as usize
