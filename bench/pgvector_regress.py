@@ -29,10 +29,7 @@ SUBS = [
     (r"\bUSING hnsw\b", "USING embedrank_hnsw", "access method name"),
     (r"\bhnsw\.ef_search\b", "embedrank.hnsw_ef_search", "GUC name"),
     (r"\bhnsw\.max_scan_tuples\b", "embedrank.hnsw_max_scan_tuples", "GUC name"),
-    # iterative scan: pgvector enum off/relaxed_order/strict_order; ours boolean -> KNOWN DIFFERENCE
-    (r"\bSET hnsw\.iterative_scan = (strict_order|relaxed_order)\b", "SET embedrank.hnsw_iterative_scan = on",
-     "KNOWN DIFFERENCE: enum iterative_scan mode -> boolean on"),
-    (r"\bhnsw\.iterative_scan\b", "embedrank.hnsw_iterative_scan", "KNOWN DIFFERENCE: GUC name (bool vs enum)"),
+    (r"\bhnsw\.iterative_scan\b", "embedrank.hnsw_iterative_scan", "GUC name (same modes)"),
 ]
 # ours-only skips (statement regex, reason)
 SKIPS = [

@@ -2,14 +2,80 @@
 //! operator class means for the vectors it stores.
 
 use crate::errors::{raise, Code};
-use pgrx::{pg_sys, GucContext, GucFlags, GucRegistry, GucSetting};
+use pgrx::{pg_sys, GucContext, GucEnum, GucFlags, GucRegistry, GucSetting};
+use std::ffi::CStr;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 pub const DEFAULT_M: i32 = 16;
 pub const DEFAULT_EF_CONSTRUCTION: i32 = 64;
 
 pub static EF_SEARCH: GucSetting<i32> = GucSetting::<i32>::new(40);
-pub static ITERATIVE_SCAN: GucSetting<bool> = GucSetting::<bool>::new(true);
+pub static ITERATIVE_SCAN: GucSetting<IterativeScan> =
+    GucSetting::<IterativeScan>::new(IterativeScan::RelaxedOrder);
+
+/// `embedrank.hnsw_iterative_scan`: pgvector's `hnsw.iterative_scan` modes, so its settings port by
+/// their name alone. `on`/`off` (and `true`, `yes`, `1`, `false`, `no`, `0`) are accepted too, as
+/// `relaxed_order`/`off`: the setting was a boolean before. Default `relaxed_order` (pgvector's is
+/// `off`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IterativeScan {
+    /// At most ef_search rows per scan.
+    Off,
+    /// Keep walking; rows past the first ef_search in approximate order.
+    RelaxedOrder,
+    /// Keep walking, but never return a row nearer than one returned before (skip it instead).
+    StrictOrder,
+}
+
+const fn mode(name: &'static CStr, val: i32, hidden: bool) -> pg_sys::config_enum_entry {
+    pg_sys::config_enum_entry {
+        name: name.as_ptr(),
+        val,
+        hidden,
+    }
+}
+
+/// The names Postgres accepts (case-insensitively); hidden ones are not listed in errors and
+/// pg_settings.
+const ITERATIVE_SCAN_MODES: [pg_sys::config_enum_entry; 11] = [
+    mode(c"off", 0, false),
+    mode(c"relaxed_order", 1, false),
+    mode(c"strict_order", 2, false),
+    mode(c"on", 1, true),
+    mode(c"true", 1, true),
+    mode(c"yes", 1, true),
+    mode(c"1", 1, true),
+    mode(c"false", 0, true),
+    mode(c"no", 0, true),
+    mode(c"0", 0, true),
+    pg_sys::config_enum_entry {
+        name: std::ptr::null(),
+        val: 0,
+        hidden: false,
+    },
+];
+
+// SAFETY: the pointer is to a constant (promoted to a 'static) terminated by a null name.
+unsafe impl GucEnum for IterativeScan {
+    fn from_ordinal(ordinal: i32) -> Self {
+        match ordinal {
+            0 => IterativeScan::Off,
+            2 => IterativeScan::StrictOrder,
+            _ => IterativeScan::RelaxedOrder,
+        }
+    }
+
+    fn to_ordinal(&self) -> i32 {
+        match self {
+            IterativeScan::Off => 0,
+            IterativeScan::RelaxedOrder => 1,
+            IterativeScan::StrictOrder => 2,
+        }
+    }
+
+    const CONFIG_ENUM_ENTRY: *const pg_sys::config_enum_entry =
+        &ITERATIVE_SCAN_MODES as *const [pg_sys::config_enum_entry; 11] as *const _;
+}
 pub static MAX_SCAN_TUPLES: GucSetting<i32> = GucSetting::<i32>::new(20_000);
 /// Test-only (superuser, hidden): every new element gets at least this level (capped per m), so
 /// tests reach the tallest neighbour lists the format allows without millions of rows.
@@ -66,10 +132,10 @@ pub fn register() {
         GucContext::Userset,
         GucFlags::default(),
     );
-    GucRegistry::define_bool_guc(
+    GucRegistry::define_enum_guc(
         c"embedrank.hnsw_iterative_scan",
-        c"Keep walking the graph after ef_search results (for filtered queries).",
-        c"On: a scan returns rows until the query has enough or embedrank.hnsw_max_scan_tuples is spent (results after the first ef_search are in approximate order). Off: at most ef_search rows per element list.",
+        c"Keep walking the graph after ef_search results (for filtered queries): off, relaxed_order or strict_order.",
+        c"relaxed_order: a scan returns rows until the query has enough or embedrank.hnsw_max_scan_tuples is spent (results after the first ef_search are in approximate order). strict_order: the same, skipping rows nearer than one already returned. off: at most ef_search rows.",
         &ITERATIVE_SCAN,
         GucContext::Userset,
         GucFlags::default(),
@@ -177,10 +243,11 @@ pub unsafe fn index_options(index: pg_sys::Relation) -> (usize, usize) {
         ((*opts).m, (*opts).ef_construction)
     };
     if efc < 2 * m {
-        raise(
+        // pgvector's message; the values go in a detail line.
+        crate::errors::raise_detail(
             Code::ERRCODE_INVALID_PARAMETER_VALUE,
-            format!("ef_construction must be greater than or equal to 2 * m (got m = {m}, ef_construction = {efc})"),
-            None,
+            "ef_construction must be greater than or equal to 2 * m",
+            format!("m is {m} and ef_construction is {efc}."),
         );
     }
     (m as usize, efc as usize)

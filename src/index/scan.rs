@@ -1,10 +1,12 @@
 //! Index scans: `ORDER BY embedding <op> $1 LIMIT k`.
 //!
 //! The first `ef_search` results come from an ordinary HNSW search (exact order among them); with
-//! `embedrank.hnsw_iterative_scan` on (the default) the scan then keeps expanding the graph frontier
+//! `embedrank.hnsw_iterative_scan` `relaxed_order` (the default) or `strict_order` the scan then keeps
+//! expanding the graph frontier
 //! (core crate `IterativeScan`) so filtered queries still find LIMIT rows, until
 //! `embedrank.hnsw_max_scan_tuples` elements were visited. Rows beyond the first ef_search come in
-//! approximate distance order. HNSW graphs can leave a few elements without incoming links; so that
+//! approximate distance order (`strict_order` skips any nearer than one already returned, as
+//! pgvector's does). HNSW graphs can leave a few elements without incoming links; so that
 //! an iterative scan still reaches every row, a walk that exhausts the reachable graph within its
 //! budget finishes with a sweep of the remaining elements (read in physical order, returned by
 //! distance; at most what is left of the budget, the nearest). Deleted elements are walked through but never returned; each element
@@ -42,7 +44,11 @@ struct ScanState {
     limit_elements: usize,
     budget: usize,
     yielded: FxHashSet<Node>,
-    sweep: Option<VecDeque<Node>>,
+    sweep: Option<VecDeque<(Node, f32)>>,
+    /// `strict_order`: rows nearer than the last one returned are skipped.
+    strict: bool,
+    /// Distance of the last element returned (strict order only).
+    previous: f32,
 }
 
 unsafe fn state<'a>(scan: pg_sys::IndexScanDesc) -> &'a mut ScanState {
@@ -120,7 +126,10 @@ unsafe fn start(scan: pg_sys::IndexScanDesc, st: &mut ScanState) -> bool {
     let ef = st
         .ef
         .unwrap_or_else(|| options::EF_SEARCH.get().max(1) as usize);
-    let iterative = options::ITERATIVE_SCAN.get();
+    let mode = options::ITERATIVE_SCAN.get();
+    let iterative = mode != options::IterativeScan::Off;
+    st.strict = mode == options::IterativeScan::StrictOrder;
+    st.previous = f32::NEG_INFINITY;
     let budget = if iterative {
         options::MAX_SCAN_TUPLES.get().max(1) as usize
     } else {
@@ -180,7 +189,7 @@ pub unsafe extern "C-unwind" fn amgettuple(
             return false;
         };
         let next = match walk.next(g, q) {
-            Ok(Some(c)) => Some(c.node),
+            Ok(Some(c)) => Some((c.node, c.distance)),
             Ok(None) if walk.distance_computations() < st.budget => {
                 let room = st.budget - walk.distance_computations();
                 next_unreached(st, room)
@@ -188,7 +197,9 @@ pub unsafe extern "C-unwind" fn amgettuple(
             Ok(None) => None,
             Err(_) => scan_out_of_memory(walk.distance_computations()),
         };
-        let Some(n) = next else { return false };
+        let Some((n, distance)) = next else {
+            return false;
+        };
         let g = st.graph.as_mut().expect("graph");
         let info = g.element(n);
         st.returned_elements += 1;
@@ -196,7 +207,11 @@ pub unsafe extern "C-unwind" fn amgettuple(
             scan_out_of_memory(st.returned_elements);
         }
         st.yielded.insert(n);
-        if !info.deleted {
+        // strict_order (as pgvector's): an element nearer than one already returned is skipped.
+        // (A NaN distance is never "nearer", as in pgvector's comparison.)
+        let in_order = !st.strict || distance.partial_cmp(&st.previous) != Some(Ordering::Less);
+        if !info.deleted && in_order {
+            st.previous = distance;
             st.pending.extend(info.tids);
         }
         if st.returned_elements.is_multiple_of(256) {
@@ -246,7 +261,7 @@ impl Eq for Swept {}
 /// After the graph walk is exhausted: the elements it never reached, nearest first — at most `room`
 /// of them (what is left of hnsw_max_scan_tuples). Pages are read one at a time and only the `room`
 /// nearest are kept, so the sweep's memory is bounded by the setting, not by the index's size.
-unsafe fn next_unreached(st: &mut ScanState, room: usize) -> Option<Node> {
+unsafe fn next_unreached(st: &mut ScanState, room: usize) -> Option<(Node, f32)> {
     if st.sweep.is_none() {
         let g = st.graph.as_mut().expect("graph");
         let q = st.query.as_ref().expect("query");
@@ -272,7 +287,13 @@ unsafe fn next_unreached(st: &mut ScanState, room: usize) -> Option<Node> {
             }
             pg_sys::check_for_interrupts!();
         }
-        st.sweep = Some(nearest.into_sorted_vec().into_iter().map(|s| s.1).collect());
+        st.sweep = Some(
+            nearest
+                .into_sorted_vec()
+                .into_iter()
+                .map(|s| (s.1, s.0))
+                .collect(),
+        );
     }
     st.sweep.as_mut().and_then(|s| s.pop_front())
 }

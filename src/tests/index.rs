@@ -601,6 +601,37 @@ fn bit_index_answers_like_exact_search(t: &str) {
 }
 
 #[pg_test]
+fn iterative_scan_modes_are_pgvectors() {
+    make_table("itm", 2000, 8);
+    Spi::run("CREATE INDEX itm_idx ON itm USING embedrank_hnsw (v vector_l2_ops)").unwrap();
+    Spi::run("SET LOCAL enable_seqscan = off; SET LOCAL embedrank.hnsw_ef_search = 10").unwrap();
+    // One row in 50 passes the filter: only an iterative scan finds 30 of them past ef_search 10.
+    let q = "SELECT array_agg(d) FROM (SELECT v <-> (SELECT v FROM itm WHERE id = 1) AS d FROM itm
+             WHERE category = 7 ORDER BY v <-> (SELECT v FROM itm WHERE id = 1) LIMIT 30) s";
+    for (setting, shown) in [
+        ("off", "off"),
+        ("relaxed_order", "relaxed_order"),
+        ("strict_order", "strict_order"),
+        ("on", "relaxed_order"),
+        ("false", "off"),
+        ("STRICT_ORDER", "strict_order"),
+    ] {
+        Spi::run(&format!("SET LOCAL embedrank.hnsw_iterative_scan = {setting}")).unwrap();
+        assert_eq!(text("SHOW embedrank.hnsw_iterative_scan"), shown);
+        let d = Spi::get_one::<Vec<f64>>(q).unwrap().unwrap_or_default();
+        match shown {
+            "off" => assert!(d.len() < 30, "{setting}: {} rows", d.len()),
+            "strict_order" => {
+                assert!(!d.is_empty(), "{setting}");
+                assert!(d.windows(2).all(|w| w[0] <= w[1]), "{setting}: out of order: {d:?}");
+            }
+            _ => assert_eq!(d.len(), 30, "{setting}"),
+        }
+    }
+    assert_error("SET embedrank.hnsw_iterative_scan = sideways", "22023", "invalid value for parameter");
+}
+
+#[pg_test]
 fn bit_indexes_answer_like_exact_search_and_serve_binary_quantize_expressions() {
     // Random codes: few ties among near neighbours (codes of clustered data tie by the hundred, where
     // any approximate search may miss the single nearest one). Filled as the table is made (see the
