@@ -381,3 +381,35 @@ fn chunks_and_chunked_registration_errors() {
     Spi::run("CREATE TABLE cp (id int PRIMARY KEY, body text) PARTITION BY HASH (id)").unwrap();
     assert_error("SELECT register('cp', 'body', chunk_tokens => 100)", "0A000", "chunked registration of partitioned table");
 }
+
+#[pg_test]
+fn chunked_registrations_work_for_non_superusers_under_any_search_path() {
+    Spi::run("CREATE ROLE er_test_carol").unwrap();
+    Spi::run("CREATE ROLE er_test_dave").unwrap();
+    Spi::run("GRANT CREATE ON SCHEMA public TO er_test_carol").unwrap();
+    Spi::run("SET ROLE er_test_carol").unwrap();
+    Spi::run("SET search_path = ''").unwrap();
+    Spi::run("CREATE TABLE public.manuals (id int PRIMARY KEY, body text)").unwrap();
+    Spi::run("SELECT embedrank.register('public.manuals', 'body', chunk_tokens => 64)").unwrap();
+    let body = long_doc("printers", 30, "Hold the green button for ten seconds to reset the filter alarm.");
+    Spi::run_with_args("INSERT INTO public.manuals VALUES (1, $1)", &[body.into()]).unwrap();
+    Spi::run("INSERT INTO public.manuals VALUES (2, 'Printers need paper.')").unwrap();
+    assert_eq!(
+        text("SELECT format('%s %s', chunk_table, chunk_overlap) FROM embedrank.sources"),
+        "public.manuals_chunks 8",
+        "the overlap defaults to an eighth of the chunk size"
+    );
+    assert_eq!(text("SELECT key FROM embedrank.search('public.manuals', 'How do I reset the filter alarm?', k => 2, n => 1)"), "1");
+    // Another role that may write the table and the chunk table (as documented) and read both.
+    Spi::run("GRANT SELECT, INSERT, UPDATE, DELETE ON public.manuals, public.manuals_chunks TO er_test_dave").unwrap();
+    Spi::run("RESET ROLE").unwrap();
+    Spi::run("SET ROLE er_test_dave").unwrap();
+    Spi::run("SET search_path = pg_temp").unwrap();
+    Spi::run("UPDATE public.manuals SET body = 'Printers need toner and paper.' WHERE id = 2").unwrap();
+    assert_eq!(text("SELECT content FROM public.manuals_chunks WHERE key = 2"), "Printers need toner and paper.");
+    assert_eq!(text("SELECT key FROM embedrank.search('public.manuals', 'toner', k => 2, n => 1, hybrid => true)"), "2");
+    assert_error("SELECT embedrank.unregister('public.manuals', drop_embedding => true)", "42501", "must be owner");
+    Spi::run("RESET ROLE").unwrap();
+    Spi::run("RESET search_path").unwrap();
+    assert_eq!(Spi::get_one::<bool>("SELECT to_regclass('public.manuals_chunks') IS NOT NULL").unwrap(), Some(true));
+}
