@@ -1,9 +1,9 @@
 //! Index scans: `ORDER BY embedding <op> $1 LIMIT k`.
 //!
 //! The first `ef_search` results come from an ordinary HNSW search (exact order among them); with
-//! `embedrank.hnsw_iterative_scan` `relaxed_order` (the default) or `strict_order` the scan then keeps
-//! expanding the graph frontier
-//! (core crate `IterativeScan`) so filtered queries still find LIMIT rows, until
+//! `embedrank.hnsw_iterative_scan` `relaxed_order` (the default) or `strict_order` the scan then
+//! keeps expanding the graph frontier (core crate `IterativeScan`) so filtered queries still find
+//! LIMIT rows, until
 //! `embedrank.hnsw_max_scan_tuples` elements were visited. Rows beyond the first ef_search come in
 //! approximate distance order (`strict_order` skips any nearer than one already returned, as
 //! pgvector's does). HNSW graphs can leave a few elements without incoming links; so that
