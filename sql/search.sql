@@ -554,18 +554,27 @@ BEGIN
             SELECT l.key, l.content, NULL::float8 AS distance, row_number() OVER (ORDER BY l.rel DESC) AS rank FROM (
                 SELECT * FROM (%7$s) x ORDER BY rel DESC LIMIT $2) l),
         fused AS (
-            SELECT key, max(content) AS content, min(distance) AS distance, sum(1.0 / (60 + rank)) AS rrf
-            FROM (SELECT * FROM dense UNION ALL SELECT * FROM lexical) u GROUP BY key
-            ORDER BY rrf DESC LIMIT $2),
-        cands AS (SELECT f.*, row_number() OVER (ORDER BY rrf DESC)::int AS pos FROM fused f),
+            SELECT key, min(distance) AS distance, sum(1.0 / (60 + rank)) AS rrf
+            FROM (SELECT key, distance, rank FROM dense UNION ALL SELECT key, distance, rank FROM lexical) u
+            GROUP BY key ORDER BY rrf DESC LIMIT $2),
+        keys AS (SELECT f.*, row_number() OVER (ORDER BY rrf DESC, key)::int AS pos FROM fused f),
+        -- What the reranker reads: each key's text from each stage that found it -- one text, or for
+        -- a chunked document the best chunk by distance and the best by full text when they differ.
+        cands AS (
+            SELECT t.*, row_number() OVER (ORDER BY t.pos, t.content)::int AS at FROM (
+                SELECT DISTINCT k.key, u.content, k.distance, k.pos FROM keys k
+                JOIN (SELECT key, content FROM dense UNION ALL SELECT key, content FROM lexical) u USING (key)) t),
         ranked AS (
             SELECT r.idx, r.score FROM @extschema@.rerank($1,
-                (SELECT array_agg(content ORDER BY pos) FROM cands), $6, $3, $4,
+                (SELECT array_agg(content ORDER BY at) FROM cands), $6, NULL, $4,
                 -- what the budget has left once the query is embedded and the candidates fetched
                 -- (greatest() skips NULLs: no budget must stay NULL)
-                CASE WHEN $7 IS NOT NULL THEN greatest(0, $7 - 1000 * extract(epoch FROM clock_timestamp() - $8)) END) r)
-        SELECT c.key, c.content, c.distance, c.pos, ranked.score
-        FROM ranked JOIN cands c ON c.pos = ranked.idx ORDER BY ranked.score DESC NULLS LAST, c.pos
+                CASE WHEN $7 IS NOT NULL THEN greatest(0, $7 - 1000 * extract(epoch FROM clock_timestamp() - $8)) END) r),
+        best AS (
+            SELECT DISTINCT ON (c.key) c.key, c.content, c.distance, c.pos, ranked.score
+            FROM ranked JOIN cands c ON c.at = ranked.idx
+            ORDER BY c.key, ranked.score DESC NULLS LAST, c.at)
+        SELECT key, content, distance, pos, score FROM best ORDER BY score DESC NULLS LAST, pos LIMIT $3
     $q$, r.key_column, r.text_column, r.embedding_column, r.model, source, first_stage, lexical)
     USING query, k, n, min_score, hybrid, rerank_model, budget_ms, started;
 END $$;
