@@ -222,6 +222,10 @@ BEGIN
             DETAIL = 'Rows with a NULL key could not be told apart nor backfilled.',
             HINT = format('ALTER TABLE %s ALTER COLUMN %I SET NOT NULL', source, keyc);
     END IF;
+    -- A registration again replaces the trigger (the registration); an ERROR below restores it.
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid = source AND tgname = 'embedrank_sync') THEN
+        EXECUTE format('DROP TRIGGER embedrank_sync ON %s', source);
+    END IF;
     IF chunk_tokens IS NOT NULL OR chunk_overlap IS NOT NULL THEN
         IF chunk_tokens IS NULL THEN
             RAISE EXCEPTION 'chunk_overlap needs chunk_tokens' USING ERRCODE = 'invalid_parameter_value';
@@ -259,9 +263,6 @@ BEGIN
                 DETAIL = format('A chunk table of %s has columns key (a foreign key to it), chunk, content and embedding vector(%s).', source, dims),
                 HINT = 'Rename or drop that table.';
         END IF;
-        IF EXISTS (SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid = source AND tgname = 'embedrank_sync') THEN
-            EXECUTE format('DROP TRIGGER embedrank_sync ON %s', source);
-        END IF;
         EXECUTE format('CREATE TRIGGER embedrank_sync AFTER INSERT OR UPDATE OF %I ON %s FOR EACH ROW '
                        'EXECUTE FUNCTION @extschema@.sync_chunks(%L, %L, %L, %L, %L, %L)',
                        text_column, source, text_column, chunk_tbl, m, keyc, chunk_tokens, overlap);
@@ -283,9 +284,6 @@ BEGIN
     ELSIF t.typ = '@extschema@.halfvec'::regtype THEN
         -- Half precision: half the heap storage; the query embedding is cast to halfvec to compare.
         opclass := 'halfvec_cosine_ops';
-    END IF;
-    IF EXISTS (SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid = source AND tgname = 'embedrank_sync') THEN
-        EXECUTE format('DROP TRIGGER embedrank_sync ON %s', source);
     END IF;
     -- The trigger is the registration (see `sources`).
     EXECUTE format('CREATE TRIGGER embedrank_sync BEFORE INSERT OR UPDATE OF %I ON %s FOR EACH ROW '

@@ -119,7 +119,7 @@ unsafe fn start(scan: pg_sys::IndexScanDesc, st: &mut ScanState) -> bool {
     if values.is_some_and(|n| raw.len() != n) {
         dims_mismatch(raw.len(), meta.dims as usize);
     }
-    let q = prepare(meta.metric, meta.encoding(), &raw).unwrap_or(raw);
+    let q = prepare(meta.metric, enc, &raw).unwrap_or(raw);
     if meta.entry == 0 {
         return false;
     }

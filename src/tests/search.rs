@@ -378,6 +378,10 @@ fn chunks_and_chunked_registration_errors() {
     assert_error("SELECT register('cd', 'body', chunk_overlap => 10)", "22023", "chunk_overlap needs chunk_tokens");
     Spi::run("CREATE TABLE cd_chunks (x int)").unwrap();
     assert_error("SELECT register('cd', 'body', chunk_tokens => 100)", "42P07", "exists and is not a chunk table");
+    // A failed re-registration leaves the registration there was.
+    Spi::run("SELECT register('cd', 'body')").unwrap();
+    assert_error("SELECT register('cd', 'body', chunk_tokens => 100)", "42P07", "exists and is not a chunk table");
+    assert_eq!(text("SELECT format('%s %s', embedding_column, chunk_tokens IS NULL) FROM embedrank.sources WHERE source = 'cd'::regclass"), "embedding t");
     Spi::run("CREATE TABLE cp (id int PRIMARY KEY, body text) PARTITION BY HASH (id)").unwrap();
     assert_error("SELECT register('cp', 'body', chunk_tokens => 100)", "0A000", "chunked registration of partitioned table");
 }
