@@ -13,20 +13,11 @@ built into the same Postgres by hand (a measuring aid; without it only embedrank
 Run:  .venv/bin/python bench/bit_wordnet.py [--queries 200] [--ef 40,100,200]
 """
 import argparse
-import collections
 import random
-import time
 
 import psycopg
 
-
-def build(conn, am):
-    conn.execute("DROP INDEX IF EXISTS bits_idx")
-    conn.execute("SET maintenance_work_mem = '1GB'")
-    conn.execute("SET max_parallel_maintenance_workers = 0")
-    t0 = time.monotonic()
-    conn.execute(f"CREATE INDEX bits_idx ON gloss_bits USING {am} (b bit_hamming_ops) WITH (m = 16, ef_construction = 64)")
-    return time.monotonic() - t0, conn.execute("SELECT pg_relation_size('bits_idx')").fetchone()[0]
+from peer_side_by_side import OURS, PGVECTOR, build, measure, pgvector_side, report
 
 
 def main():
@@ -47,70 +38,33 @@ def main():
     qtexts = random.Random(5).sample(lemmas, args.queries)
     queries = [r[0] for r in ours.execute(
         "SELECT binary_quantize(e)::bit(384)::text FROM unnest(embed(%s::text[], input_type => 'query')) e", (qtexts,))]
-    sides = {"embedrank_hnsw": ours}
-    try:
-        admin = psycopg.connect(dbname="postgres", autocommit=True)
-        if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (args.pgvector_db,)).fetchone():
-            admin.execute(f"CREATE DATABASE {args.pgvector_db}")
-        pgv = psycopg.connect(dbname=args.pgvector_db, autocommit=True, prepare_threshold=None)
-        pgv.execute("CREATE EXTENSION IF NOT EXISTS vector")
-        pgv.execute("DROP TABLE IF EXISTS gloss_bits")
-        pgv.execute("CREATE TABLE gloss_bits (id text PRIMARY KEY, b bit(384))")
-        with pgv.cursor().copy("COPY gloss_bits (id, b) FROM STDIN") as cp:
+    ours.execute("ANALYZE gloss_bits")
+    sides = {OURS: ours}
+
+    def load(conn):
+        conn.execute("DROP TABLE IF EXISTS gloss_bits")
+        conn.execute("CREATE TABLE gloss_bits (id text PRIMARY KEY, b bit(384))")
+        with conn.cursor().copy("COPY gloss_bits (id, b) FROM STDIN") as cp:
             for r in rows:
                 cp.write_row(r)
-        sides["pgvector hnsw"] = pgv
-    except psycopg.Error as e:
-        print(f"pgvector is not installed in this Postgres ({str(e).strip()}): only embedrank_hnsw is measured")
-    for conn in sides.values():
         conn.execute("ANALYZE gloss_bits")
 
-    exact = []
-    for q in queries:
-        d = [r[0] for r in ours.execute("SELECT d FROM (SELECT b <~> %s::bit(384) AS d FROM gloss_bits OFFSET 0) s"
-                                        " ORDER BY d LIMIT 10", (q,))]
-        exact.append(d[-1])
-    built = {}
-    for name, conn in sides.items():
-        built[name] = build(conn, "embedrank_hnsw" if name == "embedrank_hnsw" else "hnsw")
-        conn.execute("SET enable_seqscan = off")
-        print(f"  {name}: built in {built[name][0]:.1f} s, {built[name][1] / 2**20:.1f} MB", flush=True)
-    ours.execute("SET embedrank.hnsw_iterative_scan = off")  # pgvector's default
+    pgv = pgvector_side(args.pgvector_db, load)
+    if pgv:
+        sides[PGVECTOR] = pgv
 
-    scan = "SELECT b <~> %s::bit(384) FROM gloss_bits ORDER BY b <~> %s::bit(384) LIMIT 10"
-    results = {}
+    # The exact 10th distance per query: many codes tie, so a row within it counts as found.
+    exact = [[r[0] for r in ours.execute("SELECT d FROM (SELECT b <~> %s::bit(384) AS d FROM gloss_bits OFFSET 0) s"
+                                         " ORDER BY d LIMIT 10", (q,))][-1] for q in queries]
+    built = build(sides, "CREATE INDEX peer_idx ON gloss_bits USING {am} (b bit_hamming_ops)"
+                         " WITH (m = 16, ef_construction = 64)")
     efs = [int(x) for x in args.ef.split(",")]
-    for ef in efs:
-        ours.execute(f"SET embedrank.hnsw_ef_search = {ef}")
-        if "pgvector hnsw" in sides:
-            sides["pgvector hnsw"].execute(f"SET hnsw.ef_search = {ef}")
-        for conn in sides.values():
-            plan = "\n".join(r[0] for r in conn.execute("EXPLAIN " + scan, (queries[0], queries[0])))
-            assert "bits_idx" in plan, plan
-        times, found = collections.defaultdict(list), {}
-        for rnd in range(args.rounds):
-            for name, conn in sides.items():  # A B A B
-                t0 = time.monotonic()
-                got = [[r[0] for r in conn.execute(scan, (q, q))] for q in queries]
-                times[name].append(time.monotonic() - t0)
-                if rnd == 0:
-                    found[name] = sum(sum(1 for d in g if d <= e) for g, e in zip(got, exact))
-        for name in sides:
-            results[(name, ef)] = (found[name] / (10 * len(queries)), len(queries) / min(times[name]))
-
-    print(f"\nWordNet: {len(rows)} glosses, binary_quantize(bge-small) → bit(384), bit_hamming_ops, m 16,"
-          f" ef_construction 64, one build thread; {len(queries)} queries; q/s best of {args.rounds} interleaved rounds\n")
-    print("| index | build | size | " + " | ".join(f"ef {ef}: recall@10, q/s" for ef in efs) + " |")
-    print("|---|---:|---:|" + "---:|" * len(efs))
-    for name in sides:
-        cells = [f"{results[(name, ef)][0]:.3f}, {results[(name, ef)][1]:.0f}" for ef in efs]
-        print(f"| {name} | {built[name][0]:.1f} s | {built[name][1] / 2**20:.1f} MB | " + " | ".join(cells) + " |")
-    if len(sides) == 2:
-        for ef in efs:
-            a, b = results[("embedrank_hnsw", ef)], results[("pgvector hnsw", ef)]
-            print(f"ef {ef}: q/s ratio embedrank/pgvector {a[1] / b[1]:.2f}, recall {a[0]:.3f} vs {b[0]:.3f}")
-        print(f"build time ratio {built['embedrank_hnsw'][0] / built['pgvector hnsw'][0]:.2f},"
-              f" size ratio {built['embedrank_hnsw'][1] / built['pgvector hnsw'][1]:.2f}")
+    results = measure(sides, "SELECT b <~> %s::bit(384) FROM gloss_bits ORDER BY b <~> %s::bit(384) LIMIT 10",
+                      [(q, q) for q in queries], efs, args.rounds,
+                      lambda got: sum(sum(1 for d in g if d <= e) for g, e in zip(got, exact)))
+    report(f"WordNet: {len(rows)} glosses, binary_quantize(bge-small) → bit(384), bit_hamming_ops, m 16,"
+           f" ef_construction 64, one build thread; {len(queries)} queries; q/s best of {args.rounds} interleaved rounds",
+           sides, built, results, efs)
     for conn in sides.values():
         conn.execute("DROP TABLE gloss_bits")
 

@@ -23,10 +23,11 @@ import math
 import os
 import random
 import statistics
-import time
 
 import psycopg
 from tokenizers import Tokenizer
+
+from peer_side_by_side import OURS, PGVECTOR, build, measure, pgvector_side, report
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOKENIZER = os.path.join(ROOT, ".cache/models/bge-small-en-v1.5/tokenizer.json")
@@ -66,15 +67,6 @@ def load(conn, schema_type, rows):
     conn.execute("ANALYZE sparse_glosses")
 
 
-def build(conn, am, opclass):
-    conn.execute("DROP INDEX IF EXISTS sparse_idx")
-    conn.execute("SET maintenance_work_mem = '1GB'")
-    conn.execute("SET max_parallel_maintenance_workers = 0")  # one build thread on both sides
-    t0 = time.monotonic()
-    conn.execute(f"CREATE INDEX sparse_idx ON sparse_glosses USING {am} (v {opclass}) WITH (m = 16, ef_construction = 64)")
-    return time.monotonic() - t0, conn.execute("SELECT pg_relation_size('sparse_idx')").fetchone()[0]
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--db", default="embedrank_demo")
@@ -98,66 +90,25 @@ def main():
     print(f"{len(rows)} glosses, non-zeros per row: median {statistics.median(nnz):.0f}, max {max(nnz)};"
           f" {len(queries)} queries", flush=True)
 
-    sides = {"embedrank_hnsw": ours}
     ours.execute("SET search_path = public, embedrank")
     load(ours, "embedrank.sparsevec", rows)
-    try:
-        admin = psycopg.connect(dbname="postgres", autocommit=True)
-        if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (args.pgvector_db,)).fetchone():
-            admin.execute(f"CREATE DATABASE {args.pgvector_db}")
-        pgv = psycopg.connect(dbname=args.pgvector_db, autocommit=True, prepare_threshold=None)
-        pgv.execute("CREATE EXTENSION IF NOT EXISTS vector")
-        load(pgv, "sparsevec", rows)
-        sides["pgvector hnsw"] = pgv
-    except psycopg.Error as e:
-        print(f"pgvector is not installed in this Postgres ({str(e).strip()}): only embedrank_hnsw is measured")
+    sides = {OURS: ours}
+    pgv = pgvector_side(args.pgvector_db, lambda c: load(c, "sparsevec", rows))
+    if pgv:
+        sides[PGVECTOR] = pgv
 
     exact_sql = ("SELECT id FROM (SELECT id, v <#> %s::sparsevec AS d FROM sparse_glosses OFFSET 0) s"
                  " ORDER BY d, id LIMIT 10")
     exact = [[r[0] for r in ours.execute(exact_sql, (q,))] for q in queries]
-
-    built = {}
-    for name, conn in sides.items():
-        am = "embedrank_hnsw" if name == "embedrank_hnsw" else "hnsw"
-        built[name] = build(conn, am, "sparsevec_ip_ops")
-        conn.execute("SET enable_seqscan = off")
-        print(f"  {name}: built in {built[name][0]:.1f} s, {built[name][1] / 2**20:.1f} MB", flush=True)
-    ours.execute("SET embedrank.hnsw_iterative_scan = off")  # pgvector's default
-
-    scan_sql = "SELECT id FROM sparse_glosses ORDER BY v <#> %s::sparsevec LIMIT 10"
-    results = {}
-    for ef in [int(x) for x in args.ef.split(",")]:
-        ours.execute(f"SET embedrank.hnsw_ef_search = {ef}")
-        if "pgvector hnsw" in sides:
-            sides["pgvector hnsw"].execute(f"SET hnsw.ef_search = {ef}")
-        for name, conn in sides.items():
-            plan = "\n".join(r[0] for r in conn.execute("EXPLAIN " + scan_sql, (queries[0],)))
-            assert "sparse_idx" in plan, plan
-        times = collections.defaultdict(list)
-        hits = collections.Counter()
-        for rnd in range(args.rounds):
-            for name, conn in sides.items():  # A B A B
-                t0 = time.monotonic()
-                got = [[r[0] for r in conn.execute(scan_sql, (q,))] for q in queries]
-                times[name].append(time.monotonic() - t0)
-                if rnd == 0:
-                    hits[name] = sum(len(set(g) & set(e)) for g, e in zip(got, exact))
-        for name in sides:
-            results[(name, ef)] = (hits[name] / (10 * len(queries)), len(queries) / min(times[name]))
-
-    print(f"\nWordNet glosses as BM25-weighted sparsevec({VOCAB}), sparsevec_ip_ops, m 16, ef_construction 64,"
-          f" one build thread; {len(queries)} lemma queries; q/s = best of {args.rounds} interleaved rounds\n")
-    print("| index | build | size | " + " | ".join(f"ef {ef}: recall@10, q/s" for ef in args.ef.split(",")) + " |")
-    print("|---|---:|---:|" + "---:|" * len(args.ef.split(",")))
-    for name in sides:
-        cells = [f"{results[(name, int(ef))][0]:.3f}, {results[(name, int(ef))][1]:.0f}" for ef in args.ef.split(",")]
-        print(f"| {name} | {built[name][0]:.1f} s | {built[name][1] / 2**20:.1f} MB | " + " | ".join(cells) + " |")
-    if len(sides) == 2:
-        for ef in args.ef.split(","):
-            a, b = results[("embedrank_hnsw", int(ef))], results[("pgvector hnsw", int(ef))]
-            print(f"ef {ef}: q/s ratio embedrank/pgvector {a[1] / b[1]:.2f}, recall {a[0]:.3f} vs {b[0]:.3f}")
-        print(f"build time ratio {built['embedrank_hnsw'][0] / built['pgvector hnsw'][0]:.2f},"
-              f" size ratio {built['embedrank_hnsw'][1] / built['pgvector hnsw'][1]:.2f}")
+    built = build(sides, "CREATE INDEX peer_idx ON sparse_glosses USING {am} (v sparsevec_ip_ops)"
+                         " WITH (m = 16, ef_construction = 64)")
+    efs = [int(x) for x in args.ef.split(",")]
+    results = measure(sides, "SELECT id FROM sparse_glosses ORDER BY v <#> %s::sparsevec LIMIT 10",
+                      [(q,) for q in queries], efs, args.rounds,
+                      lambda got: sum(len(set(g) & set(e)) for g, e in zip(got, exact)))
+    report(f"WordNet glosses as BM25-weighted sparsevec({VOCAB}), sparsevec_ip_ops, m 16, ef_construction 64,"
+           f" one build thread; {len(queries)} lemma queries; q/s = best of {args.rounds} interleaved rounds",
+           sides, built, results, efs)
     for conn in sides.values():
         conn.execute("DROP TABLE sparse_glosses")
 
