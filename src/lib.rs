@@ -6,6 +6,7 @@
 //! - `sparsevec` — pgvector's sparse vector (`{1:1.5,3:2}/5`).
 //! - `bit`      — pgvector's Hamming/Jaccard distances on `bit`, and `binary_quantize`.
 //! - `index`    — the `embedrank_hnsw` access method (HNSW over pages, WAL-logged).
+//! - `bm25`     — the `embedrank_bm25` access method (BM25 ranking over pages, on the same pages layer).
 //! - `inference` — `embed()`, `rerank()`, model settings and the per-backend model cache.
 //! - `errors`, `pgfn` — Postgres error reporting and the raw fmgr function macro.
 //! - `crates/embedrank-core`  — distance kernels, text format, the HNSW graph algorithm.
@@ -17,6 +18,7 @@
 use pgrx::prelude::*;
 
 pub mod bit;
+pub mod bm25;
 pub mod errors;
 pub mod halfvec;
 pub mod index;
@@ -57,6 +59,7 @@ extension_sql_file!(
 pub extern "C-unwind" fn _PG_init() {
     inference::settings::register();
     index::options::register();
+    bm25::options::register();
     // Keep this last: it makes unknown `embedrank.*` names errors, so every setting must exist by now.
     inference::settings::reserve_prefix();
 }

@@ -1,0 +1,477 @@
+//! On-disk format of the `embedrank_bm25` index.
+//!
+//! Four kinds of page, each with a special area (magic, kind, format version, the next page of its
+//! chain) checked on every read:
+//! - the *meta* page (block 0): the text search configuration, k1 and b, the corpus statistics (N =
+//!   documents with at least one term, their total length), the next document id, where the
+//!   dictionary's buckets start and how many there are, the ends of the document table and the page
+//!   new posting blocks go to;
+//! - *document* pages: a chain of [`DocEntry`] items, one per indexed row in document-id order (heap
+//!   TID, length, deleted flag). Scans sweep it for rows no query term reaches; VACUUM asks the heap
+//!   about each TID once here;
+//! - *dictionary* pages: a fixed number of hash buckets (a power of two, set at build), bucket `i` at
+//!   block `first_bucket + i`, each a chain of pages of [`TermEntry`] items: the lexeme, its document
+//!   frequency, its list's first and last posting block and list-wide (max tf, min length) bounds;
+//! - *posting* pages: [`Block`] items of up to [`BLOCK`] postings (document id, length, tf, heap
+//!   TID) in ascending document id, chained per term, each with its own (last document, max tf, min
+//!   length) so that block-max WAND can skip it unread.
+//!
+//! Document ids are assigned in insertion order and never reused, so appending keeps every list
+//! sorted. A block keeps its capacity; VACUUM shrinks `count` in place. Items are byte strings
+//! encoded here (little endian, unaligned reads): no struct is cast onto a page.
+
+use crate::errors::{raise, Code};
+use pgrx::pg_sys;
+
+pub const MAGIC: u32 = 0x4552_424D; // "ERBM"
+pub const VERSION: u16 = 1;
+pub const META_BLOCK: u32 = 0;
+pub const KIND_META: u16 = 1;
+pub const KIND_DOCS: u16 = 2;
+pub const KIND_DICT: u16 = 3;
+pub const KIND_POSTINGS: u16 = 4;
+/// No block (end of a chain).
+pub const NONE: u32 = pg_sys::InvalidBlockNumber;
+/// Most postings in one block (the core's block size).
+pub const BLOCK: usize = embedrank_core::bm25::postings::BLOCK;
+/// Longest lexeme Postgres makes (MAXSTRLEN of tsvector).
+pub const MAX_LEXEME: usize = 2047;
+
+/// The page's special area.
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct Special {
+    magic: u32,
+    kind: u16,
+    version: u16,
+    next: u32,
+}
+
+/// A posting block's or term entry's address: (block, item offset).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ptr {
+    pub block: u32,
+    pub offset: u16,
+}
+
+impl Ptr {
+    pub const NONE: Ptr = Ptr {
+        block: NONE,
+        offset: 0,
+    };
+    pub fn is_none(self) -> bool {
+        self.block == NONE
+    }
+}
+
+/// Contents of the meta page.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct Meta {
+    pub magic: u32,
+    pub version: u32,
+    /// The `regconfig` documents and queries are analysed with.
+    pub config: u32,
+    pub k1: f32,
+    pub b: f32,
+    pub buckets: u32,
+    pub first_bucket: u32,
+    /// The next document id to assign.
+    pub next_doc: u32,
+    /// Documents with at least one term, not yet removed by VACUUM.
+    pub docs: u64,
+    /// Their total length in terms.
+    pub total_len: u64,
+    pub docs_head: u32,
+    pub docs_tail: u32,
+    /// The posting page new blocks go to (NONE: extend).
+    pub postings_tail: u32,
+    pub _pad: u32,
+}
+
+/// Most documents an index can ever take (ids are never reused).
+pub const MAX_DOC: u32 = u32::MAX - 1;
+
+/// Size of the page header (the item area starts after it).
+fn header_size() -> usize {
+    std::mem::size_of::<pg_sys::PageHeaderData>()
+}
+
+pub fn maxalign(n: usize) -> usize {
+    (n + 7) & !7
+}
+
+/// Bytes of items (with their line pointers) an empty data page holds.
+pub fn page_capacity() -> usize {
+    pg_sys::BLCKSZ as usize - maxalign(header_size()) - maxalign(std::mem::size_of::<Special>())
+}
+
+/// What an item of `len` bytes takes of a page (its line pointer included).
+pub fn item_cost(len: usize) -> usize {
+    maxalign(len) + std::mem::size_of::<pg_sys::ItemIdData>()
+}
+
+pub unsafe fn init_page(page: pg_sys::Page, kind: u16) {
+    pg_sys::PageInit(
+        page,
+        pg_sys::BLCKSZ as usize,
+        std::mem::size_of::<Special>(),
+    );
+    *special_ptr(page) = Special {
+        magic: MAGIC,
+        kind,
+        version: VERSION,
+        next: NONE,
+    };
+}
+
+unsafe fn special_ptr(page: pg_sys::Page) -> *mut Special {
+    let header = page as *const pg_sys::PageHeaderData;
+    (page as *mut u8).add((*header).pd_special as usize) as *mut Special
+}
+
+/// The next page of this page's chain.
+pub unsafe fn next_page(page: pg_sys::Page) -> u32 {
+    (*special_ptr(page)).next
+}
+
+pub unsafe fn set_next_page(page: pg_sys::Page, next: u32) {
+    (*special_ptr(page)).next = next;
+}
+
+/// Whether a page was never initialised (extension is not WAL-logged: a crash can leave one).
+pub unsafe fn is_new(page: pg_sys::Page) -> bool {
+    (*(page as *const pg_sys::PageHeaderData)).pd_upper == 0
+}
+
+pub unsafe fn rel_name(rel: pg_sys::Relation) -> String {
+    crate::index::pages::format::rel_name(rel)
+}
+
+/// ERROR XX002 (index_corrupted) for `index`, with a REINDEX hint.
+pub fn corrupted(index: pg_sys::Relation, what: String) -> ! {
+    raise(
+        Code::ERRCODE_INDEX_CORRUPTED,
+        format!("index \"{}\" {what}", unsafe { rel_name(index) }),
+        Some("REINDEX the index."),
+    )
+}
+
+/// Error unless `page` (block `block` of `index`) is one of ours, of `kind`.
+pub unsafe fn check_page(index: pg_sys::Relation, page: pg_sys::Page, block: u32, kind: u16) {
+    let header = page as *const pg_sys::PageHeaderData;
+    let special_ok = (*header).pd_special as usize
+        == pg_sys::BLCKSZ as usize - maxalign(std::mem::size_of::<Special>());
+    let sp = special_ptr(page);
+    if !special_ok || (*sp).magic != MAGIC || (*sp).kind != kind {
+        corrupted(index, format!("contains a corrupted page at block {block}"));
+    }
+    if (*sp).version != VERSION {
+        corrupted(
+            index,
+            format!(
+                "has on-disk format version {}, this build reads {VERSION}",
+                (*sp).version
+            ),
+        );
+    }
+}
+
+unsafe fn meta_ptr(page: pg_sys::Page) -> *mut Meta {
+    (page as *mut u8).add(maxalign(header_size())) as *mut Meta
+}
+
+pub unsafe fn read_meta_page(page: pg_sys::Page) -> Meta {
+    std::ptr::read_unaligned(meta_ptr(page))
+}
+
+/// Write `meta` into a meta page and set pd_lower past it (so GenericXLog logs it).
+pub unsafe fn write_meta(page: pg_sys::Page, meta: &Meta) {
+    std::ptr::write_unaligned(meta_ptr(page), *meta);
+    let header = page as *mut pg_sys::PageHeaderData;
+    (*header).pd_lower = (maxalign(header_size()) + std::mem::size_of::<Meta>()) as u16;
+}
+
+/// The bytes of item `offset` of `page`, or a corruption ERROR if there is none.
+pub unsafe fn item<'a>(index: pg_sys::Relation, page: pg_sys::Page, at: Ptr) -> &'a mut [u8] {
+    if at.offset == 0 || at.offset > pg_sys::PageGetMaxOffsetNumber(page) {
+        corrupted(
+            index,
+            format!("has no item at ({},{})", at.block, at.offset),
+        );
+    }
+    let id = pg_sys::PageGetItemId(page, at.offset);
+    let len = (*id).lp_len() as usize;
+    std::slice::from_raw_parts_mut(pg_sys::PageGetItem(page, id) as *mut u8, len)
+}
+
+/// Number of items on `page`.
+pub unsafe fn item_count(page: pg_sys::Page) -> u16 {
+    pg_sys::PageGetMaxOffsetNumber(page)
+}
+
+/// Add `bytes` as a new item; its offset, or None if the page has no room.
+pub unsafe fn add_item(page: pg_sys::Page, bytes: &[u8]) -> Option<u16> {
+    if pg_sys::PageGetFreeSpace(page) < maxalign(bytes.len()) {
+        return None;
+    }
+    let off = pg_sys::PageAddItemExtended(
+        page,
+        bytes.as_ptr() as pg_sys::Item,
+        bytes.len(),
+        pg_sys::InvalidOffsetNumber,
+        0,
+    );
+    (off != pg_sys::InvalidOffsetNumber).then_some(off)
+}
+
+fn get_u16(b: &[u8], at: usize) -> u16 {
+    u16::from_le_bytes([b[at], b[at + 1]])
+}
+fn get_u32(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(b[at..at + 4].try_into().expect("4 bytes"))
+}
+fn put_u16(b: &mut [u8], at: usize, v: u16) {
+    b[at..at + 2].copy_from_slice(&v.to_le_bytes());
+}
+fn put_u32(b: &mut [u8], at: usize, v: u32) {
+    b[at..at + 4].copy_from_slice(&v.to_le_bytes());
+}
+fn get_tid(b: &[u8], at: usize) -> pg_sys::ItemPointerData {
+    let mut t = pg_sys::ItemPointerData::default();
+    t.ip_blkid.bi_hi = get_u16(b, at);
+    t.ip_blkid.bi_lo = get_u16(b, at + 2);
+    t.ip_posid = get_u16(b, at + 4);
+    t
+}
+fn put_tid(b: &mut [u8], at: usize, t: pg_sys::ItemPointerData) {
+    put_u16(b, at, t.ip_blkid.bi_hi);
+    put_u16(b, at + 2, t.ip_blkid.bi_lo);
+    put_u16(b, at + 4, t.ip_posid);
+}
+
+/// One indexed row: `doc` (its id), its length in terms (0: no term), its heap TID.
+#[derive(Clone, Copy, Debug)]
+pub struct DocEntry {
+    pub doc: u32,
+    pub len: u32,
+    pub tid: pg_sys::ItemPointerData,
+    pub deleted: bool,
+}
+
+pub const DOC_ENTRY_LEN: usize = 16;
+
+impl DocEntry {
+    pub fn encode(&self) -> [u8; DOC_ENTRY_LEN] {
+        let mut b = [0u8; DOC_ENTRY_LEN];
+        put_u32(&mut b, 0, self.doc);
+        put_u32(&mut b, 4, self.len);
+        put_tid(&mut b, 8, self.tid);
+        put_u16(&mut b, 14, self.deleted as u16);
+        b
+    }
+
+    pub fn decode(index: pg_sys::Relation, b: &[u8]) -> DocEntry {
+        if b.len() != DOC_ENTRY_LEN {
+            corrupted(index, format!("has a document entry of {} bytes", b.len()));
+        }
+        DocEntry {
+            doc: get_u32(b, 0),
+            len: get_u32(b, 4),
+            tid: get_tid(b, 8),
+            deleted: get_u16(b, 14) != 0,
+        }
+    }
+}
+
+/// A lexeme's dictionary entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TermEntry {
+    /// Documents holding the term (0: none left after VACUUM; the entry stays for reuse).
+    pub df: u32,
+    pub head: Ptr,
+    pub tail: Ptr,
+    /// Largest tf and shortest document over the whole list: the list's score bound.
+    pub max_tf: u16,
+    pub min_len: u32,
+    pub term: Vec<u8>,
+}
+
+const TERM_HEADER: usize = 24;
+
+impl TermEntry {
+    pub fn encoded_len(term_len: usize) -> usize {
+        TERM_HEADER + term_len
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        let mut b = vec![0u8; TERM_HEADER + self.term.len()];
+        put_u32(&mut b, 0, self.df);
+        put_u32(&mut b, 4, self.head.block);
+        put_u32(&mut b, 8, self.tail.block);
+        put_u16(&mut b, 12, self.head.offset);
+        put_u16(&mut b, 14, self.tail.offset);
+        put_u16(&mut b, 16, self.max_tf);
+        put_u16(&mut b, 18, self.term.len() as u16);
+        put_u32(&mut b, 20, self.min_len);
+        b[TERM_HEADER..].copy_from_slice(&self.term);
+        b
+    }
+
+    /// The entry's lexeme, without decoding the rest.
+    pub fn term_of(b: &[u8]) -> &[u8] {
+        let n = get_u16(b, 18) as usize;
+        b.get(TERM_HEADER..TERM_HEADER + n).unwrap_or(&[])
+    }
+
+    pub fn decode(index: pg_sys::Relation, b: &[u8]) -> TermEntry {
+        if b.len() < TERM_HEADER || b.len() != TERM_HEADER + get_u16(b, 18) as usize {
+            corrupted(
+                index,
+                format!("has a malformed term entry ({} bytes)", b.len()),
+            );
+        }
+        TermEntry {
+            df: get_u32(b, 0),
+            head: Ptr {
+                block: get_u32(b, 4),
+                offset: get_u16(b, 12),
+            },
+            tail: Ptr {
+                block: get_u32(b, 8),
+                offset: get_u16(b, 14),
+            },
+            max_tf: get_u16(b, 16),
+            min_len: get_u32(b, 20),
+            term: b[TERM_HEADER..].to_vec(),
+        }
+    }
+}
+
+/// A posting: document id, its length, the term's frequency in it (tsvector keeps at most 256
+/// positions per lexeme, so it fits 16 bits), and the row's heap TID.
+#[derive(Clone, Copy, Debug)]
+pub struct Posting {
+    pub doc: u32,
+    pub len: u32,
+    pub tf: u16,
+    pub tid: pg_sys::ItemPointerData,
+}
+
+/// A block of postings, as stored: header, then the postings in four runs (ids, lengths, tfs,
+/// TIDs) of `capacity` slots each.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlockHeader {
+    pub next: Ptr,
+    pub count: u16,
+    pub capacity: u16,
+    pub max_tf: u16,
+    pub last_doc: u32,
+    pub min_len: u32,
+}
+
+const BLOCK_HEADER: usize = 24;
+const POSTING_LEN: usize = 16;
+
+impl BlockHeader {
+    pub fn item_len(capacity: usize) -> usize {
+        BLOCK_HEADER + capacity * POSTING_LEN
+    }
+
+    pub fn decode(index: pg_sys::Relation, b: &[u8]) -> BlockHeader {
+        if b.len() < BLOCK_HEADER {
+            corrupted(
+                index,
+                format!("has a malformed posting block ({} bytes)", b.len()),
+            );
+        }
+        let h = BlockHeader {
+            next: Ptr {
+                block: get_u32(b, 0),
+                offset: get_u16(b, 4),
+            },
+            count: get_u16(b, 6),
+            capacity: get_u16(b, 8),
+            max_tf: get_u16(b, 10),
+            last_doc: get_u32(b, 12),
+            min_len: get_u32(b, 16),
+        };
+        if h.count > h.capacity || b.len() != Self::item_len(h.capacity as usize) {
+            corrupted(index, "has a malformed posting block".into());
+        }
+        h
+    }
+
+    pub fn encode_into(&self, b: &mut [u8]) {
+        put_u32(b, 0, self.next.block);
+        put_u16(b, 4, self.next.offset);
+        put_u16(b, 6, self.count);
+        put_u16(b, 8, self.capacity);
+        put_u16(b, 10, self.max_tf);
+        put_u32(b, 12, self.last_doc);
+        put_u32(b, 16, self.min_len);
+    }
+}
+
+/// Posting `i` of a block item of `capacity` slots.
+pub fn read_posting(b: &[u8], capacity: usize, i: usize) -> Posting {
+    let docs = BLOCK_HEADER;
+    let lens = docs + 4 * capacity;
+    let tfs = lens + 4 * capacity;
+    let tids = tfs + 2 * capacity;
+    Posting {
+        doc: get_u32(b, docs + 4 * i),
+        len: get_u32(b, lens + 4 * i),
+        tf: get_u16(b, tfs + 2 * i),
+        tid: get_tid(b, tids + 6 * i),
+    }
+}
+
+pub fn write_posting(b: &mut [u8], capacity: usize, i: usize, p: &Posting) {
+    let docs = BLOCK_HEADER;
+    let lens = docs + 4 * capacity;
+    let tfs = lens + 4 * capacity;
+    let tids = tfs + 2 * capacity;
+    put_u32(b, docs + 4 * i, p.doc);
+    put_u32(b, lens + 4 * i, p.len);
+    put_u16(b, tfs + 2 * i, p.tf);
+    put_tid(b, tids + 6 * i, p.tid);
+}
+
+/// The document ids of a block item (the part seeks search), without the rest.
+pub fn read_doc(b: &[u8], i: usize) -> u32 {
+    get_u32(b, BLOCK_HEADER + 4 * i)
+}
+
+/// A block item holding `postings` (at most `capacity`), ready to add to a page.
+pub fn encode_block(postings: &[Posting], capacity: usize, next: Ptr) -> Vec<u8> {
+    let mut b = vec![0u8; BlockHeader::item_len(capacity)];
+    for (i, p) in postings.iter().enumerate() {
+        write_posting(&mut b, capacity, i, p);
+    }
+    block_header_of(postings, capacity, next).encode_into(&mut b);
+    b
+}
+
+/// The header describing `postings` in a block of `capacity`.
+pub fn block_header_of(postings: &[Posting], capacity: usize, next: Ptr) -> BlockHeader {
+    BlockHeader {
+        next,
+        count: postings.len() as u16,
+        capacity: capacity as u16,
+        max_tf: postings.iter().map(|p| p.tf).max().unwrap_or(0),
+        last_doc: postings.last().map_or(0, |p| p.doc),
+        min_len: postings.iter().map(|p| p.len).min().unwrap_or(u32::MAX),
+    }
+}
+
+/// FNV-1a of a lexeme: its dictionary bucket is `hash & (buckets - 1)`. Part of the format: it
+/// never changes.
+pub fn term_hash(term: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &c in term {
+        h ^= c as u64;
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}

@@ -1,0 +1,158 @@
+//! Index options: `WITH (text_config = 'english', k1 = 0.9, b = 0.4)`.
+//!
+//! `text_config` names a text search configuration (checked when the index is created; its OID is
+//! kept in the meta page, so a later change of search_path does not change what the index means).
+//! `k1` (0 to 10) and `b` (0 to 1) are BM25's parameters, Lucene's and Anserini's defaults.
+
+use crate::errors::{raise, Code};
+use embedrank_core::bm25::{DEFAULT_B, DEFAULT_K1};
+use pgrx::{pg_sys, GucContext, GucFlags, GucRegistry, GucSetting};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+static RELOPT_KIND: AtomicU32 = AtomicU32::new(0);
+
+/// Test-only (superuser, hidden): VACUUM of an embedrank_bm25 index stops with an ERROR after it
+/// removed postings and before it marked documents deleted, as a cancel or crash there would.
+pub static TEST_VACUUM_STOP: GucSetting<bool> = GucSetting::<bool>::new(false);
+
+/// Stop the running VACUUM here if the test setting asks for it.
+pub fn test_vacuum_stop() {
+    if TEST_VACUUM_STOP.get() {
+        raise(
+            Code::ERRCODE_QUERY_CANCELED,
+            "embedrank_bm25 vacuum stopped after removing postings (embedrank.bm25_test_vacuum_stop)",
+            None,
+        );
+    }
+}
+
+pub const DEFAULT_CONFIG: &std::ffi::CStr = c"english";
+
+/// Parsed reloptions (a varlena, as build_reloptions lays it out; the string follows the struct).
+#[repr(C)]
+struct Options {
+    vl_len: i32,
+    config_offset: i32,
+    k1: f64,
+    b: f64,
+}
+
+/// Register the reloptions; called from `_PG_init`.
+pub fn register() {
+    unsafe {
+        let kind = pg_sys::add_reloption_kind();
+        RELOPT_KIND.store(kind as u32, Ordering::Relaxed);
+        pg_sys::add_string_reloption(
+            kind,
+            c"text_config".as_ptr(),
+            c"Text search configuration documents and queries are analysed with".as_ptr(),
+            DEFAULT_CONFIG.as_ptr(),
+            Some(validate_config),
+            pg_sys::AccessExclusiveLock as i32,
+        );
+        pg_sys::add_real_reloption(
+            kind,
+            c"k1".as_ptr(),
+            c"BM25 term frequency saturation (0 to 10)".as_ptr(),
+            DEFAULT_K1 as f64,
+            0.0,
+            10.0,
+            pg_sys::AccessExclusiveLock as i32,
+        );
+        pg_sys::add_real_reloption(
+            kind,
+            c"b".as_ptr(),
+            c"BM25 document length normalisation (0 to 1)".as_ptr(),
+            DEFAULT_B as f64,
+            0.0,
+            1.0,
+            pg_sys::AccessExclusiveLock as i32,
+        );
+    }
+    GucRegistry::define_bool_guc(
+        c"embedrank.bm25_test_vacuum_stop",
+        c"Testing only: VACUUM of an embedrank_bm25 index stops after removing postings.",
+        c"",
+        &TEST_VACUUM_STOP,
+        GucContext::Suset,
+        GucFlags::NO_SHOW_ALL,
+    );
+}
+
+/// The configuration named `name` (ERROR 42704 if there is none).
+pub unsafe fn config_oid(name: *const std::ffi::c_char) -> pg_sys::Oid {
+    let d = pg_sys::OidFunctionCall1Coll(
+        pg_sys::Oid::from(pg_sys::F_REGCONFIGIN),
+        pg_sys::InvalidOid,
+        pg_sys::Datum::from(name),
+    );
+    pg_sys::Oid::from(d.value() as u32)
+}
+
+#[pgrx::pg_guard]
+unsafe extern "C-unwind" fn validate_config(value: *const std::ffi::c_char) {
+    if !value.is_null() {
+        config_oid(value);
+    }
+}
+
+fn elt(
+    name: &'static std::ffi::CStr,
+    t: pg_sys::relopt_type::Type,
+    offset: usize,
+) -> pg_sys::relopt_parse_elt {
+    pg_sys::relopt_parse_elt {
+        optname: name.as_ptr(),
+        opttype: t,
+        offset: offset as i32,
+        #[cfg(feature = "pg18")]
+        isset_offset: 0,
+    }
+}
+
+/// amoptions: parse and validate `WITH (...)`.
+#[pgrx::pg_guard]
+pub unsafe extern "C-unwind" fn amoptions(
+    reloptions: pg_sys::Datum,
+    validate: bool,
+) -> *mut pg_sys::bytea {
+    let tab = [
+        elt(
+            c"text_config",
+            pg_sys::relopt_type::RELOPT_TYPE_STRING,
+            std::mem::offset_of!(Options, config_offset),
+        ),
+        elt(
+            c"k1",
+            pg_sys::relopt_type::RELOPT_TYPE_REAL,
+            std::mem::offset_of!(Options, k1),
+        ),
+        elt(
+            c"b",
+            pg_sys::relopt_type::RELOPT_TYPE_REAL,
+            std::mem::offset_of!(Options, b),
+        ),
+    ];
+    pg_sys::build_reloptions(
+        reloptions,
+        validate,
+        RELOPT_KIND.load(Ordering::Relaxed) as pg_sys::relopt_kind::Type,
+        std::mem::size_of::<Options>(),
+        tab.as_ptr(),
+        tab.len() as i32,
+    ) as *mut pg_sys::bytea
+}
+
+/// (configuration, k1, b) of `index` as created.
+pub unsafe fn index_options(index: pg_sys::Relation) -> (pg_sys::Oid, f32, f32) {
+    let opts = (*index).rd_options as *const Options;
+    if opts.is_null() {
+        return (config_oid(DEFAULT_CONFIG.as_ptr()), DEFAULT_K1, DEFAULT_B);
+    }
+    let name = if (*opts).config_offset == 0 {
+        DEFAULT_CONFIG.as_ptr()
+    } else {
+        (opts as *const std::ffi::c_char).add((*opts).config_offset as usize)
+    };
+    (config_oid(name), (*opts).k1 as f32, (*opts).b as f32)
+}

@@ -1,0 +1,300 @@
+//! Index scans: `ORDER BY body <&> q LIMIT k` (best BM25 score first) and `WHERE body @@@ q`.
+//!
+//! Ordered: the query is prepared once (its statistics and the documents that exist are fixed for
+//! the scan), then the core's block-max WAND finds the top k — 10 first, four times more each
+//! time the executor wants more rows, returning only the new ones (the order is total: score, then
+//! document id, so each top k is a prefix of the next). When every matching document has been
+//! returned, the rows no query term reaches follow (score 0, document order), so the index returns
+//! exactly the rows a sequential scan sorts — only faster.
+//!
+//! Match: the union of the query terms' posting lists, in document order.
+//!
+//! Either way the scan returns each heap TID once, takes no lock between calls, and skips entries
+//! VACUUM has marked deleted. With more than one `@@@` condition the executor rechecks them.
+
+use super::dictionary::read_meta;
+use super::docs;
+use super::postings::{PageCursor, TidMap};
+use super::query::{prepare, read_query, Prepared, Query};
+use crate::errors::{raise, Code};
+use embedrank_core::bm25::{top_k, wand::Stats, Cursor};
+use pgrx::prelude::*;
+use pgrx::{pg_sys, PgMemoryContexts};
+use std::collections::{HashSet, VecDeque};
+
+/// First batch of an ordered scan, and how much each next batch grows.
+const FIRST_BATCH: usize = 10;
+const GROWTH: usize = 4;
+
+#[derive(Default)]
+struct ScanState {
+    /// The query (from the ORDER BY, else the first condition); None with a NULL query.
+    query: Option<Query>,
+    ordered: bool,
+    conditions: usize,
+    started: bool,
+    prepared: Option<Prepared>,
+    /// Rows ready to return: TID and score.
+    ready: VecDeque<(pg_sys::ItemPointerData, f32)>,
+    /// Ordered: size of the last batch, and the documents returned so far.
+    batch: usize,
+    returned: HashSet<u32>,
+    matches_done: bool,
+    /// The sweep over the document table: the next page, documents before `sweep_limit`, done.
+    sweep_next: Option<u32>,
+    sweep_limit: u32,
+    sweep_done: bool,
+    /// Match: the term cursors.
+    union: Vec<PageCursor>,
+}
+
+unsafe fn state<'a>(scan: pg_sys::IndexScanDesc) -> &'a mut ScanState {
+    &mut *((*scan).opaque as *mut ScanState)
+}
+
+#[pg_guard]
+pub unsafe extern "C-unwind" fn ambeginscan(
+    index: pg_sys::Relation,
+    nkeys: i32,
+    norderbys: i32,
+) -> pg_sys::IndexScanDesc {
+    let scan = pg_sys::RelationGetIndexScan(index, nkeys, norderbys);
+    // The AM owns the ORDER BY value arrays (as GiST's beginscan allocates them).
+    if norderbys > 0 {
+        let n = norderbys as usize;
+        (*scan).xs_orderbyvals =
+            pg_sys::palloc0(n * std::mem::size_of::<pg_sys::Datum>()) as *mut _;
+        (*scan).xs_orderbynulls = pg_sys::palloc0(n * std::mem::size_of::<bool>()) as *mut bool;
+    }
+    (*scan).opaque = PgMemoryContexts::CurrentMemoryContext
+        .leak_and_drop_on_delete(ScanState::default())
+        as *mut std::ffi::c_void;
+    scan
+}
+
+#[pg_guard]
+pub unsafe extern "C-unwind" fn amrescan(
+    scan: pg_sys::IndexScanDesc,
+    keys: pg_sys::ScanKey,
+    nkeys: i32,
+    orderbys: pg_sys::ScanKey,
+    norderbys: i32,
+) {
+    let st = state(scan);
+    *st = ScanState::default();
+    // Postgres copies the keys into the scan descriptor only if the AM does.
+    if !keys.is_null() && nkeys > 0 {
+        std::ptr::copy(keys, (*scan).keyData, nkeys as usize);
+    }
+    if !orderbys.is_null() && norderbys > 0 {
+        std::ptr::copy(orderbys, (*scan).orderByData, norderbys as usize);
+    }
+    st.conditions = nkeys.max(0) as usize;
+    st.ordered = norderbys > 0;
+    let key = if st.ordered {
+        Some(&*orderbys)
+    } else if nkeys > 0 {
+        Some(&*keys)
+    } else {
+        None
+    };
+    if let Some(k) = key {
+        if k.sk_flags & pg_sys::SK_ISNULL as i32 == 0 {
+            st.query = read_query(k.sk_argument);
+        }
+    }
+}
+
+unsafe extern "C-unwind" {
+    /// partition.h: the OIDs of a partition's ancestors, nearest first (not in pgrx's bindings).
+    #[link_name = "get_partition_ancestors"]
+    fn raw_get_partition_ancestors(relid: pg_sys::Oid) -> *mut pg_sys::List;
+}
+
+/// [`raw_get_partition_ancestors`] behind the FFI guard (it can raise an ERROR).
+unsafe fn get_partition_ancestors(relid: pg_sys::Oid) -> *mut pg_sys::List {
+    pg_sys::submodules::ffi::pg_guard_ffi_boundary(|| raw_get_partition_ancestors(relid))
+}
+
+/// Error unless the query names this index (or, for a partition's index, its partitioned parent).
+unsafe fn check_names_index(index: pg_sys::Relation, q: &Query) {
+    let own = (*index).rd_id;
+    if q.index == own {
+        return;
+    }
+    let ancestors = get_partition_ancestors(own);
+    if !ancestors.is_null() && pg_sys::list_member_oid(ancestors, q.index) {
+        return;
+    }
+    let named = pg_sys::get_rel_name(q.index);
+    let named = if named.is_null() {
+        format!("OID {}", q.index.to_u32())
+    } else {
+        std::ffi::CStr::from_ptr(named)
+            .to_string_lossy()
+            .into_owned()
+    };
+    raise(
+        Code::ERRCODE_INVALID_PARAMETER_VALUE,
+        format!(
+            "the bm25query names index \"{named}\", but the scan uses index \"{}\"",
+            super::format::rel_name(index)
+        ),
+        Some("Scores come from the named index's statistics: name the index on this column."),
+    );
+}
+
+unsafe fn start(scan: pg_sys::IndexScanDesc, st: &mut ScanState) {
+    let index = (*scan).indexRelation;
+    if !st.ordered && st.conditions == 0 {
+        raise(
+            Code::ERRCODE_FEATURE_NOT_SUPPORTED,
+            "cannot scan embedrank_bm25 index without a query",
+            Some("An embedrank_bm25 index serves ORDER BY <column> <&> <bm25query> and WHERE <column> @@@ <bm25query>."),
+        );
+    }
+    let Some(q) = st.query.clone() else {
+        // A NULL query: no row matches; ordered, every row comes back (all scores NULL).
+        st.matches_done = true;
+        st.sweep_done = !st.ordered;
+        return;
+    };
+    check_names_index(index, &q);
+    let meta = read_meta(index);
+    let p = prepare(index, &meta, &q.text);
+    if !st.ordered {
+        st.union = cursors(index, &p, None);
+    }
+    st.prepared = Some(p);
+}
+
+/// One cursor per query term the index holds.
+fn cursors(index: pg_sys::Relation, p: &Prepared, tids: Option<TidMap>) -> Vec<PageCursor> {
+    p.terms
+        .iter()
+        .map(|t| {
+            PageCursor::new(
+                index,
+                t.entry.head,
+                t.weight,
+                (t.entry.max_tf, t.entry.min_len),
+                p.bm25,
+                p.next_doc,
+                tids.clone(),
+            )
+        })
+        .collect()
+}
+
+/// The next batch of an ordered scan: top `batch` by WAND, less what was returned.
+unsafe fn next_batch(index: pg_sys::Relation, st: &mut ScanState) {
+    let p = st.prepared.as_ref().expect("prepared");
+    st.batch = if st.batch == 0 {
+        FIRST_BATCH
+    } else {
+        st.batch.saturating_mul(GROWTH)
+    };
+    let tids: TidMap = Default::default();
+    let mut cs = cursors(index, p, Some(tids.clone()));
+    let mut stats = Stats::default();
+    let top = top_k(&mut cs, &p.bm25, st.batch, &mut stats);
+    if top.len() < st.batch {
+        st.matches_done = true;
+    }
+    let tids = tids.borrow();
+    for s in top {
+        if st.returned.insert(s.doc) {
+            let tid = *tids.get(&s.doc).expect("a scored document's TID");
+            st.ready.push_back((tid, s.score));
+        }
+    }
+}
+
+/// Ordered scan, after the matches: live rows no query term reaches, in document order, one
+/// document page at a time.
+unsafe fn sweep_page(index: pg_sys::Relation, st: &mut ScanState) {
+    let block = match st.sweep_next {
+        Some(b) => b,
+        None => {
+            let meta = read_meta(index);
+            st.sweep_limit = st.prepared.as_ref().map_or(meta.next_doc, |p| p.next_doc);
+            meta.docs_head
+        }
+    };
+    if block == super::format::NONE {
+        st.sweep_done = true;
+        return;
+    }
+    let (entries, next) = docs::read_page(index, block);
+    for (_, e) in entries {
+        if !e.deleted && e.doc < st.sweep_limit && !st.returned.contains(&e.doc) {
+            st.ready.push_back((e.tid, 0.0));
+        }
+    }
+    st.sweep_next = Some(next);
+    pg_sys::check_for_interrupts!();
+}
+
+/// Match scan: the next document in the union of the terms' lists.
+fn next_union(st: &mut ScanState) -> Option<pg_sys::ItemPointerData> {
+    let doc = st.union.iter().map(|c| c.doc()).min()?;
+    if doc == PageCursor::END {
+        return None;
+    }
+    let mut tid = None;
+    for c in st.union.iter_mut() {
+        if c.doc() == doc {
+            tid.get_or_insert(c.tid());
+            c.next();
+        }
+    }
+    tid
+}
+
+#[pg_guard]
+pub unsafe extern "C-unwind" fn amgettuple(
+    scan: pg_sys::IndexScanDesc,
+    _dir: pg_sys::ScanDirection::Type,
+) -> bool {
+    let st = state(scan);
+    let index = (*scan).indexRelation;
+    if !st.started {
+        st.started = true;
+        start(scan, st);
+    }
+    (*scan).xs_recheck = st.conditions > 1;
+    (*scan).xs_recheckorderby = false;
+    if !st.ordered {
+        let Some(tid) = next_union(st) else {
+            return false;
+        };
+        (*scan).xs_heaptid = tid;
+        return true;
+    }
+    loop {
+        if let Some((tid, score)) = st.ready.pop_front() {
+            (*scan).xs_heaptid = tid;
+            if !(*scan).xs_orderbyvals.is_null() {
+                *(*scan).xs_orderbyvals = crate::pgfn::f8(0.0 - score as f64);
+                *(*scan).xs_orderbynulls = st.query.is_none();
+            }
+            return true;
+        }
+        if !st.matches_done {
+            next_batch(index, st);
+            continue;
+        }
+        // With a match condition, only matching rows qualify: no sweep.
+        if st.sweep_done || st.conditions > 0 {
+            return false;
+        }
+        sweep_page(index, st);
+    }
+}
+
+#[pg_guard]
+pub unsafe extern "C-unwind" fn amendscan(scan: pg_sys::IndexScanDesc) {
+    let st = state(scan);
+    st.union.clear();
+    st.returned = HashSet::new();
+}
