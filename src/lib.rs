@@ -79,6 +79,7 @@ mod tests {
     include!("tests/inference.rs");
     include!("tests/index.rs");
     include!("tests/search.rs");
+    include!("tests/bm25.rs");
 }
 
 /// Hooks `cargo pgrx test` calls; required by pgrx-tests.

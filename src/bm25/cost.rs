@@ -5,6 +5,11 @@
 //! cached, plus a little per row; far below a sequential scan that analyses and sorts every row.
 //! Match scans (`WHERE body @@@ q`): the query terms' lists are read whole; with no statistics of
 //! our own the operator's selectivity (its restriction estimator) decides the row count.
+//!
+//! A `bm25query` names the index whose statistics score it. When a column has two BM25 indexes
+//! (say, English and simple analysis), a path through the index the query does not name would
+//! score with the wrong statistics (the scan refuses it): such a path gets an infinite cost, so
+//! the planner takes the named index.
 
 use pgrx::pg_sys;
 use pgrx::prelude::*;
@@ -22,6 +27,18 @@ pub unsafe extern "C-unwind" fn amcostestimate(
     pages: *mut f64,
 ) {
     let info = (*path).indexinfo;
+    if names_another_index((*info).indexoid, path) {
+        *startup = f64::INFINITY;
+        *total = f64::INFINITY;
+        *selectivity = 1.0;
+        *correlation = 0.0;
+        *pages = 0.0;
+        #[cfg(feature = "pg18")]
+        {
+            (*path).path.disabled_nodes = 2;
+        }
+        return;
+    }
     let tuples = (*info).tuples.max(1.0);
     let index_pages = ((*info).pages as f64).max(1.0);
     *correlation = 0.0;
@@ -48,4 +65,48 @@ pub unsafe extern "C-unwind" fn amcostestimate(
     *startup = read * pg_sys::seq_page_cost;
     *total = *startup + tuples * sel * (pg_sys::cpu_index_tuple_cost + pg_sys::cpu_operator_cost);
     *pages = read;
+}
+
+/// The elements of a `List` of pointers.
+unsafe fn list_ptrs(list: *mut pg_sys::List) -> Vec<*mut std::ffi::c_void> {
+    if list.is_null() {
+        return Vec::new();
+    }
+    (0..(*list).length as usize)
+        .map(|i| (*(*list).elements.add(i)).ptr_value)
+        .collect()
+}
+
+/// Whether a constant `bm25query` of this path (ORDER BY or condition) names an index other than
+/// `index` and its partitioned ancestors.
+unsafe fn names_another_index(index: pg_sys::Oid, path: *mut pg_sys::IndexPath) -> bool {
+    let mut exprs: Vec<*mut pg_sys::Node> = list_ptrs((*path).indexorderbys)
+        .into_iter()
+        .map(|p| p as *mut pg_sys::Node)
+        .collect();
+    for c in list_ptrs((*path).indexclauses) {
+        let clause = c as *mut pg_sys::IndexClause;
+        exprs.push((*(*clause).rinfo).clause as *mut pg_sys::Node);
+    }
+    exprs.into_iter().any(|e| {
+        if e.is_null() || (*e).type_ != pg_sys::NodeTag::T_OpExpr {
+            return false;
+        }
+        let args = list_ptrs((*(e as *mut pg_sys::OpExpr)).args);
+        let Some(&arg) = args.get(1) else {
+            return false;
+        };
+        let arg = arg as *mut pg_sys::Node;
+        if (*arg).type_ != pg_sys::NodeTag::T_Const {
+            return false;
+        }
+        let c = arg as *mut pg_sys::Const;
+        if (*c).constisnull {
+            return false;
+        }
+        match super::query::read_query((*c).constvalue) {
+            Some(q) => q.index != index && !super::scan::is_ancestor(index, q.index),
+            None => false,
+        }
+    })
 }

@@ -48,47 +48,86 @@ pub unsafe fn read_query(datum: pg_sys::Datum) -> Option<Query> {
     })
 }
 
-/// A query term found in the index: its lexeme, weight (idf × repeats) and dictionary entry.
+/// A query term some document holds: its lexeme, weight (idf × repeats) and, where the scanned
+/// index holds it, its dictionary entry there.
 #[derive(Clone, Debug)]
 pub struct Term {
     pub lexeme: Vec<u8>,
     pub weight: f32,
-    pub entry: TermEntry,
+    pub entry: Option<TermEntry>,
 }
 
-/// A query prepared against one index's statistics.
+/// A query prepared against the statistics of one index, or of all partitions' indexes of a
+/// partitioned index (N, total length and document frequencies summed: one global idf, so scores
+/// from different partitions compare, as a merge of their ordered scans needs).
 #[derive(Clone, Debug)]
 pub struct Prepared {
     pub config: pg_sys::Oid,
     pub bm25: Bm25,
-    /// The query's lexemes the index holds (df > 0), in analysis order.
+    /// The query's lexemes with df > 0, in analysis order.
     pub terms: Vec<Term>,
-    /// Documents with ids from here on were added after the statistics were read.
+    /// Documents of the scanned index with ids from here on came after the statistics were read.
     pub next_doc: u32,
 }
 
-/// Prepare `text` against `index` (whose meta page is `meta`).
-pub fn prepare(index: pg_sys::Relation, meta: &Meta, text: &str) -> Prepared {
-    let config = pg_sys::Oid::from(meta.config);
-    let bm25 = Bm25::new(meta.k1, meta.b, meta.docs, meta.total_len);
-    let q = analyze_str(config, text);
-    let mut terms = Vec::with_capacity(q.terms.len());
-    for (lexeme, qtf) in q.terms {
-        if let Some((_, entry)) = lookup(index, meta, &lexeme) {
-            if entry.df > 0 {
-                terms.push(Term {
-                    weight: bm25.idf(entry.df as u64) * qtf as f32,
-                    lexeme,
-                    entry,
-                });
+/// Prepare `text` against the statistics of `stats` (one index, or a partitioned index's leaves)
+/// for a scan of `scanned` (one of them), if any.
+pub fn prepare(
+    stats: &[pg_sys::Relation],
+    scanned: Option<pg_sys::Relation>,
+    text: &str,
+) -> Prepared {
+    let metas: Vec<Meta> = stats.iter().map(|&i| read_meta(i)).collect();
+    let first = metas.first().copied();
+    let (config, k1, b) = first.map_or((pg_sys::InvalidOid, 0.0, 0.0), |m| {
+        (pg_sys::Oid::from(m.config), m.k1, m.b)
+    });
+    if metas
+        .iter()
+        .any(|m| m.config != config.to_u32() || m.k1 != k1 || m.b != b)
+    {
+        raise(
+            Code::ERRCODE_FEATURE_NOT_SUPPORTED,
+            "the partitions' embedrank_bm25 indexes have different options",
+            Some("Give every partition's index the same text_config, k1 and b (create it on the partitioned table)."),
+        );
+    }
+    let bm25 = Bm25::new(
+        k1,
+        b,
+        metas.iter().map(|m| m.docs).sum(),
+        metas.iter().map(|m| m.total_len).sum(),
+    );
+    let scanned_meta = scanned.map(|i| (i, read_meta(i)));
+    let mut terms = Vec::new();
+    if config != pg_sys::InvalidOid {
+        for (lexeme, qtf) in analyze_str(config, text).terms {
+            let df: u64 = stats
+                .iter()
+                .zip(&metas)
+                .filter_map(|(&i, m)| lookup(i, m, &lexeme))
+                .map(|(_, e)| e.df as u64)
+                .sum();
+            if df == 0 {
+                continue;
             }
+            let entry = scanned_meta
+                .as_ref()
+                .and_then(|(i, m)| lookup(*i, m, &lexeme))
+                .map(|(_, e)| e)
+                .filter(|e| e.df > 0);
+            terms.push(Term {
+                weight: bm25.idf(df) * qtf as f32,
+                lexeme,
+                entry,
+            });
         }
     }
     Prepared {
         config,
         bm25,
         terms,
-        next_doc: meta.next_doc,
+        next_doc: scanned_meta.map_or(0, |(_, m)| m.next_doc),
     }
 }
 
@@ -114,13 +153,52 @@ impl Prepared {
     }
 }
 
+unsafe extern "C-unwind" {
+    /// pg_inherits.h: `relid` and every relation (or index) under it (not in pgrx's bindings).
+    #[link_name = "find_all_inheritors"]
+    fn raw_find_all_inheritors(
+        relid: pg_sys::Oid,
+        lockmode: pg_sys::LOCKMODE,
+        parents: *mut *mut pg_sys::List,
+    ) -> *mut pg_sys::List;
+}
+
+/// The OIDs of a `List` of OIDs.
+unsafe fn list_oids(list: *mut pg_sys::List) -> Vec<pg_sys::Oid> {
+    if list.is_null() {
+        return Vec::new();
+    }
+    (0..(*list).length as usize)
+        .map(|i| (*(*list).elements.add(i)).oid_value)
+        .collect()
+}
+
+/// The leaf indexes under partitioned index `oid`, opened (AccessShareLock); the caller closes them.
+pub unsafe fn open_leaves(oid: pg_sys::Oid) -> Vec<pg_sys::Relation> {
+    let lock = pg_sys::AccessShareLock as pg_sys::LOCKMODE;
+    let all = pg_sys::submodules::ffi::pg_guard_ffi_boundary(|| {
+        raw_find_all_inheritors(oid, lock, std::ptr::null_mut())
+    });
+    list_oids(all)
+        .into_iter()
+        .filter(|&o| pg_sys::get_rel_relkind(o) as u8 == pg_sys::RELKIND_INDEX)
+        .map(|o| pg_sys::index_open(o, lock))
+        .collect()
+}
+
+pub unsafe fn close_all(indexes: Vec<pg_sys::Relation>) {
+    for i in indexes {
+        pg_sys::index_close(i, pg_sys::AccessShareLock as pg_sys::LOCKMODE);
+    }
+}
+
 /// The OID of the `embedrank_bm25` access method.
 pub fn am_oid() -> pg_sys::Oid {
     unsafe { pg_sys::get_am_oid(c"embedrank_bm25".as_ptr(), false) }
 }
 
-/// Open the index a query names, checking it is an `embedrank_bm25` index with storage and that
-/// the current role may read its table; the caller closes it.
+/// Open the index a query names, checking it is an `embedrank_bm25` index and that the current
+/// role may read its table; the caller closes it.
 unsafe fn open_index(oid: pg_sys::Oid) -> pg_sys::Relation {
     let heap = pg_sys::IndexGetRelation(oid, true);
     if heap == pg_sys::InvalidOid {
@@ -158,14 +236,6 @@ unsafe fn open_index(oid: pg_sys::Oid) -> pg_sys::Relation {
             Some("Name an index created USING embedrank_bm25."),
         );
     }
-    if rel.relkind as u8 == pg_sys::RELKIND_PARTITIONED_INDEX {
-        pg_sys::index_close(index, pg_sys::AccessShareLock as pg_sys::LOCKMODE);
-        raise(
-            Code::ERRCODE_FEATURE_NOT_SUPPORTED,
-            format!("\"{name}\" is a partitioned index, which has no statistics of its own"),
-            Some("Each partition's index scores its own rows: ORDER BY <column> <&> bm25_query(<partitioned index>, ...) uses them in an index scan; outside one, name a partition's index."),
-        );
-    }
     index
 }
 
@@ -178,8 +248,14 @@ pub unsafe fn cached(flinfo: *mut pg_sys::FmgrInfo, q: &Query) -> &'static Prepa
         return &(*slot).1;
     }
     let index = open_index(q.index);
-    let meta: Meta = read_meta(index);
-    let prepared = prepare(index, &meta, &q.text);
+    let prepared = if (*(*index).rd_rel).relkind as u8 == pg_sys::RELKIND_PARTITIONED_INDEX {
+        let leaves = open_leaves(q.index);
+        let p = prepare(&leaves, None, &q.text);
+        close_all(leaves);
+        p
+    } else {
+        prepare(&[index], None, &q.text)
+    };
     pg_sys::index_close(index, pg_sys::AccessShareLock as pg_sys::LOCKMODE);
     if !slot.is_null() {
         // A new query for the same expression (a join feeding queries): replace, do not pile up.

@@ -15,7 +15,7 @@
 use super::dictionary::read_meta;
 use super::docs;
 use super::postings::{PageCursor, TidMap};
-use super::query::{prepare, read_query, Prepared, Query};
+use super::query::{close_all, open_leaves, prepare, read_query, Prepared, Query};
 use crate::errors::{raise, Code};
 use embedrank_core::bm25::{top_k, wand::Stats, Cursor};
 use pgrx::prelude::*;
@@ -116,15 +116,21 @@ unsafe fn get_partition_ancestors(relid: pg_sys::Oid) -> *mut pg_sys::List {
     pg_sys::submodules::ffi::pg_guard_ffi_boundary(|| raw_get_partition_ancestors(relid))
 }
 
-/// Error unless the query names this index (or, for a partition's index, its partitioned parent).
-unsafe fn check_names_index(index: pg_sys::Relation, q: &Query) {
+/// Whether `ancestor` is a partitioned index above partition index `index`.
+pub unsafe fn is_ancestor(index: pg_sys::Oid, ancestor: pg_sys::Oid) -> bool {
+    let ancestors = get_partition_ancestors(index);
+    !ancestors.is_null() && pg_sys::list_member_oid(ancestors, ancestor)
+}
+
+/// Whether the query names this index (false), or a partitioned index above it (true, its
+/// statistics are all partitions'); an ERROR if it names another index.
+unsafe fn names_ancestor(index: pg_sys::Relation, q: &Query) -> bool {
     let own = (*index).rd_id;
     if q.index == own {
-        return;
+        return false;
     }
-    let ancestors = get_partition_ancestors(own);
-    if !ancestors.is_null() && pg_sys::list_member_oid(ancestors, q.index) {
-        return;
+    if is_ancestor(own, q.index) {
+        return true;
     }
     let named = pg_sys::get_rel_name(q.index);
     let named = if named.is_null() {
@@ -159,9 +165,14 @@ unsafe fn start(scan: pg_sys::IndexScanDesc, st: &mut ScanState) {
         st.sweep_done = !st.ordered;
         return;
     };
-    check_names_index(index, &q);
-    let meta = read_meta(index);
-    let p = prepare(index, &meta, &q.text);
+    let p = if names_ancestor(index, &q) {
+        let leaves = open_leaves(q.index);
+        let p = prepare(&leaves, Some(index), &q.text);
+        close_all(leaves);
+        p
+    } else {
+        prepare(&[index], Some(index), &q.text)
+    };
     if !st.ordered {
         st.union = cursors(index, &p, None);
     }
@@ -172,12 +183,13 @@ unsafe fn start(scan: pg_sys::IndexScanDesc, st: &mut ScanState) {
 fn cursors(index: pg_sys::Relation, p: &Prepared, tids: Option<TidMap>) -> Vec<PageCursor> {
     p.terms
         .iter()
-        .map(|t| {
+        .filter_map(|t| Some((t, t.entry.as_ref()?)))
+        .map(|(t, e)| {
             PageCursor::new(
                 index,
-                t.entry.head,
+                e.head,
                 t.weight,
-                (t.entry.max_tf, t.entry.min_len),
+                (e.max_tf, e.min_len),
                 p.bm25,
                 p.next_doc,
                 tids.clone(),

@@ -169,8 +169,15 @@ fn vacuum_index_for_test(index: pgrx::PgRelation, table: &str) -> i64 {
             !live.contains(&(block, t.ip_posid))
         }
         let state = &live as *const _ as *mut std::ffi::c_void;
-        let stats = crate::index::vacuum::ambulkdelete(&mut info, std::ptr::null_mut(), Some(dead), state);
-        let stats = crate::index::vacuum::amvacuumcleanup(&mut info, stats);
+        // Either access method's VACUUM.
+        let bm25 = (*index.rd_rel).relam == crate::bm25::query::am_oid();
+        let stats = if bm25 {
+            let s = crate::bm25::vacuum::ambulkdelete(&mut info, std::ptr::null_mut(), Some(dead), state);
+            crate::bm25::vacuum::amvacuumcleanup(&mut info, s)
+        } else {
+            let s = crate::index::vacuum::ambulkdelete(&mut info, std::ptr::null_mut(), Some(dead), state);
+            crate::index::vacuum::amvacuumcleanup(&mut info, s)
+        };
         (*stats).tuples_removed as i64
     }
 }
