@@ -144,6 +144,20 @@ $$;
 -- With chunk_tokens, documents are stored as chunks instead (see chunks()): a chunk table
 -- <table>_chunks (key, chunk, content, embedding) next to the table, kept in sync by the trigger and
 -- by its foreign key, embedded chunk by chunk; search() then ranks documents by their best chunk.
+-- The embedrank_bm25 index search(hybrid => true) ranks tbl's column col with: a valid index on
+-- exactly that column, not partial (the first by name if there are several); NULL if none.
+CREATE FUNCTION lexical_index(tbl regclass, col name) RETURNS regclass LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp AS $$
+    SELECT c.oid::pg_catalog.regclass
+    FROM pg_catalog.pg_index i
+    JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid
+    JOIN pg_catalog.pg_am a ON a.oid = c.relam
+    JOIN pg_catalog.pg_attribute att ON att.attrelid = i.indrelid AND att.attnum = i.indkey[0]
+    WHERE i.indrelid = tbl AND a.amname = 'embedrank_bm25' AND att.attname = col
+      AND i.indnkeyatts = 1 AND i.indpred IS NULL AND i.indexprs IS NULL AND i.indisvalid
+    ORDER BY c.relname LIMIT 1
+$$;
+
 CREATE FUNCTION register(
     source regclass,
     text_column name,
@@ -152,7 +166,9 @@ CREATE FUNCTION register(
     model text DEFAULT NULL,
     create_index boolean DEFAULT true,
     chunk_tokens int DEFAULT NULL,
-    chunk_overlap int DEFAULT NULL
+    chunk_overlap int DEFAULT NULL,
+    lexical boolean DEFAULT false,
+    text_config text DEFAULT 'english'
 ) RETURNS void LANGUAGE plpgsql
 SET search_path = pg_catalog, @extschema@, pg_temp AS $$
 DECLARE
@@ -167,8 +183,11 @@ DECLARE
     chunk_tbl text;
     overlap int;
 BEGIN
-    IF source IS NULL OR text_column IS NULL OR embedding_column IS NULL THEN
-        RAISE EXCEPTION 'source, text_column and embedding_column must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    IF source IS NULL OR text_column IS NULL OR embedding_column IS NULL OR lexical IS NULL THEN
+        RAISE EXCEPTION 'source, text_column, embedding_column and lexical must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF lexical THEN
+        PERFORM text_config::pg_catalog.regconfig;  -- 42704 for a configuration that does not exist
     END IF;
     IF NOT @extschema@.owns_table(source) THEN
         RAISE EXCEPTION 'must be owner of table %', source USING ERRCODE = 'insufficient_privilege',
@@ -272,6 +291,9 @@ BEGIN
             WHERE i.indrelid = chunk_tbl::regclass AND a.amname = 'embedrank_hnsw') THEN
             EXECUTE format('CREATE INDEX ON %s USING embedrank_hnsw (embedding @extschema@.vector_cosine_ops)', chunk_tbl);
         END IF;
+        IF lexical AND @extschema@.lexical_index(chunk_tbl::regclass, 'content') IS NULL THEN
+            EXECUTE format('CREATE INDEX ON %s USING embedrank_bm25 (content) WITH (text_config = %L)', chunk_tbl, text_config);
+        END IF;
         RETURN;
     END IF;
     SELECT * INTO t FROM @extschema@.column_type(source, embedding_column);
@@ -298,6 +320,13 @@ BEGIN
         JOIN pg_catalog.pg_am a ON a.oid = c.relam JOIN pg_catalog.pg_attribute att ON att.attrelid = i.indrelid AND att.attnum = i.indkey[0]
         WHERE i.indrelid = source AND a.amname = 'embedrank_hnsw' AND att.attname = embedding_column) THEN
         EXECUTE format('CREATE INDEX ON %s USING embedrank_hnsw (%I @extschema@.%I)', source, embedding_column, opclass);
+    END IF;
+    -- The BM25 index search(hybrid => true) ranks the lexical stage with.
+    IF lexical AND sharded THEN
+        RAISE NOTICE '% is partitioned over foreign tables: no BM25 index created here', source
+            USING HINT = 'Create an embedrank_bm25 index on each shard''s table.';
+    ELSIF lexical AND @extschema@.lexical_index(source, text_column) IS NULL THEN
+        EXECUTE format('CREATE INDEX ON %s USING embedrank_bm25 (%I) WITH (text_config = %L)', source, text_column, text_config);
     END IF;
 END $$;
 
@@ -495,8 +524,10 @@ BEGIN
 END $$;
 
 -- Two-stage search: top-k by cosine distance on the embedding index (the query embedded once, as a
--- 'query'), optionally fused with full-text candidates (reciprocal-rank fusion, k = 60), then the
--- cross-encoder reorders them and the best n come back with both scores.
+-- 'query'), optionally (hybrid) fused with top-k lexical candidates -- BM25 through the text's
+-- embedrank_bm25 index if it has one, else full-text ts_rank_cd -- by reciprocal rank (k = 60) or a
+-- convex combination of min-max normalised scores, lexical_weight against 1 - lexical_weight; then
+-- the cross-encoder reorders them and the best n come back with both scores.
 CREATE FUNCTION search(
     source regclass,
     query text,
@@ -505,7 +536,9 @@ CREATE FUNCTION search(
     min_score real DEFAULT NULL,
     hybrid boolean DEFAULT false,
     rerank_model text DEFAULT NULL,
-    budget_ms float8 DEFAULT NULL
+    budget_ms float8 DEFAULT NULL,
+    fusion text DEFAULT 'rrf',
+    lexical_weight float8 DEFAULT 0.5
 ) RETURNS TABLE(key text, content text, distance float8, first_stage_rank int, score real)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, @extschema@, pg_temp AS $$
@@ -514,6 +547,7 @@ DECLARE
     started timestamptz := clock_timestamp();
     first_stage text;
     lexical text;
+    bm25 regclass;
 BEGIN
     IF query IS NULL OR source IS NULL THEN
         RETURN;  -- nothing to search for: no rows (documented)
@@ -528,13 +562,36 @@ BEGIN
             HINT = 'Reranking costs time per candidate; 50 to 200 is the usual range.';
     ELSIF n > k THEN
         RAISE EXCEPTION 'n (%) must not exceed k (%)', n, k USING ERRCODE = 'invalid_parameter_value';
+    ELSIF fusion IS NULL OR fusion NOT IN ('rrf', 'convex') THEN
+        RAISE EXCEPTION 'fusion must be ''rrf'' or ''convex'', got %', coalesce(quote_literal(fusion), 'NULL')
+            USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'rrf: reciprocal-rank fusion (k = 60); convex: a weighted sum of min-max normalised scores.';
+    ELSIF lexical_weight IS NULL OR NOT (lexical_weight BETWEEN 0 AND 1) THEN
+        RAISE EXCEPTION 'lexical_weight must be between 0 and 1, got %', lexical_weight USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'The lexical stage weighs lexical_weight, the dense stage 1 - lexical_weight.';
     ELSIF budget_ms < 0 OR budget_ms = 'Infinity' OR budget_ms = 'NaN' THEN
         RAISE EXCEPTION 'budget_ms must be a non-negative number of milliseconds, got %', budget_ms
             USING ERRCODE = 'invalid_parameter_value', HINT = 'Leave budget_ms NULL to rerank every candidate.';
     END IF;
     first_stage := @extschema@.first_stage_sql(source);
-    -- Full-text candidates: key, content, rel (documents, or each document's best chunk).
-    IF r.chunk_tokens IS NULL THEN
+    -- Lexical candidates: key, content, rel (documents, or each document's best chunk), at most k.
+    -- With an embedrank_bm25 index on the text (or chunk content): BM25, an ordered index scan of
+    -- the matching rows. Without: full text (ts_rank_cd of websearch_to_tsquery), a scan of the table.
+    bm25 := @extschema@.lexical_index(CASE WHEN r.chunk_tokens IS NULL THEN source ELSE r.chunk_table END,
+                                     CASE WHEN r.chunk_tokens IS NULL THEN r.text_column ELSE 'content' END);
+    IF bm25 IS NOT NULL AND r.chunk_tokens IS NULL THEN
+        lexical := format('SELECT %1$I::text AS key, %2$I AS content, @extschema@.bm25_score(%2$I, @extschema@.bm25_query(%4$L::regclass, $1)) AS rel'
+                          ' FROM %3$s WHERE $5 AND %2$I OPERATOR(@extschema@.@@@) @extschema@.bm25_query(%4$L::regclass, $1)'
+                          ' ORDER BY %2$I OPERATOR(@extschema@.<&>) @extschema@.bm25_query(%4$L::regclass, $1) LIMIT $2',
+                          r.key_column, r.text_column, source, bm25::text);
+    ELSIF bm25 IS NOT NULL THEN
+        lexical := format('SELECT key::text AS key, content, rel FROM (SELECT c.key, c.content, c.rel,'
+                          ' row_number() OVER (PARTITION BY c.key ORDER BY c.rel DESC, c.chunk) AS nth FROM ('
+                          ' SELECT key, chunk, content, @extschema@.bm25_score(content, @extschema@.bm25_query(%2$L::regclass, $1)) AS rel'
+                          ' FROM %1$s WHERE $5 AND content OPERATOR(@extschema@.@@@) @extschema@.bm25_query(%2$L::regclass, $1)'
+                          ' ORDER BY content OPERATOR(@extschema@.<&>) @extschema@.bm25_query(%2$L::regclass, $1) LIMIT 4 * $2) c) b WHERE nth = 1',
+                          r.chunk_table, bm25::text);
+    ELSIF r.chunk_tokens IS NULL THEN
         lexical := format('SELECT %1$I::text AS key, %2$I AS content, ts_rank_cd(to_tsvector(''english'', %2$I), q) AS rel'
                           ' FROM %3$s, websearch_to_tsquery(''english'', $1) q WHERE $5 AND to_tsvector(''english'', %2$I) @@ q',
                           r.key_column, r.text_column, source);
@@ -547,14 +604,20 @@ BEGIN
     RETURN QUERY EXECUTE format($q$
         WITH qv AS MATERIALIZED (SELECT @extschema@.embed($1, %4$L, 'query') AS v),
         dense AS (
-            SELECT d.*, row_number() OVER (ORDER BY d.distance) AS rank FROM (%6$s) d),
+            SELECT d.*, row_number() OVER (ORDER BY d.distance) AS rank,
+                   -- min-max normalised similarity (1 = nearest), for convex fusion
+                   coalesce((max(d.distance) OVER () - d.distance) / nullif(max(d.distance) OVER () - min(d.distance) OVER (), 0), 1) AS norm
+            FROM (%6$s) d),
         lexical AS (
-            SELECT l.key, l.content, NULL::float8 AS distance, row_number() OVER (ORDER BY l.rel DESC) AS rank FROM (
+            SELECT l.key, l.content, NULL::float8 AS distance, row_number() OVER (ORDER BY l.rel DESC) AS rank,
+                   coalesce((l.rel - min(l.rel) OVER ()) / nullif(max(l.rel) OVER () - min(l.rel) OVER (), 0), 1) AS norm FROM (
                 SELECT * FROM (%7$s) x ORDER BY rel DESC LIMIT $2) l),
         fused AS (
-            SELECT key, min(distance) AS distance, sum(1.0 / (60 + rank)) AS rrf
-            FROM (SELECT key, distance, rank FROM dense UNION ALL SELECT key, distance, rank FROM lexical) u
-            GROUP BY key ORDER BY rrf DESC LIMIT $2),
+            SELECT key, min(distance) AS distance,
+                   sum(w * CASE WHEN $9 = 'convex' THEN norm ELSE 1.0 / (60 + rank) END) AS rrf
+            FROM (SELECT key, distance, rank, norm, CASE WHEN $5 THEN 1 - $10 ELSE 1 END AS w FROM dense
+                  UNION ALL SELECT key, distance, rank, norm, $10 AS w FROM lexical) u
+            GROUP BY key ORDER BY rrf DESC, key LIMIT $2),
         keys AS (SELECT f.*, row_number() OVER (ORDER BY rrf DESC, key)::int AS pos FROM fused f),
         -- What the reranker reads: each key's text from each stage that found it -- one text, or for
         -- a chunked document the best chunk by distance and the best by full text when they differ.
@@ -574,5 +637,5 @@ BEGIN
             ORDER BY c.key, ranked.score DESC NULLS LAST, c.at)
         SELECT key, content, distance, pos, score FROM best ORDER BY score DESC NULLS LAST, pos LIMIT $3
     $q$, r.key_column, r.text_column, r.embedding_column, r.model, source, first_stage, lexical)
-    USING query, k, n, min_score, hybrid, rerank_model, budget_ms, started;
+    USING query, k, n, min_score, hybrid, rerank_model, budget_ms, started, fusion, lexical_weight;
 END $$;

@@ -417,3 +417,35 @@ fn chunked_registrations_work_for_non_superusers_under_any_search_path() {
     Spi::run("RESET search_path").unwrap();
     assert_eq!(Spi::get_one::<bool>("SELECT to_regclass('public.manuals_chunks') IS NOT NULL").unwrap(), Some(true));
 }
+
+#[pg_test]
+fn hybrid_search_ranks_the_lexical_stage_with_the_bm25_index_register_creates() {
+    make_docs();
+    Spi::run("UPDATE docs SET embedding = embed(body, 'bge-small-en-v1.5')").unwrap();
+    // k => 1, all weight on the lexical stage: the one candidate is the best lexical row if there is
+    // one, else the nearest. Without a BM25 index the lexical stage is full text with AND
+    // semantics: no row has both words, so the candidate is the nearest (a Berlin row).
+    let lexical_only = "SELECT key FROM search('docs', 'How many people live in Berlin? XJ-9000', k => 1, n => 1, hybrid => true, fusion => 'convex', lexical_weight => 1)";
+    assert_ne!(text(lexical_only), "6");
+    Spi::run("SELECT register('docs', 'body', lexical => true)").unwrap();
+    assert_eq!(text("SELECT lexical_index('docs', 'body')::text"), "docs_body_idx");
+    assert_eq!(text("SELECT amname::text FROM pg_class c JOIN pg_am a ON a.oid = c.relam WHERE c.oid = 'docs_body_idx'::regclass"), "embedrank_bm25");
+    // BM25 ranks rows holding any query term; the model number's three rare lexemes (xj-9000, xj,
+    // 9000) outweigh the two rows' common 'berlin'.
+    assert_eq!(text(lexical_only), "6");
+    assert_eq!(text("SELECT key FROM search('docs', 'XJ-9000 filter', k => 2, n => 1, hybrid => true)"), "6");
+    assert_eq!(text("SELECT key FROM search('docs', 'How many people live in Berlin?', k => 3, n => 1, hybrid => true, fusion => 'convex', lexical_weight => 0.3)"), "1");
+    // Registering again keeps the one index; a chunked registration indexes the chunks' content.
+    Spi::run("SELECT register('docs', 'body', lexical => true)").unwrap();
+    assert_eq!(Spi::get_one::<i64>("SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam WHERE i.indrelid = 'docs'::regclass AND a.amname = 'embedrank_bm25'").unwrap(), Some(1));
+    Spi::run("SELECT register('docs', 'body', chunk_tokens => 64, lexical => true, text_config => 'simple')").unwrap();
+    Spi::run("SELECT embedrank.backfill_start('docs', 100)").unwrap();
+    Spi::run("SELECT embedrank.backfill_batch('docs', 100)").unwrap();
+    assert_eq!(text("SELECT lexical_index('docs_chunks', 'content')::text"), "docs_chunks_content_idx");
+    assert!(text("SELECT pg_get_indexdef('docs_chunks_content_idx'::regclass)").contains("text_config=simple"));
+    assert_eq!(text(lexical_only), "6");
+    // Errors.
+    assert_error("SELECT * FROM search('docs', 'x', hybrid => true, fusion => 'max')", "22023", "fusion must be 'rrf' or 'convex'");
+    assert_error("SELECT * FROM search('docs', 'x', hybrid => true, lexical_weight => 1.5)", "22023", "lexical_weight must be between 0 and 1");
+    assert_error("SELECT register('docs', 'body', lexical => true, text_config => 'klingon')", "42704", "text search configuration \"klingon\" does not exist");
+}
