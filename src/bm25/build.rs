@@ -42,11 +42,16 @@ unsafe extern "C-unwind" fn build_callback(
         too_many_documents();
     }
     let a = analyze(st.config, *values);
+    // Fallible growth: a build too large for this process's memory is an ERROR, not an abort.
+    if st.terms.try_reserve(a.terms.len()).is_err() || st.docs.try_reserve(1).is_err() {
+        build_out_of_memory(st.docs.len());
+    }
     for (term, tf) in a.terms {
-        st.terms
-            .entry(term)
-            .or_default()
-            .push((doc, tf.min(u16::MAX as u32) as u16));
+        let list = st.terms.entry(term).or_default();
+        if list.try_reserve(1).is_err() {
+            build_out_of_memory(st.docs.len());
+        }
+        list.push((doc, tf.min(u16::MAX as u32) as u16));
     }
     if a.len > 0 {
         st.indexed += 1;
@@ -58,6 +63,13 @@ unsafe extern "C-unwind" fn build_callback(
         tid: *tid,
         deleted: false,
     });
+}
+
+fn build_out_of_memory(rows: usize) -> ! {
+    crate::errors::out_of_memory(
+        format!("An embedrank_bm25 build could not grow its postings after {rows} rows."),
+        "The build keeps every row's words in memory (about 12 bytes per word): build on a server with more memory, or index fewer rows (a partial index, or one per partition).",
+    )
 }
 
 pub fn too_many_documents() -> ! {

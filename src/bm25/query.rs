@@ -16,6 +16,8 @@ use crate::errors::{raise, Code};
 use embedrank_core::bm25::Bm25;
 use pgrx::pg_sys;
 use pgrx::PgMemoryContexts;
+use std::cell::RefCell;
+use std::rc::Rc;
 
 /// A `bm25query` value.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -70,13 +72,40 @@ pub struct Prepared {
     pub next_doc: u32,
 }
 
-/// Prepare `text` against the statistics of `stats` (one index, or a partitioned index's leaves)
-/// for a scan of `scanned` (one of them), if any.
-pub fn prepare(
-    stats: &[pg_sys::Relation],
-    scanned: Option<pg_sys::Relation>,
-    text: &str,
-) -> Prepared {
+/// What a query's scores depend on: the configuration, BM25's N and average length, and each query
+/// lexeme's weight (idf × repeats) — read from the indexes once per statement and shared by every
+/// scan and operator of the statement, so an ordered scan and the scores shown beside it agree
+/// even while other sessions insert (which changes the statistics).
+#[derive(Debug)]
+struct QueryStats {
+    config: pg_sys::Oid,
+    bm25: Bm25,
+    terms: Vec<(Vec<u8>, f32)>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+struct StatsKey {
+    indexes: Vec<pg_sys::Oid>,
+    text: String,
+    statement: (i64, i64),
+}
+
+thread_local! {
+    /// The statistics of the last few (index, query) pairs of the current statement.
+    static STATEMENT_STATS: RefCell<Vec<(StatsKey, Rc<QueryStats>)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Identifies the running statement: its start and its transaction's start.
+fn statement_key() -> (i64, i64) {
+    unsafe {
+        (
+            pg_sys::GetCurrentStatementStartTimestamp(),
+            pg_sys::GetCurrentTransactionStartTimestamp(),
+        )
+    }
+}
+
+fn query_stats(stats: &[pg_sys::Relation], text: &str) -> QueryStats {
     let metas: Vec<Meta> = stats.iter().map(|&i| read_meta(i)).collect();
     let first = metas.first().copied();
     let (config, k1, b) = first.map_or((pg_sys::InvalidOid, 0.0, 0.0), |m| {
@@ -98,7 +127,6 @@ pub fn prepare(
         metas.iter().map(|m| m.docs).sum(),
         metas.iter().map(|m| m.total_len).sum(),
     );
-    let scanned_meta = scanned.map(|i| (i, read_meta(i)));
     let mut terms = Vec::new();
     if config != pg_sys::InvalidOid {
         for (lexeme, qtf) in analyze_str(config, text).terms {
@@ -108,21 +136,63 @@ pub fn prepare(
                 .filter_map(|(&i, m)| lookup(i, m, &lexeme))
                 .map(|(_, e)| e.df as u64)
                 .sum();
-            if df == 0 {
-                continue;
+            if df > 0 {
+                terms.push((lexeme, bm25.idf(df) * qtf as f32));
             }
-            let entry = scanned_meta
-                .as_ref()
-                .and_then(|(i, m)| lookup(*i, m, &lexeme))
-                .map(|(_, e)| e)
-                .filter(|e| e.df > 0);
-            terms.push(Term {
-                weight: bm25.idf(df) * qtf as f32,
-                lexeme,
-                entry,
-            });
         }
     }
+    QueryStats {
+        config,
+        bm25,
+        terms,
+    }
+}
+
+/// Prepare `text` against the statistics of `stats` (one index, or a partitioned index's leaves)
+/// for a scan of `scanned` (one of them), if any.
+pub fn prepare(
+    stats: &[pg_sys::Relation],
+    scanned: Option<pg_sys::Relation>,
+    text: &str,
+) -> Prepared {
+    let key = StatsKey {
+        indexes: stats.iter().map(|&i| unsafe { (*i).rd_id }).collect(),
+        text: text.to_string(),
+        statement: statement_key(),
+    };
+    let st = STATEMENT_STATS
+        .with(|c| {
+            c.borrow()
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, s)| s.clone())
+        })
+        .unwrap_or_else(|| {
+            let s = Rc::new(query_stats(stats, text));
+            STATEMENT_STATS.with(|c| {
+                let mut c = c.borrow_mut();
+                if c.len() >= 8 {
+                    c.remove(0);
+                }
+                c.push((key, s.clone()));
+            });
+            s
+        });
+    let scanned_meta = scanned.map(|i| (i, read_meta(i)));
+    let terms = st
+        .terms
+        .iter()
+        .map(|(lexeme, weight)| Term {
+            lexeme: lexeme.clone(),
+            weight: *weight,
+            entry: scanned_meta
+                .as_ref()
+                .and_then(|(i, m)| lookup(*i, m, lexeme))
+                .map(|(_, e)| e)
+                .filter(|e| e.df > 0),
+        })
+        .collect();
+    let (config, bm25) = (st.config, st.bm25);
     Prepared {
         config,
         bm25,

@@ -10,7 +10,8 @@
 //! Match: the union of the query terms' posting lists, in document order.
 //!
 //! Either way the scan returns each heap TID once, takes no lock between calls, and skips entries
-//! VACUUM has marked deleted. With more than one `@@@` condition the executor rechecks them.
+//! VACUUM has marked deleted. A `@@@` condition on another query than the scan's is rechecked by
+//! the executor.
 
 use super::dictionary::read_meta;
 use super::docs;
@@ -32,6 +33,9 @@ struct ScanState {
     query: Option<Query>,
     ordered: bool,
     conditions: usize,
+    /// The executor must recheck the conditions; the ordered scan ends with the sweep.
+    recheck: bool,
+    sweep_wanted: bool,
     started: bool,
     prepared: Option<Prepared>,
     /// Rows ready to return: TID and score.
@@ -89,20 +93,29 @@ pub unsafe extern "C-unwind" fn amrescan(
     if !orderbys.is_null() && norderbys > 0 {
         std::ptr::copy(orderbys, (*scan).orderByData, norderbys as usize);
     }
-    st.conditions = nkeys.max(0) as usize;
-    st.ordered = norderbys > 0;
-    let key = if st.ordered {
-        Some(&*orderbys)
-    } else if nkeys > 0 {
-        Some(&*keys)
-    } else {
-        None
-    };
-    if let Some(k) = key {
+    let query_of = |k: &pg_sys::ScanKeyData| {
         if k.sk_flags & pg_sys::SK_ISNULL as i32 == 0 {
-            st.query = read_query(k.sk_argument);
+            read_query(k.sk_argument)
+        } else {
+            None
         }
-    }
+    };
+    let conditions: Vec<Option<Query>> = (0..nkeys.max(0) as usize)
+        .map(|i| query_of(&*(*scan).keyData.add(i)))
+        .collect();
+    st.conditions = conditions.len();
+    st.ordered = norderbys > 0;
+    st.query = if st.ordered {
+        query_of(&*(*scan).orderByData)
+    } else {
+        conditions.first().cloned().flatten()
+    };
+    // Conditions on the scan's own query are answered exactly (its rows are those holding a query
+    // word); a condition on another query is rechecked by the executor, and then rows holding
+    // none of the ORDER BY query's words must come too (the sweep).
+    let own = |c: &Option<Query>| c.is_some() && *c == st.query;
+    st.recheck = conditions.iter().any(|c| !own(c));
+    st.sweep_wanted = st.ordered && (conditions.is_empty() || st.recheck);
 }
 
 unsafe extern "C-unwind" {
@@ -274,7 +287,7 @@ pub unsafe extern "C-unwind" fn amgettuple(
         st.started = true;
         start(scan, st);
     }
-    (*scan).xs_recheck = st.conditions > 1;
+    (*scan).xs_recheck = st.recheck;
     (*scan).xs_recheckorderby = false;
     if !st.ordered {
         let Some(tid) = next_union(st) else {
@@ -296,8 +309,8 @@ pub unsafe extern "C-unwind" fn amgettuple(
             next_batch(index, st);
             continue;
         }
-        // With a match condition, only matching rows qualify: no sweep.
-        if st.sweep_done || st.conditions > 0 {
+        // With a match condition on the ORDER BY's own query, only matching rows qualify.
+        if st.sweep_done || !st.sweep_wanted {
             return false;
         }
         sweep_page(index, st);

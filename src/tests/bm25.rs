@@ -171,6 +171,25 @@ fn bm25_match_operator_scan_and_analysis() {
     let n = Spi::get_one::<i64>("SELECT count(*) FROM (SELECT id FROM bm WHERE body @@@ bm25_query('bm_bm25', 'zanzibar') ORDER BY body <&> bm25_query('bm_bm25', 'zanzibar') LIMIT 100000) s").unwrap().unwrap();
     Spi::run("RESET enable_seqscan").unwrap();
     assert_eq!(n, Spi::get_one::<i64>("SELECT count(*) FROM bm WHERE bm25_score(body, bm25_query('bm_bm25', 'zanzibar')) > 0").unwrap().unwrap());
+    // A condition on another query than the ORDER BY's: the rows that hold the condition's words,
+    // best first by the ORDER BY's query (rows without its words last) — as a sequential scan.
+    let mixed = "SELECT string_agg(id::text, ',' ORDER BY id) FROM (SELECT id FROM bm WHERE body @@@ bm25_query('bm_bm25', 'zanzibar quixotic')
+                 ORDER BY body <&> bm25_query('bm_bm25', 'negligent driver') LIMIT 100000) s";
+    Spi::run("SET enable_seqscan = off").unwrap();
+    assert!(plan(mixed).contains("bm_bm25"));
+    let by_index = text(mixed);
+    Spi::run("SET enable_seqscan = on; SET enable_indexscan = off; SET enable_bitmapscan = off").unwrap();
+    let by_seq = text(mixed);
+    Spi::run("RESET ALL").unwrap();
+    assert_eq!(by_index, by_seq);
+    let top = "SELECT string_agg(s::text, ',') FROM (SELECT body <&> bm25_query('bm_bm25', 'negligent driver') AS s FROM bm
+               WHERE body @@@ bm25_query('bm_bm25', 'zanzibar quixotic') ORDER BY body <&> bm25_query('bm_bm25', 'negligent driver') LIMIT 30) x";
+    Spi::run("SET enable_seqscan = off").unwrap();
+    let by_index = text(top);
+    Spi::run("SET enable_seqscan = on; SET enable_indexscan = off; SET enable_bitmapscan = off").unwrap();
+    let by_seq = text(top);
+    Spi::run("RESET ALL").unwrap();
+    assert_eq!(by_index, by_seq);
 }
 
 #[pg_test]

@@ -456,3 +456,174 @@ def test_vacuums_alongside_inserts_cost_no_recall(primary):
           f" alongside {alongside} (rebuilt {alongside_rebuilt})")
     for maintained, rebuilt in ((after, after_rebuilt), (alongside, alongside_rebuilt)):
         assert maintained >= rebuilt - 0.02, f"recall@10 {maintained} as maintained, {rebuilt} rebuilt"
+
+
+# --- embedrank_bm25 -------------------------------------------------------------------------------
+
+BM25_QUERIES = ["the frozen glacier near the Alps", "a violin in Kyoto", "engine harbor", "quiet", "Alps Alps river"]
+
+
+def bm25_ranking(c, table, index, q, k, use_index):
+    """Scores of `ORDER BY body <&> q LIMIT k` in the order returned: by the index, or by a plan no
+    index can serve (the score ordered on as a subquery's column)."""
+    bq = "bm25_query(%s, %s)"
+    if use_index:
+        c.execute("SET enable_seqscan = off")
+        rows = c.execute(f"SELECT body <&> {bq} FROM {table} WHERE body IS NOT NULL ORDER BY body <&> {bq} LIMIT %s",
+                         (index, q, index, q, k)).fetchall()
+        c.execute("RESET enable_seqscan")
+    else:
+        rows = c.execute(f"SELECT s FROM (SELECT body <&> {bq} AS s FROM {table} WHERE body IS NOT NULL OFFSET 0) x ORDER BY s LIMIT %s",
+                         (index, q, k)).fetchall()
+    return [r[0] for r in rows]
+
+
+def assert_bm25_index_is_exact(c, table, index):
+    n = c.execute(f"SELECT count(*) FROM {table} WHERE body IS NOT NULL").fetchone()[0]
+    for q in BM25_QUERIES:
+        for k in (10, 100, n + 1):
+            got, want = bm25_ranking(c, table, index, q, k, True), bm25_ranking(c, table, index, q, k, False)
+            assert got == want, (q, k, got[:5], want[:5])
+
+
+def assert_bm25_statistics_equal_a_fresh_build(c, table, index):
+    c.execute(f"DROP INDEX IF EXISTS {table}_fresh")
+    c.execute(f"CREATE INDEX {table}_fresh ON {table} USING embedrank_bm25 (body)")
+    for q in BM25_QUERIES:
+        differ = c.execute(f"SELECT count(*) FROM {table} WHERE (body <&> bm25_query(%s, %s)) IS DISTINCT FROM (body <&> bm25_query(%s, %s))",
+                           (index, q, f"{table}_fresh", q)).fetchone()[0]
+        assert differ == 0, (q, differ)
+    c.execute(f"DROP INDEX {table}_fresh")
+
+
+def test_bm25_sigkill_during_inserts_deletes_and_vacuum(primary):
+    rng = random.Random(30)
+    with connect(PRIMARY_PORT) as c:
+        c.execute("CREATE TABLE lex (id bigserial PRIMARY KEY, body text)")
+        with c.cursor() as cur:
+            cur.executemany("INSERT INTO lex (body) VALUES (%s)", [(sentence(rng),) for _ in range(3000)])
+        c.execute("CREATE INDEX lex_bm25 ON lex USING embedrank_bm25 (body)")
+    committed, stop = [], threading.Event()
+
+    def writer():
+        r = random.Random(31)
+        try:
+            with connect(PRIMARY_PORT) as c:
+                while not stop.is_set():
+                    committed.append(c.execute("INSERT INTO lex (body) VALUES (%s) RETURNING id", (sentence(r),)).fetchone()[0])
+        except psycopg.Error:
+            pass
+
+    def deleter():
+        try:
+            with connect(PRIMARY_PORT) as c:
+                while not stop.is_set():
+                    c.execute("DELETE FROM lex WHERE id IN (SELECT id FROM lex ORDER BY random() LIMIT 50)")
+                    c.execute("VACUUM lex")
+        except psycopg.Error:
+            pass
+
+    threads = [threading.Thread(target=writer), threading.Thread(target=deleter)]
+    for t in threads:
+        t.start()
+    time.sleep(6)
+    with open(f"{primary}/postmaster.pid") as f:
+        os.kill(int(f.readline()), signal.SIGKILL)
+    stop.set()
+    for t in threads:
+        t.join(30)
+    time.sleep(2)
+    pg_ctl(primary, "start")
+    assert len(committed) > 20
+    with connect(PRIMARY_PORT) as c:
+        # Every committed insert that no DELETE took is there; the index answers as an exact scan.
+        have = c.execute("SELECT count(*) FROM lex WHERE id = ANY(%s)", (committed,)).fetchone()[0]
+        assert have > 0
+        assert_bm25_index_is_exact(c, "lex", "lex_bm25")
+        # Rows of transactions the crash cut off are dead postings until VACUUM; then the
+        # statistics are those of a fresh build.
+        c.execute("VACUUM lex")
+        assert_bm25_statistics_equal_a_fresh_build(c, "lex", "lex_bm25")
+        assert_bm25_index_is_exact(c, "lex", "lex_bm25")
+
+
+def test_bm25_concurrent_writers_readers_and_vacuum(primary):
+    errors, stop = [], threading.Event()
+    with connect(PRIMARY_PORT) as c:
+        c.execute("CREATE TABLE lexc (id bigserial PRIMARY KEY, body text)")
+        c.execute("CREATE INDEX lexc_bm25 ON lexc USING embedrank_bm25 (body)")
+
+    def insert(seed):
+        r = random.Random(seed)
+        try:
+            with connect(PRIMARY_PORT) as c:
+                while not stop.is_set():
+                    c.execute("INSERT INTO lexc (body) VALUES (%s)", (sentence(r),))
+        except Exception as e:  # noqa: BLE001
+            errors.append(repr(e))
+
+    def query(seed):
+        r = random.Random(seed)
+        try:
+            with connect(PRIMARY_PORT) as c:
+                c.execute("SET enable_seqscan = off")
+                while not stop.is_set():
+                    q = r.choice(BM25_QUERIES)
+                    scores = [x[0] for x in c.execute("SELECT body <&> bm25_query('lexc_bm25', %s) FROM lexc ORDER BY body <&> bm25_query('lexc_bm25', %s) LIMIT 20", (q, q))]
+                    assert scores == sorted(scores), scores
+        except Exception as e:  # noqa: BLE001
+            errors.append(repr(e))
+
+    def vacuum():
+        try:
+            with connect(PRIMARY_PORT) as c:
+                while not stop.is_set():
+                    c.execute("DELETE FROM lexc WHERE id % 5 = 0")
+                    c.execute("VACUUM lexc")
+        except Exception as e:  # noqa: BLE001
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=insert, args=(40 + i,)) for i in range(3)]
+    threads += [threading.Thread(target=query, args=(50 + i,)) for i in range(2)]
+    threads += [threading.Thread(target=vacuum)]
+    for t in threads:
+        t.start()
+    time.sleep(10)
+    stop.set()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors
+    with connect(PRIMARY_PORT) as c:
+        c.execute("VACUUM lexc")
+        assert c.execute("SELECT count(*) FROM lexc").fetchone()[0] > 100
+        assert_bm25_index_is_exact(c, "lexc", "lexc_bm25")
+        assert_bm25_statistics_equal_a_fresh_build(c, "lexc", "lexc_bm25")
+
+
+def test_bm25_streaming_replica_returns_same_results(primary):
+    """The replica (started by test_streaming_replica_returns_same_results) replays every BM25 page
+    write: build, inserts into blocks and dictionary, VACUUM's rewrites."""
+    rng = random.Random(60)
+    with connect(PRIMARY_PORT) as p:
+        p.execute("CREATE TABLE lexr (id int PRIMARY KEY, body text)")
+        with p.cursor() as cur:
+            cur.executemany("INSERT INTO lexr VALUES (%s, %s)", [(i, sentence(rng)) for i in range(1000)])
+        p.execute("CREATE INDEX lexr_bm25 ON lexr USING embedrank_bm25 (body)")
+        with p.cursor() as cur:
+            cur.executemany("INSERT INTO lexr VALUES (%s, %s)", [(i, sentence(rng) + " zanzibar") for i in range(1000, 1600)])
+        p.execute("DELETE FROM lexr WHERE id % 3 = 0")
+        p.execute("VACUUM lexr")
+        lsn = p.execute("SELECT pg_current_wal_lsn()").fetchone()[0]
+    with connect(REPLICA_PORT) as r, connect(PRIMARY_PORT) as p:
+        for _ in range(120):
+            if r.execute("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", (lsn,)).fetchone()[0]:
+                break
+            time.sleep(0.5)
+        else:
+            pytest.fail("the replica did not replay the primary's WAL within 60 s")
+        for q in BM25_QUERIES + ["zanzibar"]:
+            for c in (p, r):
+                c.execute("SET enable_seqscan = off")
+            sql = "SELECT id, body <&> bm25_query('lexr_bm25', %s) FROM lexr ORDER BY body <&> bm25_query('lexr_bm25', %s) LIMIT 25"
+            assert p.execute(sql, (q, q)).fetchall() == r.execute(sql, (q, q)).fetchall(), q
+        assert_bm25_index_is_exact(r, "lexr", "lexr_bm25")
