@@ -45,7 +45,7 @@ CREATE TABLE IF NOT EXISTS dl19_qrels (query_id text, passage_id text, grade int
 # %(q)s: query text. Each returns passage ids, best first.
 DENSE = """
 SELECT id FROM dl19_passages
-ORDER BY embedding <=> embedrank.embed(%(q)s, input_type => 'query')
+ORDER BY embedding <=> embedrank.embed(%(q)s, 'bge-small-en-v1.5', input_type => 'query')
 LIMIT 100
 """
 
@@ -60,7 +60,7 @@ ORDER BY rr.score DESC, cand.r
 
 DENSE_RERANK = """
 WITH ann AS (
-  SELECT id, body, embedding <=> embedrank.embed(%(q)s, input_type => 'query') AS distance
+  SELECT id, body, embedding <=> embedrank.embed(%(q)s, 'bge-small-en-v1.5', input_type => 'query') AS distance
   FROM dl19_passages ORDER BY distance LIMIT {k}
 ), cand AS (
   SELECT row_number() OVER (ORDER BY distance) AS r, id, body FROM ann
@@ -79,7 +79,7 @@ LIMIT 100
 HYBRID_CTES = f"""
 WITH dense AS (
   SELECT id, row_number() OVER (ORDER BY distance) AS r
-  FROM (SELECT id, embedding <=> embedrank.embed(%(q)s, input_type => 'query') AS distance
+  FROM (SELECT id, embedding <=> embedrank.embed(%(q)s, 'bge-small-en-v1.5', input_type => 'query') AS distance
         FROM dl19_passages ORDER BY distance LIMIT 100) d
 ), fts AS (
   SELECT id, row_number() OVER (ORDER BY rank DESC, id) AS r
@@ -100,14 +100,14 @@ HYBRID_RERANK = HYBRID_CTES + """, cand AS (
 
 BM25 = """
 SELECT id FROM dl19_passages
-ORDER BY body <&> embedrank.bm25_query('dl19_passages_bm25', %(q)s), id
+ORDER BY body <&> embedrank.bm25_query('dl19_passages_bm25', %(q)s)
 LIMIT 100
 """
 
 BM25_HYBRID_CTES = """
 WITH dense AS (
   SELECT id, row_number() OVER (ORDER BY distance) AS r
-  FROM (SELECT id, embedding <=> embedrank.embed(%(q)s, input_type => 'query') AS distance
+  FROM (SELECT id, embedding <=> embedrank.embed(%(q)s, 'bge-small-en-v1.5', input_type => 'query') AS distance
         FROM dl19_passages ORDER BY distance LIMIT 100) d
 ), lex AS (
   SELECT id, row_number() OVER () AS r

@@ -8,6 +8,8 @@ it. For each query: is that gloss in the top 10 (and top 50)
   - of full-text search alone (to_tsvector('english') @@ websearch_to_tsquery, ts_rank_cd),
   - of search() (dense top 50, reranked, top 10), and of search(hybrid => true) (dense and full-text
     candidates fused by reciprocal rank, reranked)?
+  - then, after register(…, lexical => true) adds an embedrank_bm25 index: of BM25 alone (the index's
+    ordered scan) and of search(hybrid => true), whose lexical stage is now BM25?
 
 Needs the demo server with all of WordNet embedded (EMBEDRANK_DEMO_ROWS=117659 scripts/demo.sh); the
 rows are copied into a fresh database (--db) with the current extension and registered there.
@@ -66,23 +68,30 @@ def main():
     fts_sql = ("SELECT id FROM glosses, websearch_to_tsquery('english', %s) q WHERE to_tsvector('english', gloss) @@ q "
                "ORDER BY ts_rank_cd(to_tsvector('english', gloss), q) DESC LIMIT 50")
     search_sql = "SELECT key FROM embedrank.search('glosses', %s, k => 50, n => 10, hybrid => %s)"
+    bm25_sql = "SELECT id FROM glosses ORDER BY gloss <&> embedrank.bm25_query('glosses_gloss_idx', %s) LIMIT 50"
     hits = collections.Counter()
     took = collections.Counter()
-    for q, rid in queries:
-        for name, sql, params in (("dense", dense_sql, (q,)), ("full text", fts_sql, (q,)),
-                                  ("dense → rerank", search_sql, (q, False)),
-                                  ("hybrid → rerank", search_sql, (q, True))):
-            t0 = time.monotonic()
-            got = [r[0] for r in conn.execute(sql, params)]
-            took[name] += time.monotonic() - t0
-            hits[(name, 10)] += rid in got[:10]
-            hits[(name, 50)] += rid in got[:50]
+
+    def run(stages):
+        for q, rid in queries:
+            for name, sql, extra in stages:
+                t0 = time.monotonic()
+                got = [r[0] for r in conn.execute(sql, (q,) + extra)]
+                took[name] += time.monotonic() - t0
+                hits[(name, 10)] += rid in got[:10]
+                hits[(name, 50)] += rid in got[:50]
+
+    run((("dense", dense_sql, ()), ("full text", fts_sql, ()),
+         ("dense → rerank", search_sql, (False,)), ("hybrid → rerank", search_sql, (True,))))
+    conn.execute("SELECT embedrank.register('glosses', 'gloss', lexical => true)")
+    conn.execute("SET search_path = public, embedrank")
+    run((("BM25 (embedrank_bm25)", bm25_sql, ()), ("hybrid (BM25) → rerank", search_sql, (True,))))
     n = len(queries)
     print(f"\n{n} rare-token queries over {len(rows)} WordNet glosses (bge-small-en-v1.5, ms-marco-MiniLM-L-12-v2);"
           " the answer is the one gloss holding the token\n")
     print("| stage | recall@10 | recall@50 | ms/query |")
     print("|---|---:|---:|---:|")
-    for name in ("dense", "full text", "dense → rerank", "hybrid → rerank"):
+    for name in ("dense", "full text", "dense → rerank", "hybrid → rerank", "BM25 (embedrank_bm25)", "hybrid (BM25) → rerank"):
         r50 = f"{hits[(name, 50)] / n:.2f}" if "rerank" not in name else "–"
         print(f"| {name} | {hits[(name, 10)] / n:.2f} | {r50} | {took[name] / n * 1000:.0f} |")
 

@@ -276,11 +276,11 @@ pub unsafe extern "C-unwind" fn ambuild(
         let mut sim = PlanSim::of(&postings);
         let places: Vec<Ptr> = chunks
             .iter()
-            .map(|c| sim.place(f::BlockHeader::item_len(c.len())))
+            .map(|c| sim.place(f::BlockHeader::item_len(f::payload_len(c))))
             .collect();
         for (i, c) in chunks.iter().enumerate() {
             let next = places.get(i + 1).copied().unwrap_or(Ptr::NONE);
-            let at = postings.add(&f::encode_block(c, c.len(), next));
+            let at = postings.add(&f::encode_block(c, 0, next));
             debug_assert_eq!(at, places[i]);
         }
         let all = chunks.iter().flatten();

@@ -42,26 +42,30 @@ pub unsafe extern "C-unwind" fn amcostestimate(
     let tuples = (*info).tuples.max(1.0);
     let index_pages = ((*info).pages as f64).max(1.0);
     *correlation = 0.0;
+    // The rows the conditions keep (all of them without a condition).
+    let quals = pg_sys::get_quals_from_indexclauses((*path).indexclauses);
+    let sel = if quals.is_null() {
+        1.0
+    } else {
+        pg_sys::clauselist_selectivity(
+            root,
+            quals,
+            (*(*info).rel).relid as i32,
+            pg_sys::JoinType::JOIN_INNER,
+            std::ptr::null_mut(),
+        )
+        .clamp(0.0, 1.0)
+    };
+    *selectivity = sel;
     if !(*path).indexorderbys.is_null() {
         let read = (index_pages * 0.02).clamp(1.0, index_pages);
         let cost = read * pg_sys::seq_page_cost + 2000.0 * pg_sys::cpu_operator_cost;
-        *selectivity = 1.0;
         *startup = cost;
-        *total = cost + tuples * pg_sys::cpu_index_tuple_cost * 0.01;
+        *total = cost + tuples * sel * pg_sys::cpu_index_tuple_cost * 0.01;
         *pages = read;
         return;
     }
-    let quals = pg_sys::get_quals_from_indexclauses((*path).indexclauses);
-    let sel = pg_sys::clauselist_selectivity(
-        root,
-        quals,
-        (*(*info).rel).relid as i32,
-        pg_sys::JoinType::JOIN_INNER,
-        std::ptr::null_mut(),
-    )
-    .clamp(0.0, 1.0);
     let read = (index_pages * sel * 4.0).clamp(1.0, index_pages);
-    *selectivity = sel;
     *startup = read * pg_sys::seq_page_cost;
     *total = *startup + tuples * sel * (pg_sys::cpu_index_tuple_cost + pg_sys::cpu_operator_cost);
     *pages = read;

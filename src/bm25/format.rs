@@ -12,12 +12,14 @@
 //! - *dictionary* pages: a fixed number of hash buckets (a power of two, set at build), bucket `i` at
 //!   block `first_bucket + i`, each a chain of pages of [`TermEntry`] items: the lexeme, its document
 //!   frequency, its list's first and last posting block and list-wide (max tf, min length) bounds;
-//! - *posting* pages: [`Block`] items of up to [`BLOCK`] postings (document id, length, tf, heap
-//!   TID) in ascending document id, chained per term, each with its own (last document, max tf, min
-//!   length) so that block-max WAND can skip it unread.
+//! - *posting* pages: block items of up to [`BLOCK`] postings (document id, length, tf, heap
+//!   TID; compressed to a few bytes each, [`encode_postings`]) in ascending document id, chained
+//!   per term, each with its own (last document, max tf, min length) so that block-max WAND can
+//!   skip it unread.
 //!
 //! Document ids are assigned in insertion order and never reused, so appending keeps every list
-//! sorted. A block keeps its capacity; VACUUM shrinks `count` in place. Items are byte strings
+//! sorted. A block keeps its byte capacity (blocks inserts start have room to grow in place);
+//! VACUUM rewrites a block's postings in place, which only shrinks them. Items are byte strings
 //! encoded here (little endian, unaligned reads): no struct is cast onto a page.
 
 use crate::errors::{raise, Code};
@@ -358,24 +360,26 @@ pub struct Posting {
     pub tid: pg_sys::ItemPointerData,
 }
 
-/// A block of postings, as stored: header, then the postings in four runs (ids, lengths, tfs,
-/// TIDs) of `capacity` slots each.
+/// A block of postings, as stored: this header, then `capacity` bytes of which the first `used`
+/// hold the `count` postings, compressed (see [`encode_postings`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BlockHeader {
     pub next: Ptr,
     pub count: u16,
-    pub capacity: u16,
     pub max_tf: u16,
     pub last_doc: u32,
     pub min_len: u32,
+    pub used: u16,
+    pub capacity: u16,
 }
 
 const BLOCK_HEADER: usize = 24;
-const POSTING_LEN: usize = 16;
+/// Most bytes one posting takes compressed (varints of 5 + 1 + 5 + 5 + 3 bytes).
+pub const MAX_POSTING_BYTES: usize = 19;
 
 impl BlockHeader {
     pub fn item_len(capacity: usize) -> usize {
-        BLOCK_HEADER + capacity * POSTING_LEN
+        BLOCK_HEADER + capacity
     }
 
     pub fn decode(index: pg_sys::Relation, b: &[u8]) -> BlockHeader {
@@ -391,12 +395,16 @@ impl BlockHeader {
                 offset: get_u16(b, 4),
             },
             count: get_u16(b, 6),
-            capacity: get_u16(b, 8),
-            max_tf: get_u16(b, 10),
+            max_tf: get_u16(b, 8),
+            used: get_u16(b, 10),
             last_doc: get_u32(b, 12),
             min_len: get_u32(b, 16),
+            capacity: get_u16(b, 20),
         };
-        if h.count > h.capacity || b.len() != Self::item_len(h.capacity as usize) {
+        if h.used > h.capacity
+            || h.count as usize > BLOCK
+            || b.len() != Self::item_len(h.capacity as usize)
+        {
             corrupted(index, "has a malformed posting block".into());
         }
         h
@@ -406,63 +414,166 @@ impl BlockHeader {
         put_u32(b, 0, self.next.block);
         put_u16(b, 4, self.next.offset);
         put_u16(b, 6, self.count);
-        put_u16(b, 8, self.capacity);
-        put_u16(b, 10, self.max_tf);
+        put_u16(b, 8, self.max_tf);
+        put_u16(b, 10, self.used);
         put_u32(b, 12, self.last_doc);
         put_u32(b, 16, self.min_len);
+        put_u16(b, 20, self.capacity);
     }
 }
 
-/// Posting `i` of a block item of `capacity` slots.
-pub fn read_posting(b: &[u8], capacity: usize, i: usize) -> Posting {
-    let docs = BLOCK_HEADER;
-    let lens = docs + 4 * capacity;
-    let tfs = lens + 4 * capacity;
-    let tids = tfs + 2 * capacity;
-    Posting {
-        doc: get_u32(b, docs + 4 * i),
-        len: get_u32(b, lens + 4 * i),
-        tf: get_u16(b, tfs + 2 * i),
-        tid: get_tid(b, tids + 6 * i),
+fn put_varint(out: &mut Vec<u8>, mut v: u32) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn get_varint(b: &[u8], at: &mut usize) -> Option<u32> {
+    let mut v: u32 = 0;
+    for shift in (0..35).step_by(7) {
+        let byte = *b.get(*at)?;
+        *at += 1;
+        v |= ((byte & 0x7f) as u32).checked_shl(shift)?;
+        if byte < 0x80 {
+            return Some(v);
+        }
+    }
+    None
+}
+
+fn tid_block(t: &pg_sys::ItemPointerData) -> u32 {
+    ((t.ip_blkid.bi_hi as u32) << 16) | t.ip_blkid.bi_lo as u32
+}
+
+/// Postings compressed, each after the previous one (`prev`: the last posting before them, if
+/// any): the document id's gap (varint), tf − 1 (one byte: tsvector counts at most 256), the
+/// length (varint), the heap block's difference from the previous posting's (zigzag varint: rows
+/// come in heap order, so it is mostly 0 or small) and the line pointer (varint). About 5–8 bytes
+/// a posting instead of 16.
+pub fn encode_postings(out: &mut Vec<u8>, prev: Option<&Posting>, postings: &[Posting]) {
+    let (mut doc, mut block) = prev.map_or((0, 0), |p| (p.doc, tid_block(&p.tid)));
+    for p in postings {
+        put_varint(out, p.doc.wrapping_sub(doc));
+        out.push((p.tf.clamp(1, 256) - 1) as u8);
+        put_varint(out, p.len);
+        let b = tid_block(&p.tid);
+        let d = b.wrapping_sub(block) as i32;
+        put_varint(out, ((d << 1) ^ (d >> 31)) as u32);
+        put_varint(out, p.tid.ip_posid as u32);
+        doc = p.doc;
+        block = b;
     }
 }
 
-pub fn write_posting(b: &mut [u8], capacity: usize, i: usize, p: &Posting) {
-    let docs = BLOCK_HEADER;
-    let lens = docs + 4 * capacity;
-    let tfs = lens + 4 * capacity;
-    let tids = tfs + 2 * capacity;
-    put_u32(b, docs + 4 * i, p.doc);
-    put_u32(b, lens + 4 * i, p.len);
-    put_u16(b, tfs + 2 * i, p.tf);
-    put_tid(b, tids + 6 * i, p.tid);
+/// The postings of a block item (header `h`), or a corruption ERROR if they do not decode.
+pub fn decode_postings(index: pg_sys::Relation, b: &[u8], h: &BlockHeader) -> Vec<Posting> {
+    let payload = &b[BLOCK_HEADER..BLOCK_HEADER + h.used as usize];
+    let mut out = Vec::with_capacity(h.count as usize);
+    let (mut at, mut doc, mut block) = (0usize, 0u32, 0u32);
+    let bad = || -> ! { corrupted(index, "has a posting block that does not decode".into()) };
+    for _ in 0..h.count {
+        let gap = get_varint(payload, &mut at).unwrap_or_else(|| bad());
+        let tf = *payload.get(at).unwrap_or_else(|| bad()) as u16 + 1;
+        at += 1;
+        let len = get_varint(payload, &mut at).unwrap_or_else(|| bad());
+        let z = get_varint(payload, &mut at).unwrap_or_else(|| bad());
+        let posid = get_varint(payload, &mut at).unwrap_or_else(|| bad());
+        doc = doc.wrapping_add(gap);
+        block = block.wrapping_add(((z >> 1) as i32 ^ -((z & 1) as i32)) as u32);
+        let mut tid = pg_sys::ItemPointerData::default();
+        tid.ip_blkid.bi_hi = (block >> 16) as u16;
+        tid.ip_blkid.bi_lo = block as u16;
+        tid.ip_posid = posid as u16;
+        out.push(Posting { doc, len, tf, tid });
+    }
+    if at != payload.len() {
+        bad();
+    }
+    out
 }
 
-/// The document ids of a block item (the part seeks search), without the rest.
-pub fn read_doc(b: &[u8], i: usize) -> u32 {
-    get_u32(b, BLOCK_HEADER + 4 * i)
-}
-
-/// A block item holding `postings` (at most `capacity`), ready to add to a page.
-pub fn encode_block(postings: &[Posting], capacity: usize, next: Ptr) -> Vec<u8> {
+/// A block item holding `postings` with `room` bytes to spare for appends.
+pub fn encode_block(postings: &[Posting], room: usize, next: Ptr) -> Vec<u8> {
+    let mut payload = Vec::with_capacity(postings.len() * 8 + room);
+    encode_postings(&mut payload, None, postings);
+    let capacity = payload.len() + room;
     let mut b = vec![0u8; BlockHeader::item_len(capacity)];
-    for (i, p) in postings.iter().enumerate() {
-        write_posting(&mut b, capacity, i, p);
-    }
-    block_header_of(postings, capacity, next).encode_into(&mut b);
+    b[BLOCK_HEADER..BLOCK_HEADER + payload.len()].copy_from_slice(&payload);
+    block_header_of(postings, payload.len(), capacity, next).encode_into(&mut b);
     b
 }
 
-/// The header describing `postings` in a block of `capacity`.
-pub fn block_header_of(postings: &[Posting], capacity: usize, next: Ptr) -> BlockHeader {
+/// Encoded size of `postings` as a block's payload.
+pub fn payload_len(postings: &[Posting]) -> usize {
+    let mut v = Vec::with_capacity(postings.len() * 8);
+    encode_postings(&mut v, None, postings);
+    v.len()
+}
+
+/// Rewrite the postings of block item `b` (header `h`) as `postings`, which must fit its capacity.
+pub fn rewrite_postings(b: &mut [u8], h: &BlockHeader, postings: &[Posting]) -> BlockHeader {
+    let mut payload = Vec::with_capacity(h.capacity as usize);
+    encode_postings(&mut payload, None, postings);
+    assert!(
+        payload.len() <= h.capacity as usize,
+        "rewritten postings fit the block"
+    );
+    b[BLOCK_HEADER..BLOCK_HEADER + payload.len()].copy_from_slice(&payload);
+    block_header_of(postings, payload.len(), h.capacity as usize, h.next)
+}
+
+/// The header describing `postings` (`used` bytes of a `capacity`-byte payload).
+pub fn block_header_of(
+    postings: &[Posting],
+    used: usize,
+    capacity: usize,
+    next: Ptr,
+) -> BlockHeader {
     BlockHeader {
         next,
         count: postings.len() as u16,
-        capacity: capacity as u16,
         max_tf: postings.iter().map(|p| p.tf).max().unwrap_or(0),
         last_doc: postings.last().map_or(0, |p| p.doc),
         min_len: postings.iter().map(|p| p.len).min().unwrap_or(u32::MAX),
+        used: used as u16,
+        capacity: capacity as u16,
     }
+}
+
+/// Append `p` after `existing` (the block's postings) in block item `b`; false if it does not fit.
+pub fn append_posting(
+    b: &mut [u8],
+    h: &BlockHeader,
+    existing: &[Posting],
+    p: &Posting,
+) -> Option<BlockHeader> {
+    if h.count as usize >= BLOCK {
+        return None;
+    }
+    let mut bytes = Vec::with_capacity(MAX_POSTING_BYTES);
+    encode_postings(&mut bytes, existing.last(), std::slice::from_ref(p));
+    let at = BLOCK_HEADER + h.used as usize;
+    if h.used as usize + bytes.len() > h.capacity as usize {
+        return None;
+    }
+    b[at..at + bytes.len()].copy_from_slice(&bytes);
+    let mut h2 = h.clone();
+    h2.count += 1;
+    h2.used += bytes.len() as u16;
+    h2.max_tf = if h.count == 0 {
+        p.tf
+    } else {
+        h.max_tf.max(p.tf)
+    };
+    h2.min_len = if h.count == 0 {
+        p.len
+    } else {
+        h.min_len.min(p.len)
+    };
+    h2.last_doc = p.doc;
+    Some(h2)
 }
 
 /// FNV-1a of a lexeme: its dictionary bucket is `hash & (buckets - 1)`. Part of the format: it

@@ -12,7 +12,7 @@ use super::build::{too_many_documents, write_meta_page};
 use super::dictionary::{add_entry, lookup, update_entry};
 use super::docs;
 use super::format::{self as f, DocEntry, Meta, Posting, TermEntry};
-use super::postings::{append_in_place, link_block, next_capacity, place_block};
+use super::postings::{append_in_place, link_block, next_room, place_block};
 use pgrx::pg_sys;
 
 /// Index row `tid`, analysed as `a`. The caller holds the writer lock and read `meta` under it.
@@ -52,11 +52,11 @@ pub fn insert_document(
         match lookup(index, &meta, &term) {
             Some((at, mut e)) => {
                 if e.tail.is_none() {
-                    let nb = place_block(index, &mut meta, &[p], next_capacity(0));
+                    let nb = place_block(index, &mut meta, &[p], next_room(0));
                     e.head = nb;
                     e.tail = nb;
-                } else if let Err(capacity) = append_in_place(index, e.tail, &p) {
-                    let nb = place_block(index, &mut meta, &[p], next_capacity(capacity));
+                } else if let Err(full) = append_in_place(index, e.tail, &p) {
+                    let nb = place_block(index, &mut meta, &[p], next_room(full));
                     link_block(index, e.tail, nb);
                     e.tail = nb;
                 }
@@ -70,7 +70,7 @@ pub fn insert_document(
                 update_entry(index, at, &e);
             }
             None => {
-                let nb = place_block(index, &mut meta, &[p], next_capacity(0));
+                let nb = place_block(index, &mut meta, &[p], next_room(0));
                 add_entry(
                     index,
                     &meta,

@@ -120,12 +120,13 @@ CREATE FUNCTION bm25_query(index regclass, query text) RETURNS bm25query
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
     RETURN ROW(index, query)::@extschema@.bm25query;
 
+-- COST 100, as to_tsvector's: each call analyses its text (the planner then prefers the index).
 CREATE FUNCTION bm25_distance(text, bm25query) RETURNS float8
-    AS 'MODULE_PATHNAME', 'er_bm25_distance' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'er_bm25_distance' LANGUAGE C STABLE STRICT PARALLEL SAFE COST 100;
 CREATE FUNCTION bm25_score(text, bm25query) RETURNS float8
-    AS 'MODULE_PATHNAME', 'er_bm25_score' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'er_bm25_score' LANGUAGE C STABLE STRICT PARALLEL SAFE COST 100;
 CREATE FUNCTION bm25_match(text, bm25query) RETURNS boolean
-    AS 'MODULE_PATHNAME', 'er_bm25_match' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'er_bm25_match' LANGUAGE C STABLE STRICT PARALLEL SAFE COST 100;
 
 CREATE OPERATOR <&> (LEFTARG = text, RIGHTARG = bm25query, FUNCTION = bm25_distance);
 CREATE OPERATOR @@@ (LEFTARG = text, RIGHTARG = bm25query, FUNCTION = bm25_match,

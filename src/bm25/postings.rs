@@ -34,10 +34,7 @@ fn read_block(index: pg_sys::Relation, at: Ptr) -> (BlockHeader, Vec<Posting>) {
         check_page(index, buf.page(), at.block, KIND_POSTINGS);
         let b = f::item(index, buf.page(), at);
         let h = BlockHeader::decode(index, b);
-        let cap = h.capacity as usize;
-        let postings = (0..h.count as usize)
-            .map(|i| f::read_posting(b, cap, i))
-            .collect();
+        let postings = f::decode_postings(index, b, &h);
         (h, postings)
     }
 }
@@ -172,21 +169,22 @@ impl Cursor for PageCursor {
     }
 }
 
-/// Capacity of a block started by an insert after one of `previous` slots (0: the term's first):
-/// small for new terms (most are rare), doubling up to [`f::BLOCK`].
-pub fn next_capacity(previous: usize) -> usize {
-    (previous * 2).clamp(4, f::BLOCK)
+/// Spare bytes of a block an insert starts after a full one of `previous` postings (0: the
+/// term's first): room for a few postings for a new term (most are rare), doubling up to a full
+/// block's worth.
+pub fn next_room(previous: usize) -> usize {
+    (previous * 2).clamp(4, f::BLOCK) * 8
 }
 
-/// Put a new block holding `postings` (capacity `capacity`) on the posting page inserts fill,
+/// Put a new block holding `postings` with `room` spare bytes on the posting page inserts fill,
 /// or a new page; returns where it went. Updates `meta.postings_tail` (the caller writes meta).
 pub fn place_block(
     index: pg_sys::Relation,
     meta: &mut Meta,
     postings: &[Posting],
-    capacity: usize,
+    room: usize,
 ) -> Ptr {
-    let bytes = f::encode_block(postings, capacity, Ptr::NONE);
+    let bytes = f::encode_block(postings, room, Ptr::NONE);
     if meta.postings_tail != f::NONE {
         let buf = ExclusiveBuffer::lock(index, meta.postings_tail);
         unsafe { check_page(index, buf.page(), meta.postings_tail, KIND_POSTINGS) };
@@ -212,33 +210,28 @@ pub fn place_block(
     Ptr { block, offset }
 }
 
-/// Append `p` to block `at` if it has a free slot; if it is full, its capacity.
+/// Append `p` to block `at` if it has room; if not, the number of postings it holds.
 pub fn append_in_place(index: pg_sys::Relation, at: Ptr, p: &Posting) -> Result<(), usize> {
     let buf = ExclusiveBuffer::lock(index, at.block);
     unsafe { check_page(index, buf.page(), at.block, KIND_POSTINGS) };
-    let h = unsafe { BlockHeader::decode(index, f::item(index, buf.page(), at)) };
-    if h.count >= h.capacity {
-        return Err(h.capacity as usize);
-    }
+    let (h, existing) = unsafe {
+        let b = f::item(index, buf.page(), at);
+        let h = BlockHeader::decode(index, b);
+        let existing = f::decode_postings(index, b, &h);
+        (h, existing)
+    };
     let mut wal = WalWrite::start(index);
     let page = wal.page(buf, false);
-    unsafe {
-        let b = f::item(index, page, at);
-        let cap = h.capacity as usize;
-        f::write_posting(b, cap, h.count as usize, p);
-        let mut h2 = h.clone();
-        h2.count += 1;
-        h2.max_tf = h.max_tf.max(p.tf);
-        h2.min_len = if h.count == 0 {
-            p.len
-        } else {
-            h.min_len.min(p.len)
-        };
-        h2.last_doc = p.doc;
-        h2.encode_into(b);
+    let b = unsafe { f::item(index, page, at) };
+    match f::append_posting(b, &h, &existing, p) {
+        Some(h2) => {
+            h2.encode_into(b);
+            wal.commit();
+            Ok(())
+        }
+        // Dropping the record leaves the page as it was.
+        None => Err(h.count as usize),
     }
-    wal.commit();
-    Ok(())
 }
 
 /// Point block `at`'s `next` to `next`.
@@ -270,11 +263,7 @@ pub fn rewrite_block(index: pg_sys::Relation, at: Ptr, postings: &[Posting]) {
     unsafe {
         let b = f::item(index, page, at);
         let h = BlockHeader::decode(index, b);
-        let cap = h.capacity as usize;
-        for (i, p) in postings.iter().enumerate() {
-            f::write_posting(b, cap, i, p);
-        }
-        let mut h2 = f::block_header_of(postings, cap, h.next);
+        let mut h2 = f::rewrite_postings(b, &h, postings);
         if postings.is_empty() {
             // Keep the old last document: the chain's order stays readable by concurrent cursors.
             h2.last_doc = h.last_doc;
