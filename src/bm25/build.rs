@@ -16,10 +16,13 @@ use pgrx::prelude::*;
 use pgrx::{pg_sys, PgBox};
 use std::collections::HashMap;
 
+/// A lexeme's postings during the build: (document, tf).
+type BuildList = Vec<(u32, u16)>;
+
 struct BuildState {
     config: pg_sys::Oid,
     docs: Vec<DocEntry>,
-    terms: HashMap<Vec<u8>, Vec<(u32, u16)>>,
+    terms: HashMap<Vec<u8>, BuildList>,
     indexed: u64,
     total_len: u64,
 }
@@ -253,8 +256,7 @@ pub unsafe extern "C-unwind" fn ambuild(
     let lens: Vec<u32> = st.docs.iter().map(|d| d.len).collect();
     let tids: Vec<pg_sys::ItemPointerData> = st.docs.iter().map(|d| d.tid).collect();
     drop(std::mem::take(&mut st.docs));
-    let mut terms: Vec<(Vec<u8>, Vec<(u32, u16)>)> =
-        std::mem::take(&mut st.terms).into_iter().collect();
+    let mut terms: Vec<(Vec<u8>, BuildList)> = std::mem::take(&mut st.terms).into_iter().collect();
     terms.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     let mut postings = Filler::new(index, f::KIND_POSTINGS);
     let mut entries = Vec::with_capacity(terms.len());
