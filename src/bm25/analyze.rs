@@ -38,8 +38,8 @@ pub unsafe fn analyze(config: pg_sys::Oid, text: pg_sys::Datum) -> Analyzed {
     out
 }
 
-/// Analyse a Rust string (a query) with `config`.
-pub fn analyze_str(config: pg_sys::Oid, s: &str) -> Analyzed {
+/// Analyse text given as bytes in the database encoding (a query) with `config`.
+pub fn analyze_str(config: pg_sys::Oid, s: &[u8]) -> Analyzed {
     unsafe {
         let t = pg_sys::cstring_to_text_with_len(s.as_ptr() as *const _, s.len() as i32);
         let out = analyze(config, pg_sys::Datum::from(t));

@@ -37,12 +37,23 @@ unsafe extern "C-unwind" fn build_callback(
     state: *mut std::ffi::c_void,
 ) {
     let st = &mut *(state as *mut BuildState);
-    if *isnull {
-        return;
-    }
     let doc = st.docs.len() as u32;
     if doc >= f::MAX_DOC {
         too_many_documents();
+    }
+    if *isnull {
+        // Kept (no words) so that ordered scans return the row, NULLs last.
+        if st.docs.try_reserve(1).is_err() {
+            build_out_of_memory(st.docs.len());
+        }
+        st.docs.push(DocEntry {
+            doc,
+            len: 0,
+            tid: *tid,
+            deleted: false,
+            null: true,
+        });
+        return;
     }
     let a = analyze(st.config, *values);
     // Fallible growth: a build too large for this process's memory is an ERROR, not an abort.
@@ -65,6 +76,7 @@ unsafe extern "C-unwind" fn build_callback(
         len: a.len,
         tid: *tid,
         deleted: false,
+        null: false,
     });
 }
 
@@ -88,7 +100,7 @@ pub fn too_many_documents() -> ! {
 struct Filler {
     index: pg_sys::Relation,
     kind: u16,
-    page: Vec<u8>,
+    page: f::PageImage,
     block: u32,
     items: u16,
     space: usize,
@@ -100,7 +112,7 @@ impl Filler {
         Filler {
             index,
             kind,
-            page: vec![0u8; pg_sys::BLCKSZ as usize],
+            page: f::PageImage::new(),
             block: block_count(index),
             items: 0,
             space: 0,
@@ -133,12 +145,12 @@ impl Filler {
         if fresh {
             self.flush();
             self.block = at.block;
-            unsafe { f::init_page(self.page.as_mut_ptr() as pg_sys::Page, self.kind) };
+            unsafe { f::init_page(self.page.page(), self.kind) };
             self.open = true;
             self.items = 0;
             self.space = f::page_capacity();
         }
-        let off = unsafe { f::add_item(self.page.as_mut_ptr() as pg_sys::Page, bytes) };
+        let off = unsafe { f::add_item(self.page.page(), bytes) };
         assert_eq!(off, Some(at.offset), "build placement plan");
         self.items += 1;
         self.space -= f::item_cost(bytes.len());
@@ -147,14 +159,14 @@ impl Filler {
 
     /// Set the open page's chain link.
     fn set_next(&mut self, next: u32) {
-        unsafe { f::set_next_page(self.page.as_mut_ptr() as pg_sys::Page, next) };
+        unsafe { f::set_next_page(self.page.page(), next) };
     }
 
     fn flush(&mut self) {
         if !self.open {
             return;
         }
-        write_page(self.index, self.block, &self.page);
+        write_page(self.index, self.block, self.page.bytes());
         self.open = false;
     }
 }
@@ -188,12 +200,11 @@ fn new_meta(config: pg_sys::Oid, k1: f32, b: f32) -> Meta {
     }
 }
 
-fn meta_image(meta: &Meta) -> Vec<u8> {
-    let mut img = vec![0u8; pg_sys::BLCKSZ as usize];
+fn meta_image(meta: &Meta) -> f::PageImage {
+    let mut img = f::PageImage::new();
     unsafe {
-        let p = img.as_mut_ptr() as pg_sys::Page;
-        f::init_page(p, f::KIND_META);
-        f::write_meta(p, meta);
+        f::init_page(img.page(), f::KIND_META);
+        f::write_meta(img.page(), meta);
     }
     img
 }
@@ -212,6 +223,7 @@ pub unsafe extern "C-unwind" fn ambuild(
         );
     }
     let (config, k1, b) = index_options(index);
+    super::options::record_config_dependency(index, config);
     let mut st = BuildState {
         config,
         docs: Vec::new(),
@@ -233,7 +245,7 @@ pub unsafe extern "C-unwind" fn ambuild(
     meta.next_doc = st.docs.len() as u32;
     meta.docs = st.indexed;
     meta.total_len = st.total_len;
-    write_page(index, f::META_BLOCK, &meta_image(&meta));
+    write_page(index, f::META_BLOCK, meta_image(&meta).bytes());
 
     // Document table.
     let mut docs = Filler::new(index, f::KIND_DOCS);
@@ -388,15 +400,15 @@ unsafe fn write_dictionary(index: pg_sys::Relation, meta: &Meta, entries: Vec<Te
             overflow_block += bp.len() as u32 - 1;
         }
     }
-    let mut img = vec![0u8; pg_sys::BLCKSZ as usize];
+    let mut img = f::PageImage::new();
     let mut write = |block: u32, items: &[Vec<u8>], next: u32| {
-        let p = img.as_mut_ptr() as pg_sys::Page;
+        let p = img.page();
         f::init_page(p, f::KIND_DICT);
         for it in items {
             f::add_item(p, it).expect("planned to fit");
         }
         f::set_next_page(p, next);
-        write_page(index, block, &img);
+        write_page(index, block, img.bytes());
     };
     for (i, bp) in pages.iter().enumerate() {
         write(meta.first_bucket + i as u32, &bp[0], overflow_first[i]);

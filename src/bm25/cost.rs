@@ -27,7 +27,12 @@ pub unsafe extern "C-unwind" fn amcostestimate(
     pages: *mut f64,
 ) {
     let info = (*path).indexinfo;
-    if names_another_index((*info).indexoid, path) {
+    // Paths the scan cannot serve: no query at all (a partial index's predicate alone makes such a
+    // path), several ORDER BY keys (the scan orders by one), or a query naming another index.
+    let unusable = ((*path).indexorderbys.is_null() && (*path).indexclauses.is_null())
+        || list_ptrs((*path).indexorderbys).len() > 1
+        || names_another_index((*info).indexoid, path);
+    if unusable {
         *startup = f64::INFINITY;
         *total = f64::INFINITY;
         *selectivity = 1.0;
@@ -71,6 +76,29 @@ pub unsafe extern "C-unwind" fn amcostestimate(
     *pages = read;
 }
 
+/// The index a `bm25query` expression names, where the plan shows it: a constant, or a row whose
+/// first field is a constant (`bm25_query('idx', $1)` inlined, in generic plans).
+unsafe fn named_index(arg: *mut pg_sys::Node) -> Option<pg_sys::Oid> {
+    match (*arg).type_ {
+        pg_sys::NodeTag::T_Const => {
+            let c = arg as *mut pg_sys::Const;
+            if (*c).constisnull {
+                return None;
+            }
+            super::query::read_query((*c).constvalue).map(|q| q.index)
+        }
+        pg_sys::NodeTag::T_RowExpr => {
+            let first = *list_ptrs((*(arg as *mut pg_sys::RowExpr)).args).first()? as *mut pg_sys::Node;
+            if (*first).type_ != pg_sys::NodeTag::T_Const {
+                return None;
+            }
+            let c = first as *mut pg_sys::Const;
+            (!(*c).constisnull).then(|| pg_sys::Oid::from((*c).constvalue.value() as u32))
+        }
+        _ => None,
+    }
+}
+
 /// The elements of a `List` of pointers.
 unsafe fn list_ptrs(list: *mut pg_sys::List) -> Vec<*mut std::ffi::c_void> {
     if list.is_null() {
@@ -100,17 +128,7 @@ unsafe fn names_another_index(index: pg_sys::Oid, path: *mut pg_sys::IndexPath) 
         let Some(&arg) = args.get(1) else {
             return false;
         };
-        let arg = arg as *mut pg_sys::Node;
-        if (*arg).type_ != pg_sys::NodeTag::T_Const {
-            return false;
-        }
-        let c = arg as *mut pg_sys::Const;
-        if (*c).constisnull {
-            return false;
-        }
-        match super::query::read_query((*c).constvalue) {
-            Some(q) => q.index != index && !super::scan::is_ancestor(index, q.index),
-            None => false,
-        }
+        let named = named_index(arg as *mut pg_sys::Node);
+        named.is_some_and(|q| q != index && !super::scan::is_ancestor(index, q))
     })
 }

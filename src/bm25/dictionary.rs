@@ -30,7 +30,12 @@ pub fn bucket_block(meta: &Meta, term: &[u8]) -> u32 {
 /// Where `term`'s entry is and what it holds, or None.
 pub fn lookup(index: pg_sys::Relation, meta: &Meta, term: &[u8]) -> Option<(Ptr, TermEntry)> {
     let mut block = bucket_block(meta, term);
+    let mut pages = 0u32;
     while block != f::NONE {
+        pages += 1;
+        if pages > crate::index::pages::buffer::block_count(index) {
+            f::corrupted(index, "has a dictionary chain that loops".into());
+        }
         let buf = SharedBuffer::lock(index, block);
         let page = buf.page();
         unsafe {
@@ -51,7 +56,7 @@ pub fn lookup(index: pg_sys::Relation, meta: &Meta, term: &[u8]) -> Option<(Ptr,
 /// The last page of `term`'s bucket chain (where a new entry goes).
 pub fn bucket_tail(index: pg_sys::Relation, meta: &Meta, term: &[u8]) -> u32 {
     let mut block = bucket_block(meta, term);
-    loop {
+    for _ in 0..=crate::index::pages::buffer::block_count(index) {
         let buf = SharedBuffer::lock(index, block);
         let next = unsafe {
             check_page(index, buf.page(), block, KIND_DICT);
@@ -62,6 +67,7 @@ pub fn bucket_tail(index: pg_sys::Relation, meta: &Meta, term: &[u8]) -> u32 {
         }
         block = next;
     }
+    f::corrupted(index, "has a dictionary chain that loops".into())
 }
 
 /// Overwrite the entry at `at` with `entry` (same lexeme, so the same size).
@@ -71,7 +77,7 @@ pub fn update_entry(index: pg_sys::Relation, at: Ptr, entry: &TermEntry) {
     let mut wal = WalWrite::start(index);
     let page = wal.page(buf, false);
     unsafe {
-        let b = f::item(index, page, at);
+        let b = f::item_mut(index, page, at);
         let bytes = entry.encode();
         if b.len() != bytes.len() {
             f::corrupted(
@@ -156,7 +162,7 @@ pub fn update_entries(index: pg_sys::Relation, block: u32, entries: &[(u16, Term
             offset: *offset,
         };
         unsafe {
-            let b = f::item(index, page, at);
+            let b = f::item_mut(index, page, at);
             let bytes = e.encode();
             if b.len() != bytes.len() || TermEntry::term_of(b) != e.term.as_slice() {
                 f::corrupted(

@@ -52,6 +52,7 @@ pub fn append(index: pg_sys::Relation, meta: &mut Meta, entry: &DocEntry) {
 
 /// The entries of document page `block` (with their offsets) and the next page of the chain.
 pub fn read_page(index: pg_sys::Relation, block: u32) -> (Vec<(u16, DocEntry)>, u32) {
+    pg_sys::check_for_interrupts!();
     let buf = SharedBuffer::lock(index, block);
     let page = buf.page();
     unsafe {
@@ -73,11 +74,15 @@ pub fn for_each_page(
     mut visit: impl FnMut(u32, &[(u16, DocEntry)]),
 ) {
     let mut block = meta.docs_head;
+    let mut pages = 0u32;
     while block != f::NONE {
+        pages += 1;
+        if pages > crate::index::pages::buffer::block_count(index) {
+            f::corrupted(index, "has a document table that loops".into());
+        }
         let (entries, next) = read_page(index, block);
         visit(block, &entries);
         block = next;
-        pg_sys::check_for_interrupts!();
     }
 }
 
@@ -92,7 +97,7 @@ pub fn mark_deleted(index: pg_sys::Relation, block: u32, offsets: &[u16], meta: 
     let page = wal.page(buf, false);
     for &offset in offsets {
         unsafe {
-            let b = f::item(index, page, Ptr { block, offset });
+            let b = f::item_mut(index, page, Ptr { block, offset });
             let mut e = DocEntry::decode(index, b);
             e.deleted = true;
             b.copy_from_slice(&e.encode());

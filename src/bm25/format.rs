@@ -113,6 +113,30 @@ pub fn item_cost(len: usize) -> usize {
     maxalign(len) + std::mem::size_of::<pg_sys::ItemIdData>()
 }
 
+/// A page-sized, 8-byte aligned buffer for pages built in memory (the build).
+pub struct PageImage(Vec<u64>);
+
+impl PageImage {
+    pub fn new() -> PageImage {
+        PageImage(vec![0u64; pg_sys::BLCKSZ as usize / 8])
+    }
+
+    pub fn page(&mut self) -> pg_sys::Page {
+        self.0.as_mut_ptr() as pg_sys::Page
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        // Sound: a Vec<u64> of BLCKSZ / 8 elements is BLCKSZ initialised bytes.
+        unsafe { std::slice::from_raw_parts(self.0.as_ptr() as *const u8, pg_sys::BLCKSZ as usize) }
+    }
+}
+
+impl Default for PageImage {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 pub unsafe fn init_page(page: pg_sys::Page, kind: u16) {
     pg_sys::PageInit(
         page,
@@ -194,8 +218,22 @@ pub unsafe fn write_meta(page: pg_sys::Page, meta: &Meta) {
     (*header).pd_lower = (maxalign(header_size()) + std::mem::size_of::<Meta>()) as u16;
 }
 
-/// The bytes of item `offset` of `page`, or a corruption ERROR if there is none.
-pub unsafe fn item<'a>(index: pg_sys::Relation, page: pg_sys::Page, at: Ptr) -> &'a mut [u8] {
+/// The bytes of item `at` of `page` to modify (a page copy in a WAL record, or under an exclusive
+/// lock), or a corruption ERROR if there is no such item or it does not lie inside the page.
+pub unsafe fn item_mut<'a>(index: pg_sys::Relation, page: pg_sys::Page, at: Ptr) -> &'a mut [u8] {
+    let (off, len) = item_bounds(index, page, at);
+    std::slice::from_raw_parts_mut((page as *mut u8).add(off), len)
+}
+
+/// The bytes of item `at` of `page`, to read.
+pub unsafe fn item<'a>(index: pg_sys::Relation, page: pg_sys::Page, at: Ptr) -> &'a [u8] {
+    let (off, len) = item_bounds(index, page, at);
+    std::slice::from_raw_parts((page as *const u8).add(off), len)
+}
+
+/// Where item `at` lies in `page`, checked: a normal line pointer whose bytes are between the
+/// page's item area and its special area.
+unsafe fn item_bounds(index: pg_sys::Relation, page: pg_sys::Page, at: Ptr) -> (usize, usize) {
     if at.offset == 0 || at.offset > pg_sys::PageGetMaxOffsetNumber(page) {
         corrupted(
             index,
@@ -203,8 +241,18 @@ pub unsafe fn item<'a>(index: pg_sys::Relation, page: pg_sys::Page, at: Ptr) -> 
         );
     }
     let id = pg_sys::PageGetItemId(page, at.offset);
-    let len = (*id).lp_len() as usize;
-    std::slice::from_raw_parts_mut(pg_sys::PageGetItem(page, id) as *mut u8, len)
+    let header = page as *const pg_sys::PageHeaderData;
+    let (off, len) = ((*id).lp_off() as usize, (*id).lp_len() as usize);
+    if (*id).lp_flags() != pg_sys::LP_NORMAL
+        || off < (*header).pd_upper as usize
+        || off + len > (*header).pd_special as usize
+    {
+        corrupted(
+            index,
+            format!("has a damaged item at ({},{})", at.block, at.offset),
+        );
+    }
+    (off, len)
 }
 
 /// Number of items on `page`.
@@ -252,14 +300,19 @@ fn put_tid(b: &mut [u8], at: usize, t: pg_sys::ItemPointerData) {
     put_u16(b, at + 4, t.ip_posid);
 }
 
-/// One indexed row: `doc` (its id), its length in terms (0: no term), its heap TID.
+/// One indexed row: `doc` (its id), its length in terms (0: no term), its heap TID; `null` for a
+/// row whose text is NULL (kept so an ordered scan returns every row, NULLs last, as a sort does).
 #[derive(Clone, Copy, Debug)]
 pub struct DocEntry {
     pub doc: u32,
     pub len: u32,
     pub tid: pg_sys::ItemPointerData,
     pub deleted: bool,
+    pub null: bool,
 }
+
+const DOC_DELETED: u16 = 1;
+const DOC_NULL: u16 = 2;
 
 pub const DOC_ENTRY_LEN: usize = 16;
 
@@ -269,7 +322,11 @@ impl DocEntry {
         put_u32(&mut b, 0, self.doc);
         put_u32(&mut b, 4, self.len);
         put_tid(&mut b, 8, self.tid);
-        put_u16(&mut b, 14, self.deleted as u16);
+        put_u16(
+            &mut b,
+            14,
+            if self.deleted { DOC_DELETED } else { 0 } | if self.null { DOC_NULL } else { 0 },
+        );
         b
     }
 
@@ -281,7 +338,8 @@ impl DocEntry {
             doc: get_u32(b, 0),
             len: get_u32(b, 4),
             tid: get_tid(b, 8),
-            deleted: get_u16(b, 14) != 0,
+            deleted: get_u16(b, 14) & DOC_DELETED != 0,
+            null: get_u16(b, 14) & DOC_NULL != 0,
         }
     }
 }

@@ -15,13 +15,16 @@ use super::format::{self as f, DocEntry, Meta, Posting, TermEntry};
 use super::postings::{append_in_place, link_block, next_room, place_block};
 use pgrx::pg_sys;
 
-/// Index row `tid`, analysed as `a`. The caller holds the writer lock and read `meta` under it.
+/// Index row `tid`, analysed as `a` (None: its text is NULL). The caller holds the writer lock and
+/// read `meta` under it.
 pub fn insert_document(
     index: pg_sys::Relation,
     mut meta: Meta,
-    a: Analyzed,
+    a: Option<Analyzed>,
     tid: pg_sys::ItemPointerData,
 ) {
+    let null = a.is_none();
+    let a = a.unwrap_or_default();
     if meta.next_doc >= f::MAX_DOC {
         too_many_documents();
     }
@@ -39,6 +42,7 @@ pub fn insert_document(
             len: a.len,
             tid,
             deleted: false,
+            null,
         },
     );
     let tail_before = meta.postings_tail;

@@ -81,7 +81,7 @@ unsafe extern "C-unwind" fn amvalidate(_opclass: pg_sys::Oid) -> bool {
     true
 }
 
-/// aminsert: index one row's text (NULL is not indexed).
+/// aminsert: index one row's text.
 #[pg_guard]
 #[allow(clippy::too_many_arguments)]
 unsafe extern "C-unwind" fn aminsert(
@@ -94,12 +94,14 @@ unsafe extern "C-unwind" fn aminsert(
     _index_unchanged: bool,
     _index_info: *mut pg_sys::IndexInfo,
 ) -> bool {
-    if *isnull {
-        return false;
-    }
-    // Analyse before taking the writer lock (the configuration never changes).
-    let config = pg_sys::Oid::from(dictionary::read_meta(index).config);
-    let a = analyze::analyze(config, *values);
+    // Analyse before taking the writer lock (the configuration never changes). A NULL text is
+    // indexed without words, so that ordered scans return its row (NULLs last).
+    let a = if *isnull {
+        None
+    } else {
+        let config = pg_sys::Oid::from(dictionary::read_meta(index).config);
+        Some(analyze::analyze(config, *values))
+    };
     let _lock = WriterLock::take(index);
     let meta = dictionary::read_meta(index);
     insert::insert_document(index, meta, a, *heap_tid);

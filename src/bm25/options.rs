@@ -89,11 +89,69 @@ pub unsafe fn config_oid(name: *const std::ffi::c_char) -> pg_sys::Oid {
     pg_sys::Oid::from(d.value() as u32)
 }
 
+/// `text_config` must name a configuration that every later resolution (REINDEX, a restore
+/// under `search_path = ''`) finds again: one in pg_catalog, or a schema-qualified name.
 #[pgrx::pg_guard]
 unsafe extern "C-unwind" fn validate_config(value: *const std::ffi::c_char) {
-    if !value.is_null() {
-        config_oid(value);
+    if value.is_null() {
+        return;
     }
+    let oid = config_oid(value);
+    let name = std::ffi::CStr::from_ptr(value).to_string_lossy();
+    if !name.contains('.') && config_namespace(oid) != pg_sys::Oid::from(pg_sys::PG_CATALOG_NAMESPACE) {
+        raise(
+            Code::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("text_config \"{name}\" must be schema-qualified"),
+            Some("A configuration outside pg_catalog is named with its schema, e.g. text_config = 'public.my_config', so that REINDEX and pg_restore find the same one."),
+        );
+    }
+}
+
+/// The schema of text search configuration `oid`.
+unsafe fn config_namespace(oid: pg_sys::Oid) -> pg_sys::Oid {
+    let tuple = pg_sys::SearchSysCache1(
+        pg_sys::SysCacheIdentifier::TSCONFIGOID as i32,
+        pg_sys::Datum::from(oid),
+    );
+    if tuple.is_null() {
+        return pg_sys::InvalidOid;
+    }
+    // The leading columns of pg_ts_config (catalog/pg_ts_config.h; not in pgrx's bindings).
+    #[repr(C)]
+    struct TsConfigHead {
+        oid: pg_sys::Oid,
+        cfgname: pg_sys::NameData,
+        cfgnamespace: pg_sys::Oid,
+    }
+    let form = pg_sys::GETSTRUCT(tuple) as *const TsConfigHead;
+    let ns = (*form).cfgnamespace;
+    pg_sys::ReleaseSysCache(tuple);
+    ns
+}
+
+/// pg_ts_config's catalog OID (TSConfigRelationId).
+const TS_CONFIG_RELATION_ID: pg_sys::Oid = pg_sys::Oid::from_u32(3602);
+
+/// Record that `index` depends on its text search configuration, so the configuration cannot be
+/// dropped from under it (DROP … CASCADE drops the index too). Replaces an earlier record (REINDEX).
+pub unsafe fn record_config_dependency(index: pg_sys::Relation, config: pg_sys::Oid) {
+    let me = pg_sys::ObjectAddress {
+        classId: pg_sys::RelationRelationId,
+        objectId: (*index).rd_id,
+        objectSubId: 0,
+    };
+    let cfg = pg_sys::ObjectAddress {
+        classId: TS_CONFIG_RELATION_ID,
+        objectId: config,
+        objectSubId: 0,
+    };
+    pg_sys::deleteDependencyRecordsForClass(
+        pg_sys::RelationRelationId,
+        (*index).rd_id,
+        TS_CONFIG_RELATION_ID,
+        pg_sys::DependencyType::DEPENDENCY_NORMAL as std::ffi::c_char,
+    );
+    pg_sys::recordDependencyOn(&me, &cfg, pg_sys::DependencyType::DEPENDENCY_NORMAL);
 }
 
 fn elt(

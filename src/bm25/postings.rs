@@ -11,15 +11,11 @@ use crate::index::pages::buffer::{ExclusiveBuffer, SharedBuffer};
 use crate::index::pages::wal::WalWrite;
 use embedrank_core::bm25::{Bm25, Cursor};
 use pgrx::pg_sys;
-use std::cell::RefCell;
-use std::collections::HashMap;
-use std::rc::Rc;
 
-/// Heap TIDs of the documents scored so far (filled as postings are scored, for the results).
-pub type TidMap = Rc<RefCell<HashMap<u32, pg_sys::ItemPointerData>>>;
-
-/// Read the header of block `at`.
+/// Read the header of block `at`. (Every block read checks for interrupts: a long walk can be
+/// cancelled, a damaged chain that loops too.)
 fn read_header(index: pg_sys::Relation, at: Ptr) -> BlockHeader {
+    pg_sys::check_for_interrupts!();
     let buf = SharedBuffer::lock(index, at.block);
     unsafe {
         check_page(index, buf.page(), at.block, KIND_POSTINGS);
@@ -29,6 +25,7 @@ fn read_header(index: pg_sys::Relation, at: Ptr) -> BlockHeader {
 
 /// Read block `at` whole.
 fn read_block(index: pg_sys::Relation, at: Ptr) -> (BlockHeader, Vec<Posting>) {
+    pg_sys::check_for_interrupts!();
     let buf = SharedBuffer::lock(index, at.block);
     unsafe {
         check_page(index, buf.page(), at.block, KIND_POSTINGS);
@@ -51,7 +48,6 @@ pub struct PageCursor {
     pos: usize,
     /// The block the header walk is at (never behind the decoded one), its header; None: past the end.
     at: Option<(Ptr, BlockHeader)>,
-    tids: Option<TidMap>,
 }
 
 impl PageCursor {
@@ -64,7 +60,6 @@ impl PageCursor {
         bounds: (u16, u32),
         bm25: Bm25,
         limit: u32,
-        tids: Option<TidMap>,
     ) -> PageCursor {
         let at = (!head.is_none()).then(|| (head, read_header(index, head)));
         let mut c = PageCursor {
@@ -76,7 +71,6 @@ impl PageCursor {
             block: Vec::new(),
             pos: 0,
             at,
-            tids,
         };
         c.load(0);
         c
@@ -130,9 +124,6 @@ impl Cursor for PageCursor {
 
     fn tf_dl(&self) -> (u32, u32) {
         let p = &self.block[self.pos];
-        if let Some(t) = &self.tids {
-            t.borrow_mut().insert(p.doc, p.tid);
-        }
         (p.tf as u32, p.len)
     }
 
@@ -222,7 +213,7 @@ pub fn append_in_place(index: pg_sys::Relation, at: Ptr, p: &Posting) -> Result<
     };
     let mut wal = WalWrite::start(index);
     let page = wal.page(buf, false);
-    let b = unsafe { f::item(index, page, at) };
+    let b = unsafe { f::item_mut(index, page, at) };
     match f::append_posting(b, &h, &existing, p) {
         Some(h2) => {
             h2.encode_into(b);
@@ -241,12 +232,17 @@ pub fn link_block(index: pg_sys::Relation, at: Ptr, next: Ptr) {
     let mut wal = WalWrite::start(index);
     let page = wal.page(buf, false);
     unsafe {
-        let b = f::item(index, page, at);
+        let b = f::item_mut(index, page, at);
         let mut h = BlockHeader::decode(index, b);
         h.next = next;
         h.encode_into(b);
     }
     wal.commit();
+}
+
+/// Read block `at`'s header (VACUUM).
+pub fn block_header(index: pg_sys::Relation, at: Ptr) -> BlockHeader {
+    read_header(index, at)
 }
 
 /// Read block `at` whole (VACUUM).
@@ -261,7 +257,7 @@ pub fn rewrite_block(index: pg_sys::Relation, at: Ptr, postings: &[Posting]) {
     let mut wal = WalWrite::start(index);
     let page = wal.page(buf, false);
     unsafe {
-        let b = f::item(index, page, at);
+        let b = f::item_mut(index, page, at);
         let h = BlockHeader::decode(index, b);
         let mut h2 = f::rewrite_postings(b, &h, postings);
         if postings.is_empty() {

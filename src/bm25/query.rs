@@ -7,7 +7,8 @@
 //! both sum the same f32 terms in the same order, so they give bit-equal scores.
 //!
 //! Reading an index's statistics reveals something of its table (whether a word occurs in it), so
-//! the operators require SELECT on the index's table, as the table's own scan would.
+//! scoring requires SELECT on the index's table, and is refused where row-level security hides
+//! rows from the current role (the statistics count every row), as `pg_stats` hides statistics.
 
 use super::analyze::{analyze, analyze_str, Analyzed};
 use super::dictionary::{lookup, read_meta};
@@ -23,7 +24,8 @@ use std::rc::Rc;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Query {
     pub index: pg_sys::Oid,
-    pub text: String,
+    /// The query text's bytes, in the database encoding.
+    pub text: Vec<u8>,
 }
 
 /// Read a `bm25query` datum (a row of regclass and text); None if either field is NULL.
@@ -42,7 +44,7 @@ pub unsafe fn read_query(datum: pg_sys::Datum) -> Option<Query> {
         return None;
     }
     let s = pg_sys::text_to_cstring(text.cast_mut_ptr());
-    let text = std::ffi::CStr::from_ptr(s).to_string_lossy().into_owned();
+    let text = std::ffi::CStr::from_ptr(s).to_bytes().to_vec();
     pg_sys::pfree(s as *mut _);
     Some(Query {
         index: pg_sys::Oid::from(index.value() as u32),
@@ -85,36 +87,61 @@ struct QueryStats {
 
 #[derive(Debug, PartialEq, Eq)]
 struct StatsKey {
+    /// The query's memory context (the executor's): one per running query.
+    context: usize,
     indexes: Vec<pg_sys::Oid>,
-    text: String,
-    statement: (i64, i64),
+    text: Vec<u8>,
 }
 
 thread_local! {
-    /// The statistics of the last few (index, query) pairs of the current statement.
-    static STATEMENT_STATS: RefCell<Vec<(StatsKey, Rc<QueryStats>)>> = const { RefCell::new(Vec::new()) };
+    /// The statistics read by the running queries, by query context. A context's entries go when
+    /// the context is deleted (the query ends), so no later query sees them.
+    static QUERY_STATS: RefCell<Vec<(StatsKey, Rc<QueryStats>)>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Identifies the running statement: its start and its transaction's start.
-fn statement_key() -> (i64, i64) {
-    unsafe {
-        (
-            pg_sys::GetCurrentStatementStartTimestamp(),
-            pg_sys::GetCurrentTransactionStartTimestamp(),
-        )
+/// Allocated in a query's context: its deletion drops that query's statistics.
+struct ForgetOnDelete(usize);
+
+impl Drop for ForgetOnDelete {
+    fn drop(&mut self) {
+        let _ = QUERY_STATS.try_with(|c| {
+            if let Ok(mut c) = c.try_borrow_mut() {
+                c.retain(|(k, _)| k.context != self.0);
+            }
+        });
     }
 }
 
-fn query_stats(stats: &[pg_sys::Relation], text: &str) -> QueryStats {
+/// The options the index is scored with: its text configuration as built, and k1 / b as its
+/// reloptions say now (they only weigh the scores, so `ALTER INDEX … SET (k1 = …)` applies at
+/// once; a different text_config would need the text analysed again: REINDEX).
+fn scoring_options(index: pg_sys::Relation, meta: &Meta) -> (pg_sys::Oid, f32, f32) {
+    let (config, k1, b) = unsafe { super::options::index_options(index) };
+    if config.to_u32() != meta.config {
+        raise(
+            Code::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+            format!(
+                "the text_config of embedrank_bm25 index \"{}\" changed after it was built",
+                unsafe { super::format::rel_name(index) }
+            ),
+            Some("REINDEX the index: its text must be analysed with the new configuration."),
+        );
+    }
+    (config, k1, b)
+}
+
+fn query_stats(stats: &[pg_sys::Relation], text: &[u8]) -> QueryStats {
     let metas: Vec<Meta> = stats.iter().map(|&i| read_meta(i)).collect();
-    let first = metas.first().copied();
-    let (config, k1, b) = first.map_or((pg_sys::InvalidOid, 0.0, 0.0), |m| {
-        (pg_sys::Oid::from(m.config), m.k1, m.b)
-    });
-    if metas
+    let options: Vec<(pg_sys::Oid, f32, f32)> = stats
         .iter()
-        .any(|m| m.config != config.to_u32() || m.k1 != k1 || m.b != b)
-    {
+        .zip(&metas)
+        .map(|(&i, m)| scoring_options(i, m))
+        .collect();
+    let (config, k1, b) = options
+        .first()
+        .copied()
+        .unwrap_or((pg_sys::InvalidOid, 0.0, 0.0));
+    if options.iter().any(|&o| o != (config, k1, b)) {
         raise(
             Code::ERRCODE_FEATURE_NOT_SUPPORTED,
             "the partitions' embedrank_bm25 indexes have different options",
@@ -153,31 +180,33 @@ fn query_stats(stats: &[pg_sys::Relation], text: &str) -> QueryStats {
 pub fn prepare(
     stats: &[pg_sys::Relation],
     scanned: Option<pg_sys::Relation>,
-    text: &str,
+    text: &[u8],
+    context: pg_sys::MemoryContext,
 ) -> Prepared {
     let key = StatsKey {
+        context: context as usize,
         indexes: stats.iter().map(|&i| unsafe { (*i).rd_id }).collect(),
-        text: text.to_string(),
-        statement: statement_key(),
+        text: text.to_vec(),
     };
-    let st = STATEMENT_STATS
-        .with(|c| {
-            c.borrow()
-                .iter()
-                .find(|(k, _)| *k == key)
-                .map(|(_, s)| s.clone())
-        })
-        .unwrap_or_else(|| {
-            let s = Rc::new(query_stats(stats, text));
-            STATEMENT_STATS.with(|c| {
-                let mut c = c.borrow_mut();
-                if c.len() >= 8 {
-                    c.remove(0);
-                }
-                c.push((key, s.clone()));
-            });
-            s
+    let found = QUERY_STATS.with(|c| {
+        c.borrow()
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, s)| s.clone())
+    });
+    let st = found.unwrap_or_else(|| {
+        let s = Rc::new(query_stats(stats, text));
+        let first_of_query = QUERY_STATS.with(|c| {
+            let mut c = c.borrow_mut();
+            let first = !c.iter().any(|(k, _)| k.context == key.context);
+            c.push((key, s.clone()));
+            first
         });
+        if first_of_query && !context.is_null() {
+            PgMemoryContexts::For(context).leak_and_drop_on_delete(ForgetOnDelete(context as usize));
+        }
+        s
+    });
     let scanned_meta = scanned.map(|i| (i, read_meta(i)));
     let terms = st
         .terms
@@ -267,6 +296,37 @@ pub fn am_oid() -> pg_sys::Oid {
     unsafe { pg_sys::get_am_oid(c"embedrank_bm25".as_ptr(), false) }
 }
 
+/// Error unless the current role may read BM25 statistics of table `heap`: it needs SELECT on the
+/// table, and no row-level security may hide rows from it (the statistics count every row).
+pub unsafe fn check_may_read(heap: pg_sys::Oid) {
+    let name = || {
+        let n = pg_sys::get_rel_name(heap);
+        if n.is_null() {
+            format!("OID {}", heap.to_u32())
+        } else {
+            std::ffi::CStr::from_ptr(n).to_string_lossy().into_owned()
+        }
+    };
+    if pg_sys::pg_class_aclcheck(heap, pg_sys::GetUserId(), pg_sys::ACL_SELECT as pg_sys::AclMode)
+        != pg_sys::AclResult::ACLCHECK_OK
+    {
+        raise(
+            Code::ERRCODE_INSUFFICIENT_PRIVILEGE,
+            format!("permission denied for table {}", name()),
+            Some("BM25 scores read the index's statistics of the table: SELECT on the table is needed."),
+        );
+    }
+    if pg_sys::check_enable_rls(heap, pg_sys::InvalidOid, true)
+        == pg_sys::CheckEnableRlsResult::RLS_ENABLED as i32
+    {
+        raise(
+            Code::ERRCODE_INSUFFICIENT_PRIVILEGE,
+            format!("BM25 scoring of table {} is not available under its row-level security", name()),
+            Some("BM25 statistics count every row, including rows the policies hide from this role. The table's owner, or a role with BYPASSRLS, can score it."),
+        );
+    }
+}
+
 /// Open the index a query names, checking it is an `embedrank_bm25` index and that the current
 /// role may read its table; the caller closes it.
 unsafe fn open_index(oid: pg_sys::Oid) -> pg_sys::Relation {
@@ -320,11 +380,11 @@ pub unsafe fn cached(flinfo: *mut pg_sys::FmgrInfo, q: &Query) -> &'static Prepa
     let index = open_index(q.index);
     let prepared = if (*(*index).rd_rel).relkind as u8 == pg_sys::RELKIND_PARTITIONED_INDEX {
         let leaves = open_leaves(q.index);
-        let p = prepare(&leaves, None, &q.text);
+        let p = prepare(&leaves, None, &q.text, (*flinfo).fn_mcxt);
         close_all(leaves);
         p
     } else {
-        prepare(&[index], None, &q.text)
+        prepare(&[index], None, &q.text, (*flinfo).fn_mcxt)
     };
     pg_sys::index_close(index, pg_sys::AccessShareLock as pg_sys::LOCKMODE);
     if !slot.is_null() {

@@ -1,11 +1,13 @@
 //! Index scans: `ORDER BY body <&> q LIMIT k` (best BM25 score first) and `WHERE body @@@ q`.
 //!
 //! Ordered: the query is prepared once (its statistics and the documents that exist are fixed for
-//! the scan), then the core's block-max WAND finds the top k — 10 first, four times more each
-//! time the executor wants more rows, returning only the new ones (the order is total: score, then
-//! document id, so each top k is a prefix of the next). When every matching document has been
-//! returned, the rows no query term reaches follow (score 0, document order), so the index returns
-//! exactly the rows a sequential scan sorts — only faster.
+//! the scan), then the core's block-max WAND finds the rows in pages: the best 10, then the next
+//! 40, 160, … (at most [`MAX_BATCH`]) ranked after the last row returned (the order is total:
+//! score, then document id), so the scan's memory is bounded by a page however many rows match.
+//! When every matching row has been returned, the rows no query word reaches follow (score 0,
+//! document order; found by walking the document table beside the query words' lists), then the
+//! rows whose text is NULL (NULL score): the index returns exactly the rows a sort of a sequential
+//! scan returns, with ASC NULLS LAST — only faster.
 //!
 //! Match: the union of the query terms' posting lists, in document order.
 //!
@@ -15,17 +17,31 @@
 
 use super::dictionary::read_meta;
 use super::docs;
-use super::postings::{PageCursor, TidMap};
-use super::query::{close_all, open_leaves, prepare, read_query, Prepared, Query};
+use super::postings::PageCursor;
+use super::query::{check_may_read, close_all, open_leaves, prepare, read_query, Prepared, Query};
 use crate::errors::{raise, Code};
-use embedrank_core::bm25::{top_k, wand::Stats, Cursor};
+use embedrank_core::bm25::{top_k_after, wand::Stats, Cursor, Scored};
 use pgrx::prelude::*;
 use pgrx::{pg_sys, PgMemoryContexts};
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 
-/// First batch of an ordered scan, and how much each next batch grows.
+/// First page of an ordered scan, how much each next page grows, and the largest page.
 const FIRST_BATCH: usize = 10;
 const GROWTH: usize = 4;
+pub const MAX_BATCH: usize = 10_000;
+
+/// Where the ordered scan's sweep over the document table is.
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+enum Sweep {
+    /// Not started.
+    #[default]
+    Before,
+    /// Rows with text no query word reaches, from this document page.
+    Unmatched(u32),
+    /// Rows whose text is NULL, from this document page.
+    Nulls(u32),
+    Done,
+}
 
 #[derive(Default)]
 struct ScanState {
@@ -37,17 +53,19 @@ struct ScanState {
     recheck: bool,
     sweep_wanted: bool,
     started: bool,
+    /// The memory context the scan began in (the query's): statistics are shared within it.
+    context: usize,
     prepared: Option<Prepared>,
-    /// Rows ready to return: TID and score.
-    ready: VecDeque<(pg_sys::ItemPointerData, f32)>,
-    /// Ordered: size of the last batch, and the documents returned so far.
+    /// Rows ready to return: TID, score, NULL score.
+    ready: VecDeque<(pg_sys::ItemPointerData, f32, bool)>,
+    /// Ordered: size of the last page, and the last row returned from the lists.
     batch: usize,
-    returned: HashSet<u32>,
+    after: Option<Scored>,
     matches_done: bool,
-    /// The sweep over the document table: the next page, documents before `sweep_limit`, done.
-    sweep_next: Option<u32>,
+    sweep: Sweep,
+    /// The sweep skips documents before this id (later inserts) and those these cursors hold.
     sweep_limit: u32,
-    sweep_done: bool,
+    sweep_union: Vec<PageCursor>,
     /// Match: the term cursors.
     union: Vec<PageCursor>,
 }
@@ -70,8 +88,11 @@ pub unsafe extern "C-unwind" fn ambeginscan(
             pg_sys::palloc0(n * std::mem::size_of::<pg_sys::Datum>()) as *mut _;
         (*scan).xs_orderbynulls = pg_sys::palloc0(n * std::mem::size_of::<bool>()) as *mut bool;
     }
-    (*scan).opaque = PgMemoryContexts::CurrentMemoryContext
-        .leak_and_drop_on_delete(ScanState::default())
+    let state = ScanState {
+        context: pg_sys::CurrentMemoryContext as usize,
+        ..Default::default()
+    };
+    (*scan).opaque = PgMemoryContexts::CurrentMemoryContext.leak_and_drop_on_delete(state)
         as *mut std::ffi::c_void;
     scan
 }
@@ -85,7 +106,10 @@ pub unsafe extern "C-unwind" fn amrescan(
     norderbys: i32,
 ) {
     let st = state(scan);
-    *st = ScanState::default();
+    *st = ScanState {
+        context: st.context,
+        ..Default::default()
+    };
     // Postgres copies the keys into the scan descriptor only if the AM does.
     if !keys.is_null() && nkeys > 0 {
         std::ptr::copy(keys, (*scan).keyData, nkeys as usize);
@@ -175,25 +199,31 @@ unsafe fn start(scan: pg_sys::IndexScanDesc, st: &mut ScanState) {
     let Some(q) = st.query.clone() else {
         // A NULL query: no row matches; ordered, every row comes back (all scores NULL).
         st.matches_done = true;
-        st.sweep_done = !st.ordered;
+        if !st.ordered {
+            st.sweep = Sweep::Done;
+        }
         return;
     };
+    let context = st.context as pg_sys::MemoryContext;
     let p = if names_ancestor(index, &q) {
+        // The named partitioned index's table: its privileges and policies decide.
+        check_may_read(pg_sys::IndexGetRelation(q.index, false));
         let leaves = open_leaves(q.index);
-        let p = prepare(&leaves, Some(index), &q.text);
+        let p = prepare(&leaves, Some(index), &q.text, context);
         close_all(leaves);
         p
     } else {
-        prepare(&[index], Some(index), &q.text)
+        check_may_read((*(*index).rd_index).indrelid);
+        prepare(&[index], Some(index), &q.text, context)
     };
     if !st.ordered {
-        st.union = cursors(index, &p, None);
+        st.union = cursors(index, &p);
     }
     st.prepared = Some(p);
 }
 
 /// One cursor per query term the index holds.
-fn cursors(index: pg_sys::Relation, p: &Prepared, tids: Option<TidMap>) -> Vec<PageCursor> {
+fn cursors(index: pg_sys::Relation, p: &Prepared) -> Vec<PageCursor> {
     p.terms
         .iter()
         .filter_map(|t| Some((t, t.entry.as_ref()?)))
@@ -205,59 +235,88 @@ fn cursors(index: pg_sys::Relation, p: &Prepared, tids: Option<TidMap>) -> Vec<P
                 (e.max_tf, e.min_len),
                 p.bm25,
                 p.next_doc,
-                tids.clone(),
             )
         })
         .collect()
 }
 
-/// The next batch of an ordered scan: top `batch` by WAND, less what was returned.
+/// The next page of an ordered scan: the best `batch` rows ranked after the last one returned.
 unsafe fn next_batch(index: pg_sys::Relation, st: &mut ScanState) {
     let p = st.prepared.as_ref().expect("prepared");
     st.batch = if st.batch == 0 {
         FIRST_BATCH
     } else {
-        st.batch.saturating_mul(GROWTH)
+        st.batch.saturating_mul(GROWTH).min(MAX_BATCH)
     };
-    let tids: TidMap = Default::default();
-    let mut cs = cursors(index, p, Some(tids.clone()));
     let mut stats = Stats::default();
-    let top = top_k(&mut cs, &p.bm25, st.batch, &mut stats);
+    let top = top_k_after(&mut cursors(index, p), &p.bm25, st.batch, st.after, &mut stats);
     if top.len() < st.batch {
         st.matches_done = true;
     }
-    let tids = tids.borrow();
-    for s in top {
-        if st.returned.insert(s.doc) {
-            let tid = *tids.get(&s.doc).expect("a scored document's TID");
-            st.ready.push_back((tid, s.score));
+    st.after = top.last().copied().or(st.after);
+    // The rows' heap TIDs: walk fresh cursors to the documents, in id order.
+    let mut docs: Vec<u32> = top.iter().map(|s| s.doc).collect();
+    docs.sort_unstable();
+    let mut cs = cursors(index, p);
+    let mut tids = HashMap::with_capacity(docs.len());
+    for d in docs {
+        for c in cs.iter_mut() {
+            c.seek(d);
+            if c.doc() == d {
+                tids.insert(d, c.tid());
+                break;
+            }
         }
+    }
+    for s in top {
+        let tid = *tids.get(&s.doc).expect("a ranked document is in a list");
+        st.ready.push_back((tid, s.score, false));
     }
 }
 
-/// Ordered scan, after the matches: live rows no query term reaches, in document order, one
-/// document page at a time.
+/// Ordered scan, after the matches: first the rows no query word reaches, then the rows whose
+/// text is NULL, in document order, one document page at a time.
 unsafe fn sweep_page(index: pg_sys::Relation, st: &mut ScanState) {
-    let block = match st.sweep_next {
-        Some(b) => b,
-        None => {
-            let meta = read_meta(index);
-            st.sweep_limit = st.prepared.as_ref().map_or(meta.next_doc, |p| p.next_doc);
-            meta.docs_head
-        }
+    use super::format::NONE;
+    if st.sweep == Sweep::Before {
+        let meta = read_meta(index);
+        st.sweep_limit = st.prepared.as_ref().map_or(meta.next_doc, |p| p.next_doc);
+        st.sweep_union = st.prepared.as_ref().map_or(Vec::new(), |p| cursors(index, p));
+        st.sweep = Sweep::Unmatched(meta.docs_head);
+    }
+    let (block, nulls) = match st.sweep {
+        Sweep::Unmatched(b) => (b, false),
+        Sweep::Nulls(b) => (b, true),
+        _ => return,
     };
-    if block == super::format::NONE {
-        st.sweep_done = true;
+    if block == NONE {
+        st.sweep = if nulls {
+            Sweep::Done
+        } else {
+            Sweep::Nulls(read_meta(index).docs_head)
+        };
         return;
     }
     let (entries, next) = docs::read_page(index, block);
     for (_, e) in entries {
-        if !e.deleted && e.doc < st.sweep_limit && !st.returned.contains(&e.doc) {
-            st.ready.push_back((e.tid, 0.0));
+        if e.deleted || e.doc >= st.sweep_limit || e.null != nulls {
+            continue;
+        }
+        // Documents come in id order, as the lists' do: a merge tells which hold a query word.
+        let matched = !nulls
+            && st.sweep_union.iter_mut().any(|c| {
+                c.seek(e.doc);
+                c.doc() == e.doc
+            });
+        if !matched {
+            st.ready.push_back((e.tid, 0.0, nulls || st.query.is_none()));
         }
     }
-    st.sweep_next = Some(next);
-    pg_sys::check_for_interrupts!();
+    st.sweep = if nulls {
+        Sweep::Nulls(next)
+    } else {
+        Sweep::Unmatched(next)
+    };
 }
 
 /// Match scan: the next document in the union of the terms' lists.
@@ -297,11 +356,11 @@ pub unsafe extern "C-unwind" fn amgettuple(
         return true;
     }
     loop {
-        if let Some((tid, score)) = st.ready.pop_front() {
+        if let Some((tid, score, null)) = st.ready.pop_front() {
             (*scan).xs_heaptid = tid;
             if !(*scan).xs_orderbyvals.is_null() {
                 *(*scan).xs_orderbyvals = crate::pgfn::f8(0.0 - score as f64);
-                *(*scan).xs_orderbynulls = st.query.is_none();
+                *(*scan).xs_orderbynulls = null;
             }
             return true;
         }
@@ -310,7 +369,7 @@ pub unsafe extern "C-unwind" fn amgettuple(
             continue;
         }
         // With a match condition on the ORDER BY's own query, only matching rows qualify.
-        if st.sweep_done || !st.sweep_wanted {
+        if st.sweep == Sweep::Done || !st.sweep_wanted {
             return false;
         }
         sweep_page(index, st);
@@ -321,5 +380,6 @@ pub unsafe extern "C-unwind" fn amgettuple(
 pub unsafe extern "C-unwind" fn amendscan(scan: pg_sys::IndexScanDesc) {
     let st = state(scan);
     st.union.clear();
-    st.returned = HashSet::new();
+    st.sweep_union.clear();
+    st.ready.clear();
 }

@@ -15,7 +15,7 @@
 use super::dictionary::{self, read_meta};
 use super::docs;
 use super::format::Ptr;
-use super::postings::{block_contents, rewrite_block};
+use super::postings::{block_contents, block_header, rewrite_block};
 use crate::index::insert::WriterLock;
 use crate::index::pages::buffer::block_count;
 use pgrx::prelude::*;
@@ -92,7 +92,26 @@ pub unsafe extern "C-unwind" fn ambulkdelete(
         for (off, mut e) in entries {
             let (mut df, mut max_tf, mut min_len) = (0u32, 0u16, u32::MAX);
             let mut at: Ptr = e.head;
+            // Blocks hold ascending ids: one holds a dead document only if a dead id lies between
+            // the previous block's last document and its own; others are counted from their header.
+            let mut after: Option<u32> = None;
             while !at.is_none() {
+                let h = block_header(index, at);
+                let first_dead = after.map_or(0, |a| dead_docs.partition_point(|&d| d <= a));
+                let may_hold_dead = h.count > 0
+                    && dead_docs.get(first_dead).is_some_and(|&d| d <= h.last_doc);
+                if h.count > 0 {
+                    after = Some(h.last_doc);
+                }
+                if !may_hold_dead {
+                    df += h.count as u32;
+                    if h.count > 0 {
+                        max_tf = max_tf.max(h.max_tf);
+                        min_len = min_len.min(h.min_len);
+                    }
+                    at = h.next;
+                    continue;
+                }
                 let (h, postings) = block_contents(index, at);
                 let kept: Vec<_> = postings
                     .iter()

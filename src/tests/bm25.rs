@@ -35,9 +35,9 @@ const BM25_QUERIES: [&str; 8] = [
 
 /// Scores (the operator's values) of `ORDER BY body <&> q LIMIT k` in the order returned, with the
 /// index (checking the plan uses it without a Sort) or by a sequential scan and sort.
-fn bm25_ranking(table: &str, index: &str, q: &str, k: i64, use_index: bool) -> Vec<f64> {
+fn bm25_ranking(table: &str, index: &str, q: &str, k: i64, use_index: bool) -> Vec<Option<f64>> {
     let sql = format!(
-        "SELECT body <&> bm25_query('{index}', $q${q}$q$) AS s FROM {table} WHERE body IS NOT NULL
+        "SELECT body <&> bm25_query('{index}', $q${q}$q$) AS s FROM {table}
          ORDER BY body <&> bm25_query('{index}', $q${q}$q$) LIMIT {k}"
     );
     if use_index {
@@ -52,7 +52,7 @@ fn bm25_ranking(table: &str, index: &str, q: &str, k: i64, use_index: bool) -> V
     let out = Spi::connect(|c| {
         c.select(&sql, None, &[])
             .unwrap()
-            .map(|r| r.get::<f64>(1).unwrap().unwrap_or(f64::NAN))
+            .map(|r| r.get::<f64>(1).unwrap())
             .collect()
     });
     Spi::run("RESET enable_seqscan; RESET enable_indexscan").unwrap();
@@ -60,9 +60,9 @@ fn bm25_ranking(table: &str, index: &str, q: &str, k: i64, use_index: bool) -> V
 }
 
 /// For every query and several k: the index returns rows in score order with exactly the scores
-/// of the sequential scan's top k (so the same rows up to ties).
+/// of the sequential scan's top k (so the same rows up to ties), rows with NULL text last.
 fn assert_index_matches_seqscan(table: &str, index: &str) {
-    let rows = Spi::get_one::<i64>(&format!("SELECT count(*) FROM {table} WHERE body IS NOT NULL")).unwrap().unwrap();
+    let rows = Spi::get_one::<i64>(&format!("SELECT count(*) FROM {table}")).unwrap().unwrap();
     for q in BM25_QUERIES {
         for k in [1, 10, 11, 37, 200, rows + 5] {
             let got = bm25_ranking(table, index, q, k, true);
@@ -258,10 +258,78 @@ fn bm25_on_unlogged_empty_and_all_null_tables() {
     Spi::run("CREATE UNLOGGED TABLE bu (id int PRIMARY KEY, body text)").unwrap();
     Spi::run("CREATE INDEX bu_bm25 ON bu USING embedrank_bm25 (body)").unwrap();
     Spi::run("SET enable_seqscan = off").unwrap();
-    assert_eq!(Spi::get_one::<i64>("SELECT count(*) FROM (SELECT id FROM bu ORDER BY body <&> bm25_query('bu_bm25', 'driver') LIMIT 3) s").unwrap(), Some(0));
+    let top3 = "SELECT string_agg(id::text, ',' ORDER BY n) FROM (SELECT id, row_number() OVER () AS n FROM (SELECT id FROM bu ORDER BY body <&> bm25_query('bu_bm25', 'driver') LIMIT 3) s) t";
+    assert_eq!(Spi::get_one::<String>(top3).unwrap(), None);
+    // Rows whose text is NULL come back too, last (NULL scores), as a sort returns them.
     Spi::run("INSERT INTO bu SELECT i, NULL FROM generate_series(1, 10) i").unwrap();
-    assert_eq!(Spi::get_one::<i64>("SELECT count(*) FROM (SELECT id FROM bu ORDER BY body <&> bm25_query('bu_bm25', 'driver') LIMIT 3) s").unwrap(), Some(0));
+    assert_eq!(Spi::get_one::<i64>("SELECT count(*) FROM (SELECT id FROM bu ORDER BY body <&> bm25_query('bu_bm25', 'driver') LIMIT 3) s").unwrap(), Some(3));
     Spi::run("INSERT INTO bu VALUES (11, 'the driver'), (12, 'a car')").unwrap();
-    assert_eq!(text("SELECT string_agg(id::text, ',') FROM (SELECT id FROM bu ORDER BY body <&> bm25_query('bu_bm25', 'driver') LIMIT 3) s"), "11,12");
+    assert!(text(top3).starts_with("11,12,"));
+    assert_eq!(Spi::get_one::<i64>("SELECT count(*) FROM (SELECT id FROM bu ORDER BY body <&> bm25_query('bu_bm25', 'driver')) s").unwrap(), Some(12));
+    assert_eq!(Spi::get_one::<i64>("SELECT count(*) FROM bu WHERE body @@@ bm25_query('bu_bm25', 'driver')").unwrap(), Some(1));
     Spi::run("RESET enable_seqscan").unwrap();
+}
+
+#[pg_test]
+fn bm25_plans_the_index_only_where_its_scan_answers_exactly() {
+    bm25_corpus("bq", 1, 800, 0.4);
+    Spi::run("ALTER TABLE bq ADD COLUMN lang text DEFAULT 'en'").unwrap();
+    Spi::run("CREATE INDEX bq_bm25 ON bq USING embedrank_bm25 (body) WHERE lang = 'en'").unwrap();
+    Spi::run("SET enable_seqscan = off").unwrap();
+    // A partial index's predicate alone is no BM25 query: another plan answers.
+    assert!(!plan("SELECT * FROM bq WHERE lang = 'en'").contains("bq_bm25"));
+    assert_eq!(Spi::get_one::<i64>("SELECT count(*) FROM bq WHERE lang = 'en'").unwrap(), Some(800));
+    // Two ORDER BY keys: the scan orders by one, so the planner sorts instead.
+    let two = "SELECT id FROM bq WHERE lang = 'en' ORDER BY body <&> bm25_query('bq_bm25', 'driver'), body <&> bm25_query('bq_bm25', 'road'), id LIMIT 50";
+    assert!(plan(two).contains("\"Sort\""));
+    Spi::run("RESET enable_seqscan").unwrap();
+}
+
+#[pg_test]
+fn bm25_statistics_are_fresh_for_each_query_of_a_function() {
+    Spi::run("CREATE TABLE bf (id int PRIMARY KEY, body text)").unwrap();
+    Spi::run("CREATE INDEX bf_bm25 ON bf USING embedrank_bm25 (body)").unwrap();
+    Spi::run("INSERT INTO bf VALUES (1, 'a river'), (2, 'a road')").unwrap();
+    // One function, one statement start: each query still reads the statistics anew.
+    Spi::run("DO $$
+        DECLARE before bigint; after bigint;
+        BEGIN
+            SET LOCAL enable_seqscan = off;
+            before := (SELECT count(*) FROM bf WHERE body @@@ embedrank.bm25_query('bf_bm25', 'zanzibar'));
+            INSERT INTO bf VALUES (3, 'zanzibar');
+            after := (SELECT count(*) FROM bf WHERE body @@@ embedrank.bm25_query('bf_bm25', 'zanzibar'));
+            IF before <> 0 OR after <> 1 THEN
+                RAISE EXCEPTION 'zanzibar rows: % before, % after the insert', before, after;
+            END IF;
+        END $$").unwrap();
+}
+
+#[pg_test]
+fn bm25_options_configuration_dependency_and_row_level_security() {
+    Spi::run("CREATE TEXT SEARCH CONFIGURATION public.bm_conf (COPY = pg_catalog.english)").unwrap();
+    Spi::run("CREATE TABLE bo2 (id int PRIMARY KEY, body text)").unwrap();
+    Spi::run("INSERT INTO bo2 VALUES (1, 'driver driver road'), (2, 'driver')").unwrap();
+    Spi::run("SET search_path = public, embedrank").unwrap();
+    assert_error("CREATE INDEX ON bo2 USING embedrank_bm25 (body) WITH (text_config = 'bm_conf')", "22023", "must be schema-qualified");
+    Spi::run("CREATE INDEX bo2_bm25 ON bo2 USING embedrank_bm25 (body) WITH (text_config = 'public.bm_conf')").unwrap();
+    assert_error("DROP TEXT SEARCH CONFIGURATION public.bm_conf", "2BP01", "depends on");
+    // k1 and b apply at once; a new text_config needs REINDEX.
+    let s1 = float("SELECT bm25_score(body, bm25_query('bo2_bm25', 'driver')) FROM bo2 WHERE id = 1");
+    Spi::run("ALTER INDEX bo2_bm25 SET (k1 = 2.0)").unwrap();
+    let s2 = float("SELECT bm25_score(body, bm25_query('bo2_bm25', 'driver')) FROM bo2 WHERE id = 1");
+    assert!(s2 > s1, "a larger k1 saturates tf later: {s1} -> {s2}");
+    Spi::run("ALTER INDEX bo2_bm25 SET (text_config = 'simple')").unwrap();
+    assert_error("SELECT bm25_score(body, bm25_query('bo2_bm25', 'driver')) FROM bo2", "55000", "changed after it was built");
+    Spi::run("REINDEX INDEX bo2_bm25").unwrap();
+    assert!(float("SELECT bm25_score(body, bm25_query('bo2_bm25', 'driver')) FROM bo2 WHERE id = 1") > 0.0);
+    // Row-level security: a role the policies restrict cannot read statistics over hidden rows.
+    Spi::run("CREATE ROLE bm25_rls").unwrap();
+    Spi::run("GRANT SELECT ON bo2 TO bm25_rls").unwrap();
+    Spi::run("ALTER TABLE bo2 ENABLE ROW LEVEL SECURITY").unwrap();
+    Spi::run("CREATE POLICY only_two ON bo2 FOR SELECT USING (id = 2)").unwrap();
+    Spi::run("SET ROLE bm25_rls").unwrap();
+    assert_error("SELECT bm25_score('driver', bm25_query('bo2_bm25', 'driver'))", "42501", "row-level security");
+    Spi::run("SET enable_seqscan = off").unwrap();
+    assert_error("SELECT id FROM bo2 ORDER BY body <&> bm25_query('bo2_bm25', 'driver') LIMIT 1", "42501", "row-level security");
+    Spi::run("RESET enable_seqscan; RESET ROLE").unwrap();
 }

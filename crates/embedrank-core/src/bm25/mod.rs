@@ -24,7 +24,7 @@ pub mod postings;
 pub mod wand;
 
 pub use postings::{PostingList, PostingsBuilder};
-pub use wand::{exhaustive, top_k, Scored};
+pub use wand::{exhaustive, top_k, top_k_after, Scored};
 
 /// BM25 parameters and corpus statistics: what turns (tf, document length, df) into a score.
 #[derive(Clone, Copy, Debug, PartialEq)]

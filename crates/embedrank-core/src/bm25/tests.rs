@@ -135,3 +135,35 @@ fn empty_queries_and_k_zero() {
         n
     );
 }
+
+#[test]
+fn pages_of_top_k_after_the_last_result_equal_one_long_ranking() {
+    let (b, terms) = zipf_corpus(20_000, 5_000, 11);
+    let bm = b.bm25(DEFAULT_K1, DEFAULT_B);
+    let empty = PostingList::default();
+    let mut rng = LevelRng::new(21);
+    for _ in 0..40 {
+        let n = 1 + (rng.next_u64() % 4) as usize;
+        let query: Vec<&str> = (0..n)
+            .map(|_| {
+                let r = rng.next_f64();
+                terms[((r * r) * terms.len() as f64) as usize].as_str()
+            })
+            .collect();
+        let all = exhaustive(&mut cursors(&b, &bm, &query, &empty), &bm, usize::MAX);
+        for page in [1, 7, 100] {
+            let (mut got, mut after) = (Vec::new(), None);
+            loop {
+                let mut stats = wand::Stats::default();
+                let next = top_k_after(&mut cursors(&b, &bm, &query, &empty), &bm, page, after, &mut stats);
+                after = next.last().copied();
+                let done = next.len() < page;
+                got.extend(next);
+                if done {
+                    break;
+                }
+            }
+            assert_eq!(got, all, "query {query:?}, pages of {page}");
+        }
+    }
+}

@@ -37,10 +37,12 @@ impl Ord for Better {
     }
 }
 
-/// The best `k` kept so far; the worst of them on top.
+/// The best `k` kept so far; the worst of them on top. With `after`, only documents ranked after it
+/// (lower score, or equal score and larger id) are kept.
 struct TopK {
     k: usize,
     heap: BinaryHeap<Reverse<Better>>,
+    after: Option<Better>,
 }
 
 impl TopK {
@@ -54,6 +56,9 @@ impl TopK {
     }
 
     fn offer(&mut self, s: Scored) {
+        if self.after.is_some_and(|a| Better(s) >= a) {
+            return;
+        }
         if self.heap.len() < self.k {
             self.heap.push(Reverse(Better(s)));
         } else if self.heap.peek().is_some_and(|w| Better(s) > w.0) {
@@ -90,9 +95,23 @@ pub fn top_k<C: Cursor>(
     k: usize,
     stats: &mut Stats,
 ) -> Vec<Scored> {
+    top_k_after(cursors, bm25, k, None, stats)
+}
+
+/// The `k` best documents ranked after `after` (a result of an earlier search with the same
+/// cursors' lists and statistics; None: from the top): the next page of a ranking, in memory
+/// bounded by `k` however many documents match.
+pub fn top_k_after<C: Cursor>(
+    cursors: &mut [C],
+    bm25: &Bm25,
+    k: usize,
+    after: Option<Scored>,
+    stats: &mut Stats,
+) -> Vec<Scored> {
     let mut top = TopK {
         k,
-        heap: BinaryHeap::with_capacity(k + 1),
+        heap: BinaryHeap::with_capacity(k.min(1 << 16) + 1),
+        after: after.map(Better),
     };
     if k == 0 {
         return Vec::new();
@@ -170,6 +189,7 @@ pub fn exhaustive<C: Cursor>(cursors: &mut [C], bm25: &Bm25, k: usize) -> Vec<Sc
     let mut top = TopK {
         k,
         heap: BinaryHeap::new(),
+        after: None,
     };
     if k == 0 {
         return Vec::new();
