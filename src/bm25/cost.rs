@@ -33,8 +33,10 @@ pub unsafe extern "C-unwind" fn amcostestimate(
         || list_ptrs((*path).indexorderbys).len() > 1
         || names_another_index((*info).indexoid, path);
     if unusable {
-        *startup = f64::INFINITY;
-        *total = f64::INFINITY;
+        // Finite (a LIMIT above interpolates costs, and infinity would make NaN of them) but
+        // beyond disable_cost, so even a disabled sequential scan is preferred.
+        *startup = UNUSABLE_COST;
+        *total = UNUSABLE_COST;
         *selectivity = 1.0;
         *correlation = 0.0;
         *pages = 0.0;
@@ -76,6 +78,9 @@ pub unsafe extern "C-unwind" fn amcostestimate(
     *pages = read;
 }
 
+/// The cost of a path the scan cannot serve.
+const UNUSABLE_COST: f64 = 1.0e15;
+
 /// The index a `bm25query` expression names, where the plan shows it: a constant, or a row whose
 /// first field is a constant (`bm25_query('idx', $1)` inlined, in generic plans).
 unsafe fn named_index(arg: *mut pg_sys::Node) -> Option<pg_sys::Oid> {
@@ -88,7 +93,8 @@ unsafe fn named_index(arg: *mut pg_sys::Node) -> Option<pg_sys::Oid> {
             super::query::read_query((*c).constvalue).map(|q| q.index)
         }
         pg_sys::NodeTag::T_RowExpr => {
-            let first = *list_ptrs((*(arg as *mut pg_sys::RowExpr)).args).first()? as *mut pg_sys::Node;
+            let first =
+                *list_ptrs((*(arg as *mut pg_sys::RowExpr)).args).first()? as *mut pg_sys::Node;
             if (*first).type_ != pg_sys::NodeTag::T_Const {
                 return None;
             }

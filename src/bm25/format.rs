@@ -187,7 +187,10 @@ pub fn corrupted(index: pg_sys::Relation, what: String) -> ! {
 pub unsafe fn check_page(index: pg_sys::Relation, page: pg_sys::Page, block: u32, kind: u16) {
     let header = page as *const pg_sys::PageHeaderData;
     let special_ok = (*header).pd_special as usize
-        == pg_sys::BLCKSZ as usize - maxalign(std::mem::size_of::<Special>());
+        == pg_sys::BLCKSZ as usize - maxalign(std::mem::size_of::<Special>())
+        && (*header).pd_lower as usize >= header_size()
+        && (*header).pd_lower <= (*header).pd_upper
+        && (*header).pd_upper <= (*header).pd_special;
     let sp = special_ptr(page);
     if !special_ok || (*sp).magic != MAGIC || (*sp).kind != kind {
         corrupted(index, format!("contains a corrupted page at block {block}"));

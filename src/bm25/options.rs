@@ -98,7 +98,9 @@ unsafe extern "C-unwind" fn validate_config(value: *const std::ffi::c_char) {
     }
     let oid = config_oid(value);
     let name = std::ffi::CStr::from_ptr(value).to_string_lossy();
-    if !name.contains('.') && config_namespace(oid) != pg_sys::Oid::from(pg_sys::PG_CATALOG_NAMESPACE) {
+    if !name.contains('.')
+        && config_namespace(oid) != pg_sys::Oid::from(pg_sys::PG_CATALOG_NAMESPACE)
+    {
         raise(
             Code::ERRCODE_INVALID_PARAMETER_VALUE,
             format!("text_config \"{name}\" must be schema-qualified"),

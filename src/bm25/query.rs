@@ -203,7 +203,8 @@ pub fn prepare(
             first
         });
         if first_of_query && !context.is_null() {
-            PgMemoryContexts::For(context).leak_and_drop_on_delete(ForgetOnDelete(context as usize));
+            PgMemoryContexts::For(context)
+                .leak_and_drop_on_delete(ForgetOnDelete(context as usize));
         }
         s
     });
@@ -307,8 +308,11 @@ pub unsafe fn check_may_read(heap: pg_sys::Oid) {
             std::ffi::CStr::from_ptr(n).to_string_lossy().into_owned()
         }
     };
-    if pg_sys::pg_class_aclcheck(heap, pg_sys::GetUserId(), pg_sys::ACL_SELECT as pg_sys::AclMode)
-        != pg_sys::AclResult::ACLCHECK_OK
+    if pg_sys::pg_class_aclcheck(
+        heap,
+        pg_sys::GetUserId(),
+        pg_sys::ACL_SELECT as pg_sys::AclMode,
+    ) != pg_sys::AclResult::ACLCHECK_OK
     {
         raise(
             Code::ERRCODE_INSUFFICIENT_PRIVILEGE,
@@ -340,21 +344,7 @@ unsafe fn open_index(oid: pg_sys::Oid) -> pg_sys::Relation {
             ),
         );
     }
-    if pg_sys::pg_class_aclcheck(
-        heap,
-        pg_sys::GetUserId(),
-        pg_sys::ACL_SELECT as pg_sys::AclMode,
-    ) != pg_sys::AclResult::ACLCHECK_OK
-    {
-        let name = std::ffi::CStr::from_ptr(pg_sys::get_rel_name(heap))
-            .to_string_lossy()
-            .into_owned();
-        raise(
-            Code::ERRCODE_INSUFFICIENT_PRIVILEGE,
-            format!("permission denied for table {name}"),
-            Some("BM25 scores read the index's statistics of the table: SELECT on the table is needed."),
-        );
-    }
+    check_may_read(heap);
     let index = pg_sys::index_open(oid, pg_sys::AccessShareLock as pg_sys::LOCKMODE);
     let rel = &*(*index).rd_rel;
     let name = super::format::rel_name(index);

@@ -249,7 +249,13 @@ unsafe fn next_batch(index: pg_sys::Relation, st: &mut ScanState) {
         st.batch.saturating_mul(GROWTH).min(MAX_BATCH)
     };
     let mut stats = Stats::default();
-    let top = top_k_after(&mut cursors(index, p), &p.bm25, st.batch, st.after, &mut stats);
+    let top = top_k_after(
+        &mut cursors(index, p),
+        &p.bm25,
+        st.batch,
+        st.after,
+        &mut stats,
+    );
     if top.len() < st.batch {
         st.matches_done = true;
     }
@@ -281,7 +287,10 @@ unsafe fn sweep_page(index: pg_sys::Relation, st: &mut ScanState) {
     if st.sweep == Sweep::Before {
         let meta = read_meta(index);
         st.sweep_limit = st.prepared.as_ref().map_or(meta.next_doc, |p| p.next_doc);
-        st.sweep_union = st.prepared.as_ref().map_or(Vec::new(), |p| cursors(index, p));
+        st.sweep_union = st
+            .prepared
+            .as_ref()
+            .map_or(Vec::new(), |p| cursors(index, p));
         st.sweep = Sweep::Unmatched(meta.docs_head);
     }
     let (block, nulls) = match st.sweep {
@@ -309,7 +318,8 @@ unsafe fn sweep_page(index: pg_sys::Relation, st: &mut ScanState) {
                 c.doc() == e.doc
             });
         if !matched {
-            st.ready.push_back((e.tid, 0.0, nulls || st.query.is_none()));
+            st.ready
+                .push_back((e.tid, 0.0, nulls || st.query.is_none()));
         }
     }
     st.sweep = if nulls {

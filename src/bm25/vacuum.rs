@@ -98,8 +98,8 @@ pub unsafe extern "C-unwind" fn ambulkdelete(
             while !at.is_none() {
                 let h = block_header(index, at);
                 let first_dead = after.map_or(0, |a| dead_docs.partition_point(|&d| d <= a));
-                let may_hold_dead = h.count > 0
-                    && dead_docs.get(first_dead).is_some_and(|&d| d <= h.last_doc);
+                let may_hold_dead =
+                    h.count > 0 && dead_docs.get(first_dead).is_some_and(|&d| d <= h.last_doc);
                 if h.count > 0 {
                     after = Some(h.last_doc);
                 }

@@ -1,7 +1,7 @@
 //! Planner cost estimate: cheap for `ORDER BY vector <op> const LIMIT k`, prohibitive otherwise.
 //!
-//! The index answers only ordering by distance, so a path without ORDER BY operators gets an
-//! infinite cost (plain WHERE queries never use it; on PG18 it also counts as disabled, so even
+//! The index answers only ordering by distance, so a path without ORDER BY operators gets a
+//! prohibitive cost (plain WHERE queries never use it; on PG18 it also counts as disabled, so even
 //! `enable_seqscan = off` does not make the planner pick it). For an ordered scan the work is roughly the
 //! elements an HNSW search visits — about ef_search × m distance computations, growing slowly with
 //! the table — and nearly all of it happens before the first row, so startup cost ≈ total cost.
@@ -26,8 +26,10 @@ pub unsafe extern "C-unwind" fn amcostestimate(
     *selectivity = 1.0;
     *correlation = 0.0;
     if (*path).indexorderbys.is_null() {
-        *startup = f64::INFINITY;
-        *total = f64::INFINITY;
+        // Finite (a LIMIT above interpolates costs, and infinity would make NaN of them, which
+        // compares as neither better nor worse) but beyond disable_cost.
+        *startup = 1.0e15;
+        *total = 1.0e15;
         *pages = 0.0;
         // PG18 compares paths by their number of disabled nodes before cost, so with
         // enable_seqscan = off an infinitely costly index path would beat a disabled seq scan:

@@ -155,7 +155,13 @@ fn pages_of_top_k_after_the_last_result_equal_one_long_ranking() {
             let (mut got, mut after) = (Vec::new(), None);
             loop {
                 let mut stats = wand::Stats::default();
-                let next = top_k_after(&mut cursors(&b, &bm, &query, &empty), &bm, page, after, &mut stats);
+                let next = top_k_after(
+                    &mut cursors(&b, &bm, &query, &empty),
+                    &bm,
+                    page,
+                    after,
+                    &mut stats,
+                );
                 after = next.last().copied();
                 let done = next.len() < page;
                 got.extend(next);
