@@ -224,25 +224,38 @@ fn make_room(state: &mut BuildState) -> bool {
     if step == 0 {
         return false;
     }
+    // Besides the reservations, the rows' small allocations (TID lists, duplicate-map lists, the
+    // row's prepared vector) must find room until the next step: probe for that much on top, so
+    // the process refuses here — an ERROR — rather than in an allocation that would abort it.
+    let margin = step
+        .saturating_mul(STATE_BYTES_PER_ELEMENT)
+        .saturating_add(1 << 20);
     let refused = graph.try_reserve(step).is_err()
         || state.tids.try_reserve_exact(step).is_err()
-        || state.duplicates.try_reserve(step).is_err();
+        || state.duplicates.try_reserve(step).is_err()
+        || Vec::<u8>::new().try_reserve_exact(margin).is_err();
     if refused {
-        let mb = |b: usize| b.div_ceil(1 << 20);
-        out_of_memory(
-            format!(
-                "Failed on request of about {} MB to grow the embedrank_hnsw build graph past {} tuples ({} MB held).",
-                mb(step.saturating_mul(per)),
-                graph.len(),
-                mb(used)
-            ),
-            &format!(
-                "maintenance_work_mem ({} MB) is more than this server process can allocate. Lower it: once the graph fills it, the build goes on with slower on-disk inserts.",
-                mb(state.memory_limit)
-            ),
-        );
+        build_out_of_memory(state, step.saturating_mul(per), used);
     }
     true
+}
+
+/// ERROR 53200 for a build that could not get `bytes` more, holding `used`.
+fn build_out_of_memory(state: &BuildState, bytes: usize, used: usize) -> ! {
+    let mb = |b: usize| b.div_ceil(1 << 20);
+    let len = state.graph.as_ref().map_or(0, |g| g.len());
+    out_of_memory(
+        format!(
+            "Failed on request of about {} MB to grow the embedrank_hnsw build graph past {} tuples ({} MB held).",
+            mb(bytes),
+            len,
+            mb(used)
+        ),
+        &format!(
+            "maintenance_work_mem ({} MB) is more than this server process can allocate. Lower it: once the graph fills it, the build goes on with slower on-disk inserts.",
+            mb(state.memory_limit)
+        ),
+    )
 }
 
 /// Before scanning: if the table's row estimate (from ANALYZE/VACUUM) says the graph will not fit in
@@ -322,6 +335,9 @@ unsafe extern "C-unwind" fn build_callback(
         if let Some(&id) = ids.iter().find(|&&id| {
             same_bits(graph.vector(id), &v) && state.tids[id as usize].len() < page::MAX_HEAP_TIDS
         }) {
+            if state.tids[id as usize].try_reserve(1).is_err() {
+                build_out_of_memory(state, 64, state_bytes(state));
+            }
             state.tids[id as usize].push(*tid);
             return;
         }
@@ -347,10 +363,21 @@ unsafe extern "C-unwind" fn build_callback(
         insert_vector(state.index, &v, *tid);
         return;
     }
+    // The graph, the TID lists and the map have room (make_room); the small lists are grown
+    // fallibly too.
+    let mut tids = Vec::new();
+    if tids.try_reserve_exact(1).is_err() {
+        build_out_of_memory(state, 64, state_bytes(state));
+    }
+    tids.push(*tid);
     let graph = state.graph.as_mut().expect("in-memory graph");
     let id = graph.push(&v);
-    state.tids.push(vec![*tid]);
-    state.duplicates.entry(key).or_default().push(id);
+    state.tids.push(tids);
+    let same_hash = state.duplicates.entry(key).or_default();
+    if same_hash.try_reserve(1).is_err() {
+        build_out_of_memory(state, 64, state_bytes(state));
+    }
+    same_hash.push(id);
 }
 
 /// Whether two vectors hold the same bits (float `==` would call −0 and +0 equal — distinct bit
