@@ -15,7 +15,7 @@
 //! - `postings`   — the page-backed cursor, block placement and appends;
 //! - `docs`       — the document table;
 //! - `query`      — `bm25query`, a query prepared against an index's statistics;
-//! - `operators`  — `<&>`, `@@@`, `bm25_score()` row by row;
+//! - `operators`  — `<&>`, `@@@`, `bm25_score()` row by row; `selectivity` — `@@@`'s estimator;
 //! - `build`, `insert`, `scan`, `vacuum`, `cost`, `options` — the access-method callbacks.
 //!
 //! Pages are read and written only through the index wing's pages layer (`crate::index::pages`:
@@ -35,6 +35,7 @@ pub mod options;
 pub mod postings;
 pub mod query;
 pub mod scan;
+pub mod selectivity;
 pub mod vacuum;
 
 use crate::index::insert::WriterLock;
@@ -131,8 +132,11 @@ CREATE FUNCTION bm25_match(text, bm25query) RETURNS boolean
     AS 'MODULE_PATHNAME', 'er_bm25_match' LANGUAGE C STABLE STRICT PARALLEL SAFE COST 100;
 
 CREATE OPERATOR <&> (LEFTARG = text, RIGHTARG = bm25query, FUNCTION = bm25_distance);
+-- The fraction of rows holding a query word, from the named index's document frequencies.
+CREATE FUNCTION bm25_match_sel(internal, oid, internal, integer) RETURNS float8
+    AS 'MODULE_PATHNAME', 'er_bm25_match_sel' LANGUAGE C STABLE STRICT PARALLEL SAFE;
 CREATE OPERATOR @@@ (LEFTARG = text, RIGHTARG = bm25query, FUNCTION = bm25_match,
-                     RESTRICT = contsel, JOIN = contjoinsel);
+                     RESTRICT = bm25_match_sel, JOIN = contjoinsel);
 
 CREATE OPERATOR CLASS text_bm25_ops DEFAULT FOR TYPE text USING embedrank_bm25 AS
     OPERATOR 1 @@@ (text, bm25query),

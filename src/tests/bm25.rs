@@ -158,6 +158,15 @@ fn bm25_match_operator_scan_and_analysis() {
         assert_eq!(by_index, by_seq, "{q}");
         assert_eq!(by_seq, scored, "{q}");
     }
+    // The planner's row estimate for a word comes from its document frequency.
+    Spi::run("ANALYZE bm").unwrap();
+    for word in ["driver", "zanzibar", "negligence"] {
+        let cond = format!("body @@@ bm25_query('bm_bm25', '{word}')");
+        let actual = Spi::get_one::<i64>(&format!("SELECT count(*) FROM bm WHERE {cond}")).unwrap().unwrap() as f64;
+        let p = plan(&format!("SELECT * FROM bm WHERE {cond}"));
+        let est: f64 = p.split("\"Plan Rows\":").nth(1).unwrap().split([',', '}']).next().unwrap().trim().parse().unwrap();
+        assert!(est >= actual * 0.5 && est <= actual * 2.0 + 2.0, "{word}: estimated {est} rows, {actual} hold it");
+    }
     // Snowball stemming: negligent finds negligence; codes and versions stay whole.
     assert!(Spi::get_one::<bool>("SELECT 'The negligence of the operator' @@@ bm25_query('bm_bm25', 'negligent')").unwrap().unwrap());
     assert!(Spi::get_one::<bool>("SELECT body @@@ bm25_query('bm_bm25', 'XJ-9000') FROM bm WHERE id = -2").unwrap().unwrap());
