@@ -275,8 +275,11 @@ unsafe fn next_batch(index: pg_sys::Relation, st: &mut ScanState) {
         }
     }
     for s in top {
-        let tid = *tids.get(&s.doc).expect("a ranked document is in a list");
-        st.ready.push_back((tid, s.score, false));
+        // A document missing now lost its postings to a VACUUM since it was ranked: VACUUM only
+        // removes rows no snapshot sees, so the scan would not have returned it anyway.
+        if let Some(&tid) = tids.get(&s.doc) {
+            st.ready.push_back((tid, s.score, false));
+        }
     }
 }
 
