@@ -151,9 +151,12 @@ fn pages_of_top_k_after_the_last_result_equal_one_long_ranking() {
             })
             .collect();
         let all = exhaustive(&mut cursors(&b, &bm, &query, &empty), &bm, usize::MAX);
+        // Every page re-walks the lists: page through the first 500 rows (and to the end when
+        // fewer match), which covers pages ending inside runs of equal scores.
+        let all = &all[..all.len().min(500)];
         for page in [1, 7, 100] {
             let (mut got, mut after) = (Vec::new(), None);
-            loop {
+            while got.len() < all.len() {
                 let mut stats = wand::Stats::default();
                 let next = top_k_after(
                     &mut cursors(&b, &bm, &query, &empty),
@@ -169,6 +172,7 @@ fn pages_of_top_k_after_the_last_result_equal_one_long_ranking() {
                     break;
                 }
             }
+            got.truncate(all.len());
             assert_eq!(got, all, "query {query:?}, pages of {page}");
         }
     }
