@@ -99,6 +99,9 @@ thread_local! {
     static QUERY_STATS: RefCell<Vec<(StatsKey, Rc<QueryStats>)>> = const { RefCell::new(Vec::new()) };
 }
 
+/// Most (query, index) statistics kept at once.
+const MAX_CACHED: usize = 64;
+
 /// Allocated in a query's context: its deletion drops that query's statistics.
 struct ForgetOnDelete(usize);
 
@@ -199,6 +202,11 @@ pub fn prepare(
         let first_of_query = QUERY_STATS.with(|c| {
             let mut c = c.borrow_mut();
             let first = !c.iter().any(|(k, _)| k.context == key.context);
+            // Bounded: a join feeding many query texts to one query keeps the latest 64 (an
+            // evicted pair asked again reads the statistics again).
+            if c.len() >= MAX_CACHED {
+                c.remove(0);
+            }
             c.push((key, s.clone()));
             first
         });
