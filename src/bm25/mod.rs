@@ -38,7 +38,7 @@ pub mod scan;
 pub mod selectivity;
 pub mod vacuum;
 
-use crate::index::insert::WriterLock;
+use crate::index::pages::lock::PageLock;
 use crate::pg_fn;
 use pgrx::prelude::*;
 use pgrx::{pg_sys, PgBox};
@@ -103,7 +103,7 @@ unsafe extern "C-unwind" fn aminsert(
         let config = pg_sys::Oid::from(dictionary::read_meta(index).config);
         Some(analyze::analyze(config, *values))
     };
-    let _lock = WriterLock::take(index);
+    let _lock = PageLock::exclusive(index, format::META_BLOCK); // the writer lock
     let meta = dictionary::read_meta(index);
     insert::insert_document(index, meta, a, *heap_tid);
     false

@@ -14,10 +14,10 @@
 
 use super::dictionary::{self, read_meta};
 use super::docs;
-use super::format::Ptr;
+use super::format::{self, Ptr};
 use super::postings::{block_contents, block_header, rewrite_block};
-use crate::index::insert::WriterLock;
 use crate::index::pages::buffer::block_count;
+use crate::index::pages::lock::PageLock;
 use pgrx::prelude::*;
 use pgrx::{pg_sys, PgBox};
 
@@ -45,7 +45,7 @@ pub unsafe extern "C-unwind" fn ambulkdelete(
     let Some(callback) = callback else {
         return stats;
     };
-    let _lock = WriterLock::take(index);
+    let _lock = PageLock::exclusive(index, format::META_BLOCK); // the writer lock
     let meta = read_meta(index);
 
     // 1. Dead documents.

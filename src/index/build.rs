@@ -18,7 +18,7 @@
 //! Linking threads add a visited bitset each (one bit per element) and 4,096 lock stripes.
 
 use super::graph::read_meta;
-use super::insert::{insert_vector, WriterLock};
+use super::insert::insert_vector;
 use super::metric::{index_metric, prepare, search_metric};
 use super::options::{self, index_options};
 use super::pages::buffer::{block_count, ExclusiveBuffer};
@@ -321,7 +321,6 @@ unsafe extern "C-unwind" fn build_callback(
         progress(pg_sys::PROGRESS_CREATEIDX_TUPLES_DONE, state.tuples as i64);
     }
     if state.on_disk {
-        let _lock = WriterLock::take(state.index);
         insert_vector(state.index, &v, *tid);
         return;
     }
@@ -359,7 +358,6 @@ unsafe extern "C-unwind" fn build_callback(
         state.tids = Vec::new();
         state.duplicates = HashMap::default();
         state.on_disk = true;
-        let _lock = WriterLock::take(state.index);
         insert_vector(state.index, &v, *tid);
         return;
     }

@@ -4,10 +4,12 @@
 //!
 //! Reads take a share content lock for the few microseconds they copy or compute; nothing is held
 //! between calls, so scans run concurrently with inserts (which lock pages exclusively to change them).
-//! Writes (`set_links`) are one WAL record each, through `write`.
+//! Writes (`set_links`) are one WAL record each, through `write`; a writer's read-modify-write of a
+//! list holds the list's page-level lock (`lock_list`).
 
 use super::pages::buffer::{with_data_page, with_page};
 use super::pages::format::{self as page, Meta, Node};
+use super::pages::lock::PageLock;
 use super::write;
 use crate::errors::{raise, Code};
 use embedrank_core::distance::Metric;
@@ -95,6 +97,8 @@ pub struct PageGraph {
     pub metric: Metric,
     /// Elements already read, when the caller computes many node-to-node distances (insert, vacuum).
     cache: Option<ElementCache>,
+    /// The list lock this writer holds (`lock_list`), if any.
+    held: Option<PageLock>,
 }
 
 impl PageGraph {
@@ -110,6 +114,7 @@ impl PageGraph {
                     .with(|s| s.borrow_mut().take())
                     .unwrap_or_default()
             }),
+            held: None,
         }
     }
 
@@ -290,6 +295,19 @@ impl GraphStore for PageGraph {
 
     fn capacity(&self, level: usize) -> usize {
         page::level_capacity(self.m, level)
+    }
+
+    /// The page-level lock of the block `n`'s lists are on (a lock-manager lock, not a buffer lock:
+    /// the algorithm reads other pages while it holds it). Concurrent writers of lists on one block
+    /// take turns; scans never take it.
+    fn lock_list(&mut self, n: Node) {
+        debug_assert!(self.held.is_none(), "one list lock at a time");
+        let block = page::node_block(self.neighbor_item(n));
+        self.held = Some(PageLock::exclusive(self.index, block));
+    }
+
+    fn unlock_list(&mut self, _n: Node) {
+        self.held = None;
     }
 }
 

@@ -8,14 +8,26 @@
 //! takes the space of one VACUUM freed when there is some (see [`place`]), so an index under steady
 //! updates stays the same size instead of growing until REINDEX.
 //!
-//! Concurrency: writers (insert, vacuum's repair) serialise on a page-level lock of the index
-//! (block 0's lock tag, not a buffer lock), held to the end of the insert; scans never take it and
-//! read pages under share buffer locks, so they run alongside. Every page change is its own
-//! GenericXLog record, so a crash leaves at worst an element without back links — reachable through
-//! its own links' neighbours once later inserts link to it, and never a dangling pointer.
+//! Concurrency, as pgvector's: writers do not serialise on one lock.
+//! - The index's *update lock* ([`UpdateLock`], a page-level lock on block 0's tag, not a buffer
+//!   lock) is held by every insert in share mode, so inserts run side by side; an insert that sets
+//!   the entry point (the first element, or one above the entry's level — rare: 1 in m^level) holds it
+//!   exclusively. VACUUM takes it exclusively for a moment to wait out the inserts that started
+//!   before its sweep, and to move the entry point.
+//! - A neighbour list's read-modify-write (a back link, a repair) holds the list's page-level lock
+//!   (the tag of the block the list is on; [`PageGraph`]'s `lock_list`), so two writers never lose
+//!   each other's links; a writer holds at most one list lock at a time, so they cannot deadlock.
+//! - Everything else is decided under a page's exclusive buffer lock: taking free space, joining a
+//!   duplicate's TIDs, and the meta page's hints (the insert page and the first page with free
+//!   space, changed only if no other writer moved them first).
+//!
+//! Scans take none of these locks: they read pages under share buffer locks. Every page change is its
+//! own GenericXLog record, so a crash leaves at worst an element without back links — reachable
+//! through its own links' neighbours once later inserts link to it, and never a dangling pointer.
 
 use super::graph::{read_meta, PageGraph};
 use super::pages::format::{self as page, Meta, Node};
+use super::pages::lock::PageLock;
 use super::write;
 use crate::errors::{raise, Code};
 use embedrank_core::hnsw::{random_level, Candidate, Inserter, LevelRng};
@@ -30,22 +42,18 @@ thread_local! {
     ));
 }
 
-/// Lock serialising index writers (insert, vacuum) against each other.
-pub struct WriterLock(pg_sys::Relation);
+/// The index's update lock (see the module comment).
+pub struct UpdateLock;
 
-impl WriterLock {
-    pub fn take(index: pg_sys::Relation) -> Self {
-        unsafe { pg_sys::LockPage(index, page::META_BLOCK, pg_sys::ExclusiveLock as i32) };
-        WriterLock(index)
+impl UpdateLock {
+    /// Held by inserts (which may run together).
+    pub fn share(index: pg_sys::Relation) -> PageLock {
+        PageLock::share(index, page::META_BLOCK)
     }
-}
 
-impl Drop for WriterLock {
-    fn drop(&mut self) {
-        // On ERROR the lock is released by transaction abort instead.
-        if !std::thread::panicking() {
-            unsafe { pg_sys::UnlockPage(self.0, page::META_BLOCK, pg_sys::ExclusiveLock as i32) };
-        }
+    /// Held alone: to change the entry point, or to wait for the inserts under way.
+    pub fn exclusive(index: pg_sys::Relation) -> PageLock {
+        PageLock::exclusive(index, page::META_BLOCK)
     }
 }
 
@@ -69,7 +77,7 @@ pub fn new_level(m: usize) -> usize {
         .clamp(super::options::forced_level(m), page::max_level(m))
 }
 
-/// Insert `v` (already prepared for the metric) for heap row `tid`. The caller holds [`WriterLock`].
+/// Insert `v` (already prepared for the metric) for heap row `tid`, under the update lock it takes.
 pub unsafe fn insert_vector(index: pg_sys::Relation, v: &[f32], tid: pg_sys::ItemPointerData) {
     let mut meta = read_meta(index);
     let values = meta.encoding().values(meta.dims as usize);
@@ -81,11 +89,22 @@ pub unsafe fn insert_vector(index: pg_sys::Relation, v: &[f32], tid: pg_sys::Ite
         );
     }
     let level = new_level(meta.m as usize);
+    let sets_entry = |meta: &Meta| meta.entry == 0 || level as i32 > meta.entry_level;
+    let mut lock = UpdateLock::share(index);
+    meta = read_meta(index);
+    if sets_entry(&meta) {
+        drop(lock);
+        lock = UpdateLock::exclusive(index);
+        meta = read_meta(index);
+    }
     if meta.entry == 0 {
-        let n = place(index, &mut meta, level, tid, v, &[]);
-        meta.entry = n;
-        meta.entry_level = level as i32;
-        write::write_meta(index, &meta);
+        let (n, hints) = place(index, level, tid, v, &[]);
+        write::update_meta(index, |m| {
+            hints.apply(m);
+            m.entry = n;
+            m.entry_level = level as i32;
+        });
+        drop(lock);
         return;
     }
     let mut g = PageGraph::new(index, &meta, true);
@@ -106,16 +125,42 @@ pub unsafe fn insert_vector(index: pg_sys::Relation, v: &[f32], tid: pg_sys::Ite
         .iter()
         .map(|l| l.iter().map(|x| x.node).collect())
         .collect();
-    let before = (meta.insert_block, meta.free_block);
-    let n = place(index, &mut meta, level, tid, v, &lists);
+    let (n, hints) = place(index, level, tid, v, &lists);
     g.forget(n); // a reused slot may have been read (as a deleted element) during the search
     inserter.link_back(&mut g, n);
-    if level > ep_level || (meta.insert_block, meta.free_block) != before {
-        if level > ep_level {
-            meta.entry = n;
-            meta.entry_level = level as i32;
+    let sets_entry = level > ep_level; // only ever under the exclusive lock
+    if sets_entry || hints.changed() {
+        write::update_meta(index, |m| {
+            hints.apply(m);
+            if sets_entry {
+                m.entry = n;
+                m.entry_level = level as i32;
+            }
+        });
+    }
+    drop(lock);
+}
+
+/// The meta page's placement hints as an insert found them and as it leaves them.
+struct Hints {
+    found: (u32, u32),
+    left: (u32, u32),
+}
+
+impl Hints {
+    fn changed(&self) -> bool {
+        self.found != self.left
+    }
+
+    /// Moves each hint of `m` to where this insert left it, unless another writer moved it first
+    /// (an insert that extended the index too, or a VACUUM that freed space further back).
+    fn apply(&self, m: &mut Meta) {
+        if m.insert_block == self.found.0 {
+            m.insert_block = self.left.0;
         }
-        write::write_meta(index, &meta);
+        if m.free_block == self.found.1 {
+            m.free_block = self.left.1;
+        }
     }
 }
 
@@ -129,8 +174,24 @@ const UNFITTING_PAGES_PER_INSERT: u32 = 8;
 /// Write the new element (and its neighbour lists) where it goes: into the space of a deleted element
 /// from `meta.free_block` on, else at the end of the index. Moves `meta.free_block` past pages that
 /// have no deleted element left, up to the first that still has some (kept for the elements that
-/// fit its slots; the caller writes the meta page when it changed).
+/// fit its slots). Returns the node and the hints for the caller to write to the meta page.
 unsafe fn place(
+    index: pg_sys::Relation,
+    level: usize,
+    tid: pg_sys::ItemPointerData,
+    v: &[f32],
+    lists: &[Vec<Node>],
+) -> (Node, Hints) {
+    // The hints as they are now: another insert may have moved them while this one searched.
+    let mut meta = read_meta(index);
+    let found = (meta.insert_block, meta.free_block);
+    let n = find_place(index, &mut meta, level, tid, v, lists);
+    let left = (meta.insert_block, meta.free_block);
+    (n, Hints { found, left })
+}
+
+/// [`place`] with the hints in `meta`, which it moves.
+unsafe fn find_place(
     index: pg_sys::Relation,
     meta: &mut Meta,
     level: usize,

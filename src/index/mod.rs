@@ -99,7 +99,6 @@ unsafe extern "C-unwind" fn aminsert(
     let Some(v) = metric::prepare(meta.metric, meta.encoding(), &raw) else {
         return false;
     };
-    let _lock = insert::WriterLock::take(index);
     insert::insert_vector(index, &v, *heap_tid);
     false
 }

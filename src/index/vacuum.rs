@@ -1,30 +1,30 @@
 //! VACUUM: drop dead heap TIDs, repair the graph around elements that lost all of theirs, then free
-//! their space for reuse — without holding inserts up for the whole run.
+//! their space for reuse — while inserts go on.
 //!
-//! 1. *Sweep* (page by page, no writer lock): each page's dead heap TIDs are removed under its exclusive
-//!    buffer lock in one WAL record; an element left with none is marked deleted-but-linked
+//! 1. *Sweep* (page by page): each page's dead heap TIDs are removed under its exclusive buffer lock
+//!    in one WAL record; an element left with none is marked deleted-but-linked
 //!    ([`page::DELETED_LINKED`]). From then on inserts walk through it but never choose it as a
 //!    neighbour. Elements an earlier VACUUM left in that state (it was cancelled) are picked up too.
 //! 2. *Repair* (only if something is deleted): first wait for inserts already running (take and drop
-//!    the writer lock: an insert that started before step 1 may still link to a now-deleted element).
-//!    Move the entry point off a deleted element. Then page by page, under the writer lock for that
-//!    page only, every live element linking to a deleted one has that list mended by the core crate's
-//!    `Inserter::repair`, on the insert's own code: its live links stay, and the deleted links' slots
-//!    go to the live elements beyond them (a walk through the deleted ones, so a region deleted as a
-//!    whole is crossed; an ef_construction search only when that finds none), chosen with the
-//!    heuristic, with back links. Elements that inserts add meanwhile never link to deleted ones, so
-//!    when the pass ends nothing live does.
+//!    the update lock exclusively: an insert that started before step 1 may still link to a
+//!    now-deleted element). Move the entry point off a deleted element. Then page by page, every live
+//!    element linking to a deleted one has that list mended by the core crate's `Inserter::repair`,
+//!    on the insert's own code, under that list's lock (as an insert's back link takes it): its live
+//!    links stay, and the deleted links' slots go to the live elements beyond them (a walk through
+//!    the deleted ones, so a region deleted as a whole is crossed; an ef_construction search only
+//!    when that finds none), chosen with the heuristic, with back links. Elements that inserts add
+//!    meanwhile never link to deleted ones, so when the pass ends nothing live does.
 //! 3. *Free*: the deleted elements are marked free ([`page::DELETED_FREE`]) and the meta page's
 //!    `free_block` points inserts at the first such page.
 //!
 //! A VACUUM stopped anywhere (cancel, statement_timeout, crash) leaves at worst deleted-but-linked
-//! elements, which are never reused; the next VACUUM repairs and frees them. The writer lock is never
-//! held across vacuum_delay_point, so cost-based delays do not stall inserts. Memory: the set of
-//! deleted elements, the page being worked on, and the repair's vector cache (bounded by
+//! elements, which are never reused; the next VACUUM repairs and frees them. No lock is held across
+//! vacuum_delay_point, so cost-based delays do not stall inserts. Memory: the set of deleted
+//! elements, the page being worked on, and the repair's vector cache (bounded by
 //! maintenance_work_mem).
 
 use super::graph::{page_elements, read_meta, ListedElement, PageGraph};
-use super::insert::WriterLock;
+use super::insert::UpdateLock;
 use super::options::test_vacuum_stop;
 use super::pages::buffer::block_count;
 use super::pages::format::{self as page, Node};
@@ -79,7 +79,7 @@ pub unsafe extern "C-unwind" fn ambulkdelete(
     }
 
     // 2. Repair.
-    drop(WriterLock::take(index)); // inserts that may have chosen a now-deleted neighbour are done
+    drop(UpdateLock::exclusive(index)); // inserts that may have chosen a now-deleted neighbour are done
     move_entry_point(index, &deleted);
     let blocks = block_count(index);
     let mut listed = Vec::new();
@@ -91,10 +91,7 @@ pub unsafe extern "C-unwind" fn ambulkdelete(
     for block in 1..blocks {
         listed.clear();
         page_elements(index, block, &mut listed);
-        {
-            let _lock = WriterLock::take(index);
-            repair_page(&mut g, &mut inserter, &listed, &deleted);
-        }
+        repair_page(&mut g, &mut inserter, &listed, &deleted);
         if block == blocks / 2 {
             test_vacuum_stop(2);
         }
@@ -110,25 +107,24 @@ pub unsafe extern "C-unwind" fn ambulkdelete(
         vacuum_delay();
     }
     if let Some(first) = by_block.first().map(|&n| page::node_block(n)) {
-        let _lock = WriterLock::take(index);
-        let mut meta = read_meta(index);
-        if meta.free_block == page::META_BLOCK || first < meta.free_block {
-            meta.free_block = first;
-            write::write_meta(index, &meta);
-        }
+        write::update_meta(index, |m| {
+            if m.free_block == page::META_BLOCK || first < m.free_block {
+                m.free_block = first;
+            }
+        });
     }
     stats
 }
 
 /// If the entry point is deleted, make the tallest live element the entry (none left: empty graph).
 ///
-/// The tallest is looked for over the whole index under the writer lock, not taken from the sweep:
+/// The tallest is looked for over the whole index under the update lock, not taken from the sweep:
 /// inserts ran alongside the sweep (on pages it had passed, and on pages appended after it started),
 /// and an entry lower than a live element's level leaves that element's upper layers out of every
 /// search's descent. One read of every page, only when the entry point itself was deleted.
 unsafe fn move_entry_point(index: pg_sys::Relation, deleted: &FxHashSet<Node>) {
-    let _lock = WriterLock::take(index);
-    let mut meta = read_meta(index);
+    let _lock = UpdateLock::exclusive(index);
+    let meta = read_meta(index);
     if meta.entry == 0 || !deleted.contains(&meta.entry) {
         return;
     }
@@ -144,15 +140,16 @@ unsafe fn move_entry_point(index: pg_sys::Relation, deleted: &FxHashSet<Node>) {
         }
         pg_sys::check_for_interrupts!();
     }
-    (meta.entry, meta.entry_level) = match tallest {
-        Some((level, n)) => (n, level as i32),
-        None => (0, -1),
-    };
-    write::write_meta(index, &meta);
+    write::update_meta(index, |m| {
+        (m.entry, m.entry_level) = match tallest {
+            Some((level, n)) => (n, level as i32),
+            None => (0, -1),
+        };
+    });
 }
 
 /// Give every live element of one page that links to a deleted element a new neighbour list at that
-/// level. The caller holds the writer lock.
+/// level (each list under its lock, taken by `Inserter::repair`).
 unsafe fn repair_page(
     g: &mut PageGraph,
     inserter: &mut Inserter<Node, FxHashSet<Node>>,

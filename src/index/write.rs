@@ -1,8 +1,8 @@
 //! Page writes of the index, each through a [`WalWrite`] record: new pages, element + neighbour
 //! pairs (new, or reusing a vacuumed-away element's space), neighbour-slot updates, heap-TID updates
 //! (an insert joining a duplicate, VACUUM removing dead TIDs page by page, VACUUM freeing slots) and
-//! meta-page changes. Every read-modify-write happens under the page's exclusive lock, so writers
-//! that do not hold the index's writer lock (VACUUM's TID pass) never lose another's change.
+//! meta-page changes. Every read-modify-write happens under the page's exclusive lock, so concurrent
+//! writers never lose each other's change.
 
 use super::pages::buffer::{with_data_page, ExclusiveBuffer};
 use super::pages::format::{self as page, Meta, Node};
@@ -170,6 +170,22 @@ unsafe fn modify(index: pg_sys::Relation, block: u32, kind: u16, f: impl FnOnce(
     page::check_page(index, buf.page(), block, kind);
     let mut wal = WalWrite::start(index);
     f(wal.page(buf, false));
+    wal.commit();
+}
+
+/// Change the meta page with `f` under its exclusive lock: a read-modify-write, so concurrent
+/// writers each change only the fields they mean to. One WAL record, none if nothing changed.
+pub unsafe fn update_meta(index: pg_sys::Relation, f: impl FnOnce(&mut Meta)) {
+    let buf = ExclusiveBuffer::lock(index, page::META_BLOCK);
+    page::check_page(index, buf.page(), page::META_BLOCK, page::KIND_META);
+    let before = *page::meta_ptr(buf.page());
+    let mut meta = before;
+    f(&mut meta);
+    if meta == before {
+        return;
+    }
+    let mut wal = WalWrite::start(index);
+    page::write_meta(wal.page(buf, false), &meta);
     wal.commit();
 }
 

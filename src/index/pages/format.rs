@@ -172,7 +172,7 @@ pub struct Special {
 
 /// Contents of the meta page.
 #[repr(C)]
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Meta {
     pub magic: u32,
     pub version: u32,

@@ -5,11 +5,13 @@
 //! - `buffer` — typed RAII guards for a pinned buffer under a share or exclusive content lock,
 //!   released when the guard goes out of scope (on an ERROR, by transaction abort);
 //! - `wal` — the GenericXLog record guard: an exclusive buffer guard moves into it, and the page
-//!   copy it hands back is the only writable page anywhere in the index code.
+//!   copy it hands back is the only writable page anywhere in the index code;
+//! - `lock` — page-level (lock-manager) locks that order an index's writers.
 //!
 //! Raw `Buffer`s never leave this folder: the rest of the index reads through
 //! [`buffer::SharedBuffer`] and writes through [`wal::WalWrite`], so no page write can escape WAL.
 
 pub mod buffer;
 pub mod format;
+pub mod lock;
 pub mod wal;

@@ -74,8 +74,10 @@ pub trait GraphStore: GraphView {
     fn vector_of(&mut self, n: Self::Node) -> Vec<f32>;
     /// Most links a list on `level` holds (`2m` on layer 0, `m` above).
     fn capacity(&self, level: usize) -> usize;
-    /// Called before a read-modify-write of `n`'s lists (a back link), [`GraphStore::unlock_list`]
-    /// after: a store shared by threads locks the list here; others need nothing (the default).
+    /// Called before a read-modify-write of `n`'s lists (a back link, a repair),
+    /// [`GraphStore::unlock_list`] after: a store shared by threads or backends locks the list here;
+    /// others need nothing (the default). Between the two the algorithm reads and writes only
+    /// `n`'s lists (and vectors), so a store may hold one such lock at a time.
     fn lock_list(&mut self, _n: Self::Node) {}
     /// Ends what [`GraphStore::lock_list`] began.
     fn unlock_list(&mut self, _n: Self::Node) {}
@@ -263,15 +265,20 @@ impl<N: Copy + Ord + Hash, V: VisitedSet<N>> Inserter<N, V> {
         }
         // The live links stay: each may be some node's only way in, and a list rebuilt from scratch
         // by the heuristic drops such back links (a test saw 6 % of the live nodes cut off that way).
-        // The slots of the deleted links go to what the search found, diverse ones first.
+        // The slots of the deleted links go to what the search found, diverse ones first. Decided
+        // on the list as it is under the list's lock: a concurrent insert may have added a link
+        // since the first read.
         let cap = g.capacity(level);
+        g.lock_list(n);
+        self.old.clear();
+        g.links(n, level, &mut self.old);
         self.cands.clear();
         for i in 0..self.old.len() {
             let o = self.old[i];
             if g.linkable(o.node) && o.node != n {
                 self.cands.push(Link {
                     node: o.node,
-                    distance: self.entry[i].distance,
+                    distance: g.distance_to(&v, o.node),
                     flag: Flag::Unknown,
                 });
             }
@@ -309,6 +316,7 @@ impl<N: Copy + Ord + Hash, V: VisitedSet<N>> Inserter<N, V> {
             }));
         // Recorded decisions would describe a heuristic run this list never had.
         g.set_links(n, level, &self.cands);
+        g.unlock_list(n);
         let added: Vec<Link<N>> = self.cands[kept_old..].to_vec();
         for l in &added {
             self.connect(g, l.node, n, l.distance, level);
