@@ -7,7 +7,8 @@
 # Data: the shared harness's 100k x 384 set (database `ann`, and `ann_pgvector` for pgvector; made by
 # scripts/bench_ann.sh, which this runs first when they are missing). Each round starts from a fresh
 # table holding the first BASE rows under a new index (m 16, ef_construction 64, L2); every insert then
-# adds the next row not yet inserted (a sequence), so each is a new vector, none a duplicate.
+# adds the next row not yet inserted (a sequence, looked up in ins_src, a copy of ann_items with a
+# primary key), so each is a new vector, none a duplicate.
 # usage: scripts/bench_inserts.sh [14..18]     ROUNDS (default 3), ROUND_S (10), BASE (20000)
 source "$(dirname "$0")/lib.sh"
 PG=${1:-15}
@@ -15,15 +16,14 @@ PGC=$(pg_config_of "$PG")
 cd "$REPO_ROOT"
 port=$((28830 + PG))
 export PGHOST=$DEMO_SOCK PGPORT=$port PGUSER=postgres
+bash scripts/setup.sh >/dev/null
+log "release build into Postgres $PG"
+cargo pgrx install --release --pg-config "$PGC" --features "pg$PG" --no-default-features >/dev/null
+EMBEDRANK_PG=$PG bash scripts/server.sh stop "bench-$PG"
+EMBEDRANK_PG=$PG bash scripts/server.sh start "bench-$PG" $port
 if ! psql -qAtX -d ann -c "SELECT to_regclass('ann_items') IS NOT NULL" 2>/dev/null | grep -q t; then
   log "no 100k x 384 data yet: running scripts/bench_ann.sh $PG first"
   BENCH_S=1 ROUNDS=1 ROUND_S=1 bash scripts/bench_ann.sh "$PG" >/dev/null
-else
-  bash scripts/setup.sh >/dev/null
-  log "release build into Postgres $PG"
-  cargo pgrx install --release --pg-config "$PGC" --features "pg$PG" --no-default-features >/dev/null
-  EMBEDRANK_PG=$PG bash scripts/server.sh stop "bench-$PG"
-  EMBEDRANK_PG=$PG bash scripts/server.sh start "bench-$PG" $port
 fi
 PGBENCH=$("$PGC" --bindir)/pgbench
 BASE=${BASE:-20000}
@@ -48,10 +48,13 @@ fresh() {
   local sys=$1 db
   db=$(db_of "$sys")
   PGOPTIONS="-c search_path=$(path_of "$sys")" psql -qAtX -v ON_ERROR_STOP=1 -d "$db" >/dev/null <<SQL
+SET client_min_messages = warning;
+CREATE TABLE IF NOT EXISTS ins_src AS SELECT id, v FROM ann_items;
+DO \$\$BEGIN ALTER TABLE ins_src ADD PRIMARY KEY (id); EXCEPTION WHEN invalid_table_definition THEN NULL; END\$\$;
 DROP TABLE IF EXISTS ins_t;
 DROP SEQUENCE IF EXISTS ins_seq;
 CREATE TABLE ins_t (id bigserial PRIMARY KEY, v vector(384)) WITH (autovacuum_enabled = off);
-INSERT INTO ins_t (v) SELECT v FROM ann_items WHERE id <= $BASE ORDER BY id;
+INSERT INTO ins_t (v) SELECT v FROM ins_src WHERE id <= $BASE ORDER BY id;
 SET maintenance_work_mem = '1GB';
 SET max_parallel_maintenance_workers = 1;
 CREATE INDEX ins_idx ON ins_t USING $(am_of "$sys") (v vector_l2_ops) WITH (m = 16, ef_construction = 64);
@@ -60,7 +63,7 @@ CHECKPOINT;
 SQL
 }
 
-printf 'INSERT INTO ins_t (v) SELECT v FROM ann_items WHERE id = (SELECT nextval(%s)::int);\n' "'ins_seq'" > /tmp/bench_inserts.sql
+printf 'INSERT INTO ins_t (v) SELECT v FROM ins_src WHERE id = (SELECT nextval(%s)::int);\n' "'ins_seq'" > /tmp/bench_inserts.sql
 # rows/s of CLIENTS clients inserting for ROUND_S seconds into SYSTEM's fresh table.
 rate() {
   local sys=$1 clients=$2
