@@ -80,6 +80,7 @@ mod tests {
     include!("tests/index.rs");
     include!("tests/search.rs");
     include!("tests/bm25.rs");
+    include!("tests/quantized.rs");
 }
 
 /// Hooks `cargo pgrx test` calls; required by pgrx-tests.

@@ -17,6 +17,7 @@
 //! every session). A step the process cannot get is ERROR 53200 (out_of_memory) with a hint instead.
 //! Linking threads add a visited bitset each (one bit per element) and 4,096 lock stripes.
 
+use super::codec::Codec;
 use super::graph::read_meta;
 use super::insert::insert_vector;
 use super::metric::{index_metric, prepare, search_metric};
@@ -44,6 +45,8 @@ struct BuildState {
     index: pg_sys::Relation,
     metric: u32,
     encoding: page::Encoding,
+    /// The encoding rows are prepared for: the `quantizer` option's, else the column's.
+    prepare_as: page::Encoding,
     dims: usize,
     graph: Option<InMemoryGraph>,
     tids: Vec<Vec<pg_sys::ItemPointerData>>,
@@ -75,16 +78,26 @@ unsafe fn column_dims(index: pg_sys::Relation) -> usize {
             Some("Declare the column with its dimensions, e.g. vector(384), halfvec(384) or bit(384)."),
         );
     }
-    let enc = super::column::encoding(index);
+    let column_enc = super::column::encoding(index);
+    let quantizer = options::index_quantizer(index);
+    if quantizer.is_some() && !matches!(column_enc, page::Encoding::F32 | page::Encoding::F16) {
+        raise(
+            Code::ERRCODE_FEATURE_NOT_SUPPORTED,
+            "quantizer applies only to vector and halfvec columns",
+            Some("Index bit and sparsevec columns without the quantizer option."),
+        );
+    }
+    // A quantized index holds as many dimensions as its codes fit a page.
+    let enc = quantizer.unwrap_or(column_enc);
     let max = enc.max_dims();
     if typmod as usize > max {
         raise(
             Code::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
             format!("column cannot have more than {max} dimensions for embedrank_hnsw index"),
-            Some(if enc == page::Encoding::Bit {
-                "Index a shorter bit string, e.g. (binary_quantize(subvector(embedding, 1, 4096))::bit(4096))."
-            } else {
-                "Index a shorter prefix with subvector() in an expression index (Matryoshka embeddings), or reduce dimensions."
+            Some(match enc {
+                page::Encoding::Bit => "Index a shorter bit string, e.g. (binary_quantize(subvector(embedding, 1, 4096))::bit(4096)).",
+                page::Encoding::F32 | page::Encoding::F16 => "Index with WITH (quantizer = 'sq8') (up to 8,000 dimensions) or 'sq4' (16,000), or a shorter prefix with subvector() in an expression index (Matryoshka embeddings).",
+                _ => "Index a shorter prefix with subvector() in an expression index (Matryoshka embeddings), or reduce dimensions.",
             }),
         );
     }
@@ -127,6 +140,8 @@ unsafe fn empty_meta(index: pg_sys::Relation) -> Meta {
         insert_block: page::META_BLOCK,
         free_block: page::META_BLOCK,
         encoding: super::column::encoding(index) as u32,
+        quant_block: page::META_BLOCK,
+        max_error: 0.0,
     }
 }
 
@@ -150,6 +165,7 @@ pub unsafe extern "C-unwind" fn ambuild(
         index,
         metric: meta.metric,
         encoding: meta.encoding(),
+        prepare_as: options::index_quantizer(index).unwrap_or(meta.encoding()),
         dims: meta.dims as usize,
         graph: Some(new_graph(&meta)),
         tids: Vec::new(),
@@ -312,7 +328,9 @@ unsafe extern "C-unwind" fn build_callback(
             None,
         );
     }
-    let Some(v) = prepare(state.metric, state.encoding, &raw) else {
+    // A quantized index's unit vectors (cosine) stay float4 (not rounded to halves): the quantizer's
+    // error bounds are relative to exactly them.
+    let Some(v) = prepare(state.metric, state.prepare_as, &raw) else {
         return;
     };
     state.tuples += 1.0;
@@ -473,7 +491,14 @@ unsafe fn write_graph(state: &BuildState, graph: &InMemoryGraph) {
     let index = state.index;
     let mut meta = read_meta(index);
     let m = meta.m as usize;
-    let places = layout(graph, state.encoding, m);
+    let codec = Codec::for_build(
+        state.encoding,
+        options::index_quantizer(index),
+        search_metric(meta.metric, state.encoding),
+        graph,
+    );
+    untrained_quantizer(index, &codec, meta.dims as usize);
+    let places = layout(graph, codec.enc, m);
     // Items in page order: element 0, its list, element 1, its list, ...
     let item_at = |at: usize| {
         let (e, nb) = places[at / 2];
@@ -494,12 +519,16 @@ unsafe fn write_graph(state: &BuildState, graph: &InMemoryGraph) {
             let (place, id, is_element) = item_at(at);
             let level = graph.level(id);
             let item = if is_element {
+                let v = graph.vector(id);
+                let payload = codec.payload(v);
+                meta.max_error = meta.max_error.max(codec.error(&payload));
                 page::make_element(
                     level,
                     &state.tids[id as usize],
                     places[id as usize].1,
-                    graph.vector(id),
-                    state.encoding,
+                    v.len(),
+                    &payload,
+                    codec.enc,
                 )
             } else {
                 lists.clear();
@@ -526,7 +555,34 @@ unsafe fn write_graph(state: &BuildState, graph: &InMemoryGraph) {
         meta.entry = places[ep as usize].0;
         meta.entry_level = level as i32;
     }
+    meta.encoding = codec.enc as u32;
+    meta.quant_block = codec.write_pages(index);
     write::write_meta(index, &meta);
+}
+
+/// A `quantizer` option the build could not train (no rows): say so, and refuse when the column's
+/// own form cannot hold its dimensions.
+unsafe fn untrained_quantizer(index: pg_sys::Relation, codec: &Codec, dims: usize) {
+    if options::index_quantizer(index).is_none() || codec.enc.is_quantized() {
+        return;
+    }
+    if dims > codec.enc.max_dims() {
+        raise(
+            Code::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+            format!(
+                "cannot build a quantized embedrank_hnsw index of {dims} dimensions on an empty table"
+            ),
+            Some("The quantizer is trained on the rows present at CREATE INDEX: load rows first."),
+        );
+    }
+    crate::errors::notice(
+        format!(
+            "embedrank_hnsw index \"{}\" stores full-precision vectors: its quantizer has no rows to train on",
+            page::rel_name(index)
+        ),
+        "The quantizer is trained on the rows present at CREATE INDEX.",
+        "REINDEX the index once the table holds representative rows.",
+    );
 }
 
 #[pg_guard]

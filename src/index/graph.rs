@@ -7,6 +7,7 @@
 //! Writes (`set_links`) are one WAL record each, through `write`; a writer's read-modify-write of a
 //! list holds the list's page-level lock (`lock_list`).
 
+use super::codec::Codec;
 use super::pages::buffer::{with_data_page, with_page};
 use super::pages::format::{self as page, Meta, Node};
 use super::pages::lock::PageLock;
@@ -25,7 +26,7 @@ pub fn read_meta(index: pg_sys::Relation) -> Meta {
     let stale = page::RETIRED_ENCODINGS.contains(&meta.encoding)
         || (meta.magic == page::MAGIC
             && page::Encoding::from_code(meta.encoding)
-                .is_some_and(|e| e != unsafe { super::column::encoding(index) }));
+                .is_some_and(|e| !e.serves(unsafe { super::column::encoding(index) })));
     if stale {
         // A sparsevec index from before sparse storage (stored dense, code 0), or a bit index
         // from before words: its elements are not what this version reads.
@@ -57,6 +58,8 @@ pub struct ElementInfo {
     pub deleted: bool,
     pub tids: Vec<pg_sys::ItemPointerData>,
     pub neighbors: Node,
+    /// How far the row's values may be from the element's (a quantized index's bound; else 0).
+    pub error: f32,
 }
 
 /// What the cache keeps of an element besides its vector.
@@ -83,7 +86,7 @@ struct ElementCache {
 const SPARE_CACHE_FLOATS: usize = 4 << 20;
 
 thread_local! {
-    /// The last element read from a halfvec index, widened to float4.
+    /// The last element read from a halfvec or quantized index, decoded to float4.
     static DECODED: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
     static SPARE_CACHE: std::cell::RefCell<Option<ElementCache>> = const { std::cell::RefCell::new(None) };
 }
@@ -93,6 +96,8 @@ pub struct PageGraph {
     pub index: pg_sys::Relation,
     pub dims: usize,
     pub encoding: page::Encoding,
+    /// How elements hold their values (the quantizer of a quantized index).
+    pub codec: Codec,
     pub m: usize,
     pub metric: Metric,
     /// Elements already read, when the caller computes many node-to-node distances (insert, vacuum).
@@ -107,6 +112,7 @@ impl PageGraph {
             index,
             dims: meta.dims as usize,
             encoding: meta.encoding(),
+            codec: unsafe { Codec::load(index, meta) },
             m: meta.m as usize,
             metric: super::metric::search_metric(meta.metric, meta.encoding()),
             cache: cache_vectors.then(|| {
@@ -136,7 +142,7 @@ impl PageGraph {
     }
 
     /// Run `f` on `n`'s header and vector while the page is share-locked: 4-byte slots where they
-    /// lie on the page (no copy), halves widened into a per-backend buffer first.
+    /// lie on the page (no copy), halves and codes decoded into a per-backend buffer first.
     fn with_element<R>(&self, n: Node, f: impl FnOnce(&page::ElementHeader, &[f32]) -> R) -> R {
         let (index, dims, enc) = (self.index, self.dims, self.encoding);
         with_page(index, page::node_block(n), page::KIND_DATA, |p| unsafe {
@@ -146,9 +152,18 @@ impl PageGraph {
             }
             DECODED.with(|d| {
                 let mut d = d.borrow_mut();
-                enc.decode(bytes, values, &mut d);
+                self.codec.decode(bytes, values, &mut d);
                 f(h, &d)
             })
+        })
+    }
+
+    /// Whether element `n` stores exactly `payload` (an exact duplicate of the row it encodes: same
+    /// values, or under a quantizer, same codes and the same error bound).
+    pub fn stores(&self, n: Node, payload: &[u8]) -> bool {
+        let (index, dims, enc) = (self.index, self.dims, self.encoding);
+        with_page(index, page::node_block(n), page::KIND_DATA, |p| unsafe {
+            page::element_values(index, p, n, dims, enc).2 == payload
         })
     }
 
@@ -189,11 +204,16 @@ impl PageGraph {
 
     /// Header facts of element `n`.
     pub fn element(&self, n: Node) -> ElementInfo {
-        self.with_element(n, |h, _| ElementInfo {
-            level: h.level as usize,
-            deleted: h.deleted != page::LIVE,
-            tids: h.tids[..h.ntids as usize].to_vec(),
-            neighbors: page::node(h.neighbors_block, h.neighbors_offset),
+        let (index, dims, enc) = (self.index, self.dims, self.encoding);
+        with_page(index, page::node_block(n), page::KIND_DATA, |p| unsafe {
+            let (h, _, bytes) = page::element_values(index, p, n, dims, enc);
+            ElementInfo {
+                level: h.level as usize,
+                deleted: h.deleted != page::LIVE,
+                tids: h.tids[..h.ntids as usize].to_vec(),
+                neighbors: page::node(h.neighbors_block, h.neighbors_offset),
+                error: self.codec.error(bytes),
+            }
         })
     }
 

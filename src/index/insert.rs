@@ -25,6 +25,7 @@
 //! own GenericXLog record, so a crash leaves at worst an element without back links — reachable
 //! through its own links' neighbours once later inserts link to it, and never a dangling pointer.
 
+use super::codec::Codec;
 use super::graph::{read_meta, PageGraph};
 use super::pages::format::{self as page, Meta, Node};
 use super::pages::lock::PageLock;
@@ -88,6 +89,19 @@ pub unsafe fn insert_vector(index: pg_sys::Relation, v: &[f32], tid: pg_sys::Ite
             None,
         );
     }
+    if meta.dims as usize > meta.encoding().max_dims() {
+        // Only an index left untrained (built on an empty table, or an unlogged one reset after a
+        // crash) with a quantizer for more dimensions than its column's own form holds.
+        raise(
+            Code::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+            format!(
+                "index \"{}\" has no trained quantizer for {} dimensions",
+                page::rel_name(index),
+                meta.dims
+            ),
+            Some("REINDEX the index once the table holds rows: the quantizer is trained on them."),
+        );
+    }
     let level = new_level(meta.m as usize);
     let sets_entry = |meta: &Meta| meta.entry == 0 || level as i32 > meta.entry_level;
     let mut lock = UpdateLock::share(index);
@@ -98,7 +112,10 @@ pub unsafe fn insert_vector(index: pg_sys::Relation, v: &[f32], tid: pg_sys::Ite
         meta = read_meta(index);
     }
     if meta.entry == 0 {
-        let (n, hints) = place(index, level, tid, v, &[]);
+        let codec = Codec::load(index, &meta);
+        let payload = codec.payload(v);
+        raise_max_error(index, &meta, codec.error(&payload));
+        let (n, hints) = place(index, level, tid, v.len(), &payload, &[]);
         write::update_meta(index, |m| {
             hints.apply(m);
             m.entry = n;
@@ -117,15 +134,17 @@ pub unsafe fn insert_vector(index: pg_sys::Relation, v: &[f32], tid: pg_sys::Ite
         (meta.entry, ep_level),
         meta.ef_construction as usize,
     );
-    if try_join_duplicate(index, &mut g, v, inserter.nearest(), tid) {
+    let payload = g.codec.payload(v);
+    if try_join_duplicate(index, &g, &payload, inserter.nearest(), tid) {
         return;
     }
+    raise_max_error(index, &meta, g.codec.error(&payload));
     let lists: Vec<Vec<Node>> = inserter
         .planned()
         .iter()
         .map(|l| l.iter().map(|x| x.node).collect())
         .collect();
-    let (n, hints) = place(index, level, tid, v, &lists);
+    let (n, hints) = place(index, level, tid, v.len(), &payload, &lists);
     g.forget(n); // a reused slot may have been read (as a deleted element) during the search
     inserter.link_back(&mut g, n);
     let sets_entry = level > ep_level; // only ever under the exclusive lock
@@ -139,6 +158,14 @@ pub unsafe fn insert_vector(index: pg_sys::Relation, v: &[f32], tid: pg_sys::Ite
         });
     }
     drop(lock);
+}
+
+/// Before an element with error bound `error` is written: raise the meta page's largest bound to it
+/// (scans read it when they start; one that started before reports this element with its own).
+unsafe fn raise_max_error(index: pg_sys::Relation, meta: &Meta, error: f32) {
+    if error > meta.max_error {
+        write::update_meta(index, |m| m.max_error = m.max_error.max(error));
+    }
 }
 
 /// The meta page's placement hints as an insert found them and as it leaves them.
@@ -179,13 +206,14 @@ unsafe fn place(
     index: pg_sys::Relation,
     level: usize,
     tid: pg_sys::ItemPointerData,
-    v: &[f32],
+    values: usize,
+    payload: &[u8],
     lists: &[Vec<Node>],
 ) -> (Node, Hints) {
     // The hints as they are now: another insert may have moved them while this one searched.
     let mut meta = read_meta(index);
     let found = (meta.insert_block, meta.free_block);
-    let n = find_place(index, &mut meta, level, tid, v, lists);
+    let n = find_place(index, &mut meta, level, tid, values, payload, lists);
     let left = (meta.insert_block, meta.free_block);
     (n, Hints { found, left })
 }
@@ -196,7 +224,8 @@ unsafe fn find_place(
     meta: &mut Meta,
     level: usize,
     tid: pg_sys::ItemPointerData,
-    v: &[f32],
+    values: usize,
+    payload: &[u8],
     lists: &[Vec<Node>],
 ) -> Node {
     let blocks = pg_sys::RelationGetNumberOfBlocksInFork(index, pg_sys::ForkNumber::MAIN_FORKNUM);
@@ -205,7 +234,7 @@ unsafe fn find_place(
         if block == page::META_BLOCK {
             break;
         }
-        match write::reuse_deleted(index, meta, block, level, &[tid], v, lists) {
+        match write::reuse_deleted(index, meta, block, level, &[tid], values, payload, lists) {
             Ok(n) => return n,
             Err(page::FreeSlot::NoneFits) => {
                 unfitting += 1;
@@ -223,19 +252,20 @@ unsafe fn find_place(
             meta.free_block = block;
         }
     }
-    write::add_pair(index, meta, level, &[tid], v, lists)
+    write::add_pair(index, meta, level, &[tid], values, payload, lists)
 }
 
-/// If one of the closest elements holds exactly `v` and is live with room, add `tid` to it.
+/// If one of the closest elements stores exactly `payload` (the new row's) and is live with room,
+/// add `tid` to it.
 unsafe fn try_join_duplicate(
     index: pg_sys::Relation,
-    g: &mut PageGraph,
-    v: &[f32],
+    g: &PageGraph,
+    payload: &[u8],
     found: &[Candidate<Node>],
     tid: pg_sys::ItemPointerData,
 ) -> bool {
     for c in found.iter().take_while(|c| c.distance <= found[0].distance) {
-        if super::build::same_bits(&g.vector(c.node), v) && write::join_tid(index, c.node, tid) {
+        if g.stores(c.node, payload) && write::join_tid(index, c.node, tid) {
             return true;
         }
     }

@@ -9,6 +9,7 @@
 //! - `write`   — page writes (element placement, neighbour and TID updates, meta);
 //! - `metric`  — the metric codes of the on-disk format and how each metric stores vectors;
 //! - `column`  — the indexed column's values (vector, halfvec, bit) as the float4 the graph stores;
+//! - `codec`   — how elements hold those values: the column's form, or a trained quantizer's codes;
 //! - `build`, `insert`, `scan`, `vacuum`, `cost`, `options` — the access-method callbacks.
 //!
 //! Operator classes (named as pgvector's, so DDL ports by changing only the access method):
@@ -22,6 +23,7 @@
 #![allow(clippy::missing_safety_doc, clippy::not_unsafe_ptr_arg_deref)]
 
 pub mod build;
+pub mod codec;
 pub mod column;
 pub mod cost;
 pub mod graph;

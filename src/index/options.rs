@@ -1,5 +1,5 @@
-//! Index options (`WITH (m = 16, ef_construction = 64)`), search settings, and what an index's
-//! operator class means for the vectors it stores.
+//! Index options (`WITH (m = 16, ef_construction = 64, quantizer = 'sq8')`), search settings, and
+//! what an index's operator class means for the vectors it stores.
 
 use crate::errors::{raise, Code};
 use pgrx::{pg_sys, GucContext, GucEnum, GucFlags, GucRegistry, GucSetting};
@@ -96,6 +96,31 @@ pub struct Options {
     vl_len: i32,
     pub m: i32,
     pub ef_construction: i32,
+    /// Offset of the `quantizer` string from the struct's start (0: not set).
+    quantizer_offset: i32,
+}
+
+/// `quantizer` values and the element encodings they stand for ("none": the column's own form).
+const QUANTIZERS: [(&str, Option<super::pages::format::Encoding>); 3] = [
+    ("none", None),
+    ("sq8", Some(super::pages::format::Encoding::Sq8)),
+    ("sq4", Some(super::pages::format::Encoding::Sq4)),
+];
+
+/// Validator of `quantizer` (called by Postgres with the value; raises on an unknown one).
+#[pgrx::pg_guard]
+unsafe extern "C-unwind" fn validate_quantizer(value: *const std::ffi::c_char) {
+    if value.is_null() {
+        return;
+    }
+    let v = CStr::from_ptr(value).to_string_lossy();
+    if !QUANTIZERS.iter().any(|(name, _)| *name == v) {
+        raise(
+            Code::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("invalid value for embedrank_hnsw option \"quantizer\": \"{v}\""),
+            Some("Valid values are \"none\" (full precision), \"sq8\" (8 bits per dimension) and \"sq4\" (4 bits)."),
+        );
+    }
 }
 
 /// Register the reloptions and settings; called from `_PG_init`.
@@ -119,6 +144,15 @@ pub fn register() {
             DEFAULT_EF_CONSTRUCTION,
             4,
             1000,
+            pg_sys::AccessExclusiveLock as i32,
+        );
+        pg_sys::add_string_reloption(
+            kind,
+            c"quantizer".as_ptr(),
+            c"Codes the graph is traversed on: none, sq8 or sq4 (rows re-sorted by exact distance)"
+                .as_ptr(),
+            c"none".as_ptr(),
+            Some(validate_quantizer),
             pg_sys::AccessExclusiveLock as i32,
         );
     }
@@ -201,9 +235,18 @@ pub fn test_vacuum_stop(phase: i32) {
 
 /// The parse entry of an integer option stored at `offset` of [`Options`].
 fn int_option(name: &'static std::ffi::CStr, offset: usize) -> pg_sys::relopt_parse_elt {
+    option(name, pg_sys::relopt_type::RELOPT_TYPE_INT, offset)
+}
+
+/// The parse entry of an option of type `t` stored at `offset` of [`Options`].
+fn option(
+    name: &'static std::ffi::CStr,
+    t: pg_sys::relopt_type::Type,
+    offset: usize,
+) -> pg_sys::relopt_parse_elt {
     pg_sys::relopt_parse_elt {
         optname: name.as_ptr(),
-        opttype: pg_sys::relopt_type::RELOPT_TYPE_INT,
+        opttype: t,
         offset: offset as i32,
         // PG18: offset of a flag recording whether the option was set explicitly (0: none).
         #[cfg(feature = "pg18")]
@@ -222,6 +265,11 @@ pub unsafe extern "C-unwind" fn amoptions(
         int_option(
             c"ef_construction",
             std::mem::offset_of!(Options, ef_construction),
+        ),
+        option(
+            c"quantizer",
+            pg_sys::relopt_type::RELOPT_TYPE_STRING,
+            std::mem::offset_of!(Options, quantizer_offset),
         ),
     ];
     pg_sys::build_reloptions(
@@ -251,4 +299,19 @@ pub unsafe fn index_options(index: pg_sys::Relation) -> (usize, usize) {
         );
     }
     (m as usize, efc as usize)
+}
+
+/// The encoding `index`'s `quantizer` option asks for (`None`: the column's own form).
+pub unsafe fn index_quantizer(index: pg_sys::Relation) -> Option<super::pages::format::Encoding> {
+    let opts = (*index).rd_options as *const Options;
+    if opts.is_null() || (*opts).quantizer_offset == 0 {
+        return None;
+    }
+    let name =
+        CStr::from_ptr((opts as *const std::ffi::c_char).add((*opts).quantizer_offset as usize));
+    let name = name.to_string_lossy();
+    QUANTIZERS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .and_then(|(_, enc)| *enc)
 }

@@ -14,6 +14,11 @@
 //! graph order, as pgvector's does; a scan without ORDER BY or with a non-MVCC snapshot is an error. The scan state lives in Rust, owned by the scan's memory context, so it
 //! is freed even if the query errors out.
 //!
+//! A quantized index (`codec`) walks the graph on decoded codes: each row is returned with a lower
+//! bound of its exact distance ([`lower_bound`]) and `xs_recheckorderby`, so Postgres computes the
+//! exact distance from the row and returns rows in exact order (its reorder queue holds a row until
+//! no later one can come before it).
+//!
 //! Memory: the walk keeps ~50 bytes per element it visits and the sweep 16 per element it keeps, so
 //! a scan holds at most about hnsw_max_scan_tuples × 100 bytes, whatever the index's size. Both grow
 //! fallibly: an allocation this process cannot get is ERROR 53200 (out_of_memory) naming the
@@ -37,9 +42,14 @@ struct ScanState {
     /// The search width the query carries (`with_ef_search`), else embedrank.hnsw_ef_search.
     ef: Option<usize>,
     started: bool,
+    /// Whether the ORDER BY had a (non-NULL) query.
+    query_given: bool,
     graph: Option<PageGraph>,
     walk: Option<IterativeScan<Node>>,
-    pending: VecDeque<pg_sys::ItemPointerData>,
+    /// Heap TIDs to return, with the lower bound of their exact distance (quantized index).
+    pending: VecDeque<(pg_sys::ItemPointerData, f64)>,
+    /// A quantized index's exact re-sort: what the lower bounds need.
+    recheck: Option<Recheck>,
     returned_elements: usize,
     limit_elements: usize,
     budget: usize,
@@ -62,6 +72,15 @@ pub unsafe extern "C-unwind" fn ambeginscan(
     norderbys: i32,
 ) -> pg_sys::IndexScanDesc {
     let scan = pg_sys::RelationGetIndexScan(index, nkeys, norderbys);
+    // Where a quantized index reports each row's lower bound for the executor's re-sort (an access
+    // method allocates these itself, as GiST does).
+    if norderbys > 0 {
+        let n = norderbys as usize;
+        (*scan).xs_orderbyvals =
+            pg_sys::palloc0(n * std::mem::size_of::<pg_sys::Datum>()) as *mut pg_sys::Datum;
+        (*scan).xs_orderbynulls = pg_sys::palloc(n) as *mut bool;
+        std::ptr::write_bytes((*scan).xs_orderbynulls, 1, n);
+    }
     (*scan).opaque = PgMemoryContexts::CurrentMemoryContext
         .leak_and_drop_on_delete(ScanState::default())
         as *mut std::ffi::c_void;
@@ -83,6 +102,7 @@ pub unsafe extern "C-unwind" fn amrescan(
         if key.sk_flags & pg_sys::SK_ISNULL as i32 == 0 {
             let index = (*scan).indexRelation;
             st.query = Some(super::column::query_values(index, key.sk_argument).into_owned());
+            st.query_given = true;
             st.ef = super::column::carried_ef(index, key.sk_argument);
         }
     }
@@ -119,7 +139,16 @@ unsafe fn start(scan: pg_sys::IndexScanDesc, st: &mut ScanState) -> bool {
     if values.is_some_and(|n| raw.len() != n) {
         dims_mismatch(raw.len(), meta.dims as usize);
     }
-    let q = prepare(meta.metric, enc, &raw).unwrap_or(raw);
+    let had_query = st.query_given;
+    let prepared = prepare(meta.metric, enc, &raw);
+    if enc.is_quantized() && had_query && prepared.is_some() {
+        st.recheck = Some(Recheck {
+            metric: meta.metric,
+            query_norm: embedrank_core::distance::norm_f64(&raw),
+            max_error: meta.max_error,
+        });
+    }
+    let q = prepared.unwrap_or(raw);
     if meta.entry == 0 {
         return false;
     }
@@ -174,10 +203,14 @@ pub unsafe extern "C-unwind" fn amgettuple(
         }
     }
     loop {
-        if let Some(tid) = st.pending.pop_front() {
+        if let Some((tid, bound)) = st.pending.pop_front() {
             (*scan).xs_heaptid = tid;
             (*scan).xs_recheck = false;
-            (*scan).xs_recheckorderby = false;
+            (*scan).xs_recheckorderby = st.recheck.is_some();
+            if st.recheck.is_some() {
+                *(*scan).xs_orderbyvals = pg_sys::Datum::from(bound.to_bits() as usize);
+                *(*scan).xs_orderbynulls = false;
+            }
             return true;
         }
         if st.returned_elements >= st.limit_elements {
@@ -212,12 +245,49 @@ pub unsafe extern "C-unwind" fn amgettuple(
         let in_order = !st.strict || distance.partial_cmp(&st.previous) != Some(Ordering::Less);
         if !info.deleted && in_order {
             st.previous = distance;
-            st.pending.extend(info.tids);
+            let bound = st
+                .recheck
+                .as_ref()
+                .map_or(0.0, |r| lower_bound(r, distance, info.error));
+            st.pending.extend(info.tids.iter().map(|&t| (t, bound)));
         }
         if st.returned_elements.is_multiple_of(256) {
             pg_sys::check_for_interrupts!();
         }
     }
+}
+
+/// What the lower bounds of a quantized index's scan need: the metric and the query's norm.
+struct Recheck {
+    metric: u32,
+    query_norm: f64,
+    /// The index's largest error bound when the scan started.
+    max_error: f32,
+}
+
+/// A lower bound of the exact distance operator's value for a row whose element is at index
+/// distance `d` from the query (computed on its codes) and whose values are within `error` of what
+/// the codes stand for (`codec`): the code distance's operator value less what the error allows,
+/// by the triangle inequality (Cauchy–Schwarz for an inner product), less a margin for the float
+/// rounding of the two computations (the index's over the codes, the operator's over the row).
+/// The index's largest error is used when the element's is not larger (it is not, unless the row
+/// came in after the scan started): the bounds then rise with `d`, which is the order the walk
+/// returns rows in, and the executor's re-sort can return each row once no later one can precede it.
+fn lower_bound(r: &Recheck, d: f32, error: f32) -> f64 {
+    use super::metric::{METRIC_COSINE, METRIC_IP, METRIC_L2};
+    let (d, e) = (f64::from(d), f64::from(error.max(r.max_error)));
+    let (value, slack) = match r.metric {
+        // `<->` is the Euclidean distance; the index orders by its square.
+        METRIC_L2 => (d.max(0.0).sqrt(), e),
+        // `<=>` is 1 − cos: the index orders unit vectors by minus their inner product with the
+        // unit query.
+        METRIC_COSINE => (1.0 + d, e),
+        // `<#>` is minus the inner product: |⟨q, x − x̂⟩| ≤ ‖q‖·‖x − x̂‖.
+        METRIC_IP => (d, e * r.query_norm),
+        // `<+>`: the error is an L1 norm.
+        _ => (d, e),
+    };
+    value - slack - 1e-4 * (1.0 + value.abs() + slack)
 }
 
 /// ERROR 53200 for a scan whose state could not grow after visiting `visited` elements.

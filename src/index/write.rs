@@ -67,7 +67,8 @@ unsafe fn new_data_page(
     (meta.insert_block, p)
 }
 
-/// Write an element (`vector`, `tids`, `level`) and its neighbour list (`lists`) as one WAL record:
+/// Write an element (`tids`, `level`, and `values` values encoded as `payload`, see `codec`) and its
+/// neighbour list (`lists`) as one WAL record:
 /// together on the insert page if they fit, else on a new page; a pair too large for one page goes
 /// list first, then the element on the same page if it still fits, else on another new page.
 /// `meta.insert_block` follows (the caller writes the meta page). Returns the element's node.
@@ -76,21 +77,29 @@ pub unsafe fn add_pair(
     meta: &mut Meta,
     level: usize,
     tids: &[pg_sys::ItemPointerData],
-    vector: &[f32],
+    values: usize,
+    payload: &[u8],
     lists: &[Vec<Node>],
 ) -> Node {
     let (m, enc) = (meta.m as usize, meta.encoding());
     let neighbors = page::make_neighbors(m, level, lists);
     let mut wal = WalWrite::start(index);
-    let node = if page::pair_fits_one_page(vector.len(), enc, m, level) {
+    let node = if page::pair_fits_one_page(values, enc, m, level) {
         let (block, pg) = page_with_room(
             index,
             meta,
             &mut wal,
-            page::pair_footprint(vector.len(), enc, m, level),
+            page::pair_footprint(values, enc, m, level),
         );
         let next = pg_sys::PageGetMaxOffsetNumber(pg) + 1;
-        let element = page::make_element(level, tids, page::node(block, next + 1), vector, enc);
+        let element = page::make_element(
+            level,
+            tids,
+            page::node(block, next + 1),
+            values,
+            payload,
+            enc,
+        );
         let off_e = add_item(pg, &element);
         let off_n = add_item(pg, &neighbors);
         assert!(
@@ -102,7 +111,7 @@ pub unsafe fn add_pair(
         let (nb_block, nb_page) =
             page_with_room(index, meta, &mut wal, page::item_footprint(neighbors.len()));
         let nb = page::node(nb_block, add_item(nb_page, &neighbors));
-        let element = page::make_element(level, tids, nb, vector, enc);
+        let element = page::make_element(level, tids, nb, values, payload, enc);
         if room(nb_page) >= page::item_footprint(element.len()) {
             page::node(nb_block, add_item(nb_page, &element))
         } else {
@@ -126,11 +135,12 @@ pub unsafe fn reuse_deleted(
     block: u32,
     level: usize,
     tids: &[pg_sys::ItemPointerData],
-    vector: &[f32],
+    values: usize,
+    payload: &[u8],
     lists: &[Vec<Node>],
 ) -> Result<Node, page::FreeSlot> {
     let (m, enc) = (meta.m as usize, meta.encoding());
-    let size = page::element_size(vector.len(), enc);
+    let size = page::element_size(values, enc);
     // Look under a share lock first: most pages an insert looks at have nothing for it, and
     // scans of the page need not wait for that.
     let seen = with_data_page(index, block, |p| unsafe {
@@ -152,7 +162,7 @@ pub unsafe fn reuse_deleted(
     let pg = wal.page(buf, false);
     let element = page::item(index, pg, e, true);
     // A sparse element may be shorter than the slot; its header says how long it is.
-    let fresh = page::make_element(level, tids, nb, vector, enc);
+    let fresh = page::make_element(level, tids, nb, values, payload, enc);
     std::ptr::copy_nonoverlapping(fresh.as_ptr(), element, fresh.len());
     let item = page::item(index, pg, nb, false);
     let size = page::neighbors_size(m, page::neighbors_level(item));
@@ -259,7 +269,7 @@ pub unsafe fn sweep_dead_tids(
     let mut out = PageSweep::default();
     let buf = ExclusiveBuffer::lock(index, block);
     let p = buf.page();
-    if page::is_new(p) {
+    if page::is_new(p) || page::is_quant_page(p) {
         return out;
     }
     page::check_page(index, p, block, page::KIND_DATA);

@@ -94,6 +94,51 @@ impl Sq8 {
         }
     }
 
+    /// A quantizer from stored parts (what [`Sq8::parts`] gave): `bits` per dimension, and each
+    /// dimension's minimum and step.
+    pub fn from_parts(metric: Metric, bits: u32, min: Vec<f32>, scale: Vec<f32>) -> Self {
+        assert!(bits == 8 || bits == 4, "8 or 4 bits per dimension");
+        assert_eq!(min.len(), scale.len(), "one step per minimum");
+        Sq8 {
+            metric,
+            bits,
+            min,
+            scale,
+        }
+    }
+
+    /// (bits, minimum per dimension, step per dimension).
+    pub fn parts(&self) -> (u32, &[f32], &[f32]) {
+        (self.bits, &self.min, &self.scale)
+    }
+
+    /// The vector `code` stands for, into `out` (`dims` long).
+    pub fn decode_into(&self, code: &[u8], out: &mut [f32]) {
+        for (i, o) in out.iter_mut().enumerate() {
+            *o = self.min[i] + self.scale[i] * self.at(code, i);
+        }
+    }
+
+    /// How far `v` is from what its `code` stands for: the L1 norm of the difference under L1, the
+    /// L2 norm otherwise — the most any distance to `v` differs from the same distance to the
+    /// decoded vector (by the triangle inequality; times the query's norm for an inner product).
+    /// Computed in double precision and rounded up.
+    pub fn error(&self, v: &[f32], code: &[u8]) -> f32 {
+        let diff = (0..v.len())
+            .map(|i| f64::from(v[i]) - f64::from(self.min[i] + self.scale[i] * self.at(code, i)));
+        let e = if self.metric == Metric::L1 {
+            diff.map(f64::abs).sum::<f64>()
+        } else {
+            diff.map(|d| d * d).sum::<f64>().sqrt()
+        };
+        let rounded = e as f32;
+        if f64::from(rounded) < e {
+            rounded.next_up()
+        } else {
+            rounded
+        }
+    }
+
     /// Code `i` of `code`.
     #[inline]
     fn at(&self, code: &[u8], i: usize) -> f32 {

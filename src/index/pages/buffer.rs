@@ -128,7 +128,8 @@ pub fn with_page<R>(
     f(buf.page())
 }
 
-/// Like [`with_page`] for a data page, but `None` for a new (never initialised) page.
+/// Like [`with_page`] for a data page, but `None` for a new (never initialised) page and for a
+/// quantizer page (walks over every block meet both).
 pub fn with_data_page<R>(
     index: pg_sys::Relation,
     block: u32,
@@ -136,7 +137,7 @@ pub fn with_data_page<R>(
 ) -> Option<R> {
     let buf = SharedBuffer::lock(index, block);
     unsafe {
-        if format::is_new(buf.page()) {
+        if format::is_new(buf.page()) || format::is_quant_page(buf.page()) {
             return None;
         }
         format::check_page(index, buf.page(), block, format::KIND_DATA);

@@ -37,6 +37,8 @@ pub const VERSION: u16 = 1;
 pub const META_BLOCK: u32 = 0;
 pub const KIND_META: u16 = 1;
 pub const KIND_DATA: u16 = 2;
+/// A page of the trained quantizer's parameters ([`Encoding::Sq8`], [`Encoding::Sq4`]).
+pub const KIND_QUANT: u16 = 3;
 pub const MAX_HEAP_TIDS: usize = 10;
 const ITEM_ELEMENT: u8 = 1;
 const ITEM_NEIGHBORS: u8 = 2;
@@ -66,7 +68,17 @@ pub enum Encoding {
     /// The non-zero entries, packed: each index's 4 bytes, then the float4 values (`sparsevec`): up
     /// to 10^9 dimensions, [`MAX_SPARSE_NNZ`] of them non-zero.
     Sparse = 3,
+    /// `WITH (quantizer = 'sq8')` on a `vector` or `halfvec` column: 8-bit codes per dimension over
+    /// the ranges trained at build (the quantizer pages), after a float4 bound on how far the row's
+    /// values are from what the codes stand for ([`QUANT_ERROR_BYTES`]); up to 8,000 dimensions.
+    /// Searches traverse the decoded codes; the executor re-sorts by the exact distance.
+    Sq8 = 5,
+    /// `quantizer = 'sq4'`: the same with 4-bit codes, two per byte; up to 16,000 dimensions.
+    Sq4 = 6,
 }
+
+/// Bytes before a quantized element's codes: its error bound, a float4.
+pub const QUANT_ERROR_BYTES: usize = 4;
 
 impl Encoding {
     /// The encoding stored as `code` in a meta page (0 in pages written before the field existed).
@@ -76,6 +88,8 @@ impl Encoding {
             1 => Some(Encoding::F16),
             3 => Some(Encoding::Sparse),
             4 => Some(Encoding::Bit),
+            5 => Some(Encoding::Sq8),
+            6 => Some(Encoding::Sq4),
             _ => None,
         }
     }
@@ -85,7 +99,7 @@ impl Encoding {
     /// sparse vectors, whose packed length varies.
     pub fn values(self, dims: usize) -> Option<usize> {
         match self {
-            Encoding::F32 | Encoding::F16 => Some(dims),
+            Encoding::F32 | Encoding::F16 | Encoding::Sq8 | Encoding::Sq4 => Some(dims),
             Encoding::Bit => Some(embedrank_core::distance::bits::words(dims)),
             Encoding::Sparse => None,
         }
@@ -96,12 +110,25 @@ impl Encoding {
         match self {
             Encoding::F16 => 2 * values,
             Encoding::F32 | Encoding::Bit | Encoding::Sparse => 4 * values,
+            Encoding::Sq8 => QUANT_ERROR_BYTES + values,
+            Encoding::Sq4 => QUANT_ERROR_BYTES + values.div_ceil(2),
         }
     }
 
     /// Whether the stored bytes are the graph's 4-byte slots themselves, read in place.
     pub fn is_float4(self) -> bool {
-        self != Encoding::F16
+        matches!(self, Encoding::F32 | Encoding::Bit | Encoding::Sparse)
+    }
+
+    /// Whether the elements hold codes of a trained quantizer (searches see approximate distances).
+    pub fn is_quantized(self) -> bool {
+        matches!(self, Encoding::Sq8 | Encoding::Sq4)
+    }
+
+    /// Whether an index of this encoding may serve a column whose own encoding is `column`: the
+    /// same, or codes of a `vector` or `halfvec` column.
+    pub fn serves(self, column: Encoding) -> bool {
+        self == column || (self.is_quantized() && matches!(column, Encoding::F32 | Encoding::F16))
     }
 
     /// Most dimensions an element of this encoding may have (it then still fits a page alone).
@@ -111,6 +138,8 @@ impl Encoding {
             Encoding::F16 => MAX_VALUE_BYTES / 2,
             Encoding::Bit => MAX_VALUE_BYTES * 8,
             Encoding::Sparse => embedrank_core::sparsevec::MAX_DIM as usize,
+            Encoding::Sq8 => 8000,
+            Encoding::Sq4 => 16_000,
         }
     }
 
@@ -123,8 +152,10 @@ impl Encoding {
         }
     }
 
-    /// Writes `v` into `out` (`value_bytes(v.len())` long).
-    fn encode(self, v: &[f32], out: &mut [u8]) {
+    /// Writes `v` into `out` (`value_bytes(v.len())` long); quantized encodings are written by
+    /// their quantizer (`index::codec`).
+    pub fn encode(self, v: &[f32], out: &mut [u8]) {
+        assert!(!self.is_quantized(), "codes come from the quantizer");
         if self == Encoding::F16 {
             for (o, x) in out.chunks_exact_mut(2).zip(v) {
                 o.copy_from_slice(&embedrank_core::halfvec::narrow(*x).to_ne_bytes());
@@ -172,7 +203,7 @@ pub struct Special {
 
 /// Contents of the meta page.
 #[repr(C)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Meta {
     pub magic: u32,
     pub version: u32,
@@ -190,6 +221,13 @@ pub struct Meta {
     /// [`Encoding`] code of the elements' values; older meta pages read 0, float4, which is what
     /// they hold.
     pub encoding: u32,
+    /// First of the quantizer's pages (consecutive; [`KIND_QUANT`]) when the encoding is quantized,
+    /// else 0 (what older meta pages read).
+    pub quant_block: u32,
+    /// The largest error bound of any element (quantized; raised before an insert writes a larger
+    /// one): scans subtract it from every code distance, so the bounds they report rise with the
+    /// distance and Postgres's re-sort returns rows in exact order.
+    pub max_error: f32,
 }
 
 impl Meta {
@@ -289,8 +327,10 @@ pub const fn item_footprint(size: usize) -> usize {
     maxalign(size) + std::mem::size_of::<pg_sys::ItemIdData>()
 }
 
-// The largest element fits an empty page on its own.
+// The largest element fits an empty page on its own (a quantized one has its error bound besides).
 const _: () = assert!(item_footprint(ELEMENT_HEADER + MAX_VALUE_BYTES) <= PAGE_USABLE);
+const _: () =
+    assert!(item_footprint(ELEMENT_HEADER + QUANT_ERROR_BYTES + MAX_VALUE_BYTES) <= PAGE_USABLE);
 // Values start 4-aligned in a (maxaligned) item, so float4 values are read in place.
 const _: () = assert!(ELEMENT_HEADER.is_multiple_of(4));
 
@@ -362,6 +402,16 @@ pub unsafe fn check_page(index: pg_sys::Relation, page: pg_sys::Page, block: u32
             Some("REINDEX the index."),
         );
     }
+}
+
+/// Whether `page` is one of the quantizer's pages ([`KIND_QUANT`]): walks over the data pages skip it.
+pub unsafe fn is_quant_page(page: pg_sys::Page) -> bool {
+    let header = page as *const pg_sys::PageHeaderData;
+    if (*header).pd_special as usize != pg_sys::BLCKSZ as usize - std::mem::size_of::<Special>() {
+        return false;
+    }
+    let sp = special_ptr(page);
+    (*sp).magic == MAGIC && (*sp).kind == KIND_QUANT
 }
 
 pub unsafe fn rel_name(rel: pg_sys::Relation) -> String {
@@ -453,12 +503,14 @@ pub fn as_float4(bytes: &[u8]) -> &[f32] {
     unsafe { std::slice::from_raw_parts(bytes.as_ptr() as *const f32, bytes.len() / 4) }
 }
 
-/// Build an element item.
+/// Build an element item of `values` values whose encoded bytes are `payload`
+/// (`enc.value_bytes(values)` long; see `index::codec`).
 pub fn make_element(
     level: usize,
     tids: &[pg_sys::ItemPointerData],
     neighbors: Node,
-    v: &[f32],
+    values: usize,
+    payload: &[u8],
     enc: Encoding,
 ) -> Vec<u8> {
     let mut h = ElementHeader {
@@ -469,14 +521,15 @@ pub fn make_element(
         neighbors_block: node_block(neighbors),
         neighbors_offset: node_offset(neighbors),
         nnz: if enc == Encoding::Sparse {
-            (v.len() / 2) as u16
+            (values / 2) as u16
         } else {
             0
         },
         tids: [pg_sys::ItemPointerData::default(); MAX_HEAP_TIDS],
     };
     h.tids[..tids.len()].copy_from_slice(tids);
-    let mut out = vec![0u8; element_size(v.len(), enc)];
+    debug_assert_eq!(payload.len(), enc.value_bytes(values));
+    let mut out = vec![0u8; element_size(values, enc)];
     unsafe {
         std::ptr::copy_nonoverlapping(
             &h as *const ElementHeader as *const u8,
@@ -484,7 +537,7 @@ pub fn make_element(
             ELEMENT_HEADER,
         );
     }
-    enc.encode(v, &mut out[ELEMENT_HEADER..]);
+    out[ELEMENT_HEADER..ELEMENT_HEADER + payload.len()].copy_from_slice(payload);
     out
 }
 

@@ -1,0 +1,161 @@
+// embedrank_hnsw WITH (quantizer = 'sq8' | 'sq4'): the graph is traversed on codes, the rows come
+// back in exact distance order with their exact distances (Postgres re-sorts them), at every
+// operator class, through inserts, deletes and VACUUM, and up to the wider dimension limits.
+
+/// (ids, distances) of `ORDER BY v <op> q LIMIT k` for query row `qid`, by index or exact scan.
+fn ranked(table: &str, op: &str, qid: i32, k: i32, use_index: bool) -> (Vec<i32>, Vec<f64>) {
+    let setting = if use_index { "SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = on" } else { "SET LOCAL enable_indexscan = off; SET LOCAL enable_seqscan = on" };
+    Spi::run(setting).unwrap();
+    let q = format!("(SELECT v FROM {table} WHERE id = {qid})");
+    let ids = Spi::get_one::<Vec<i32>>(&format!("SELECT array_agg(id ORDER BY n) FROM (SELECT id, row_number() OVER () AS n FROM (SELECT id FROM {table} ORDER BY v {op} {q} LIMIT {k}) a) s")).unwrap().unwrap_or_default();
+    let ds = Spi::get_one::<Vec<f64>>(&format!("SELECT array_agg(d ORDER BY n) FROM (SELECT d, row_number() OVER () AS n FROM (SELECT v {op} {q} AS d FROM {table} ORDER BY v {op} {q} LIMIT {k}) a) s")).unwrap().unwrap_or_default();
+    (ids, ds)
+}
+
+/// Recall@10 of the index against the exact scan over `queries`, asserting on the way that the
+/// index's rows come in non-decreasing exact distance with the exact scan's values.
+fn quantized_recall(table: &str, op: &str, queries: &[i32]) -> f64 {
+    let mut hit = 0;
+    for &qid in queries {
+        let (exact, exact_d) = ranked(table, op, qid, 10, false);
+        let (got, got_d) = ranked(table, op, qid, 10, true);
+        assert_eq!(got.len(), 10, "{table} {op} query {qid}");
+        assert!(got_d.windows(2).all(|w| w[0] <= w[1]), "{table} {op} query {qid}: not in exact order: {got_d:?}");
+        // The distances shown are the exact ones: the first row found is as near as the exact first.
+        if got[0] == exact[0] {
+            assert_eq!(got_d[0], exact_d[0], "{table} {op} query {qid}");
+        }
+        hit += got.iter().filter(|x| exact.contains(x)).count();
+    }
+    hit as f64 / (10 * queries.len()) as f64
+}
+
+#[pg_test]
+fn quantized_indexes_return_rows_in_exact_order_for_every_opclass() {
+    make_table("qitems", 3000, 24);
+    Spi::run("SET embedrank.hnsw_ef_search = 100").unwrap();
+    let queries = [1, 77, 500, 1234, 2999];
+    for quantizer in ["sq8", "sq4"] {
+        for (opclass, op) in [("vector_l2_ops", "<->"), ("vector_cosine_ops", "<=>"), ("vector_ip_ops", "<#>"), ("vector_l1_ops", "<+>")] {
+            Spi::run(&format!("CREATE INDEX qitems_idx ON qitems USING embedrank_hnsw (v {opclass}) WITH (quantizer = '{quantizer}')")).unwrap();
+            Spi::run("SET LOCAL enable_seqscan = off").unwrap();
+            let p = plan(&format!("SELECT id FROM qitems ORDER BY v {op} '[{}]' LIMIT 10", vec!["1"; 24].join(",")));
+            assert!(p.contains("qitems_idx"), "{quantizer} {opclass}: index not used: {p}");
+            let r = quantized_recall("qitems", op, &queries);
+            let floor = if quantizer == "sq8" { 0.9 } else { 0.8 };
+            assert!(r >= floor, "{quantizer} {opclass}: recall@10 {r}");
+            Spi::run("DROP INDEX qitems_idx").unwrap();
+        }
+    }
+}
+
+#[pg_test]
+fn quantized_recall_matches_full_precision_on_real_like_vectors() {
+    // 384 dimensions, as bge-small: sq8 traverses as well as float4 (BENCHMARKS.md).
+    make_table("qwide", 2000, 384);
+    Spi::run("SET embedrank.hnsw_ef_search = 40").unwrap();
+    let queries = [3, 250, 999, 1500, 1999];
+    Spi::run("CREATE INDEX qwide_full ON qwide USING embedrank_hnsw (v vector_cosine_ops)").unwrap();
+    let full = quantized_recall("qwide", "<=>", &queries);
+    Spi::run("DROP INDEX qwide_full").unwrap();
+    Spi::run("CREATE INDEX qwide_sq8 ON qwide USING embedrank_hnsw (v vector_cosine_ops) WITH (quantizer = 'sq8')").unwrap();
+    let sq8 = quantized_recall("qwide", "<=>", &queries);
+    assert!(sq8 >= full - 0.02, "recall@10 at ef_search 40: sq8 {sq8}, full precision {full}");
+}
+
+#[pg_test]
+fn quantized_indexes_are_a_fraction_of_the_full_precision_size() {
+    make_table("qsz", 2000, 384);
+    Spi::run("CREATE INDEX qsz_full ON qsz USING embedrank_hnsw (v vector_l2_ops)").unwrap();
+    Spi::run("CREATE INDEX qsz_sq8 ON qsz USING embedrank_hnsw (v vector_l2_ops) WITH (quantizer = 'sq8')").unwrap();
+    Spi::run("CREATE INDEX qsz_sq4 ON qsz USING embedrank_hnsw (v vector_l2_ops) WITH (quantizer = 'sq4')").unwrap();
+    let size = |i: &str| Spi::get_one::<i64>(&format!("SELECT pg_relation_size('{i}')")).unwrap().unwrap() as f64;
+    let (full, sq8, sq4) = (size("qsz_full"), size("qsz_sq8"), size("qsz_sq4"));
+    // Per element: 1,536 bytes of float4 against 388 and 196 of codes, with ~270 bytes of header
+    // and neighbour list each.
+    assert!(sq8 < 0.45 * full, "sq8 index {sq8} bytes, full precision {full}");
+    assert!(sq4 < 0.8 * sq8, "sq4 index {sq4} bytes, sq8 {sq8}");
+}
+
+#[pg_test]
+fn quantized_index_stays_exact_through_inserts_deletes_and_vacuum() {
+    // The same rows and changes in two tables: one under a full-precision index, one quantized.
+    make_table("qdml_full", 2000, 32);
+    Spi::run("CREATE TABLE qdml_sq8 AS SELECT * FROM qdml_full").unwrap();
+    Spi::run("CREATE INDEX qdml_full_idx ON qdml_full USING embedrank_hnsw (v vector_l2_ops)").unwrap();
+    Spi::run("CREATE INDEX qdml_sq8_idx ON qdml_sq8 USING embedrank_hnsw (v vector_l2_ops) WITH (quantizer = 'sq8')").unwrap();
+    for t in ["qdml_full", "qdml_sq8"] {
+        Spi::run("SELECT setseed(0.7)").unwrap();
+        // New rows, some outside the trained ranges (clamped codes, larger error bounds), and copies.
+        Spi::run(&format!("INSERT INTO {t} SELECT 2000 + i, 0, (SELECT array_agg((3 * random() + 0 * g + 0 * i)::real) FROM generate_series(1, 32) g)::vector(32) FROM generate_series(1, 500) i")).unwrap();
+        Spi::run(&format!("INSERT INTO {t} SELECT 3000 + id, 0, v FROM {t} WHERE id <= 20")).unwrap();
+        Spi::run(&format!("DELETE FROM {t} WHERE id % 7 = 0")).unwrap();
+        Spi::run(&format!("SELECT tests.vacuum_index_for_test('{t}_idx', '{t}')")).unwrap();
+        Spi::run(&format!("INSERT INTO {t} SELECT 4000 + i, 0, (SELECT array_agg((random() * 2 + 0 * g + 0 * i)::real) FROM generate_series(1, 32) g)::vector(32) FROM generate_series(1, 300) i")).unwrap();
+    }
+    Spi::run("SET LOCAL embedrank.hnsw_ef_search = 100").unwrap();
+    let queries = [1, 2001, 2498, 3001, 4001, 4300];
+    let full = quantized_recall("qdml_full", "<->", &queries);
+    let sq8 = quantized_recall("qdml_sq8", "<->", &queries);
+    assert!(sq8 >= full - 0.05, "recall@10 after inserts, deletes and vacuum: sq8 {sq8}, full precision {full}");
+    // A copy and its original both come back, at distance 0.
+    let (ids, ds) = ranked("qdml_sq8", "<->", 2, 2, true);
+    assert_eq!((ids.len(), ds), (2, vec![0.0, 0.0]), "{ids:?}");
+    // Every live row is reachable.
+    Spi::run("SET LOCAL embedrank.hnsw_max_scan_tuples = 100000").unwrap();
+    assert_eq!(
+        Spi::get_one::<i64>("SELECT count(*) FROM (SELECT id FROM qdml_sq8 ORDER BY v <-> (SELECT v FROM qdml_sq8 WHERE id = 1) LIMIT 100000) s").unwrap(),
+        Spi::get_one::<i64>("SELECT count(*) FROM qdml_sq8").unwrap()
+    );
+}
+
+#[pg_test]
+fn quantized_halfvec_cosine_index_keeps_exact_order() {
+    // Unit vectors stay float4 for the codes (not rounded to halves), so the bounds hold against
+    // the halfvec operator's exact distances.
+    make_table("qh0", 2000, 64);
+    Spi::run("CREATE TABLE qh AS SELECT id, v::halfvec(64) AS v FROM qh0").unwrap();
+    Spi::run("CREATE INDEX qh_idx ON qh USING embedrank_hnsw (v halfvec_cosine_ops) WITH (quantizer = 'sq8')").unwrap();
+    Spi::run("SET embedrank.hnsw_ef_search = 100").unwrap();
+    let r = quantized_recall("qh", "<=>", &[5, 600, 1999]);
+    assert!(r >= 0.9, "halfvec cosine sq8 recall@10 {r}");
+}
+
+#[pg_test]
+fn quantizers_raise_the_dimension_limits() {
+    let rows = |name: &str, dims: usize, n: usize| {
+        Spi::run(&format!(
+            "CREATE TABLE {name} AS SELECT i AS id, (SELECT array_agg((random() + 0 * i + 0 * g)::real) FROM generate_series(1, {dims}) g)::vector({dims}) AS v FROM generate_series(1, {n}) i"
+        ))
+        .unwrap();
+    };
+    rows("q3072", 3072, 60);
+    assert_error("CREATE INDEX ON q3072 USING embedrank_hnsw (v vector_l2_ops)", "54000", "cannot have more than 2000 dimensions");
+    Spi::run("CREATE INDEX q3072_idx ON q3072 USING embedrank_hnsw (v vector_l2_ops) WITH (quantizer = 'sq8')").unwrap();
+    rows("q16k", 16000, 30);
+    assert_error("CREATE INDEX ON q16k USING embedrank_hnsw (v vector_l2_ops) WITH (quantizer = 'sq8')", "54000", "cannot have more than 8000 dimensions");
+    Spi::run("CREATE INDEX q16k_idx ON q16k USING embedrank_hnsw (v vector_l2_ops) WITH (quantizer = 'sq4')").unwrap();
+    Spi::run("INSERT INTO q16k SELECT 100 + i, (SELECT array_agg((random() + 0 * i + 0 * g)::real) FROM generate_series(1, 16000) g)::vector(16000) FROM generate_series(1, 5) i").unwrap();
+    Spi::run("SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = on").unwrap();
+    for (t, qid) in [("q3072", 1), ("q3072", 60), ("q16k", 7), ("q16k", 103)] {
+        let first = Spi::get_one::<i32>(&format!("SELECT id FROM {t} ORDER BY v <-> (SELECT v FROM {t} WHERE id = {qid}) LIMIT 1")).unwrap();
+        assert_eq!(first, Some(qid), "{t}: a row finds itself");
+    }
+    // (16,000 is also the vector type's own limit.)
+    // An empty table leaves nothing to train on: full precision where the column's form fits,
+    // else an error saying to load rows first.
+    Spi::run("CREATE TABLE qempty (id int, v vector(8))").unwrap();
+    Spi::run("CREATE INDEX qempty_idx ON qempty USING embedrank_hnsw (v vector_l2_ops) WITH (quantizer = 'sq8')").unwrap();
+    Spi::run("INSERT INTO qempty SELECT i, ARRAY[i, 1, 2, 3, 4, 5, 6, 7]::real[]::vector(8) FROM generate_series(1, 50) i").unwrap();
+    assert_eq!(Spi::get_one::<i32>("SELECT id FROM qempty ORDER BY v <-> '[20,1,2,3,4,5,6,7]' LIMIT 1").unwrap(), Some(20));
+    Spi::run("CREATE TABLE qempty_wide (v vector(3000))").unwrap();
+    assert_error("CREATE INDEX ON qempty_wide USING embedrank_hnsw (v vector_l2_ops) WITH (quantizer = 'sq8')", "55000", "on an empty table");
+}
+
+#[pg_test]
+fn quantizer_option_errors() {
+    Spi::run("CREATE TABLE qerr (v vector(3), b bit(8), s sparsevec(5))").unwrap();
+    assert_error("CREATE INDEX ON qerr USING embedrank_hnsw (v vector_l2_ops) WITH (quantizer = 'pq')", "22023", "invalid value for embedrank_hnsw option \"quantizer\"");
+    assert_error("CREATE INDEX ON qerr USING embedrank_hnsw (b bit_hamming_ops) WITH (quantizer = 'sq8')", "0A000", "quantizer applies only to vector and halfvec columns");
+    assert_error("CREATE INDEX ON qerr USING embedrank_hnsw (s sparsevec_l2_ops) WITH (quantizer = 'sq8')", "0A000", "quantizer applies only to vector and halfvec columns");
+}
