@@ -10,6 +10,7 @@
 # both indexes answer pgbench in alternating rounds per ef_search (ours, pgvector, ours, pgvector, ...)
 # and the q/s ratio is printed per round and as the median. Up to 200k rows (the harness's generator).
 # usage: scripts/bench_ann.sh [14..18] [ROWS] [DIMS]     (release build; server .pgdata/bench-<pg>)
+#   QUANTIZER=sq8 (or sq4) builds our index with that quantizer.
 #   Each ROWS x DIMS set lives in its own database (ann for 100k x 384, else ann_<rows>_<dims>), so a
 #   second run reuses the generated data and ground truth. Past 200k rows the data comes from
 #   bench/ann_data.py (same recipe; the harness's SQL generator overflows int4 there).
@@ -40,7 +41,10 @@ if [ "$ROWS" -gt 200000 ] && [ "$(psql -qAtX -d "$DB" -c "SELECT to_regclass('an
   log "generating $ROWS x $DIMS clustered vectors and their exact ground truth (bench/ann_data.py)"
   ANN_DB=$DB "$VENV/bin/python" "$REPO_ROOT/bench/ann_data.py" "$ROWS" "$DIMS"
 fi
-bash "$SHARED/bench/ann_bench.sh" "$DB" embedrank_hnsw embedrank.hnsw_ef_search "$ROWS" "$DIMS"
+# QUANTIZER=sq8|sq4 builds ours WITH (quantizer = ...) (pgvector's index is built as the harness says).
+OURS_OPTS="${INDEX_OPTS:-m=16, ef_construction=64}${QUANTIZER:+, quantizer=$QUANTIZER}"
+echo "embedrank_hnsw WITH ($OURS_OPTS)"
+INDEX_OPTS="$OURS_OPTS" bash "$SHARED/bench/ann_bench.sh" "$DB" embedrank_hnsw embedrank.hnsw_ef_search "$ROWS" "$DIMS"
 printf '\\set qid random(1, 100)\nSELECT id FROM ann_items ORDER BY v <-> (SELECT v FROM ann_queries WHERE qid = :qid) LIMIT 10;\n' > /tmp/ann_exact.sql
 qps=$(PGOPTIONS="$PGOPTIONS -c enable_indexscan=off" /usr/lib/postgresql/15/bin/pgbench -n -M simple -c 1 -T "${BENCH_S:-10}" -f /tmp/ann_exact.sql "$DB" 2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
 echo "exact scan qps=$qps"

@@ -6,7 +6,7 @@
 #        scripts/bench_ann_real.sh wordnet [ROWS]  ROWS WordNet glosses (default 50000) in the demo
 #                                                  database; queries: 200 held-out synsets, as their
 #                                                  glosses and as their words embedded as queries
-# Recall is printed per kind of query.
+# Recall is printed per kind of query. QUANTIZER=sq8 (or sq4) builds the index with that quantizer.
 # WordNet embeddings are computed once, in the database, by scripts/demo.sh (EMBEDRANK_DEMO_ROWS =
 # ROWS + 200; ~150 glosses/s on 2 cores, so 50k is ~6 min) and cached outside git in
 # .cache/embeddings/wordnet-bge-small-en-v1.5.tsv (id, words, vector); later runs load the cache.
@@ -49,11 +49,12 @@ fi
 
 P -c "DROP TABLE IF EXISTS ann_real_q" \
   -c "CREATE TABLE ann_real_q AS SELECT row_number() OVER () AS qid, kind, v FROM ($QSRC) s"
+echo "index: cosine, m 16, ef_construction 64, quantizer ${QUANTIZER:-none}"
 echo "set=$SET rows=$(P -c "SELECT count(*) FROM $TBL WHERE embedding IS NOT NULL") queries=$(P -c "SELECT count(*) FROM ann_real_q")"
 P -c "DROP INDEX IF EXISTS ann_real_idx"
 t0=$(date +%s.%N)
 P -c "SET maintenance_work_mem = '1GB'" \
-  -c "CREATE INDEX ann_real_idx ON $TBL USING embedrank_hnsw (embedding vector_cosine_ops) WITH (m = 16, ef_construction = 64)"
+  -c "CREATE INDEX ann_real_idx ON $TBL USING embedrank_hnsw (embedding vector_cosine_ops) WITH (m = 16, ef_construction = 64${QUANTIZER:+, quantizer = $QUANTIZER})"
 echo "build_s=$(python3 -c "print(round($(date +%s.%N)-$t0,2))") index_mb=$(P -c "SELECT round(pg_relation_size('ann_real_idx')/1048576.0,1)")"
 # Ground truth by exact scan (index scans off in this session).
 P -c "SET enable_indexscan = off" -c "DROP TABLE IF EXISTS ann_real_truth" -c "CREATE TABLE ann_real_truth AS SELECT q.qid,

@@ -109,22 +109,12 @@ impl Codec {
         if graph.is_empty() {
             return Codec::plain(column);
         }
-        let dims = graph.dims();
         // The ranges of every stored vector (cosine: the unit vectors the index stores).
-        let mut data = Vec::new();
-        crate::errors::reserve_exact(
-            &mut data,
-            graph.len() * dims,
-            "the embedrank_hnsw quantizer's training copy",
-            "Lower maintenance_work_mem: the graph and a copy of its vectors must fit this server process together.",
-        );
-        for id in 0..graph.len() as u32 {
-            data.extend_from_slice(graph.vector(id));
-        }
+        let rows = (0..graph.len() as u32).map(|id| graph.vector(id));
         let bits = if enc == Encoding::Sq8 { 8 } else { 4 };
         Codec {
             enc,
-            quantizer: Some(Sq8::train_bits(&data, dims, metric, bits)),
+            quantizer: Some(Sq8::train_rows(rows, graph.dims(), metric, bits)),
         }
     }
 

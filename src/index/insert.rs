@@ -228,13 +228,21 @@ unsafe fn find_place(
     payload: &[u8],
     lists: &[Vec<Node>],
 ) -> Node {
+    let tids = [tid];
+    let new = write::NewElement {
+        level,
+        tids: &tids,
+        values,
+        payload,
+        lists,
+    };
     let blocks = pg_sys::RelationGetNumberOfBlocksInFork(index, pg_sys::ForkNumber::MAIN_FORKNUM);
     let (mut block, mut unfitting) = (meta.free_block, 0);
     for _ in 0..FREE_SPACE_PAGES_PER_INSERT {
         if block == page::META_BLOCK {
             break;
         }
-        match write::reuse_deleted(index, meta, block, level, &[tid], values, payload, lists) {
+        match write::reuse_deleted(index, meta, block, &new) {
             Ok(n) => return n,
             Err(page::FreeSlot::NoneFits) => {
                 unfitting += 1;
@@ -252,7 +260,7 @@ unsafe fn find_place(
             meta.free_block = block;
         }
     }
-    write::add_pair(index, meta, level, &[tid], values, payload, lists)
+    write::add_pair(index, meta, &new)
 }
 
 /// If one of the closest elements stores exactly `payload` (the new row's) and is live with room,

@@ -146,6 +146,7 @@ unsafe fn start(scan: pg_sys::IndexScanDesc, st: &mut ScanState) -> bool {
             metric: meta.metric,
             query_norm: embedrank_core::distance::norm_f64(&raw),
             max_error: meta.max_error,
+            dims: meta.dims as usize,
         });
     }
     let q = prepared.unwrap_or(raw);
@@ -263,6 +264,7 @@ struct Recheck {
     query_norm: f64,
     /// The index's largest error bound when the scan started.
     max_error: f32,
+    dims: usize,
 }
 
 /// A lower bound of the exact distance operator's value for a row whose element is at index
@@ -287,7 +289,14 @@ fn lower_bound(r: &Recheck, d: f32, error: f32) -> f64 {
         // `<+>`: the error is an L1 norm.
         _ => (d, e),
     };
-    value - slack - 1e-4 * (1.0 + value.abs() + slack)
+    // Rounding: relative to the value, and for the inner products (cosine, `<#>`) a sum of `dims`
+    // products that may cancel, up to about dims × float4 epsilon of its terms.
+    let products = if matches!(r.metric, METRIC_COSINE | METRIC_IP) {
+        1e-7 * r.dims as f64 * (1.0 + value.abs())
+    } else {
+        0.0
+    };
+    value - slack - 1e-4 * (1.0 + value.abs() + slack) - products
 }
 
 /// ERROR 53200 for a scan whose state could not grow after visiting `visited` elements.

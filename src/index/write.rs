@@ -67,20 +67,24 @@ unsafe fn new_data_page(
     (meta.insert_block, p)
 }
 
-/// Write an element (`tids`, `level`, and `values` values encoded as `payload`, see `codec`) and its
-/// neighbour list (`lists`) as one WAL record:
+/// A new element as it is written.
+pub struct NewElement<'a> {
+    pub level: usize,
+    pub tids: &'a [pg_sys::ItemPointerData],
+    /// How many values it has, and their bytes as the index's codec encodes them.
+    pub values: usize,
+    pub payload: &'a [u8],
+    /// Its neighbour list per level.
+    pub lists: &'a [Vec<Node>],
+}
+
+/// Write an element and its neighbour list as one WAL record:
 /// together on the insert page if they fit, else on a new page; a pair too large for one page goes
 /// list first, then the element on the same page if it still fits, else on another new page.
 /// `meta.insert_block` follows (the caller writes the meta page). Returns the element's node.
-pub unsafe fn add_pair(
-    index: pg_sys::Relation,
-    meta: &mut Meta,
-    level: usize,
-    tids: &[pg_sys::ItemPointerData],
-    values: usize,
-    payload: &[u8],
-    lists: &[Vec<Node>],
-) -> Node {
+pub unsafe fn add_pair(index: pg_sys::Relation, meta: &mut Meta, e: &NewElement) -> Node {
+    let (level, tids, values, payload) = (e.level, e.tids, e.values, e.payload);
+    let lists = e.lists;
     let (m, enc) = (meta.m as usize, meta.encoding());
     let neighbors = page::make_neighbors(m, level, lists);
     let mut wal = WalWrite::start(index);
@@ -133,12 +137,10 @@ pub unsafe fn reuse_deleted(
     index: pg_sys::Relation,
     meta: &Meta,
     block: u32,
-    level: usize,
-    tids: &[pg_sys::ItemPointerData],
-    values: usize,
-    payload: &[u8],
-    lists: &[Vec<Node>],
+    new: &NewElement,
 ) -> Result<Node, page::FreeSlot> {
+    let (level, tids, values, payload) = (new.level, new.tids, new.values, new.payload);
+    let lists = new.lists;
     let (m, enc) = (meta.m as usize, meta.encoding());
     let size = page::element_size(values, enc);
     // Look under a share lock first: most pages an insert looks at have nothing for it, and

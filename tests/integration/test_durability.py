@@ -4,8 +4,8 @@ Run by scripts/test.sh (part `durability`) with PGBIN pointing at a Postgres bin
 pg_embedrank installed. Clusters live under /tmp/pg_embedrank-it and run as the `postgres` OS user.
   1. SIGKILL the postmaster during three concurrent streams of inserts; after restart every committed row is there and
      the index agrees with an exact scan at high ef_search.
-  2. A streaming replica returns the same results as the primary: index scans and search() on a
-     registered table.
+  2. A streaming replica returns the same results as the primary: index scans (full precision and
+     quantized) and search() on a registered table.
   3. Several clients insert and query at once: no errors, index count equals table count.
   4. VACUUM's cost-based sleeps do not hold inserts up; VACUUM with nothing to delete reads no index page.
   5. VACUUM stopped after each of its phases, then 20,000 inserts: recall@10 within 0.01 of a run
@@ -165,6 +165,11 @@ def test_streaming_replica_returns_same_results(primary):
             cur.executemany("INSERT INTO notes VALUES (%s, %s)", [(i, sentence(rng)) for i in range(200)])
         with p.cursor() as cur:
             cur.executemany("INSERT INTO docs (v) VALUES (%s)", [(vec(rng),) for _ in range(500)])
+        # A quantized index: its quantizer pages and code elements replay too.
+        p.execute("CREATE TABLE qdocs AS SELECT * FROM docs")
+        p.execute("CREATE INDEX qdocs_idx ON qdocs USING embedrank_hnsw (v vector_cosine_ops) WITH (quantizer = 'sq8')")
+        with p.cursor() as cur:
+            cur.executemany("INSERT INTO qdocs (id, v) VALUES (-%s, %s)", [(i + 1, vec(rng)) for i in range(200)])
         p.execute("DELETE FROM docs WHERE id % 7 = 0")
         p.execute("VACUUM docs")
         # Inserts after the vacuum reuse the deleted elements' space: those page writes replay too.
@@ -182,8 +187,9 @@ def test_streaming_replica_returns_same_results(primary):
             c.execute("SET enable_seqscan = off")
         for _ in range(10):
             q = vec(rng)
-            sql = "SELECT id FROM docs ORDER BY v <=> %s::vector LIMIT 10"
-            assert [x[0] for x in p.execute(sql, (q,))] == [x[0] for x in r.execute(sql, (q,))]
+            for t in ("docs", "qdocs"):
+                sql = f"SELECT id FROM {t} ORDER BY v <=> %s::vector LIMIT 10"
+                assert [x[0] for x in p.execute(sql, (q,))] == [x[0] for x in r.execute(sql, (q,))], t
         for q in ("the frozen glacier near the Alps", "a violin in Kyoto", "which engine powers the harbor"):
             sql = "SELECT key, score FROM search('notes', %s, k => 20, n => 5)"
             on_primary, on_replica = p.execute(sql, (q,)).fetchall(), r.execute(sql, (q,)).fetchall()

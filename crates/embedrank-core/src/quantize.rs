@@ -67,12 +67,23 @@ impl Sq8 {
 
     /// [`Sq8::train`] with `bits` (8 or 4) per dimension.
     pub fn train_bits(data: &[f32], dims: usize, metric: Metric, bits: u32) -> Self {
+        Self::train_rows(data.chunks_exact(dims), dims, metric, bits)
+    }
+
+    /// [`Sq8::train_bits`] on rows wherever they are (an index build trains on its graph's
+    /// vectors without copying them).
+    pub fn train_rows<'a>(
+        rows: impl Iterator<Item = &'a [f32]>,
+        dims: usize,
+        metric: Metric,
+        bits: u32,
+    ) -> Self {
         assert!(!metric.is_sparse(), "sparse vectors are not quantized");
         assert!(bits == 8 || bits == 4, "8 or 4 bits per dimension");
         let top = ((1u32 << bits) - 1) as f32;
         let mut min = vec![f32::INFINITY; dims];
         let mut max = vec![f32::NEG_INFINITY; dims];
-        for v in data.chunks_exact(dims) {
+        for v in rows {
             for (i, &x) in v.iter().enumerate() {
                 min[i] = min[i].min(x);
                 max[i] = max[i].max(x);
