@@ -72,25 +72,7 @@ pub fn bucket_tail(index: pg_sys::Relation, meta: &Meta, term: &[u8]) -> u32 {
 
 /// Overwrite the entry at `at` with `entry` (same lexeme, so the same size).
 pub fn update_entry(index: pg_sys::Relation, at: Ptr, entry: &TermEntry) {
-    let buf = ExclusiveBuffer::lock(index, at.block);
-    unsafe { check_page(index, buf.page(), at.block, KIND_DICT) };
-    let mut wal = WalWrite::start(index);
-    let page = wal.page(buf, false);
-    unsafe {
-        let b = f::item_mut(index, page, at);
-        let bytes = entry.encode();
-        if b.len() != bytes.len() {
-            f::corrupted(
-                index,
-                format!(
-                    "has a term entry of the wrong size at ({},{})",
-                    at.block, at.offset
-                ),
-            );
-        }
-        b.copy_from_slice(&bytes);
-    }
-    wal.commit();
+    update_entries(index, at.block, &[(at.offset, entry.clone())]);
 }
 
 /// Add `entry` to its bucket (a new page chained to the bucket's last if that one is full).

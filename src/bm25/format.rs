@@ -170,9 +170,7 @@ pub unsafe fn is_new(page: pg_sys::Page) -> bool {
     (*(page as *const pg_sys::PageHeaderData)).pd_upper == 0
 }
 
-pub unsafe fn rel_name(rel: pg_sys::Relation) -> String {
-    crate::index::pages::format::rel_name(rel)
-}
+pub use crate::index::pages::format::rel_name;
 
 /// ERROR XX002 (index_corrupted) for `index`, with a REINDEX hint.
 pub fn corrupted(index: pg_sys::Relation, what: String) -> ! {

@@ -14,7 +14,7 @@ use pgrx::pg_sys;
 
 /// Read the header of block `at`. (Every block read checks for interrupts: a long walk can be
 /// cancelled, a damaged chain that loops too.)
-fn read_header(index: pg_sys::Relation, at: Ptr) -> BlockHeader {
+pub fn read_header(index: pg_sys::Relation, at: Ptr) -> BlockHeader {
     pg_sys::check_for_interrupts!();
     let buf = SharedBuffer::lock(index, at.block);
     unsafe {
@@ -24,7 +24,7 @@ fn read_header(index: pg_sys::Relation, at: Ptr) -> BlockHeader {
 }
 
 /// Read block `at` whole.
-fn read_block(index: pg_sys::Relation, at: Ptr) -> (BlockHeader, Vec<Posting>) {
+pub fn read_block(index: pg_sys::Relation, at: Ptr) -> (BlockHeader, Vec<Posting>) {
     pg_sys::check_for_interrupts!();
     let buf = SharedBuffer::lock(index, at.block);
     unsafe {
@@ -238,16 +238,6 @@ pub fn link_block(index: pg_sys::Relation, at: Ptr, next: Ptr) {
         h.encode_into(b);
     }
     wal.commit();
-}
-
-/// Read block `at`'s header (VACUUM).
-pub fn block_header(index: pg_sys::Relation, at: Ptr) -> BlockHeader {
-    read_header(index, at)
-}
-
-/// Read block `at` whole (VACUUM).
-pub fn block_contents(index: pg_sys::Relation, at: Ptr) -> (BlockHeader, Vec<Posting>) {
-    read_block(index, at)
 }
 
 /// Rewrite block `at` to hold `postings` (a subset of what it held, same capacity and link).

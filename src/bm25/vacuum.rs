@@ -15,7 +15,7 @@
 use super::dictionary::{self, read_meta};
 use super::docs;
 use super::format::{self, Ptr};
-use super::postings::{block_contents, block_header, rewrite_block};
+use super::postings::{read_block, read_header, rewrite_block};
 use crate::index::pages::buffer::block_count;
 use crate::index::pages::lock::PageLock;
 use pgrx::prelude::*;
@@ -96,7 +96,7 @@ pub unsafe extern "C-unwind" fn ambulkdelete(
             // the previous block's last document and its own; others are counted from their header.
             let mut after: Option<u32> = None;
             while !at.is_none() {
-                let h = block_header(index, at);
+                let h = read_header(index, at);
                 let first_dead = after.map_or(0, |a| dead_docs.partition_point(|&d| d <= a));
                 let may_hold_dead =
                     h.count > 0 && dead_docs.get(first_dead).is_some_and(|&d| d <= h.last_doc);
@@ -112,7 +112,7 @@ pub unsafe extern "C-unwind" fn ambulkdelete(
                     at = h.next;
                     continue;
                 }
-                let (h, postings) = block_contents(index, at);
+                let (h, postings) = read_block(index, at);
                 let kept: Vec<_> = postings
                     .iter()
                     .copied()
