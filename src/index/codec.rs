@@ -71,6 +71,16 @@ impl Codec {
                 );
             }
             with_page(index, block, page::KIND_QUANT, |p| {
+                if pg_sys::PageGetMaxOffsetNumber(p) < 1 {
+                    raise(
+                        Code::ERRCODE_INDEX_CORRUPTED,
+                        format!(
+                            "index \"{}\" has an empty quantizer page at block {block}",
+                            page::rel_name(index)
+                        ),
+                        Some("REINDEX the index."),
+                    );
+                }
                 let id = pg_sys::PageGetItemId(p, 1);
                 let item = pg_sys::PageGetItem(p, id) as *const u8;
                 let len = ((*id).lp_len() as usize).min(8 * dims - bytes.len());
