@@ -5,6 +5,7 @@
 //! `k1` (0 to 10) and `b` (0 to 1) are BM25's parameters, Lucene's and Anserini's defaults.
 
 use crate::errors::{raise, Code};
+use crate::index::options::option;
 use embedrank_core::bm25::{DEFAULT_B, DEFAULT_K1};
 use pgrx::{pg_sys, GucContext, GucFlags, GucRegistry, GucSetting};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -156,20 +157,6 @@ pub unsafe fn record_config_dependency(index: pg_sys::Relation, config: pg_sys::
     pg_sys::recordDependencyOn(&me, &cfg, pg_sys::DependencyType::DEPENDENCY_NORMAL);
 }
 
-fn elt(
-    name: &'static std::ffi::CStr,
-    t: pg_sys::relopt_type::Type,
-    offset: usize,
-) -> pg_sys::relopt_parse_elt {
-    pg_sys::relopt_parse_elt {
-        optname: name.as_ptr(),
-        opttype: t,
-        offset: offset as i32,
-        #[cfg(feature = "pg18")]
-        isset_offset: 0,
-    }
-}
-
 /// amoptions: parse and validate `WITH (...)`.
 #[pgrx::pg_guard]
 pub unsafe extern "C-unwind" fn amoptions(
@@ -177,17 +164,17 @@ pub unsafe extern "C-unwind" fn amoptions(
     validate: bool,
 ) -> *mut pg_sys::bytea {
     let tab = [
-        elt(
+        option(
             c"text_config",
             pg_sys::relopt_type::RELOPT_TYPE_STRING,
             std::mem::offset_of!(Options, config_offset),
         ),
-        elt(
+        option(
             c"k1",
             pg_sys::relopt_type::RELOPT_TYPE_REAL,
             std::mem::offset_of!(Options, k1),
         ),
-        elt(
+        option(
             c"b",
             pg_sys::relopt_type::RELOPT_TYPE_REAL,
             std::mem::offset_of!(Options, b),

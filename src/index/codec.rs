@@ -30,6 +30,15 @@ use pgrx::pg_sys;
 /// Bytes of quantizer parameters per page (one item per page).
 const PARAM_BYTES_PER_PAGE: usize = 8000;
 
+/// Bits per dimension of a quantized encoding's codes.
+fn code_bits(enc: Encoding) -> u32 {
+    if enc == Encoding::Sq8 {
+        8
+    } else {
+        4
+    }
+}
+
 /// An index's element encoding, with its trained quantizer when it has one.
 pub struct Codec {
     pub enc: Encoding,
@@ -93,12 +102,11 @@ impl Codec {
             .map(|b| f32::from_ne_bytes(b.try_into().expect("4 bytes")))
             .collect();
         let (min, scale) = floats.split_at(dims);
-        let bits = if enc == Encoding::Sq8 { 8 } else { 4 };
         Codec {
             enc,
             quantizer: Some(Sq8::from_parts(
                 search_metric(meta.metric, enc),
-                bits,
+                code_bits(enc),
                 min.to_vec(),
                 scale.to_vec(),
             )),
@@ -121,10 +129,9 @@ impl Codec {
         }
         // The ranges of every stored vector (cosine: the unit vectors the index stores).
         let rows = (0..graph.len() as u32).map(|id| graph.vector(id));
-        let bits = if enc == Encoding::Sq8 { 8 } else { 4 };
         Codec {
             enc,
-            quantizer: Some(Sq8::train_rows(rows, graph.dims(), metric, bits)),
+            quantizer: Some(Sq8::train_rows(rows, graph.dims(), metric, code_bits(enc))),
         }
     }
 

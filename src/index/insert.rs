@@ -80,6 +80,7 @@ pub fn new_level(m: usize) -> usize {
 
 /// Insert `v` (already prepared for the metric) for heap row `tid`, under the update lock it takes.
 pub unsafe fn insert_vector(index: pg_sys::Relation, v: &[f32], tid: pg_sys::ItemPointerData) {
+    let mut lock = UpdateLock::share(index);
     let mut meta = read_meta(index);
     let values = meta.encoding().values(meta.dims as usize);
     if values.is_some_and(|n| v.len() != n) {
@@ -103,10 +104,8 @@ pub unsafe fn insert_vector(index: pg_sys::Relation, v: &[f32], tid: pg_sys::Ite
         );
     }
     let level = new_level(meta.m as usize);
-    let sets_entry = |meta: &Meta| meta.entry == 0 || level as i32 > meta.entry_level;
-    let mut lock = UpdateLock::share(index);
-    meta = read_meta(index);
-    if sets_entry(&meta) {
+    if meta.entry == 0 || level as i32 > meta.entry_level {
+        // Sets the entry point: alone, on the meta page as it is once the others are done.
         drop(lock);
         lock = UpdateLock::exclusive(index);
         meta = read_meta(index);

@@ -238,8 +238,9 @@ fn int_option(name: &'static std::ffi::CStr, offset: usize) -> pg_sys::relopt_pa
     option(name, pg_sys::relopt_type::RELOPT_TYPE_INT, offset)
 }
 
-/// The parse entry of an option of type `t` stored at `offset` of [`Options`].
-fn option(
+/// The parse entry of an option of type `t` stored at `offset` of a parsed-options struct (this
+/// access method's [`Options`], and embedrank_bm25's).
+pub fn option(
     name: &'static std::ffi::CStr,
     t: pg_sys::relopt_type::Type,
     offset: usize,

@@ -377,11 +377,7 @@ unsafe fn special_ptr(page: pg_sys::Page) -> *mut Special {
 
 /// Error unless `page` (block `block` of `index`) is one of ours, of `kind`.
 pub unsafe fn check_page(index: pg_sys::Relation, page: pg_sys::Page, block: u32, kind: u16) {
-    let header = page as *const pg_sys::PageHeaderData;
-    let special_ok =
-        (*header).pd_special as usize == pg_sys::BLCKSZ as usize - std::mem::size_of::<Special>();
-    let sp = special_ptr(page);
-    if !special_ok || (*sp).magic != MAGIC || (*sp).kind != kind {
+    if kind_of(page) != Some(kind) {
         raise(
             Code::ERRCODE_INDEX_CORRUPTED,
             format!(
@@ -391,6 +387,7 @@ pub unsafe fn check_page(index: pg_sys::Relation, page: pg_sys::Page, block: u32
             Some("REINDEX the index."),
         );
     }
+    let sp = special_ptr(page);
     if (*sp).version != VERSION {
         raise(
             Code::ERRCODE_INDEX_CORRUPTED,
@@ -406,12 +403,17 @@ pub unsafe fn check_page(index: pg_sys::Relation, page: pg_sys::Page, block: u32
 
 /// Whether `page` is one of the quantizer's pages ([`KIND_QUANT`]): walks over the data pages skip it.
 pub unsafe fn is_quant_page(page: pg_sys::Page) -> bool {
+    kind_of(page) == Some(KIND_QUANT)
+}
+
+/// The kind of `page` if its special area is one of ours (where ours is, with our magic number).
+unsafe fn kind_of(page: pg_sys::Page) -> Option<u16> {
     let header = page as *const pg_sys::PageHeaderData;
     if (*header).pd_special as usize != pg_sys::BLCKSZ as usize - std::mem::size_of::<Special>() {
-        return false;
+        return None;
     }
     let sp = special_ptr(page);
-    (*sp).magic == MAGIC && (*sp).kind == KIND_QUANT
+    ((*sp).magic == MAGIC).then_some((*sp).kind)
 }
 
 pub unsafe fn rel_name(rel: pg_sys::Relation) -> String {
