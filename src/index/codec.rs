@@ -160,6 +160,14 @@ impl Codec {
         }
     }
 
+    /// `metric`'s distance from `query` to a quantized element's decoded values, computed on the
+    /// codes in place (bit for bit the decoded vector's distance; `scratch` holds unpacked 4-bit
+    /// codes); `None` when the element holds the column's own form.
+    pub fn distance(&self, query: &[f32], bytes: &[u8], scratch: &mut Vec<u8>) -> Option<f32> {
+        let q = self.quantizer.as_ref()?;
+        Some(q.index_distance(query, &bytes[QUANT_ERROR_BYTES..], scratch))
+    }
+
     /// A quantized element's error bound (0 for exact values).
     pub fn error(&self, bytes: &[u8]) -> f32 {
         if self.quantizer.is_none() {

@@ -8,7 +8,7 @@
 //! list holds the list's page-level lock (`lock_list`).
 
 use super::codec::Codec;
-use super::pages::buffer::{with_data_page, with_page};
+use super::pages::buffer::{prefetch_item, prefetch_page, with_data_page, with_page};
 use super::pages::format::{self as page, Meta, Node};
 use super::pages::lock::PageLock;
 use super::write;
@@ -82,12 +82,20 @@ struct ElementCache {
     data: Vec<f32>,
 }
 
+/// How much of an element a batch of distances prefetches: a quantized element whole (460 bytes at
+/// 384 dims), the start of a float4 one (the hardware prefetcher follows the rest).
+const PREFETCH_ITEM_BYTES: usize = 512;
+/// How many elements ahead of the one computed a batch asks for element bytes.
+const PREFETCH_AHEAD: usize = 4;
+
 /// Arena capacity (in floats) a backend keeps between inserts; larger ones (vacuum) are freed.
 const SPARE_CACHE_FLOATS: usize = 4 << 20;
 
 thread_local! {
     /// The last element read from a halfvec or quantized index, decoded to float4.
     static DECODED: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// 4-bit codes unpacked to a byte each for the code distance kernel.
+    static UNPACKED: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
     static SPARE_CACHE: std::cell::RefCell<Option<ElementCache>> = const { std::cell::RefCell::new(None) };
 }
 
@@ -247,8 +255,54 @@ impl GraphView for PageGraph {
             let c = self.cached(n);
             return self.metric.index_distance(query, self.arena(c));
         }
-        // Hot path of every scan: compute on the page itself, no copy.
-        self.with_element(n, |_, v| self.metric.index_distance(query, v))
+        // Hot path of every scan: compute on the page itself, no copy (codes too: the code kernel
+        // reads them in place and gives the decoded vector's distance).
+        let (index, dims, enc) = (self.index, self.dims, self.encoding);
+        with_page(index, page::node_block(n), page::KIND_DATA, |p| unsafe {
+            let (_, values, bytes) = page::element_values(index, p, n, dims, enc);
+            if enc.is_float4() {
+                return self.metric.index_distance(query, page::as_float4(bytes));
+            }
+            let coded = UNPACKED.with(|u| self.codec.distance(query, bytes, &mut u.borrow_mut()));
+            coded.unwrap_or_else(|| {
+                DECODED.with(|d| {
+                    let mut d = d.borrow_mut();
+                    self.codec.decode(bytes, values, &mut d);
+                    self.metric.index_distance(query, &d)
+                })
+            })
+        })
+    }
+
+    /// All of a node's unvisited neighbours at once: their pages are prefetched (descriptor, header,
+    /// then the element's first bytes) before the first is read, so a walk waits for memory about
+    /// once per expanded node instead of once per neighbour.
+    fn distances(&mut self, query: &[f32], nodes: &[Node], out: &mut Vec<f32>) {
+        out.clear();
+        if self.cache.is_some() || nodes.len() < 2 {
+            for &n in nodes {
+                let d = self.distance_to(query, n);
+                out.push(d);
+            }
+            return;
+        }
+        for &n in nodes {
+            prefetch_page(self.index, page::node_block(n), page::node_offset(n));
+        }
+        // The element's bytes are aimed at through its line pointer, which must have arrived:
+        // they are asked for a few elements ahead of the one being computed.
+        let bytes =
+            (page::ELEMENT_HEADER + self.encoding.value_bytes(self.dims)).min(PREFETCH_ITEM_BYTES);
+        let index = self.index;
+        let item = |n: Node| prefetch_item(index, page::node_block(n), page::node_offset(n), bytes);
+        nodes.iter().take(PREFETCH_AHEAD).for_each(|&n| item(n));
+        for (i, &n) in nodes.iter().enumerate() {
+            if let Some(&ahead) = nodes.get(i + PREFETCH_AHEAD) {
+                item(ahead);
+            }
+            let d = self.distance_to(query, n);
+            out.push(d);
+        }
     }
 
     fn neighbors(&mut self, n: Node, level: usize, out: &mut Vec<Node>) {

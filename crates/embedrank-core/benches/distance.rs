@@ -81,6 +81,52 @@ fn summary() {
     }
 }
 
+/// Scalar codes (a quantized index's elements): decoding to float4 then the float kernel, against
+/// the fused code kernel that reads the codes in place (same result, bit for bit).
+fn codes_summary() {
+    use embedrank_core::distance::Metric;
+    use embedrank_core::quantize::{Quantizer, Sq8};
+    println!("\n== sq8 codes: decode + kernel vs fused ==");
+    println!(
+        "{:<6} {:>5} {:>12} {:>10} {:>8}",
+        "metric", "dims", "decode ns", "fused ns", "speedup"
+    );
+    for metric in [Metric::L2, Metric::InnerProduct] {
+        for dims in DIMS {
+            let (a, b) = vectors(dims);
+            let q = Sq8::train(&[a.clone(), b.clone()].concat(), dims, metric);
+            let mut code = vec![0u8; q.code_len()];
+            q.encode(&b, &mut code);
+            let mut out = vec![0.0f32; dims];
+            let mut scratch = Vec::new();
+            let time = |f: &mut dyn FnMut() -> f32| {
+                let mut iters = 1u64;
+                loop {
+                    let t = Instant::now();
+                    for _ in 0..iters {
+                        black_box(f());
+                    }
+                    let e = t.elapsed();
+                    if e > Duration::from_millis(50) {
+                        return e.as_nanos() as f64 / iters as f64;
+                    }
+                    iters *= 2;
+                }
+            };
+            let d = time(&mut || {
+                q.decode_into(black_box(&code), &mut out);
+                metric.index_distance(black_box(&a), &out)
+            });
+            let f = time(&mut || q.index_distance(black_box(&a), black_box(&code), &mut scratch));
+            println!(
+                "{:<6} {dims:>5} {d:>12.1} {f:>10.1} {:>7.1}x",
+                format!("{metric:?}"),
+                d / f
+            );
+        }
+    }
+}
+
 fn main() {
     let mut c = Criterion::default()
         .warm_up_time(Duration::from_millis(300))
@@ -90,4 +136,5 @@ fn main() {
     bench_kernels(&mut c);
     c.final_summary();
     summary();
+    codes_summary();
 }

@@ -130,6 +130,23 @@ impl Sq8 {
         }
     }
 
+    /// `metric`'s index distance from `query` to the vector `code` stands for — bit for bit
+    /// `metric.index_distance(query, decoded)`, without decoding: 8-bit codes are read in place,
+    /// 4-bit ones unpacked to a byte each in `scratch` first. `metric` is the one the codes were
+    /// trained for (L2, inner product or L1).
+    pub fn index_distance(&self, query: &[f32], code: &[u8], scratch: &mut Vec<u8>) -> f32 {
+        let bytes = if self.bits == 8 {
+            &code[..self.min.len()]
+        } else {
+            scratch.clear();
+            scratch.extend(code.iter().flat_map(|&b| [b & 15, b >> 4]));
+            scratch.truncate(self.min.len());
+            &scratch[..]
+        };
+        crate::distance::code_distance(self.metric, query, bytes, &self.min, &self.scale)
+            .expect("a quantizer is trained for L2, inner product or L1")
+    }
+
     /// How far `v` is from what its `code` stands for: the L1 norm of the difference under L1, the
     /// L2 norm otherwise — the most any distance to `v` differs from the same distance to the
     /// decoded vector (by the triangle inequality; times the query's norm for an inner product).
@@ -380,6 +397,27 @@ mod tests {
         qi.decode(&code, &mut back);
         let expect = Metric::InnerProduct.index_distance(query, &back);
         assert!((qi.distance(&prepared, &code) - expect).abs() <= 1e-3 * expect.abs().max(1.0));
+    }
+
+    #[test]
+    fn code_distance_is_the_decoded_vectors_distance_exactly() {
+        let dims = 101;
+        let data = clustered(200, dims, 4, 0.3, 9);
+        let mut scratch = Vec::new();
+        for bits in [8, 4] {
+            for metric in [Metric::L2, Metric::InnerProduct, Metric::L1] {
+                let q = Sq8::train_bits(&data, dims, metric, bits);
+                let (mut code, mut back) = (vec![0u8; q.code_len()], vec![0.0; dims]);
+                let query = &data[dims..2 * dims];
+                for v in data.chunks_exact(dims).take(40) {
+                    q.encode(v, &mut code);
+                    q.decode_into(&code, &mut back);
+                    let want = metric.index_distance(query, &back);
+                    let got = q.index_distance(query, &code, &mut scratch);
+                    assert_eq!(got.to_bits(), want.to_bits(), "{bits} bits, {metric:?}");
+                }
+            }
+        }
     }
 
     #[test]

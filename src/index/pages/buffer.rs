@@ -10,15 +10,20 @@
 use super::format;
 use pgrx::pg_sys;
 
-/// Pin `block` of `index`'s main fork and lock it in `mode`.
+/// Pin `block` of `index`'s main fork and lock it in `mode` (through the buffer it was last seen
+/// in when it is still there, [`super::recent`]).
 unsafe fn pin_and_lock(index: pg_sys::Relation, block: u32, mode: u32) -> pg_sys::Buffer {
-    let buf = pg_sys::ReadBufferExtended(
-        index,
-        pg_sys::ForkNumber::MAIN_FORKNUM,
-        block,
-        pg_sys::ReadBufferMode::RBM_NORMAL,
-        std::ptr::null_mut(),
-    );
+    let buf = super::recent::pin(index, block).unwrap_or_else(|| {
+        let buf = pg_sys::ReadBufferExtended(
+            index,
+            pg_sys::ForkNumber::MAIN_FORKNUM,
+            block,
+            pg_sys::ReadBufferMode::RBM_NORMAL,
+            std::ptr::null_mut(),
+        );
+        super::recent::remember(index, block, buf);
+        buf
+    });
     pg_sys::LockBuffer(buf, mode as i32);
     buf
 }
@@ -143,6 +148,65 @@ pub fn with_data_page<R>(
         format::check_page(index, buf.page(), block, format::KIND_DATA);
     }
     Some(f(buf.page()))
+}
+
+/// Ask the CPU to start loading the cache line at `p` (a hint: it never faults, wherever it points).
+#[inline]
+fn prefetch_line(p: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch reads nothing architecturally and cannot fault.
+    unsafe {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        _mm_prefetch::<_MM_HINT_T0>(p as *const i8);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
+/// Bytes per cache line (x86-64 and most ARM cores).
+const LINE: usize = 64;
+
+/// Start loading, into the CPU caches, what reading item `offset` of `block` touches first: the
+/// buffer's descriptor (pin and content lock), the page header with the item's line pointer, and
+/// the special area. A hint and nothing more: nothing is pinned, locked or read, and a block this
+/// backend has not seen in shared buffers is skipped. A graph walk calls it for every neighbour
+/// of a node before it reads the first, so their cache misses overlap instead of queueing.
+pub fn prefetch_page(index: pg_sys::Relation, block: u32, offset: u16) {
+    unsafe {
+        let Some(buf) = super::recent::hint(index, block) else {
+            return;
+        };
+        prefetch_line(pg_sys::BufferDescriptors.add(buf as usize - 1) as *const u8);
+        let page = pg_sys::BufferGetPage(buf) as *const u8;
+        prefetch_line(page);
+        let line_pointer = pg_sys::PageGetItemId(page as pg_sys::Page, offset.max(1)) as *const u8;
+        if line_pointer < page.add(pg_sys::BLCKSZ as usize) {
+            prefetch_line(line_pointer);
+        }
+        prefetch_line(page.add(pg_sys::BLCKSZ as usize - LINE));
+    }
+}
+
+/// Start loading the first `bytes` of item `offset` of `block` (after [`prefetch_page`], whose
+/// lines it reads): the line pointer is read without a lock, only to aim the prefetch, and an
+/// offset that points off the page is left alone.
+pub fn prefetch_item(index: pg_sys::Relation, block: u32, offset: u16, bytes: usize) {
+    unsafe {
+        let Some(buf) = super::recent::hint(index, block) else {
+            return;
+        };
+        let page = pg_sys::BufferGetPage(buf) as *const u8;
+        let id = pg_sys::PageGetItemId(page as pg_sys::Page, offset.max(1));
+        if (id as *const u8) >= page.add(pg_sys::BLCKSZ as usize) {
+            return;
+        }
+        // A racy read of a page another backend may be changing: it only aims prefetches.
+        let at = std::ptr::read_volatile(id).lp_off() as usize;
+        let end = (at + bytes).min(pg_sys::BLCKSZ as usize);
+        for line in (at & !(LINE - 1)..end).step_by(LINE) {
+            prefetch_line(page.add(line));
+        }
+    }
 }
 
 /// Number of blocks of the index's main fork.

@@ -20,6 +20,8 @@ use std::sync::OnceLock;
 pub(crate) type BinaryFn = unsafe fn(&[f32], &[f32]) -> f32;
 /// The fused cosine kernel returning `(a·b, a·a, b·b)`.
 pub(crate) type PartsFn = unsafe fn(&[f32], &[f32]) -> (f32, f32, f32);
+/// A kernel between a float vector and scalar codes with their per-dimension minimum and step.
+pub(crate) type CodesFn = unsafe fn(&[f32], &[u8], &[f32], &[f32]) -> f32;
 
 /// One complete kernel set.
 pub(crate) struct Kernels {
@@ -31,6 +33,10 @@ pub(crate) struct Kernels {
     /// Over bit strings packed in words ([`super::bits`]).
     pub hamming: BinaryFn,
     pub jaccard: BinaryFn,
+    /// Over scalar codes ([`super::code_distance`]).
+    pub l2_squared_codes: CodesFn,
+    pub dot_codes: CodesFn,
+    pub l1_codes: CodesFn,
 }
 
 /// Baseline instantiations (SSE2 on x86-64); safe to call everywhere.
@@ -56,6 +62,15 @@ mod portable {
     }
     pub fn cosine_parts(a: &[f32], b: &[f32]) -> (f32, f32, f32) {
         kernels::cosine_parts::<false>(a, b)
+    }
+    pub fn l2_squared_codes(a: &[f32], c: &[u8], lo: &[f32], s: &[f32]) -> f32 {
+        kernels::l2_squared_codes::<false>(a, c, lo, s)
+    }
+    pub fn dot_codes(a: &[f32], c: &[u8], lo: &[f32], s: &[f32]) -> f32 {
+        kernels::dot_codes::<false>(a, c, lo, s)
+    }
+    pub fn l1_codes(a: &[f32], c: &[u8], lo: &[f32], s: &[f32]) -> f32 {
+        kernels::l1_codes(a, c, lo, s)
     }
 }
 
@@ -93,6 +108,18 @@ mod avx2 {
     pub fn cosine_parts(a: &[f32], b: &[f32]) -> (f32, f32, f32) {
         kernels::cosine_parts::<true>(a, b)
     }
+    #[target_feature(enable = "avx2,fma")]
+    pub fn l2_squared_codes(a: &[f32], c: &[u8], lo: &[f32], s: &[f32]) -> f32 {
+        kernels::l2_squared_codes::<true>(a, c, lo, s)
+    }
+    #[target_feature(enable = "avx2,fma")]
+    pub fn dot_codes(a: &[f32], c: &[u8], lo: &[f32], s: &[f32]) -> f32 {
+        kernels::dot_codes::<true>(a, c, lo, s)
+    }
+    #[target_feature(enable = "avx2,fma")]
+    pub fn l1_codes(a: &[f32], c: &[u8], lo: &[f32], s: &[f32]) -> f32 {
+        kernels::l1_codes(a, c, lo, s)
+    }
 }
 
 /// The baseline table; every entry is a safe function.
@@ -104,6 +131,9 @@ pub(crate) const PORTABLE: Kernels = Kernels {
     cosine_parts: portable::cosine_parts,
     hamming: portable::hamming,
     jaccard: portable::jaccard,
+    l2_squared_codes: portable::l2_squared_codes,
+    dot_codes: portable::dot_codes,
+    l1_codes: portable::l1_codes,
 };
 
 /// The AVX2 table. Private: it must only escape through [`avx2_if_supported`].
@@ -116,6 +146,9 @@ const AVX2: Kernels = Kernels {
     cosine_parts: avx2::cosine_parts,
     hamming: avx2::hamming,
     jaccard: avx2::jaccard,
+    l2_squared_codes: avx2::l2_squared_codes,
+    dot_codes: avx2::dot_codes,
+    l1_codes: avx2::l1_codes,
 };
 
 /// The AVX2 table, but only when this CPU supports AVX2, FMA and POPCNT.

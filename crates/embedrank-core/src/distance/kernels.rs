@@ -56,6 +56,69 @@ fn fold2(a: &[f32], b: &[f32], step: impl Fn(f32, f32, f32) -> f32) -> f32 {
     acc.iter().sum::<f32>() + tail
 }
 
+/// [`fold2`] with `b` given as scalar codes: `b[i] = min[i] + scale[i] · codes[i]`, computed with
+/// the same two roundings as [`crate::quantize::Sq8::decode_into`] (a separate multiply and add,
+/// never fused), in the same lanes and the same order as `fold2`, so the result is bit for bit
+/// what decoding and then `fold2` gives — without writing the decoded vector anywhere. Reading one
+/// byte per dimension instead of four is the point (a quantized index scan's hot path).
+#[inline(always)]
+fn fold_codes(
+    a: &[f32],
+    codes: &[u8],
+    min: &[f32],
+    scale: &[f32],
+    step: impl Fn(f32, f32, f32) -> f32,
+) -> f32 {
+    debug_assert!(a.len() == codes.len() && a.len() == min.len() && a.len() == scale.len());
+    let n = a.len().min(codes.len()).min(min.len()).min(scale.len());
+    let (ca, ra) = a[..n].as_chunks::<W>();
+    let (cc, rc) = codes[..n].as_chunks::<W>();
+    let (cm, rm) = min[..n].as_chunks::<W>();
+    let (cs, rs) = scale[..n].as_chunks::<W>();
+    let mut acc = [0.0f32; W];
+    for (((x, c), lo), s) in ca.iter().zip(cc).zip(cm).zip(cs) {
+        for i in 0..W {
+            acc[i] = step(acc[i], x[i], lo[i] + s[i] * f32::from(c[i]));
+        }
+    }
+    let mut tail = 0.0f32;
+    for (((&x, &c), &lo), &s) in ra.iter().zip(rc).zip(rm).zip(rs) {
+        tail = step(tail, x, lo + s * f32::from(c));
+    }
+    acc.iter().sum::<f32>() + tail
+}
+
+/// [`l2_squared`] of `a` and a decoded code vector ([`fold_codes`]).
+#[inline(always)]
+pub(super) fn l2_squared_codes<const FMA: bool>(
+    a: &[f32],
+    codes: &[u8],
+    min: &[f32],
+    scale: &[f32],
+) -> f32 {
+    fold_codes(a, codes, min, scale, |acc, x, y| {
+        let d = x - y;
+        madd::<FMA>(acc, d, d)
+    })
+}
+
+/// [`dot`] of `a` and a decoded code vector ([`fold_codes`]).
+#[inline(always)]
+pub(super) fn dot_codes<const FMA: bool>(
+    a: &[f32],
+    codes: &[u8],
+    min: &[f32],
+    scale: &[f32],
+) -> f32 {
+    fold_codes(a, codes, min, scale, madd::<FMA>)
+}
+
+/// [`l1`] of `a` and a decoded code vector ([`fold_codes`]).
+#[inline(always)]
+pub(super) fn l1_codes(a: &[f32], codes: &[u8], min: &[f32], scale: &[f32]) -> f32 {
+    fold_codes(a, codes, min, scale, |acc, x, y| acc + (x - y).abs())
+}
+
 /// Squared Euclidean distance.
 #[inline(always)]
 pub(super) fn l2_squared<const FMA: bool>(a: &[f32], b: &[f32]) -> f32 {

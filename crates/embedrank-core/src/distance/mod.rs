@@ -68,6 +68,31 @@ pub fn l1(a: &[f32], b: &[f32]) -> f32 {
     unsafe { (selected().l1)(a, b) }
 }
 
+/// `metric`'s index distance from `query` to the vector that scalar `codes` (one byte per
+/// dimension) stand for, `min[i] + scale[i] · codes[i]` — bit for bit what decoding the codes and
+/// calling [`Metric::index_distance`] gives, without the decoded copy. Defined for the metrics a
+/// quantized index searches with (L2, inner product, L1); `None` for the others.
+#[inline]
+pub fn code_distance(
+    metric: Metric,
+    query: &[f32],
+    codes: &[u8],
+    min: &[f32],
+    scale: &[f32],
+) -> Option<f32> {
+    debug_assert!(query.len() == codes.len() && min.len() == codes.len());
+    let k = selected();
+    // SAFETY: as in `l2_squared`.
+    unsafe {
+        match metric {
+            Metric::L2 => Some((k.l2_squared_codes)(query, codes, min, scale)),
+            Metric::InnerProduct => Some(-(k.dot_codes)(query, codes, min, scale)),
+            Metric::L1 => Some((k.l1_codes)(query, codes, min, scale)),
+            _ => None,
+        }
+    }
+}
+
 /// Euclidean norm.
 #[inline]
 pub fn norm(a: &[f32]) -> f32 {

@@ -220,3 +220,61 @@ fn jaccard_of_bit_strings_matches_pgvector() {
     super::bits::unpack_into(&bits(&a), &mut back);
     assert_eq!(super::bits::pack(&back), bits(&a));
 }
+
+/// The code kernels give, bit for bit, what decoding the codes (`min + scale · code`, one multiply
+/// and one add, as `Sq8::decode_into` does) and then the float kernel of the same table gives: a
+/// quantized index's scan bounds rest on the code distance being the decoded vector's distance.
+#[test]
+fn code_kernels_equal_decode_then_float_kernel() {
+    let mut rng = LevelRng::new(11);
+    for len in [0, 1, 7, 31, 32, 33, 100, 384, 1000] {
+        let q = random_vec(&mut rng, len, 3.0);
+        let min = random_vec(&mut rng, len, 1.0);
+        let scale: Vec<f32> = (0..len)
+            .map(|i| {
+                if i % 13 == 5 {
+                    0.0
+                } else {
+                    (rng.next_f64() * 0.02) as f32
+                }
+            })
+            .collect();
+        let codes: Vec<u8> = (0..len).map(|_| (rng.next_f64() * 256.0) as u8).collect();
+        let decoded: Vec<f32> = (0..len)
+            .map(|i| min[i] + scale[i] * f32::from(codes[i]))
+            .collect();
+        for k in tables() {
+            // SAFETY: `tables` only lists kernel sets this CPU supports.
+            unsafe {
+                let pairs = [
+                    (
+                        (k.l2_squared_codes)(&q, &codes, &min, &scale),
+                        (k.l2_squared)(&q, &decoded),
+                    ),
+                    (
+                        (k.dot_codes)(&q, &codes, &min, &scale),
+                        (k.dot)(&q, &decoded),
+                    ),
+                    ((k.l1_codes)(&q, &codes, &min, &scale), (k.l1)(&q, &decoded)),
+                ];
+                for (i, (fused, plain)) in pairs.into_iter().enumerate() {
+                    assert_eq!(
+                        fused.to_bits(),
+                        plain.to_bits(),
+                        "{} kernel {i} len {len}",
+                        k.name
+                    );
+                }
+            }
+        }
+        for m in [Metric::L2, Metric::InnerProduct, Metric::L1] {
+            let got = code_distance(m, &q, &codes, &min, &scale).expect("quantized metric");
+            assert_eq!(
+                got.to_bits(),
+                m.index_distance(&q, &decoded).to_bits(),
+                "{m:?} len {len}"
+            );
+        }
+        assert!(code_distance(Metric::Cosine, &q, &codes, &min, &scale).is_none());
+    }
+}

@@ -32,6 +32,11 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, TryReserveError};
 use std::hash::Hash;
 
+/// Visited elements reserved up front per unit of `ef` (a level-0 search at m = 16 visits ~15 ef).
+const VISITED_PER_EF: usize = 16;
+/// The most visited-set entries reserved up front.
+const MAX_VISITED_RESERVE: usize = 1 << 16;
+
 /// Wraps a view and counts distance computations.
 struct Counting<'g, G> {
     g: &'g mut G,
@@ -47,6 +52,10 @@ impl<G: GraphView> GraphView for Counting<'_, G> {
     fn neighbors(&mut self, n: Self::Node, level: usize, out: &mut Vec<Self::Node>) {
         self.g.neighbors(n, level, out)
     }
+    fn distances(&mut self, query: &[f32], nodes: &[Self::Node], out: &mut Vec<f32>) {
+        self.count += nodes.len();
+        self.g.distances(query, nodes, out)
+    }
 }
 
 /// Resumable level-0 search. `next()` yields nodes in (approximately)
@@ -61,6 +70,7 @@ pub struct IterativeScan<N> {
     frontier: BinaryHeap<Reverse<Key<N>>>,
     visited: FxHashSet<N>,
     nbrs: Vec<N>,
+    dists: Vec<f32>,
     computed: usize,
     max_visited: usize,
 }
@@ -76,6 +86,9 @@ impl<N: Copy + Eq + Hash + Ord + std::fmt::Debug> IterativeScan<N> {
     ) -> Self {
         let mut cg = Counting { g, count: 0 };
         let mut s: Searcher<N, FxHashSet<N>> = hashed_searcher();
+        // A layer-0 search visits some ef × m elements: sized once instead of rehashing as it grows.
+        s.visited
+            .reserve(ef.saturating_mul(VISITED_PER_EF).min(MAX_VISITED_RESERVE));
         let mut out = Vec::with_capacity(ef);
         let start = Candidate {
             distance: cg.distance_to(query, entry_point),
@@ -108,6 +121,7 @@ impl<N: Copy + Eq + Hash + Ord + std::fmt::Debug> IterativeScan<N> {
             frontier,
             visited: std::mem::take(&mut s.visited),
             nbrs: Vec::new(),
+            dists: Vec::new(),
             computed: cg.count,
             max_visited,
         }
@@ -158,18 +172,30 @@ impl<N: Copy + Eq + Hash + Ord + std::fmt::Debug> IterativeScan<N> {
         self.visited.try_reserve(k)?;
         self.ready.try_reserve(k)?;
         self.frontier.try_reserve(k)?;
-        for &e in &self.nbrs {
-            if self.computed >= self.max_visited {
-                // Budget spent mid-batch: leave the rest unvisited.
-                self.frontier.clear();
-                return Ok(());
+        // The unvisited neighbours the budget still allows, their distances in one batch.
+        let budget = self.max_visited.saturating_sub(self.computed);
+        let mut taken = 0;
+        let visited = &mut self.visited;
+        let mut spent_mid_batch = false;
+        self.nbrs.retain(|&e| {
+            if spent_mid_batch || taken == budget {
+                spent_mid_batch = true;
+                return false;
             }
-            if self.visited.insert(e) {
-                self.computed += 1;
-                let k = Key::new(g.distance_to(query, e), e);
-                self.ready.push(Reverse(k));
-                self.frontier.push(Reverse(k));
-            }
+            let fresh = visited.insert(e);
+            taken += usize::from(fresh);
+            fresh
+        });
+        g.distances(query, &self.nbrs, &mut self.dists);
+        self.computed += self.nbrs.len();
+        for (&e, &d) in self.nbrs.iter().zip(&self.dists) {
+            let k = Key::new(d, e);
+            self.ready.push(Reverse(k));
+            self.frontier.push(Reverse(k));
+        }
+        if spent_mid_batch {
+            // Budget spent mid-batch: the rest stays unvisited.
+            self.frontier.clear();
         }
         Ok(())
     }

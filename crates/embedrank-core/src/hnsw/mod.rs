@@ -54,6 +54,17 @@ pub trait GraphView {
     fn distance_to(&mut self, query: &[f32], n: Self::Node) -> f32;
     /// Append the neighbours of `n` at `level` to `out` (out is cleared by the caller).
     fn neighbors(&mut self, n: Self::Node, level: usize, out: &mut Vec<Self::Node>);
+    /// Distances from `query` to each of `nodes`, in order, into `out` (cleared first): what the
+    /// searches ask for all unvisited neighbours of a node at once. The default calls
+    /// [`GraphView::distance_to`] per node; a view whose nodes are slow to reach (index pages,
+    /// each a different buffer) overrides it to start loading all of them before computing.
+    fn distances(&mut self, query: &[f32], nodes: &[Self::Node], out: &mut Vec<f32>) {
+        out.clear();
+        for &n in nodes {
+            let d = self.distance_to(query, n);
+            out.push(d);
+        }
+    }
 }
 
 /// A node together with its distance to the query (or to a base element).

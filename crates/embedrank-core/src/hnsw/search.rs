@@ -23,6 +23,8 @@ pub(crate) struct Searcher<N, V> {
     /// Max-heap of the best `ef` found so far (top = farthest).
     res: BinaryHeap<Key<N>>,
     nbrs: Vec<N>,
+    /// Distances to the unvisited `nbrs` of the node being expanded.
+    dists: Vec<f32>,
 }
 
 impl<N: Copy + Ord, V: VisitedSet<N>> Searcher<N, V> {
@@ -32,6 +34,7 @@ impl<N: Copy + Ord, V: VisitedSet<N>> Searcher<N, V> {
             cand: BinaryHeap::new(),
             res: BinaryHeap::new(),
             nbrs: Vec::new(),
+            dists: Vec::new(),
         }
     }
 
@@ -77,12 +80,12 @@ impl<N: Copy + Ord, V: VisitedSet<N>> Searcher<N, V> {
             }
             self.nbrs.clear();
             g.neighbors(c.node, level, &mut self.nbrs);
-            for i in 0..self.nbrs.len() {
-                let e = self.nbrs[i];
-                if !self.visited.insert(e) {
-                    continue;
-                }
-                let k = Key::new(g.distance_to(query, e), e);
+            // The unvisited neighbours, their distances asked for in one batch.
+            let visited = &mut self.visited;
+            self.nbrs.retain(|&e| visited.insert(e));
+            g.distances(query, &self.nbrs, &mut self.dists);
+            for (&e, &d) in self.nbrs.iter().zip(&self.dists) {
+                let k = Key::new(d, e);
                 let full = self.res.len() >= ef;
                 if !full || k.closer_than(self.res.peek().expect("full heap")) {
                     self.cand.push(Reverse(k));
