@@ -8,12 +8,13 @@
 # project: build it by hand with `make PG_CONFIG=... install`), the harness also runs pgvector's hnsw on
 # the same data in a database of its own (the harness generates identical data from a fixed seed), then
 # both indexes answer pgbench in alternating rounds per ef_search (ours, pgvector, ours, pgvector, ...)
-# and the q/s ratio is printed per round and as the median. Up to 200k rows (the harness's generator).
+# and the q/s ratio is printed per round and as the median.
 # usage: scripts/bench_ann.sh [14..18] [ROWS] [DIMS]     (release build; server .pgdata/bench-<pg>)
 #   QUANTIZER=sq8 (or sq4) builds our index with that quantizer.
 #   Each ROWS x DIMS set lives in its own database (ann for 100k x 384, else ann_<rows>_<dims>), so a
 #   second run reuses the generated data and ground truth. Past 200k rows the data comes from
-#   bench/ann_data.py (same recipe; the harness's SQL generator overflows int4 there).
+#   bench/ann_data.py (same recipe; the harness's SQL generator overflows int4 there), for pgvector's
+#   database too (same seed, same rows). BUILD_WORKERS, EF_LIST, ROUNDS, ROUND_S as in the harness.
 source "$(dirname "$0")/lib.sh"
 # The shared harness: $EMBEDRANK_SHARED (default ../shared next to the repository).
 SHARED=${EMBEDRANK_SHARED:-$REPO_ROOT/../shared}
@@ -36,6 +37,9 @@ fi
 DB=ann; [ "$ROWS.$DIMS" = 100000.384 ] || DB=ann_${ROWS}_${DIMS}
 psql -qAtX -d postgres -c "SELECT 1 FROM pg_database WHERE datname = '$DB'" | grep -q 1 || createdb "$DB"
 psql -qAtX -d "$DB" -c "CREATE EXTENSION IF NOT EXISTS pg_embedrank"
+# Builds read the rows in physical order (a synchronized scan would start mid-table, and the order
+# changes recall at a given ef_search by up to 0.1): the same order for ours and pgvector's.
+psql -qAtX -d "$DB" -c "ALTER DATABASE $DB SET synchronize_seqscans = off"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), Postgres $PG"
 if [ "$ROWS" -gt 200000 ] && [ "$(psql -qAtX -d "$DB" -c "SELECT to_regclass('ann_truth') IS NOT NULL")" != t ]; then
   log "generating $ROWS x $DIMS clustered vectors and their exact ground truth (bench/ann_data.py)"
@@ -55,13 +59,15 @@ if [ "$(psql -qAtX -d postgres -c "SELECT count(*) FROM pg_available_extensions 
   echo "pgvector: not installed in Postgres $PG — no side-by-side comparison (build it into $(dirname "$(dirname "$PGC")") to get one)"
   exit 0
 fi
-if [ "$ROWS" -gt 200000 ]; then
-  echo "pgvector: side by side only up to 200k rows (the shared harness generates the data)"
-  exit 0
-fi
 PDB=${DB}_pgvector
 psql -qAtX -d postgres -c "SELECT 1 FROM pg_database WHERE datname = '$PDB'" | grep -q 1 || createdb "$PDB"
-psql -qAtX -d "$PDB" -c "CREATE EXTENSION IF NOT EXISTS vector"
+psql -qAtX -d "$PDB" -c "CREATE EXTENSION IF NOT EXISTS vector" -c "ALTER DATABASE $PDB SET synchronize_seqscans = off"
+# Past 200k rows both databases get their rows from bench/ann_data.py: the same seed, so the same
+# rows in the same order (its binary COPY writes either extension's vector type).
+if [ "$ROWS" -gt 200000 ] && [ "$(psql -qAtX -d "$PDB" -c "SELECT to_regclass('ann_truth') IS NOT NULL")" != t ]; then
+  log "generating the same $ROWS x $DIMS vectors for pgvector"
+  PGOPTIONS="-c search_path=public" ANN_DB=$PDB "$VENV/bin/python" "$REPO_ROOT/bench/ann_data.py" "$ROWS" "$DIMS"
+fi
 echo "pgvector $(psql -qAtX -d "$PDB" -c "SELECT extversion FROM pg_extension WHERE extname = 'vector'"), same cluster:"
 PGOPTIONS="-c search_path=public" bash "$SHARED/bench/ann_bench.sh" "$PDB" hnsw hnsw.ef_search "$ROWS" "$DIMS"
 printf '\set qid random(1, 100)

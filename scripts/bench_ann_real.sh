@@ -7,6 +7,11 @@
 #                                                  database; queries: 200 held-out synsets, as their
 #                                                  glosses and as their words embedded as queries
 # Recall is printed per kind of query. QUANTIZER=sq8 (or sq4) builds the index with that quantizer.
+# Side by side: when pgvector is installed in the same Postgres (a measuring aid built by hand, not
+# part of the project), its hnsw index is built on the same rows in a database of its own on the same
+# server, and both answer the same queries in alternating pgbench rounds per ef_search (ROUNDS x
+# ROUND_S seconds, default 3 x 5; EF_LIST to choose the ef_search values); the script says so when
+# pgvector is not installed.
 # WordNet embeddings are computed once, in the database, by scripts/demo.sh (EMBEDRANK_DEMO_ROWS =
 # ROWS + 200; ~150 glosses/s on 2 cores, so 50k is ~6 min) and cached outside git in
 # .cache/embeddings/wordnet-bge-small-en-v1.5.tsv (id, words, vector); later runs load the cache.
@@ -51,7 +56,9 @@ P -c "DROP TABLE IF EXISTS ann_real_q" \
   -c "CREATE TABLE ann_real_q AS SELECT row_number() OVER () AS qid, kind, v FROM ($QSRC) s"
 echo "index: cosine, m 16, ef_construction 64, quantizer ${QUANTIZER:-none}"
 echo "set=$SET rows=$(P -c "SELECT count(*) FROM $TBL WHERE embedding IS NOT NULL") queries=$(P -c "SELECT count(*) FROM ann_real_q")"
-P -c "DROP INDEX IF EXISTS ann_real_idx"
+# The build reads the rows in their physical order (no synchronized scan starting mid-table), as
+# pgvector's build below does: the order changes recall at a given ef_search.
+P -c "ALTER DATABASE $DB SET synchronize_seqscans = off" -c "DROP INDEX IF EXISTS ann_real_idx"
 t0=$(date +%s.%N)
 P -c "SET maintenance_work_mem = '1GB'" \
   -c "CREATE INDEX ann_real_idx ON $TBL USING embedrank_hnsw (embedding vector_cosine_ops) WITH (m = 16, ef_construction = 64${QUANTIZER:+, quantizer = $QUANTIZER})"
@@ -70,4 +77,59 @@ for ef in 10 20 40 80 160; do
       GROUP BY q.kind) k")
   echo "ef_search=$ef recall@10 by query kind: $rec"
 done
+
+# Side by side with pgvector (a measuring aid, not part of the project: built by hand into the same
+# Postgres), when it is installed: the same rows in the same physical order, in a database of its own
+# on the same server, its hnsw index with the same parameters, recall against the same ground truth,
+# then both indexes answer the same queries (all kinds mixed) in alternating pgbench rounds.
+PGB="$(dirname "$(command -v psql)")/pgbench"
+[ -x "$PGB" ] || PGB=$(pg_home "${EMBEDRANK_PG:-15}")/bin/pgbench
+if [ "$(P -c "SELECT count(*) FROM pg_available_extensions WHERE name = 'vector'")" != 1 ]; then
+  echo "pgvector: not installed in this Postgres — no side-by-side comparison"
+  P -c "DROP INDEX ann_real_idx"
+  exit 0
+fi
+PDB=${DB}_pgvector
+VP() { psql -h "$DEMO_SOCK" -p "$DEMO_PORT" -U postgres -d "$PDB" -qAtX -v ON_ERROR_STOP=1 "$@"; }
+P -c "SELECT 1 FROM pg_database WHERE datname = '$PDB'" | grep -q 1 || P -c "CREATE DATABASE $PDB"
+tmp=$(mktemp -d)
+P -c "\copy (SELECT id, embedding FROM $TBL WHERE embedding IS NOT NULL ORDER BY id) TO '$tmp/rows'" \
+  -c "\copy (SELECT qid, kind, v FROM ann_real_q) TO '$tmp/q'" \
+  -c "\copy ann_real_truth TO '$tmp/truth'"
+PGOPTIONS="-c search_path=public" VP -c "CREATE EXTENSION IF NOT EXISTS vector" \
+  -c "ALTER DATABASE $PDB SET synchronize_seqscans = off" \
+  -c "DROP TABLE IF EXISTS $TBL, ann_real_q, ann_real_truth" \
+  -c "CREATE TABLE $TBL (id bigint, embedding vector(384))" -c "\copy $TBL FROM '$tmp/rows'" \
+  -c "CREATE TABLE ann_real_q (qid bigint, kind text, v vector(384))" -c "\copy ann_real_q FROM '$tmp/q'" \
+  -c "CREATE TABLE ann_real_truth (qid bigint, ids bigint[])" -c "\copy ann_real_truth FROM '$tmp/truth'" \
+  -c "VACUUM ANALYZE $TBL"
+rm -rf "$tmp"
+t0=$(date +%s.%N)
+PGOPTIONS="-c search_path=public" VP -c "SET maintenance_work_mem = '1GB'" \
+  -c "CREATE INDEX ann_real_idx ON $TBL USING hnsw (embedding vector_cosine_ops) WITH (m = 16, ef_construction = 64)"
+echo "pgvector $(VP -c "SELECT extversion FROM pg_extension WHERE extname = 'vector'"), same server: build_s=$(python3 -c "print(round($(date +%s.%N)-$t0,2))") index_mb=$(VP -c "SELECT round(pg_relation_size('ann_real_idx')/1048576.0,1)")"
+RECALL_ALL="SELECT round(avg((SELECT count(*) FROM unnest(t.ids) x WHERE x = ANY(a.ids))::numeric / 10), 3)
+  FROM ann_real_truth t JOIN ann_real_q q USING (qid)
+  JOIN LATERAL (SELECT array_agg(id) AS ids FROM (SELECT id FROM $TBL p ORDER BY p.embedding <=> q.v LIMIT 10) s) a ON true"
+nq=$(P -c "SELECT count(*) FROM ann_real_q")
+printf '\\set qid random(1, %s)\nSELECT id FROM %s ORDER BY embedding <=> (SELECT v FROM ann_real_q WHERE qid = :qid) LIMIT 10;\n' "$nq" "$TBL" > "$tmp.sql"
+tps() { # DB OPTIONS: queries/s of one pgbench round
+  PGOPTIONS="$2" "$PGB" -h "$DEMO_SOCK" -p "$DEMO_PORT" -U postgres -n -M simple -c 1 -T "${ROUND_S:-5}" -f "$tmp.sql" "$1" 2>/dev/null \
+    | sed -n 's/^tps = \([0-9.]*\).*/\1/p'
+}
+echo "all $nq queries mixed: recall@10 and queries/s per ef_search, rounds alternating ours / pgvector (${ROUNDS:-3} x ${ROUND_S:-5} s)"
+for ef in ${EF_LIST:-10 20 40 80 160}; do
+  ra=$(P -c "SET embedrank.hnsw_ef_search = $ef" -c "SET enable_seqscan = off" -c "$RECALL_ALL")
+  rb=$(PGOPTIONS="-c search_path=public" VP -c "SET hnsw.ef_search = $ef" -c "SET enable_seqscan = off" -c "$RECALL_ALL")
+  qa=""; qb=""; ratios=""
+  for _ in $(seq "${ROUNDS:-3}"); do
+    a=$(tps "$DB" "-c search_path=public,embedrank -c embedrank.hnsw_ef_search=$ef")
+    b=$(tps "$PDB" "-c search_path=public -c hnsw.ef_search=$ef")
+    qa="$qa ${a%.*}"; qb="$qb ${b%.*}"
+    ratios="$ratios $(python3 -c "print(f'{$a/$b:.3f}')")"
+  done
+  median=$(python3 -c "import statistics; print(f'{statistics.median([float(x) for x in \"$ratios\".split()]):.2f}')")
+  echo "ef_search=$ef recall ours=$ra pgvector=$rb  q/s ours:$qa  pgvector:$qb  ratio:$ratios  median $median"
+done
+rm -f "$tmp.sql"
 P -c "DROP INDEX ann_real_idx"

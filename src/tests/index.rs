@@ -776,3 +776,42 @@ fn a_query_can_carry_its_own_ef_search() {
     assert_error("SELECT with_ef_search('[1]'::vector, 0)", "22023", "ef_search must be between 1 and 1000");
     assert_error("SELECT with_ef_search('[1]'::vector, 1001)", "22023", "ef_search must be between 1 and 1000");
 }
+
+/// Scans read the graph's pages through this backend's recent-buffer hints after the first scan:
+/// every page read still counts as a buffer hit in the index's statistics, and a temporary index
+/// (local buffers, no hints) finds the nearest rows as a permanent one does.
+#[pg_test]
+fn scans_count_their_buffer_hits_and_temporary_indexes_work() {
+    make_table("statio_t", 3000, 16);
+    Spi::run("CREATE INDEX statio_idx ON statio_t USING embedrank_hnsw (v vector_l2_ops)").unwrap();
+    let counts = || {
+        let hit = "SELECT pg_stat_get_xact_blocks_hit('statio_idx'::regclass)";
+        let fetched = "SELECT pg_stat_get_xact_blocks_fetched('statio_idx'::regclass)";
+        (
+            Spi::get_one::<i64>(hit).unwrap().unwrap(),
+            Spi::get_one::<i64>(fetched).unwrap().unwrap(),
+        )
+    };
+    for q in 1..=3 {
+        top_ids("statio_t", "<->", q, 10, true);
+    }
+    let (hit0, fetched0) = counts();
+    let queries: Vec<i32> = (4..24).collect();
+    for &q in &queries {
+        top_ids("statio_t", "<->", q, 10, true);
+    }
+    let (hit1, fetched1) = counts();
+    // Each scan reads the meta page and dozens of graph pages, all in shared buffers by now.
+    assert!(
+        hit1 - hit0 >= 20 * queries.len() as i64,
+        "{} hits for {} scans",
+        hit1 - hit0,
+        queries.len()
+    );
+    assert_eq!(fetched1 - fetched0, hit1 - hit0, "every page was in shared buffers");
+
+    Spi::run("CREATE TEMP TABLE statio_tmp AS SELECT * FROM statio_t").unwrap();
+    Spi::run("CREATE INDEX ON statio_tmp USING embedrank_hnsw (v vector_l2_ops)").unwrap();
+    let (temporary, permanent) = (recall("statio_tmp", "<->", &queries), recall("statio_t", "<->", &queries));
+    assert!(temporary >= 0.9 && permanent >= 0.9, "recall@10 {temporary} (temporary), {permanent}");
+}
