@@ -163,6 +163,13 @@ fn prefetch_line(p: *const u8) {
     let _ = p;
 }
 
+/// Where item `offset`'s line pointer is on `page` (computed, nothing read), if on the page.
+fn line_pointer(page: *const u8, offset: u16) -> Option<*const pg_sys::ItemIdData> {
+    let at = std::mem::offset_of!(pg_sys::PageHeaderData, pd_linp)
+        + (usize::from(offset.max(1)) - 1) * std::mem::size_of::<pg_sys::ItemIdData>();
+    (at < pg_sys::BLCKSZ as usize).then(|| page.wrapping_add(at) as *const pg_sys::ItemIdData)
+}
+
 /// Bytes per cache line (x86-64 and most ARM cores).
 const LINE: usize = 64;
 
@@ -179,9 +186,8 @@ pub fn prefetch_page(index: pg_sys::Relation, block: u32, offset: u16) {
         prefetch_line(pg_sys::BufferDescriptors.add(buf as usize - 1) as *const u8);
         let page = pg_sys::BufferGetPage(buf) as *const u8;
         prefetch_line(page);
-        let line_pointer = pg_sys::PageGetItemId(page as pg_sys::Page, offset.max(1)) as *const u8;
-        if line_pointer < page.add(pg_sys::BLCKSZ as usize) {
-            prefetch_line(line_pointer);
+        if let Some(line_pointer) = line_pointer(page, offset) {
+            prefetch_line(line_pointer as *const u8);
         }
         prefetch_line(page.add(pg_sys::BLCKSZ as usize - LINE));
     }
@@ -196,10 +202,9 @@ pub fn prefetch_item(index: pg_sys::Relation, block: u32, offset: u16, bytes: us
             return;
         };
         let page = pg_sys::BufferGetPage(buf) as *const u8;
-        let id = pg_sys::PageGetItemId(page as pg_sys::Page, offset.max(1));
-        if (id as *const u8) >= page.add(pg_sys::BLCKSZ as usize) {
+        let Some(id) = line_pointer(page, offset) else {
             return;
-        }
+        };
         // A racy read of a page another backend may be changing: it only aims prefetches.
         let at = std::ptr::read_volatile(id).lp_off() as usize;
         let end = (at + bytes).min(pg_sys::BLCKSZ as usize);

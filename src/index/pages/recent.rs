@@ -18,7 +18,7 @@
 use pgrx::pg_sys;
 use std::cell::RefCell;
 
-/// Indexes a backend keeps hints for (least recently used goes first).
+/// Indexes a backend keeps hints for (the one whose hints were refreshed longest ago goes first).
 const RELATIONS: usize = 8;
 /// Blocks of one index that get hints.
 const MAX_BLOCKS: u32 = 1 << 20;

@@ -58,7 +58,7 @@ mod portable {
         kernels::dot::<false>(a, b)
     }
     pub fn l1(a: &[f32], b: &[f32]) -> f32 {
-        kernels::l1(a, b)
+        kernels::l1::<false>(a, b)
     }
     pub fn cosine_parts(a: &[f32], b: &[f32]) -> (f32, f32, f32) {
         kernels::cosine_parts::<false>(a, b)
@@ -70,7 +70,7 @@ mod portable {
         kernels::dot_codes::<false>(a, c, lo, s)
     }
     pub fn l1_codes(a: &[f32], c: &[u8], lo: &[f32], s: &[f32]) -> f32 {
-        kernels::l1_codes(a, c, lo, s)
+        kernels::l1_codes::<false>(a, c, lo, s)
     }
 }
 
@@ -102,7 +102,7 @@ mod avx2 {
     }
     #[target_feature(enable = "avx2,fma")]
     pub fn l1(a: &[f32], b: &[f32]) -> f32 {
-        kernels::l1(a, b)
+        kernels::l1::<true>(a, b)
     }
     #[target_feature(enable = "avx2,fma")]
     pub fn cosine_parts(a: &[f32], b: &[f32]) -> (f32, f32, f32) {
@@ -118,7 +118,7 @@ mod avx2 {
     }
     #[target_feature(enable = "avx2,fma")]
     pub fn l1_codes(a: &[f32], c: &[u8], lo: &[f32], s: &[f32]) -> f32 {
-        kernels::l1_codes(a, c, lo, s)
+        kernels::l1_codes::<true>(a, c, lo, s)
     }
 }
 

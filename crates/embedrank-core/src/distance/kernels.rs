@@ -6,12 +6,15 @@
 //! Lane `i` only ever combines element `i` of each chunk, so no
 //! floating-point reassociation is needed and LLVM's SLP vectoriser turns the
 //! lane loop into SIMD registers: four independent 8-wide AVX registers
-//! (enough to hide FMA latency) or eight SSE registers. The final lane sum
-//! and the `< 32` element tail are scalar.
+//! (enough to hide FMA latency) or eight SSE registers. The `< 32` element
+//! tail is scalar; the final lane sum is a tree of AVX additions in the AVX2
+//! instantiations ([`lane_sum`]: summing 32 lanes in order took as long as
+//! the whole main loop at 384 dimensions) and in order elsewhere.
 //!
 //! The shape matters: we checked the generated assembly, and richer variants
-//! (a pairwise-tree lane reduction, an extra 8-lane tail pass, a fused
-//! three-output cosine loop) made LLVM fall back to 2-wide or scalar code.
+//! (a pairwise-tree lane reduction written in plain Rust, an extra 8-lane
+//! tail pass, a fused three-output cosine loop) made LLVM fall back to 2-wide
+//! or scalar code; the tree sum is therefore intrinsics, after the loop.
 //! Cosine is therefore three vectorised passes (`a·b`, `a·a`, `b·b`); the
 //! inputs are in L1 cache after the first pass.
 //!
@@ -35,10 +38,41 @@ fn madd<const FMA: bool>(acc: f32, x: f32, y: f32) -> f32 {
     }
 }
 
+/// The sum of the `W` lane accumulators. In the AVX2 instantiations (`AVX`, only ever run where
+/// the CPU has AVX2, see `super::dispatch`) a tree: the four 8-lane registers added together, then
+/// 8 → 4 → 2 → 1. Summing 32 lanes one after the other is a chain of 31 dependent additions — at
+/// 384 dimensions as long as the whole main loop, measured (BENCHMARKS.md "Distance kernels").
+/// Elsewhere the lanes are summed in order.
+#[inline(always)]
+fn lane_sum<const AVX: bool>(acc: &[f32; W]) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if AVX {
+        // SAFETY: the `AVX` instantiations are only called from AVX2 + FMA wrappers.
+        return unsafe { tree_sum(acc) };
+    }
+    acc.iter().sum::<f32>()
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+unsafe fn tree_sum(acc: &[f32; W]) -> f32 {
+    use std::arch::x86_64::*;
+    let p = acc.as_ptr();
+    let s = _mm256_add_ps(
+        _mm256_add_ps(_mm256_loadu_ps(p), _mm256_loadu_ps(p.add(8))),
+        _mm256_add_ps(_mm256_loadu_ps(p.add(16)), _mm256_loadu_ps(p.add(24))),
+    );
+    let h = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps::<1>(s));
+    let h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+    let h = _mm_add_ss(h, _mm_shuffle_ps::<1>(h, h));
+    _mm_cvtss_f32(h)
+}
+
 /// Folds `step(acc, a[i], b[i])` over both slices with per-lane
 /// accumulators and returns the sum of all lanes.
 #[inline(always)]
-fn fold2(a: &[f32], b: &[f32], step: impl Fn(f32, f32, f32) -> f32) -> f32 {
+fn fold2<const AVX: bool>(a: &[f32], b: &[f32], step: impl Fn(f32, f32, f32) -> f32) -> f32 {
     debug_assert_eq!(a.len(), b.len());
     let n = a.len().min(b.len());
     let (ca, ra) = a[..n].as_chunks::<W>();
@@ -53,7 +87,7 @@ fn fold2(a: &[f32], b: &[f32], step: impl Fn(f32, f32, f32) -> f32) -> f32 {
     for (&x, &y) in ra.iter().zip(rb) {
         tail = step(tail, x, y);
     }
-    acc.iter().sum::<f32>() + tail
+    lane_sum::<AVX>(&acc) + tail
 }
 
 /// [`fold2`] with `b` given as scalar codes: `b[i] = min[i] + scale[i] · codes[i]`, computed with
@@ -62,7 +96,7 @@ fn fold2(a: &[f32], b: &[f32], step: impl Fn(f32, f32, f32) -> f32) -> f32 {
 /// what decoding and then `fold2` gives — without writing the decoded vector anywhere. Reading one
 /// byte per dimension instead of four is the point (a quantized index scan's hot path).
 #[inline(always)]
-fn fold_codes(
+fn fold_codes<const AVX: bool>(
     a: &[f32],
     codes: &[u8],
     min: &[f32],
@@ -85,7 +119,7 @@ fn fold_codes(
     for (((&x, &c), &lo), &s) in ra.iter().zip(rc).zip(rm).zip(rs) {
         tail = step(tail, x, lo + s * f32::from(c));
     }
-    acc.iter().sum::<f32>() + tail
+    lane_sum::<AVX>(&acc) + tail
 }
 
 /// [`l2_squared`] of `a` and a decoded code vector ([`fold_codes`]).
@@ -96,7 +130,7 @@ pub(super) fn l2_squared_codes<const FMA: bool>(
     min: &[f32],
     scale: &[f32],
 ) -> f32 {
-    fold_codes(a, codes, min, scale, |acc, x, y| {
+    fold_codes::<FMA>(a, codes, min, scale, |acc, x, y| {
         let d = x - y;
         madd::<FMA>(acc, d, d)
     })
@@ -110,19 +144,24 @@ pub(super) fn dot_codes<const FMA: bool>(
     min: &[f32],
     scale: &[f32],
 ) -> f32 {
-    fold_codes(a, codes, min, scale, madd::<FMA>)
+    fold_codes::<FMA>(a, codes, min, scale, madd::<FMA>)
 }
 
 /// [`l1`] of `a` and a decoded code vector ([`fold_codes`]).
 #[inline(always)]
-pub(super) fn l1_codes(a: &[f32], codes: &[u8], min: &[f32], scale: &[f32]) -> f32 {
-    fold_codes(a, codes, min, scale, |acc, x, y| acc + (x - y).abs())
+pub(super) fn l1_codes<const AVX: bool>(
+    a: &[f32],
+    codes: &[u8],
+    min: &[f32],
+    scale: &[f32],
+) -> f32 {
+    fold_codes::<AVX>(a, codes, min, scale, |acc, x, y| acc + (x - y).abs())
 }
 
 /// Squared Euclidean distance.
 #[inline(always)]
 pub(super) fn l2_squared<const FMA: bool>(a: &[f32], b: &[f32]) -> f32 {
-    fold2(a, b, |acc, x, y| {
+    fold2::<FMA>(a, b, |acc, x, y| {
         let d = x - y;
         madd::<FMA>(acc, d, d)
     })
@@ -131,13 +170,13 @@ pub(super) fn l2_squared<const FMA: bool>(a: &[f32], b: &[f32]) -> f32 {
 /// Inner product.
 #[inline(always)]
 pub(super) fn dot<const FMA: bool>(a: &[f32], b: &[f32]) -> f32 {
-    fold2(a, b, madd::<FMA>)
+    fold2::<FMA>(a, b, madd::<FMA>)
 }
 
 /// Manhattan distance.
 #[inline(always)]
-pub(super) fn l1(a: &[f32], b: &[f32]) -> f32 {
-    fold2(a, b, |acc, x, y| acc + (x - y).abs())
+pub(super) fn l1<const AVX: bool>(a: &[f32], b: &[f32]) -> f32 {
+    fold2::<AVX>(a, b, |acc, x, y| acc + (x - y).abs())
 }
 
 /// Returns `(a·b, a·a, b·b)`.

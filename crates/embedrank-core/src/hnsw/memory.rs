@@ -17,6 +17,7 @@
 
 use super::insert::{Flag, GraphStore, Inserter, Link};
 use super::level::{random_level, LevelRng};
+use super::prefetch;
 use super::search::Searcher;
 use super::visited::BitSet;
 use super::{Candidate, GraphView};
@@ -105,6 +106,21 @@ impl Store {
     #[inline]
     pub(super) fn distance_to_vector(&self, query: &[f32], n: u32) -> f32 {
         self.metric.index_distance(query, self.vector(n))
+    }
+
+    /// Distances from `query` to `nodes` ([`GraphView::distances`]): each vector is asked of memory
+    /// a few nodes before it is read.
+    pub(super) fn distances_to_vectors(&self, query: &[f32], nodes: &[u32], out: &mut Vec<f32>) {
+        out.clear();
+        for &n in nodes.iter().take(prefetch::AHEAD) {
+            prefetch::prefetch(self.vector(n));
+        }
+        for (i, &n) in nodes.iter().enumerate() {
+            if let Some(&ahead) = nodes.get(i + prefetch::AHEAD) {
+                prefetch::prefetch(self.vector(ahead));
+            }
+            out.push(self.distance_to_vector(query, n));
+        }
     }
 
     /// Distance between two stored nodes.
@@ -312,6 +328,9 @@ impl GraphView for Store {
     fn neighbors(&mut self, n: u32, level: usize, out: &mut Vec<u32>) {
         out.extend_from_slice(self.link_ids(n, level));
     }
+    fn distances(&mut self, query: &[f32], nodes: &[u32], out: &mut Vec<f32>) {
+        self.distances_to_vectors(query, nodes, out)
+    }
 }
 
 /// Read-only `GraphView` over the store, for searches through `&InMemoryGraph`.
@@ -327,6 +346,9 @@ impl GraphView for StoreView<'_> {
     #[inline]
     fn neighbors(&mut self, n: u32, level: usize, out: &mut Vec<u32>) {
         out.extend_from_slice(self.0.link_ids(n, level));
+    }
+    fn distances(&mut self, query: &[f32], nodes: &[u32], out: &mut Vec<f32>) {
+        self.0.distances_to_vectors(query, nodes, out)
     }
 }
 
@@ -670,5 +692,8 @@ impl GraphView for &InMemoryGraph {
     #[inline]
     fn neighbors(&mut self, n: u32, level: usize, out: &mut Vec<u32>) {
         StoreView(&self.store).neighbors(n, level, out)
+    }
+    fn distances(&mut self, query: &[f32], nodes: &[u32], out: &mut Vec<f32>) {
+        self.store.distances_to_vectors(query, nodes, out)
     }
 }

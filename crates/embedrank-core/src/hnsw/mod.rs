@@ -21,7 +21,8 @@
 //!   level-0 scan for filtered queries, `memory` the in-memory graph, and
 //!   `parallel` links its stored nodes on several threads (parallel build).
 //! * `order` gives `f32` distances a total order (NaN last) for the heaps,
-//!   `fxhash` a fast non-cryptographic hasher for visited sets.
+//!   `fxhash` a fast non-cryptographic hasher for visited sets, `prefetch` asks memory for the
+//!   next vectors of a batch of distances while the current one is computed.
 
 mod fxhash;
 mod insert;
@@ -30,6 +31,7 @@ mod level;
 mod memory;
 mod order;
 mod parallel;
+mod prefetch;
 mod search;
 mod select;
 mod visited;

@@ -155,6 +155,9 @@ impl GraphView for View<'_> {
         // SAFETY: `n`'s stripe is held for the read; writers take it too.
         self.with_lock(n, |raw| unsafe { raw.ids(n, level, out) })
     }
+    fn distances(&mut self, query: &[f32], nodes: &[u32], out: &mut Vec<f32>) {
+        self.sh.store.distances_to_vectors(query, nodes, out)
+    }
 }
 
 impl GraphStore for View<'_> {
