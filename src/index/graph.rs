@@ -14,7 +14,7 @@ use super::pages::lock::PageLock;
 use super::write;
 use crate::errors::{raise, Code};
 use embedrank_core::distance::Metric;
-use embedrank_core::hnsw::{Flag, FxBuildHasher, GraphStore, GraphView, Link};
+use embedrank_core::hnsw::{prefetch_ahead, Flag, FxBuildHasher, GraphStore, GraphView, Link};
 use pgrx::pg_sys;
 use std::collections::HashMap;
 
@@ -85,8 +85,6 @@ struct ElementCache {
 /// How much of an element a batch of distances prefetches: a quantized element whole (460 bytes at
 /// 384 dims), the start of a float4 one (the hardware prefetcher follows the rest).
 const PREFETCH_ITEM_BYTES: usize = 512;
-/// How many elements ahead of the one computed a batch asks for element bytes.
-const PREFETCH_AHEAD: usize = 4;
 
 /// Arena capacity (in floats) a backend keeps between inserts; larger ones (vacuum) are freed.
 const SPARE_CACHE_FLOATS: usize = 4 << 20;
@@ -290,19 +288,18 @@ impl GraphView for PageGraph {
             prefetch_page(self.index, page::node_block(n), page::node_offset(n));
         }
         // The element's bytes are aimed at through its line pointer, which must have arrived:
-        // they are asked for a few elements ahead of the one being computed.
+        // they are asked for a few elements ahead of the one being computed (`prefetch_ahead`).
         let bytes =
             (page::ELEMENT_HEADER + self.encoding.value_bytes(self.dims)).min(PREFETCH_ITEM_BYTES);
         let index = self.index;
-        let item = |n: Node| prefetch_item(index, page::node_block(n), page::node_offset(n), bytes);
-        nodes.iter().take(PREFETCH_AHEAD).for_each(|&n| item(n));
-        for (i, &n) in nodes.iter().enumerate() {
-            if let Some(&ahead) = nodes.get(i + PREFETCH_AHEAD) {
-                item(ahead);
-            }
-            let d = self.distance_to(query, n);
-            out.push(d);
-        }
+        prefetch_ahead(
+            nodes,
+            |n| prefetch_item(index, page::node_block(n), page::node_offset(n), bytes),
+            |n| {
+                let d = self.distance_to(query, n);
+                out.push(d);
+            },
+        );
     }
 
     fn neighbors(&mut self, n: Node, level: usize, out: &mut Vec<Node>) {

@@ -112,15 +112,11 @@ impl Store {
     /// a few nodes before it is read.
     pub(super) fn distances_to_vectors(&self, query: &[f32], nodes: &[u32], out: &mut Vec<f32>) {
         out.clear();
-        for &n in nodes.iter().take(prefetch::AHEAD) {
-            prefetch::prefetch(self.vector(n));
-        }
-        for (i, &n) in nodes.iter().enumerate() {
-            if let Some(&ahead) = nodes.get(i + prefetch::AHEAD) {
-                prefetch::prefetch(self.vector(ahead));
-            }
-            out.push(self.distance_to_vector(query, n));
-        }
+        prefetch::ahead(
+            nodes,
+            |n| prefetch::prefetch(self.vector(n)),
+            |n| out.push(self.distance_to_vector(query, n)),
+        );
     }
 
     /// Distance between two stored nodes.

@@ -10,7 +10,20 @@ const LINE: usize = 64;
 /// The most bytes of one vector asked for ahead (the hardware prefetcher streams the rest).
 const MAX_BYTES: usize = 2048;
 /// How many vectors ahead of the one computed are asked for.
-pub(crate) const AHEAD: usize = 4;
+const AHEAD: usize = 4;
+
+/// Calls `compute(n)` for each of `nodes` in order, having called `ask` for the node [`AHEAD`] places
+/// further on (and for the first [`AHEAD`] before starting): the shape of every batched distance, over
+/// the in-memory store and over index pages, where `ask` issues the prefetches.
+pub fn ahead<N: Copy>(nodes: &[N], mut ask: impl FnMut(N), mut compute: impl FnMut(N)) {
+    nodes.iter().take(AHEAD).for_each(|&n| ask(n));
+    for (i, &n) in nodes.iter().enumerate() {
+        if let Some(&further) = nodes.get(i + AHEAD) {
+            ask(further);
+        }
+        compute(n);
+    }
+}
 
 /// Ask the CPU to start loading `v` into its caches (a hint: nothing is read, nothing can fault).
 #[inline]
