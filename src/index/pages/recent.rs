@@ -126,10 +126,10 @@ pub unsafe fn remember(index: pg_sys::Relation, block: u32, buf: pg_sys::Buffer)
                 r.len() - 1
             }
         };
-        // Most recently used last, so eviction takes the front.
-        let last = r.len() - 1;
-        r.swap(at, last);
-        let h = &mut r[last];
+        // The index whose hints were refreshed last goes last, so eviction takes the front.
+        let refreshed = r.remove(at);
+        r.push(refreshed);
+        let h = r.last_mut().expect("just pushed");
         let i = block as usize;
         if h.buffers.len() <= i {
             let len = (i + 1).next_power_of_two().min(MAX_BLOCKS as usize);
