@@ -15,12 +15,13 @@
 # WordNet embeddings are computed once, in the database, by scripts/demo.sh (EMBEDRANK_DEMO_ROWS =
 # ROWS + 200; ~150 glosses/s on 2 cores, so 50k is ~6 min) and cached outside git in
 # .cache/embeddings/wordnet-bge-small-en-v1.5.tsv (id, words, vector); later runs load the cache.
-# Needs the demo server (scripts/demo.sh starts it).
+# Runs on the demo server (started here if it is not running).
 source "$(dirname "$0")/lib.sh"
 SET=${1:-dl19}
 export PGOPTIONS="-c search_path=public,embedrank"
 P() { psql -h "$DEMO_SOCK" -p "$DEMO_PORT" -U postgres -d "$DB" -qAtX -v ON_ERROR_STOP=1 "$@"; }
 
+bash "$REPO_ROOT/scripts/server.sh" start demo "$DEMO_PORT" >/dev/null
 if [ "$SET" = wordnet ]; then
   ROWS=${2:-50000}; NQ=200
   DB=embedrank_demo; TBL=ann_wordnet
@@ -32,7 +33,7 @@ if [ "$SET" = wordnet ]; then
     P -c "\copy (SELECT id, lemmas, embedding FROM glosses WHERE embedding IS NOT NULL ORDER BY id) TO '$cache.tmp'"
     mv "$cache.tmp" "$cache"
   fi
-  bash "$REPO_ROOT/scripts/server.sh" start demo "$DEMO_PORT"
+  bash "$REPO_ROOT/scripts/server.sh" start demo "$DEMO_PORT" >/dev/null  # demo.sh may have stopped it
   # The first NQ synsets in md5(id) order are held out as queries; the next ROWS are indexed.
   P -c "DROP TABLE IF EXISTS ann_wordnet_all, $TBL" \
     -c "CREATE TABLE ann_wordnet_all (id text PRIMARY KEY, lemmas text, embedding vector(384))" \
