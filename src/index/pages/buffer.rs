@@ -8,6 +8,7 @@
 //! could raise a second error.
 
 use super::format;
+use embedrank_core::hnsw::{prefetch_bytes, prefetch_line, CACHE_LINE};
 use pgrx::pg_sys;
 
 /// Pin `block` of `index`'s main fork and lock it in `mode` (through the buffer it was last seen
@@ -150,28 +151,12 @@ pub fn with_data_page<R>(
     Some(f(buf.page()))
 }
 
-/// Ask the CPU to start loading the cache line at `p` (a hint: it never faults, wherever it points).
-#[inline]
-fn prefetch_line(p: *const u8) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch reads nothing architecturally and cannot fault.
-    unsafe {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        _mm_prefetch::<_MM_HINT_T0>(p as *const i8);
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = p;
-}
-
 /// Where item `offset`'s line pointer is on `page` (computed, nothing read), if on the page.
 fn line_pointer(page: *const u8, offset: u16) -> Option<*const pg_sys::ItemIdData> {
     let at = std::mem::offset_of!(pg_sys::PageHeaderData, pd_linp)
         + (usize::from(offset.max(1)) - 1) * std::mem::size_of::<pg_sys::ItemIdData>();
     (at < pg_sys::BLCKSZ as usize).then(|| page.wrapping_add(at) as *const pg_sys::ItemIdData)
 }
-
-/// Bytes per cache line (x86-64 and most ARM cores).
-const LINE: usize = 64;
 
 /// Start loading, into the CPU caches, what reading item `offset` of `block` touches first: the
 /// buffer's descriptor (pin and content lock), the page header with the item's line pointer, and
@@ -189,7 +174,7 @@ pub fn prefetch_page(index: pg_sys::Relation, block: u32, offset: u16) {
         if let Some(line_pointer) = line_pointer(page, offset) {
             prefetch_line(line_pointer as *const u8);
         }
-        prefetch_line(page.add(pg_sys::BLCKSZ as usize - LINE));
+        prefetch_line(page.add(pg_sys::BLCKSZ as usize - CACHE_LINE));
     }
 }
 
@@ -207,9 +192,8 @@ pub fn prefetch_item(index: pg_sys::Relation, block: u32, offset: u16, bytes: us
         };
         // A racy read of a page another backend may be changing: it only aims prefetches.
         let at = std::ptr::read_volatile(id).lp_off() as usize;
-        let end = (at + bytes).min(pg_sys::BLCKSZ as usize);
-        for line in (at & !(LINE - 1)..end).step_by(LINE) {
-            prefetch_line(page.add(line));
+        if at < pg_sys::BLCKSZ as usize {
+            prefetch_bytes(page.add(at), bytes.min(pg_sys::BLCKSZ as usize - at));
         }
     }
 }

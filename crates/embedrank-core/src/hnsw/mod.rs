@@ -44,7 +44,7 @@ pub use insert::{Flag, GraphStore, Inserter, Link};
 pub use iterative::IterativeScan;
 pub use level::{random_level, LevelRng, MAX_LEVEL};
 pub use memory::{HnswParams, InMemoryGraph};
-pub use prefetch::ahead as prefetch_ahead;
+pub use prefetch::{ahead as prefetch_ahead, prefetch_bytes, prefetch_line, LINE as CACHE_LINE};
 pub use search::{search, search_layer};
 pub use select::select_neighbors;
 pub use visited::VisitedSet;

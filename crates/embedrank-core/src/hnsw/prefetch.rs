@@ -6,7 +6,7 @@
 //! current one overlaps those waits (hnswlib does the same).
 
 /// Bytes per cache line (x86-64 and most ARM cores).
-const LINE: usize = 64;
+pub const LINE: usize = 64;
 /// The most bytes of one vector asked for ahead (the hardware prefetcher streams the rest).
 const MAX_BYTES: usize = 2048;
 /// How many vectors ahead of the one computed are asked for.
@@ -28,15 +28,26 @@ pub fn ahead<N: Copy>(nodes: &[N], mut ask: impl FnMut(N), mut compute: impl FnM
 /// Ask the CPU to start loading `v` into its caches (a hint: nothing is read, nothing can fault).
 #[inline]
 pub(crate) fn prefetch<T>(v: &[T]) {
-    let bytes = std::mem::size_of_val(v).min(MAX_BYTES);
-    let start = v.as_ptr() as *const u8;
-    for at in (0..bytes).step_by(LINE) {
-        line(start.wrapping_add(at));
+    prefetch_bytes(
+        v.as_ptr() as *const u8,
+        std::mem::size_of_val(v).min(MAX_BYTES),
+    );
+}
+
+/// Ask the CPU to start loading every cache line that the `len` bytes from `start` touch (hints:
+/// nothing is read, and a prefetch cannot fault wherever it points). Also for index pages.
+#[inline]
+pub fn prefetch_bytes(start: *const u8, len: usize) {
+    let skew = start as usize % LINE;
+    let first = start.wrapping_sub(skew);
+    for at in (0..skew + len).step_by(LINE) {
+        prefetch_line(first.wrapping_add(at));
     }
 }
 
+/// Ask the CPU to start loading the cache line holding `p` (a hint: it never faults).
 #[inline]
-fn line(p: *const u8) {
+pub fn prefetch_line(p: *const u8) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: a prefetch reads nothing architecturally and cannot fault.
     unsafe {
