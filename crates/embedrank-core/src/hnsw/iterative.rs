@@ -24,9 +24,9 @@
 //! (`next` returns the allocator's refusal as an error instead of aborting),
 //! so a host can turn it into an ordinary error.
 
-use super::fxhash::FxHashSet;
 use super::order::Key;
 use super::search::{hashed_searcher, Searcher};
+use super::FxHashSet;
 use super::{Candidate, GraphView};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, TryReserveError};

@@ -21,10 +21,9 @@
 //!   level-0 scan for filtered queries, `memory` the in-memory graph, and
 //!   `parallel` links its stored nodes on several threads (parallel build).
 //! * `order` gives `f32` distances a total order (NaN last) for the heaps,
-//!   `fxhash` a fast non-cryptographic hasher for visited sets, `prefetch` asks memory for the
+//!   visited sets hash with rustc-hash's Fx hasher (below), `prefetch` asks memory for the
 //!   next vectors of a batch of distances while the current one is computed.
 
-mod fxhash;
 mod insert;
 mod iterative;
 mod level;
@@ -39,12 +38,18 @@ mod visited;
 #[cfg(test)]
 mod tests;
 
-pub use fxhash::{FxBuildHasher, FxHashSet, FxHasher};
 pub use insert::{Flag, GraphStore, Inserter, Link};
 pub use iterative::IterativeScan;
 pub use level::{random_level, LevelRng, MAX_LEVEL};
 pub use memory::{HnswParams, InMemoryGraph};
 pub use prefetch::{ahead as prefetch_ahead, prefetch_bytes, prefetch_line, LINE as CACHE_LINE};
+/// The hasher of every visited set and node map: rustc-hash's Fx hasher, a multiply per word with
+/// no DoS resistance (pointless for node ids, and several times SipHash's speed). Version 2 matters:
+/// hashbrown picks a bucket from a hash's low bits, and a bare product's low bits depend only on the
+/// key's low bits; rustc-hash 2 rotates the product's well-mixed high bits down. Our earlier
+/// hand-written Fx (version 1's formula) sent every page address (`block << 16 | offset`) with the
+/// same offset to one probe group: on a 5k-row index the visited set took 15 % of a scan.
+pub use rustc_hash::{FxBuildHasher, FxHashSet, FxHasher};
 pub use search::{search, search_layer};
 pub use select::select_neighbors;
 pub use visited::VisitedSet;

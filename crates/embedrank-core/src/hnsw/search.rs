@@ -8,9 +8,9 @@
 //! candidate the search computed but did not return, which is what lets
 //! [`super::IterativeScan`] resume where an ordinary search stopped.
 
-use super::fxhash::FxHashSet;
 use super::order::{sort_candidates, Key};
 use super::visited::VisitedSet;
+use super::FxHashSet;
 use super::{Candidate, GraphView};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;

@@ -5,7 +5,7 @@
 //! `u32` ids of the in-memory graph a bitset (`n / 8` bytes, cleared with a
 //! `memset`) is several times faster and allocation-free once sized.
 
-use super::fxhash::FxHashSet;
+use super::FxHashSet;
 use std::hash::Hash;
 
 /// The operations a search needs from its visited set.
