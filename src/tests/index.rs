@@ -49,6 +49,22 @@ fn index_scans_agree_with_exact_search_for_every_opclass() {
 }
 
 #[pg_test]
+fn planner_keeps_the_index_for_wide_searches_of_small_tables() {
+    // At ef_search 160 a search of a 2,000-row index computes well under the distances a sequential
+    // scan does, and sorts nothing: the planner must still choose the index (an estimate that
+    // counted 16 distances per unit of ef_search chose the sequential scan here).
+    make_table("small", 2000, 384);
+    Spi::run("CREATE INDEX ON small USING embedrank_hnsw (v vector_l2_ops)").unwrap();
+    Spi::run("ANALYZE small").unwrap();
+    let q = vec!["0.5"; 384].join(",");
+    for ef in [10, 40, 160] {
+        Spi::run(&format!("SET embedrank.hnsw_ef_search = {ef}")).unwrap();
+        let p = plan(&format!("SELECT id FROM small ORDER BY v <-> '[{q}]' LIMIT 10"));
+        assert!(p.contains("Index Scan"), "ef_search {ef}: ORDER BY LIMIT should use the index: {p}");
+    }
+}
+
+#[pg_test]
 fn planner_uses_index_for_order_by_limit_only() {
     make_table("big", 20000, 8);
     Spi::run("CREATE INDEX ON big USING embedrank_hnsw (v vector_l2_ops)").unwrap();

@@ -32,11 +32,12 @@ use super::search::Searcher;
 use super::select::select_into;
 use super::visited::VisitedSet;
 use super::{Candidate, GraphView};
+use std::cmp::Ordering;
 use std::hash::{Hash, Hasher};
 
 /// What the neighbour-selection heuristic decided for a link.
 ///
-/// Invariant: for a list sorted as [`sort_links`] sorts it, a link whose flag is `Kept`/`Pruned`
+/// Invariant: for a list sorted in [`link_order`], a link whose flag is `Kept`/`Pruned`
 /// and which has only flagged links in front of it got that flag by the heuristic's check against
 /// exactly the `Kept` links in front of it. Links added without running the heuristic (or read from
 /// a store that records nothing) are `Unknown` and end reuse at their position.
@@ -97,6 +98,10 @@ pub struct Inserter<N, V> {
     kept: Vec<Link<N>>,
     rest: Vec<Link<N>>,
     old: Vec<Link<N>>,
+    /// What re-pruning decided for each entry of `cands` it reached, in order.
+    decided: Vec<Flag>,
+    /// A re-pruned list in list order, as it is written back.
+    merged: Vec<Link<N>>,
     queue: Vec<N>,
     nbrs: Vec<N>,
     /// The lists of the last plan, per level (`plan[l]`, empty above the entry point's level).
@@ -118,6 +123,8 @@ impl<N: Copy + Ord + Hash, V: VisitedSet<N>> Inserter<N, V> {
             kept: Vec::new(),
             rest: Vec::new(),
             old: Vec::new(),
+            decided: Vec::new(),
+            merged: Vec::new(),
             queue: Vec::new(),
             nbrs: Vec::new(),
             plan: Vec::new(),
@@ -420,6 +427,11 @@ impl<N: Copy + Ord + Hash, V: VisitedSet<N>> Inserter<N, V> {
         };
         if self.cands.len() < cap {
             self.cands.push(link);
+            // A store that keeps distances gets the link in its place, so that the re-pruning
+            // once the list is full finds it in order.
+            if G::KEEPS_DISTANCES {
+                place_last(n, &mut self.cands, false);
+            }
             g.set_links(n, level, &self.cands);
             return;
         }
@@ -429,10 +441,11 @@ impl<N: Copy + Ord + Hash, V: VisitedSet<N>> Inserter<N, V> {
             }
         }
         self.cands.push(link);
-        sort_links(n, &mut self.cands);
+        place_last(n, &mut self.cands, true);
         let same = |a: f32, b: f32| a == b || (a.is_nan() && b.is_nan());
         self.kept.clear();
         self.rest.clear();
+        self.decided.clear();
         let mut mode = Mode::Recorded;
         for i in 0..self.cands.len() {
             if self.kept.len() >= cap {
@@ -477,6 +490,7 @@ impl<N: Copy + Ord + Hash, V: VisitedSet<N>> Inserter<N, V> {
                 },
             };
             let flag = if diverse { Flag::Kept } else { Flag::Pruned };
+            self.decided.push(flag);
             let target = if diverse {
                 &mut self.kept
             } else {
@@ -493,7 +507,17 @@ impl<N: Copy + Ord + Hash, V: VisitedSet<N>> Inserter<N, V> {
             // Nothing changes but the order, and this store records no order or decisions.
             return;
         }
-        g.set_links(n, level, &self.kept);
+        // The same links in list order (as they stand in `cands`), so that the next re-pruning of
+        // this list needs no sort: every kept one and the first `fill` pruned ones.
+        self.merged.clear();
+        let mut pruned = 0;
+        for (e, &flag) in self.cands.iter().zip(&self.decided) {
+            pruned += usize::from(flag == Flag::Pruned);
+            if flag == Flag::Kept || (flag == Flag::Pruned && pruned <= fill) {
+                self.merged.push(Link { flag, ..*e });
+            }
+        }
+        g.set_links(n, level, &self.merged);
     }
 
     /// Tests cross-check the decision reuse against the plain heuristic.
@@ -534,14 +558,13 @@ enum Mode {
     Compute,
 }
 
-/// Sorts the links of `owner` ascending by distance, breaking exact ties by a hash of
-/// `(owner, node)`.
+/// The order of `owner`'s list: ascending distance, exact ties broken by a hash of `(owner, node)`.
 ///
 /// Tie order matters for duplicate vectors: with ties broken by id, every list would keep the same
 /// lowest ids and later duplicates would lose all incoming links (unreachable nodes). A per-owner
 /// pseudo-random order makes the links among duplicates a random graph, connected w.h.p.
-fn sort_links<N: Copy + Hash>(owner: N, v: &mut [Link<N>]) {
-    let mix = |node: N| {
+fn link_order<N: Copy + Hash>(owner: N) -> impl Fn(&Link<N>, &Link<N>) -> Ordering {
+    let mix = move |node: N| {
         let mut h = super::FxHasher::default();
         owner.hash(&mut h);
         node.hash(&mut h);
@@ -549,11 +572,28 @@ fn sort_links<N: Copy + Hash>(owner: N, v: &mut [Link<N>]) {
         z ^= z >> 29;
         z.wrapping_mul(0xbf58_476d_1ce4_e5b9)
     };
-    v.sort_unstable_by(|a, b| {
+    move |a, b| {
         let (ka, kb) = (Key::new(a.distance, ()), Key::new(b.distance, ()));
         ka.d.total_cmp(&kb.d)
             .then_with(|| mix(a.node).cmp(&mix(b.node)))
-    });
+    }
+}
+
+/// Moves the last link of `v` to its place in `owner`'s list order when the others are in that
+/// order (one binary search and a shift: a list this module wrote back, see
+/// [`Inserter::connect`]); otherwise sorts the whole list if `sort_otherwise`, else leaves it.
+/// Sorting every re-pruned list took a sixth of an in-memory build.
+fn place_last<N: Copy + Hash>(owner: N, v: &mut [Link<N>], sort_otherwise: bool) {
+    let order = link_order(owner);
+    let Some((last, rest)) = v.split_last() else {
+        return;
+    };
+    if rest.is_sorted_by(|a, b| order(a, b) != Ordering::Greater) {
+        let at = rest.partition_point(|l| order(l, last) != Ordering::Greater);
+        v[at..].rotate_right(1);
+    } else if sort_otherwise {
+        v.sort_unstable_by(order);
+    }
 }
 
 impl<N: Copy + Ord + Hash + Eq> Inserter<N, super::FxHashSet<N>> {
