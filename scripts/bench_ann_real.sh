@@ -15,7 +15,8 @@
 # WordNet embeddings are computed once, in the database, by scripts/demo.sh (EMBEDRANK_DEMO_ROWS =
 # ROWS + 200; ~150 glosses/s on 2 cores, so 50k is ~6 min) and cached outside git in
 # .cache/embeddings/wordnet-bge-small-en-v1.5.tsv (id, words, vector); later runs load the cache.
-# Runs on the demo server (started here if it is not running).
+# Runs on the demo server (started here if it is not running). KEEP_INDEX=1 leaves our index in place
+# afterwards (for profiling it); by default it is dropped.
 source "$(dirname "$0")/lib.sh"
 SET=${1:-dl19}
 export PGOPTIONS="-c search_path=public,embedrank"
