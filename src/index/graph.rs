@@ -153,14 +153,20 @@ impl PageGraph {
         let (index, dims, enc) = (self.index, self.dims, self.encoding);
         with_page(index, page::node_block(n), page::KIND_DATA, |p| unsafe {
             let (h, values, bytes) = page::element_values(index, p, n, dims, enc);
-            if enc.is_float4() {
-                return f(h, page::as_float4(bytes));
-            }
-            DECODED.with(|d| {
-                let mut d = d.borrow_mut();
-                self.codec.decode(bytes, values, &mut d);
-                f(h, &d)
-            })
+            self.values_as_float4(bytes, values, |v| f(h, v))
+        })
+    }
+
+    /// Runs `f` on an element's stored bytes as float4 values: in place for a float4 index, decoded
+    /// into a per-backend buffer for halves and codes (`values` of them).
+    fn values_as_float4<R>(&self, bytes: &[u8], values: usize, f: impl FnOnce(&[f32]) -> R) -> R {
+        if self.encoding.is_float4() {
+            return f(page::as_float4(bytes));
+        }
+        DECODED.with(|d| {
+            let mut d = d.borrow_mut();
+            self.codec.decode(bytes, values, &mut d);
+            f(&d)
         })
     }
 
@@ -258,17 +264,14 @@ impl GraphView for PageGraph {
         let (index, dims, enc) = (self.index, self.dims, self.encoding);
         with_page(index, page::node_block(n), page::KIND_DATA, |p| unsafe {
             let (_, values, bytes) = page::element_values(index, p, n, dims, enc);
-            if enc.is_float4() {
-                return self.metric.index_distance(query, page::as_float4(bytes));
+            if !enc.is_float4() {
+                let coded =
+                    UNPACKED.with(|u| self.codec.distance(query, bytes, &mut u.borrow_mut()));
+                if let Some(d) = coded {
+                    return d;
+                }
             }
-            let coded = UNPACKED.with(|u| self.codec.distance(query, bytes, &mut u.borrow_mut()));
-            coded.unwrap_or_else(|| {
-                DECODED.with(|d| {
-                    let mut d = d.borrow_mut();
-                    self.codec.decode(bytes, values, &mut d);
-                    self.metric.index_distance(query, &d)
-                })
-            })
+            self.values_as_float4(bytes, values, |v| self.metric.index_distance(query, v))
         })
     }
 
