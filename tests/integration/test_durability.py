@@ -648,10 +648,14 @@ def test_bm25_concurrent_writers_readers_and_vacuum(primary):
 
 def test_bm25_streaming_replica_returns_same_results(primary):
     """The replica (started by test_streaming_replica_returns_same_results) replays every BM25 page
-    write: build, inserts into blocks and dictionary, VACUUM's rewrites."""
+    write: build, inserts into blocks and dictionary, VACUUM's rewrites. Autovacuum is off for the
+    table: one that runs after the WAL position below is taken (say, removing the dead rows the
+    manual VACUUM had to keep for the standby's snapshot) changes the primary's corpus statistics,
+    and with them its scores, after the point the replica is compared at (seen once: -2.8367 on the
+    primary against -2.8464 on the replica)."""
     rng = random.Random(60)
     with connect(PRIMARY_PORT) as p:
-        p.execute("CREATE TABLE lexr (id int PRIMARY KEY, body text)")
+        p.execute("CREATE TABLE lexr (id int PRIMARY KEY, body text) WITH (autovacuum_enabled = off)")
         with p.cursor() as cur:
             cur.executemany("INSERT INTO lexr VALUES (%s, %s)", [(i, sentence(rng)) for i in range(1000)])
         p.execute("CREATE INDEX lexr_bm25 ON lexr USING embedrank_bm25 (body)")
