@@ -101,7 +101,7 @@ pub struct Inserter<N, V> {
     /// What re-pruning decided for each entry of `cands` it reached, in order.
     decided: Vec<Flag>,
     /// A re-pruned list in list order, as it is written back.
-    merged: Vec<Link<N>>,
+    ordered: Vec<Link<N>>,
     queue: Vec<N>,
     nbrs: Vec<N>,
     /// The lists of the last plan, per level (`plan[l]`, empty above the entry point's level).
@@ -124,7 +124,7 @@ impl<N: Copy + Ord + Hash, V: VisitedSet<N>> Inserter<N, V> {
             rest: Vec::new(),
             old: Vec::new(),
             decided: Vec::new(),
-            merged: Vec::new(),
+            ordered: Vec::new(),
             queue: Vec::new(),
             nbrs: Vec::new(),
             plan: Vec::new(),
@@ -500,29 +500,36 @@ impl<N: Copy + Ord + Hash, V: VisitedSet<N>> Inserter<N, V> {
         }
         let missing = cap - self.kept.len();
         let fill = self.rest.len().min(missing);
-        self.kept.extend_from_slice(&self.rest[..fill]);
         #[cfg(test)]
-        self.check_against_plain_heuristic(g, n, cap);
-        if !G::KEEPS_DISTANCES && !self.kept.iter().any(|l| l.node == new) {
+        self.check_against_plain_heuristic(g, n, cap, fill);
+        let chosen = || self.kept.iter().chain(&self.rest[..fill]);
+        if !G::KEEPS_DISTANCES && !chosen().any(|l| l.node == new) {
             // Nothing changes but the order, and this store records no order or decisions.
             return;
         }
         // The same links in list order (as they stand in `cands`), so that the next re-pruning of
         // this list needs no sort: every kept one and the first `fill` pruned ones.
-        self.merged.clear();
+        self.ordered.clear();
         let mut pruned = 0;
         for (e, &flag) in self.cands.iter().zip(&self.decided) {
             pruned += usize::from(flag == Flag::Pruned);
             if flag == Flag::Kept || (flag == Flag::Pruned && pruned <= fill) {
-                self.merged.push(Link { flag, ..*e });
+                self.ordered.push(Link { flag, ..*e });
             }
         }
-        g.set_links(n, level, &self.merged);
+        g.set_links(n, level, &self.ordered);
     }
 
     /// Tests cross-check the decision reuse against the plain heuristic.
     #[cfg(test)]
-    fn check_against_plain_heuristic<G: GraphStore<Node = N>>(&self, g: &mut G, n: N, cap: usize) {
+    /// `fill`: how many of the pruned links fill the list up after the kept ones.
+    fn check_against_plain_heuristic<G: GraphStore<Node = N>>(
+        &self,
+        g: &mut G,
+        n: N,
+        cap: usize,
+        fill: usize,
+    ) {
         let plain: Vec<Candidate<N>> = self
             .cands
             .iter()
@@ -539,10 +546,11 @@ impl<N: Copy + Ord + Hash, V: VisitedSet<N>> Inserter<N, V> {
             &mut out,
             &mut pruned,
         );
-        assert!(out
+        assert!(out.iter().map(|c| c.node).eq(self
+            .kept
             .iter()
-            .map(|c| c.node)
-            .eq(self.kept.iter().map(|l| l.node)));
+            .chain(&self.rest[..fill])
+            .map(|l| l.node)));
     }
 }
 
