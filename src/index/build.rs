@@ -41,6 +41,10 @@ pub const PHASE_LINK: i64 = 4;
 /// come out the same on every build).
 const PARALLEL_MIN_ELEMENTS: usize = 10_000;
 
+/// Fewest elements linked on a half-precision copy: smaller stores sit in the CPU caches, where the
+/// copy saves nothing, and the copy's check of its own error needs about a thousand inserts.
+const HALF_COPY_MIN_ELEMENTS: usize = 10_000;
+
 struct BuildState {
     index: pg_sys::Relation,
     metric: u32,
@@ -187,7 +191,8 @@ pub unsafe extern "C-unwind" fn ambuild(
         std::ptr::null_mut(),
     );
     if let Some(mut graph) = state.graph.take() {
-        link(&mut graph);
+        let left = budget_left(&state, &graph);
+        link(&mut graph, left);
         write_graph(&state, &graph);
     }
     let mut result = PgBox::<pg_sys::IndexBuildResult>::alloc0();
@@ -370,7 +375,8 @@ unsafe extern "C-unwind" fn build_callback(
             "Increase maintenance_work_mem to speed up builds.",
         );
         let mut graph = graph;
-        link(&mut graph);
+        let left = budget_left(state, &graph);
+        link(&mut graph, left);
         write_graph(state, &graph);
         drop(graph);
         state.tids = Vec::new();
@@ -413,11 +419,29 @@ fn link_threads(elements: usize) -> usize {
     (1 + workers).min(cores)
 }
 
+/// Bytes of maintenance_work_mem the build does not hold, with the graph taken out of `state`.
+fn budget_left(state: &BuildState, graph: &InMemoryGraph) -> usize {
+    state
+        .memory_limit
+        .saturating_sub(graph.memory_bytes() + state_bytes(state))
+}
+
 /// Links the stored elements into the graph (on several threads for a big graph). Threads run only
 /// the core crate's Rust code, start with every signal blocked and never call Postgres; this thread
 /// reports progress and takes interrupts meanwhile (an ERROR stops the threads first).
-fn link(graph: &mut InMemoryGraph) {
+///
+/// A graph of at least [`HALF_COPY_MIN_ELEMENTS`] elements is linked on a half-precision copy of
+/// its vectors when `budget_left` bytes hold it (half the memory traffic; see the core crate's
+/// `half_copy`), freed before the pages are written; otherwise, or when the allocator refuses it,
+/// linking reads the float4 vectors.
+fn link(graph: &mut InMemoryGraph, budget_left: usize) {
     let pending = graph.pending();
+    let copy = graph.half_copy_bytes();
+    // A refused allocation only means linking without the copy.
+    let made = graph.len() >= HALF_COPY_MIN_ELEMENTS
+        && copy > 0
+        && copy <= budget_left
+        && graph.make_half_copy().unwrap_or(false);
     progress(pg_sys::PROGRESS_CREATEIDX_SUBPHASE, PHASE_LINK);
     progress(pg_sys::PROGRESS_CREATEIDX_TUPLES_TOTAL, pending as i64);
     progress(pg_sys::PROGRESS_CREATEIDX_TUPLES_DONE, 0);
@@ -429,6 +453,15 @@ fn link(graph: &mut InMemoryGraph) {
             pg_sys::check_for_interrupts!();
         },
     );
+    if made {
+        let kept = if graph.searches_half_copy() {
+            "to the end"
+        } else {
+            "until its error check switched it off"
+        };
+        debug1!("embedrank_hnsw: linked {pending} elements on a half-precision copy of the vectors, {kept}");
+    }
+    graph.drop_half_copy();
 }
 
 /// Fills pages in order: where the next item goes.

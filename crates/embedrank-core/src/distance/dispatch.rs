@@ -4,7 +4,8 @@
 //! use, and cached in a `OnceLock`. On x86-64 with AVX2 and FMA the table
 //! points at `#[target_feature(enable = "avx2,fma")]` instantiations of the
 //! portable kernels (same source, compiled for 256-bit registers with fused
-//! multiply-add); elsewhere it points at the baseline instantiations.
+//! multiply-add) and at the F16C kernels over half-precision values; elsewhere it points at the
+//! baseline instantiations.
 //!
 //! The table stores `unsafe fn` pointers because feature-enabled functions
 //! may only be called where the feature is known to be present. The only
@@ -13,7 +14,8 @@
 //! `is_x86_feature_detected!` confirmed both features, which is what makes
 //! calling through these pointers sound.
 
-use super::kernels;
+use super::{half_kernels, kernels};
+use half::f16;
 use std::sync::OnceLock;
 
 /// A two-input kernel; see the module docs for when calling it is sound.
@@ -22,6 +24,11 @@ pub(crate) type BinaryFn = unsafe fn(&[f32], &[f32]) -> f32;
 pub(crate) type PartsFn = unsafe fn(&[f32], &[f32]) -> (f32, f32, f32);
 /// A kernel between a float vector and scalar codes with their per-dimension minimum and step.
 pub(crate) type CodesFn = unsafe fn(&[f32], &[u8], &[f32], &[f32]) -> f32;
+/// A kernel between a query given as offsets from `center` and `center + half`
+/// ([`super::half_kernels`]): `(center, query offsets, half)`.
+pub(crate) type HalfFn = unsafe fn(&[f32], &[f32], &[f16]) -> f32;
+/// A kernel between `center + a` and `center + b` (halves `a`, `b`).
+pub(crate) type HalfPairFn = unsafe fn(&[f32], &[f16], &[f16]) -> f32;
 
 /// One complete kernel set.
 pub(crate) struct Kernels {
@@ -37,6 +44,11 @@ pub(crate) struct Kernels {
     pub l2_squared_codes: CodesFn,
     pub dot_codes: CodesFn,
     pub l1_codes: CodesFn,
+    /// Over a float4 center plus float16 offsets ([`super::half_distance`]).
+    pub l2_squared_half: HalfFn,
+    pub dot_half: HalfFn,
+    pub l2_squared_half_pair: HalfPairFn,
+    pub dot_half_pair: HalfPairFn,
 }
 
 /// Baseline instantiations (SSE2 on x86-64); safe to call everywhere.
@@ -134,6 +146,10 @@ pub(crate) const PORTABLE: Kernels = Kernels {
     l2_squared_codes: portable::l2_squared_codes,
     dot_codes: portable::dot_codes,
     l1_codes: portable::l1_codes,
+    l2_squared_half: half_kernels::l2_squared,
+    dot_half: half_kernels::dot,
+    l2_squared_half_pair: half_kernels::l2_squared_pair,
+    dot_half_pair: half_kernels::dot_pair,
 };
 
 /// The AVX2 table. Private: it must only escape through [`avx2_if_supported`].
@@ -149,14 +165,20 @@ const AVX2: Kernels = Kernels {
     l2_squared_codes: avx2::l2_squared_codes,
     dot_codes: avx2::dot_codes,
     l1_codes: avx2::l1_codes,
+    l2_squared_half: half_kernels::avx2::l2_squared,
+    dot_half: half_kernels::avx2::dot,
+    l2_squared_half_pair: half_kernels::avx2::l2_squared_pair,
+    dot_half_pair: half_kernels::avx2::dot_pair,
 };
 
-/// The AVX2 table, but only when this CPU supports AVX2, FMA and POPCNT.
+/// The AVX2 table, but only when this CPU supports AVX2, FMA, POPCNT and F16C (every AVX2 CPU
+/// made has the last two; checked all the same).
 pub(crate) fn avx2_if_supported() -> Option<&'static Kernels> {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2")
         && std::arch::is_x86_feature_detected!("fma")
         && std::arch::is_x86_feature_detected!("popcnt")
+        && std::arch::is_x86_feature_detected!("f16c")
     {
         return Some(&AVX2);
     }

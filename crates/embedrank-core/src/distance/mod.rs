@@ -5,6 +5,8 @@
 //!   kernel (per-lane accumulators over fixed-size chunks, no bounds checks).
 //! * `dispatch` instantiates it twice — baseline and AVX2+FMA — and picks
 //!   one set once per process with `is_x86_feature_detected!`.
+//! * `half_kernels` computes distances to vectors held as float16 offsets from a float4 center (the
+//!   in-memory build's link copy, [`half_distance`]).
 //! * This module is the safe public face: thin `#[inline]` wrappers that
 //!   call through the selected table, plus [`Metric`], the ordering distance
 //!   an HNSW index is built for.
@@ -24,6 +26,7 @@
 
 pub mod bits;
 mod dispatch;
+mod half_kernels;
 mod kernels;
 pub mod naive;
 #[cfg(test)]
@@ -88,6 +91,51 @@ pub fn code_distance(
             Metric::L2 => Some((k.l2_squared_codes)(query, codes, min, scale)),
             Metric::InnerProduct => Some(-(k.dot_codes)(query, codes, min, scale)),
             Metric::L1 => Some((k.l1_codes)(query, codes, min, scale)),
+            _ => None,
+        }
+    }
+}
+
+/// `metric`'s index distance between a query given as its float4 `offsets` from `center` and the
+/// vector `center + half` (float16 offsets, widened exactly; see `half_kernels`). For a query whose
+/// offsets are the widened halves of a copied vector `a`, bit for bit [`half_pair_distance`] of `a`
+/// and `half`. Defined for L2 and inner product (a cosine index stores unit vectors and searches by
+/// inner product); `None` for the others.
+#[inline]
+pub fn half_distance(
+    metric: Metric,
+    center: &[f32],
+    offsets: &[f32],
+    half: &[half::f16],
+) -> Option<f32> {
+    debug_assert!(offsets.len() == half.len() && center.len() == half.len());
+    let k = selected();
+    // SAFETY: as in `l2_squared`.
+    unsafe {
+        match metric {
+            Metric::L2 => Some((k.l2_squared_half)(center, offsets, half)),
+            Metric::InnerProduct => Some(-(k.dot_half)(center, offsets, half)),
+            _ => None,
+        }
+    }
+}
+
+/// `metric`'s index distance between `center + a` and `center + b` (float16 offsets from a float4
+/// center); `None` where [`half_distance`] is.
+#[inline]
+pub fn half_pair_distance(
+    metric: Metric,
+    center: &[f32],
+    a: &[half::f16],
+    b: &[half::f16],
+) -> Option<f32> {
+    debug_assert!(a.len() == b.len() && center.len() == b.len());
+    let k = selected();
+    // SAFETY: as in `l2_squared`.
+    unsafe {
+        match metric {
+            Metric::L2 => Some((k.l2_squared_half_pair)(center, a, b)),
+            Metric::InnerProduct => Some(-(k.dot_half_pair)(center, a, b)),
             _ => None,
         }
     }

@@ -278,3 +278,70 @@ fn code_kernels_equal_decode_then_float_kernel() {
         assert!(code_distance(Metric::Cosine, &q, &codes, &min, &scale).is_none());
     }
 }
+
+/// The half-precision kernels equal the float4 arithmetic on the reconstructed vectors (`center +
+/// widened half`; a query given as offsets from the center) within rounding, on every kernel set
+/// this CPU runs, at every tail length; and a query whose offsets are a copied vector's widened
+/// halves gets that vector's pair distance bit for bit (what the build's recorded decisions need).
+#[test]
+fn half_kernels_match_the_reference_on_reconstructed_vectors() {
+    use half::f16;
+    let mut rng = LevelRng::new(11);
+    let mut lens: Vec<usize> = (0..=70).chain([384, 1000, 1536]).collect();
+    lens.extend((0..60).map(|_| (rng.next_f64() * 2001.0) as usize));
+    let halves = |v: Vec<f32>| -> Vec<f16> { v.iter().map(|&x| f16::from_f32(x)).collect() };
+    for len in lens {
+        let center = random_vec(&mut rng, len, 3.0);
+        let q = random_vec(&mut rng, len, 0.5);
+        let ha = halves(random_vec(&mut rng, len, 0.5));
+        let hb = halves(random_vec(&mut rng, len, 0.5));
+        let plus_center =
+            |v: &[f32]| -> Vec<f32> { center.iter().zip(v).map(|(c, x)| c + x).collect() };
+        let widened = |h: &[f16]| -> Vec<f32> { h.iter().map(|h| h.to_f32()).collect() };
+        let (qv, a, b) = (
+            plus_center(&q),
+            plus_center(&widened(&ha)),
+            plus_center(&widened(&hb)),
+        );
+        let l2q = reference(&q, &widened(&hb), |x, y| (x - y) * (x - y));
+        let ipq = reference(&qv, &b, |x, y| x * y);
+        let l2p = reference(&widened(&ha), &widened(&hb), |x, y| (x - y) * (x - y));
+        let ipp = reference(&a, &b, |x, y| x * y);
+        let wa = widened(&ha);
+        for k in tables() {
+            // SAFETY: `tables()` only contains tables this CPU supports.
+            let (got, same) = unsafe {
+                (
+                    (
+                        (k.l2_squared_half)(&center, &q, &hb),
+                        (k.dot_half)(&center, &q, &hb),
+                        (k.l2_squared_half_pair)(&center, &ha, &hb),
+                        (k.dot_half_pair)(&center, &ha, &hb),
+                    ),
+                    (
+                        (k.l2_squared_half)(&center, &wa, &hb),
+                        (k.dot_half)(&center, &wa, &hb),
+                    ),
+                )
+            };
+            assert_close(got.0, l2q, k.name, len);
+            assert_close(got.1, ipq, k.name, len);
+            assert_close(got.2, l2p, k.name, len);
+            assert_close(got.3, ipp, k.name, len);
+            assert_eq!(same.0.to_bits(), got.2.to_bits(), "{} l2 len={len}", k.name);
+            assert_eq!(
+                same.1.to_bits(),
+                got.3.to_bits(),
+                "{} dot len={len}",
+                k.name
+            );
+        }
+        // The public faces: the index distance (inner product negated), undefined for the rest.
+        let d = half_distance(Metric::InnerProduct, &center, &q, &hb).unwrap();
+        assert_close(-d, ipq, "dispatched dot_half", len);
+        let d = half_pair_distance(Metric::L2, &center, &ha, &hb).unwrap();
+        assert_close(d, l2p, "dispatched l2_squared_half_pair", len);
+        assert!(half_distance(Metric::L1, &center, &q, &hb).is_none());
+        assert!(half_pair_distance(Metric::Cosine, &center, &ha, &hb).is_none());
+    }
+}

@@ -75,6 +75,13 @@ pub trait GraphStore: GraphView {
     fn vector_of(&mut self, n: Self::Node) -> Vec<f32>;
     /// Most links a list on `level` holds (`2m` on layer 0, `m` above).
     fn capacity(&self, level: usize) -> usize;
+    /// A hint that `n`'s vector is read soon (a store in memory asks for it now; the default does
+    /// nothing).
+    fn prefetch_vector(&mut self, _n: Self::Node) {}
+    /// Shows a store what an insert's layer-0 search `found` for `query`, with the distances it
+    /// computed: a store whose distances come from a compressed copy of its vectors checks them
+    /// against the exact ones there (and may stop using the copy); others ignore it (the default).
+    fn check_found(&mut self, _query: &[f32], _found: &[Candidate<Self::Node>]) {}
     /// Called before a read-modify-write of `n`'s lists (a back link, a repair),
     /// [`GraphStore::unlock_list`] after: a store shared by threads or backends locks the list here;
     /// others need nothing (the default). Between the two the algorithm reads and writes only
@@ -167,6 +174,9 @@ impl<N: Copy + Ord + Hash, V: VisitedSet<N>> Inserter<N, V> {
                 &mut self.found,
                 &mut |_, _| {},
             );
+            if lc == 0 {
+                g.check_found(v, &self.found);
+            }
             self.live.clear();
             for &c in &self.found {
                 if g.linkable(c.node) {
@@ -209,7 +219,10 @@ impl<N: Copy + Ord + Hash, V: VisitedSet<N>> Inserter<N, V> {
     pub fn link_back<G: GraphStore<Node = N>>(&mut self, g: &mut G, new: N) {
         let plan = std::mem::take(&mut self.plan);
         for (level, list) in plan.iter().enumerate() {
-            for l in list {
+            for (i, l) in list.iter().enumerate() {
+                if let Some(next) = list.get(i + 1) {
+                    g.prefetch_links(next.node, level);
+                }
                 self.connect(g, l.node, new, l.distance, level);
             }
         }
@@ -452,6 +465,12 @@ impl<N: Copy + Ord + Hash, V: VisitedSet<N>> Inserter<N, V> {
                 break;
             }
             let e = self.cands[i];
+            if mode != Mode::Recorded {
+                // Its distances to the kept ones are computed next (the kept ones were read).
+                if let Some(next) = self.cands.get(i + 1) {
+                    g.prefetch_vector(next.node);
+                }
+            }
             let tied = (i > 0 && same(self.cands[i - 1].distance, e.distance))
                 || self
                     .cands
@@ -585,6 +604,13 @@ fn link_order<N: Copy + Hash>(owner: N) -> impl Fn(&Link<N>, &Link<N>) -> Orderi
         ka.d.total_cmp(&kb.d)
             .then_with(|| mix(a.node).cmp(&mix(b.node)))
     }
+}
+
+/// Sorts `links` in `owner`'s list order ([`link_order`]) and forgets their heuristic decisions:
+/// what a store does to a list whose recorded distances it replaced.
+pub(super) fn reorder_undecided<N: Copy + Hash>(owner: N, links: &mut [Link<N>]) {
+    links.iter_mut().for_each(|l| l.flag = Flag::Unknown);
+    links.sort_unstable_by(link_order(owner));
 }
 
 /// Moves the last link of `v` to its place in `owner`'s list order when the others are in that

@@ -14,8 +14,13 @@
 //! adjacency entry also carries its distance to the list's owner and the heuristic's decision
 //! ([`Flag`]), as pgvector's in-memory build does, so re-pruning a full list (what dominates the
 //! build) needs no owner distances and reuses the recorded decisions.
+//!
+//! A build may link on a half-precision copy of the vectors ([`InMemoryGraph::make_half_copy`], see
+//! [`super::half_copy`]): while it is on, every distance linking computes reads the copy; searches
+//! through `&InMemoryGraph` never do.
 
-use super::insert::{Flag, GraphStore, Inserter, Link};
+use super::half_copy::{Check, HalfCopy};
+use super::insert::{reorder_undecided, Flag, GraphStore, Inserter, Link};
 use super::level::{random_level, LevelRng};
 use super::prefetch;
 use super::search::Searcher;
@@ -87,6 +92,11 @@ pub(super) struct Store {
     /// Parallel to `upper`: distances to the owner and flags.
     upper_meta: Vec<Vec<(Vec<f32>, Vec<Flag>)>>,
     upper_lists: usize,
+    /// The half-precision copy linking reads while it is on ([`InMemoryGraph::make_half_copy`]).
+    halves: Option<HalfCopy>,
+    /// Serial linking: whether the insert under way reads the copy, and its node.
+    use_copy: bool,
+    current: u32,
 }
 
 impl Store {
@@ -102,27 +112,158 @@ impl Store {
         }
     }
 
-    /// Distance from `query` to node `n`.
+    /// The copy, when an insert reads it (`use_copy`, decided at the insert's start: see
+    /// [`Store::link_query`]).
     #[inline]
-    pub(super) fn distance_to_vector(&self, query: &[f32], n: u32) -> f32 {
-        self.metric.index_distance(query, self.vector(n))
+    pub(super) fn copy_if(&self, use_copy: bool) -> Option<&HalfCopy> {
+        if use_copy {
+            self.halves.as_ref()
+        } else {
+            None
+        }
     }
 
-    /// Distances from `query` to `nodes` ([`GraphView::distances`]): each vector is asked of memory
-    /// a few nodes before it is read.
-    pub(super) fn distances_to_vectors(&self, query: &[f32], nodes: &[u32], out: &mut Vec<f32>) {
+    /// The query an insert of node `id` searches with, into `out`, and whether the insert reads the
+    /// half-precision copy: while the copy is on, `id`'s offsets in it; else its float4 vector. The
+    /// answer holds for the whole insert, even if the copy's check switches it off meanwhile.
+    pub(super) fn link_query(&self, id: u32, out: &mut Vec<f32>) -> bool {
+        match self.halves.as_ref().filter(|h| h.on()) {
+            Some(h) => {
+                h.offsets_into(id, out);
+                true
+            }
+            None => {
+                out.clear();
+                out.extend_from_slice(self.vector(id));
+                false
+            }
+        }
+    }
+
+    /// Distance from `query` to node `n`: from `copy` (the query is then offsets, see
+    /// [`Store::link_query`]), else exact.
+    #[inline]
+    pub(super) fn distance_to_vector(&self, copy: Option<&HalfCopy>, query: &[f32], n: u32) -> f32 {
+        match copy {
+            Some(h) => h.distance(query, n),
+            None => self.metric.index_distance(query, self.vector(n)),
+        }
+    }
+
+    /// Distances from `query` to `nodes` ([`GraphView::distances`]), as
+    /// [`Store::distance_to_vector`] gives them: each vector is asked of memory a few nodes before
+    /// it is read.
+    pub(super) fn distances_to_vectors(
+        &self,
+        copy: Option<&HalfCopy>,
+        query: &[f32],
+        nodes: &[u32],
+        out: &mut Vec<f32>,
+    ) {
         out.clear();
-        prefetch::ahead(
-            nodes,
-            |n| prefetch::prefetch(self.vector(n)),
-            |n| out.push(self.distance_to_vector(query, n)),
-        );
+        match copy {
+            Some(h) => prefetch::ahead(
+                nodes,
+                |n| prefetch::prefetch(h.half(n)),
+                |n| out.push(h.distance(query, n)),
+            ),
+            None => prefetch::ahead(
+                nodes,
+                |n| prefetch::prefetch(self.vector(n)),
+                |n| out.push(self.metric.index_distance(query, self.vector(n))),
+            ),
+        }
     }
 
-    /// Distance between two stored nodes.
+    /// [`GraphStore::check_found`] for an insert of node `current` that read `copy`: now and then
+    /// the copy compares the distances it gave what the search `found` with the exact ones, and
+    /// switches itself off (for inserts starting later) when too coarse.
+    pub(super) fn check_found(
+        &self,
+        copy: Option<&HalfCopy>,
+        current: u32,
+        found: &[Candidate<u32>],
+    ) {
+        let Some(h) = copy else {
+            return;
+        };
+        if !h.due() {
+            return;
+        }
+        let query = self.vector(current);
+        let mut check = Check::default();
+        for c in found {
+            check.add(
+                c.distance,
+                self.metric.index_distance(query, self.vector(c.node)),
+            );
+        }
+        h.judge(check);
+    }
+
+    /// Before an insert that reads the float4 vectors uses `n`'s lists: when they hold distances from
+    /// the half-precision copy (written before its check switched it off), replaces them with exact
+    /// ones, reorders each list and forgets its decisions (see [`super::half_copy`]).
+    ///
+    /// # Safety
+    /// As [`RawLists::write`] for `n`: no other thread reads or writes its lists meanwhile.
+    pub(super) unsafe fn make_lists_exact(&self, raw: RawLists, n: u32) {
+        let Some(h) = self.halves.as_ref() else {
+            return;
+        };
+        if !h.take_mark(n) {
+            return;
+        }
+        let v = self.vector(n);
+        let mut links = Vec::new();
+        for level in 0..=usize::from(self.levels[n as usize]) {
+            links.clear();
+            raw.read(n, level, &mut links);
+            for l in &mut links {
+                l.distance = self.metric.index_distance(v, self.vector(l.node));
+            }
+            reorder_undecided(n, &mut links);
+            raw.write(n, level, links.iter().copied());
+        }
+    }
+
+    /// Marks `n`'s lists as holding distances from `copy`, when the writing insert read it.
     #[inline]
-    pub(super) fn distance_between_nodes(&self, a: u32, b: u32) -> f32 {
-        self.dist(a, b)
+    pub(super) fn mark_written(&self, copy: Option<&HalfCopy>, n: u32) {
+        if let Some(h) = copy {
+            h.mark(n);
+        }
+    }
+
+    /// Distance between two stored nodes: from `copy`, else exact.
+    #[inline]
+    pub(super) fn distance_between_nodes(&self, copy: Option<&HalfCopy>, a: u32, b: u32) -> f32 {
+        match copy {
+            Some(h) => h.distance_between(a, b),
+            None => self.metric.index_distance(self.vector(a), self.vector(b)),
+        }
+    }
+
+    /// [`GraphView::prefetch_links`]: asks for a layer-0 list (ids, and the distances and flags a
+    /// re-prune reads with them); upper-layer lists are few and stay in cache.
+    #[inline]
+    pub(super) fn prefetch_links(&self, n: u32, level: usize) {
+        if level == 0 {
+            let base = n as usize * self.stride();
+            prefetch::prefetch(&self.layer0[base..base + self.stride()]);
+            let mbase = n as usize * 2 * self.m;
+            prefetch::prefetch(&self.layer0_dist[mbase..mbase + 2 * self.m]);
+            prefetch::prefetch(&self.layer0_flag[mbase..mbase + 2 * self.m]);
+        }
+    }
+
+    /// [`GraphStore::prefetch_vector`]: asks for the vector distances read, in `copy` if given.
+    #[inline]
+    pub(super) fn prefetch_vector(&self, copy: Option<&HalfCopy>, n: u32) {
+        match copy {
+            Some(h) => prefetch::prefetch(h.half(n)),
+            None => prefetch::prefetch(self.vector(n)),
+        }
     }
 
     /// Most links a list on `level` holds.
@@ -170,14 +311,14 @@ impl Store {
         unsafe { self.raw().write(id, level, links) }
     }
 
-    #[inline]
-    fn dist(&self, a: u32, b: u32) -> f32 {
-        self.metric.index_distance(self.vector(a), self.vector(b))
-    }
-
     fn push(&mut self, v: &[f32], level: usize) -> u32 {
         let id = u32::try_from(self.levels.len()).expect("more than u32::MAX nodes");
         self.vectors.extend_from_slice(v);
+        if let Some(h) = &mut self.halves {
+            if !h.push(v) {
+                self.halves = None;
+            }
+        }
         if self.dims == 0 {
             self.starts.push(self.vectors.len());
         }
@@ -314,22 +455,27 @@ impl RawLists {
     }
 }
 
+/// The store as serial linking reads it: from the copy when the insert under way does.
 impl GraphView for Store {
     type Node = u32;
     #[inline]
     fn distance_to(&mut self, query: &[f32], n: u32) -> f32 {
-        self.metric.index_distance(query, self.vector(n))
+        self.distance_to_vector(self.copy_if(self.use_copy), query, n)
     }
     #[inline]
     fn neighbors(&mut self, n: u32, level: usize, out: &mut Vec<u32>) {
         out.extend_from_slice(self.link_ids(n, level));
     }
     fn distances(&mut self, query: &[f32], nodes: &[u32], out: &mut Vec<f32>) {
-        self.distances_to_vectors(query, nodes, out)
+        self.distances_to_vectors(self.copy_if(self.use_copy), query, nodes, out)
+    }
+    fn prefetch_links(&mut self, n: u32, level: usize) {
+        Store::prefetch_links(self, n, level)
     }
 }
 
-/// Read-only `GraphView` over the store, for searches through `&InMemoryGraph`.
+/// Read-only `GraphView` over the store, for searches through `&InMemoryGraph`: exact distances
+/// (never the half-precision copy, which only linking reads).
 #[derive(Clone, Copy)]
 struct StoreView<'a>(&'a Store);
 
@@ -337,14 +483,17 @@ impl GraphView for StoreView<'_> {
     type Node = u32;
     #[inline]
     fn distance_to(&mut self, query: &[f32], n: u32) -> f32 {
-        self.0.metric.index_distance(query, self.0.vector(n))
+        self.0.distance_to_vector(None, query, n)
     }
     #[inline]
     fn neighbors(&mut self, n: u32, level: usize, out: &mut Vec<u32>) {
         out.extend_from_slice(self.0.link_ids(n, level));
     }
     fn distances(&mut self, query: &[f32], nodes: &[u32], out: &mut Vec<f32>) {
-        self.0.distances_to_vectors(query, nodes, out)
+        self.0.distances_to_vectors(None, query, nodes, out)
+    }
+    fn prefetch_links(&mut self, n: u32, level: usize) {
+        self.0.prefetch_links(n, level)
     }
 }
 
@@ -352,13 +501,20 @@ impl GraphStore for Store {
     const KEEPS_DISTANCES: bool = true;
     #[inline]
     fn distance_between(&mut self, a: u32, b: u32) -> f32 {
-        self.dist(a, b)
+        self.distance_between_nodes(self.copy_if(self.use_copy), a, b)
     }
     fn links(&mut self, n: u32, level: usize, out: &mut Vec<Link<u32>>) {
+        let raw = self.raw();
         // SAFETY: `raw` borrows the store exclusively for this call; `n` is a stored node.
-        unsafe { self.raw().read(n, level, out) }
+        unsafe {
+            if !self.use_copy {
+                self.make_lists_exact(raw, n);
+            }
+            raw.read(n, level, out)
+        }
     }
     fn set_links(&mut self, n: u32, level: usize, links: &[Link<u32>]) {
+        self.mark_written(self.copy_if(self.use_copy), n);
         self.write_links(n, level, links.iter().copied());
     }
     fn linkable(&mut self, _n: u32) -> bool {
@@ -369,6 +525,12 @@ impl GraphStore for Store {
     }
     fn capacity(&self, level: usize) -> usize {
         self.cap(level)
+    }
+    fn check_found(&mut self, _query: &[f32], found: &[Candidate<u32>]) {
+        Store::check_found(self, self.copy_if(self.use_copy), self.current, found)
+    }
+    fn prefetch_vector(&mut self, n: u32) {
+        Store::prefetch_vector(self, self.copy_if(self.use_copy), n)
     }
 }
 
@@ -382,6 +544,8 @@ pub struct InMemoryGraph {
     inserter: Inserter<u32, BitSet>,
     /// Nodes `linked..len()` are stored but not yet linked into the graph ([`InMemoryGraph::push`]).
     linked: usize,
+    /// The query of the insert under way ([`Store::link_query`]).
+    query: Vec<f32>,
 }
 
 impl InMemoryGraph {
@@ -413,7 +577,11 @@ impl InMemoryGraph {
                 upper: Vec::new(),
                 upper_meta: Vec::new(),
                 upper_lists: 0,
+                halves: None,
+                use_copy: false,
+                current: 0,
             },
+            query: Vec::new(),
             params: HnswParams { m, ..params },
             entry: None,
             rng: LevelRng::new(params.seed),
@@ -511,18 +679,20 @@ impl InMemoryGraph {
             self.entry = Some((id, level));
             return;
         };
-        let v = self.store.vector(id).to_vec();
+        self.store.use_copy = self.store.link_query(id, &mut self.query);
+        self.store.current = id;
         self.inserter.plan(
             &mut self.store,
-            &v,
+            &self.query,
             level,
             (ep, ep_level),
             self.params.ef_construction,
         );
         for (l, list) in self.inserter.planned().iter().enumerate() {
-            self.store.write_links(id, l, list.iter().copied());
+            self.store.set_links(id, l, list);
         }
         self.inserter.link_back(&mut self.store, id);
+        self.store.use_copy = false;
         if level > ep_level {
             self.entry = Some((id, level));
         }
@@ -585,6 +755,7 @@ impl InMemoryGraph {
             + s.upper.capacity() * std::mem::size_of::<Vec<Vec<u32>>>()
             + s.upper_meta.capacity() * std::mem::size_of::<Vec<(Vec<f32>, Vec<Flag>)>>()
             + s.upper_lists * Self::upper_list_bytes(s.m)
+            + s.halves.as_ref().map_or(0, HalfCopy::bytes)
     }
 
     /// How many elements fit without growing the per-element arrays.
@@ -637,7 +808,40 @@ impl InMemoryGraph {
             .try_reserve_exact(additional.saturating_mul(m2))?;
         s.upper.try_reserve_exact(additional)?;
         s.upper_meta.try_reserve_exact(additional)?;
+        if let Some(h) = &mut s.halves {
+            h.try_reserve(additional)?;
+        }
         Ok(())
+    }
+
+    /// Bytes [`InMemoryGraph::make_half_copy`] would take now.
+    pub fn half_copy_bytes(&self) -> usize {
+        let s = &self.store;
+        if s.dims == 0 || !HalfCopy::supports(s.metric) {
+            return 0;
+        }
+        HalfCopy::bytes_for(self.len(), s.dims)
+    }
+
+    /// Makes the half-precision copy of the stored vectors that linking then searches on (see
+    /// [`super::half_copy`]; later pushes extend it). Returns whether there is one: not for
+    /// variable-length vectors, metrics without half kernels, or offsets beyond the half range.
+    /// Fails without aborting when the memory ([`InMemoryGraph::half_copy_bytes`]) cannot be had.
+    pub fn make_half_copy(&mut self) -> Result<bool, std::collections::TryReserveError> {
+        let s = &mut self.store;
+        s.halves = HalfCopy::of(&s.vectors, s.dims, s.metric)?;
+        Ok(s.halves.is_some())
+    }
+
+    /// Whether linking reads the half-precision copy now (there is one and its check did not switch
+    /// it off).
+    pub fn searches_half_copy(&self) -> bool {
+        self.store.halves.as_ref().is_some_and(HalfCopy::on)
+    }
+
+    /// Frees the half-precision copy; searches read the float4 vectors again.
+    pub fn drop_half_copy(&mut self) {
+        self.store.halves = None;
     }
 
     /// Estimated bytes one more element adds on average: its vector, its
@@ -690,6 +894,9 @@ impl GraphView for &InMemoryGraph {
         StoreView(&self.store).neighbors(n, level, out)
     }
     fn distances(&mut self, query: &[f32], nodes: &[u32], out: &mut Vec<f32>) {
-        self.store.distances_to_vectors(query, nodes, out)
+        StoreView(&self.store).distances(query, nodes, out)
+    }
+    fn prefetch_links(&mut self, n: u32, level: usize) {
+        self.store.prefetch_links(n, level)
     }
 }

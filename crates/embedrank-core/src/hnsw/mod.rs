@@ -24,6 +24,7 @@
 //!   visited sets hash with rustc-hash's Fx hasher (below), `prefetch` asks memory for the
 //!   next vectors of a batch of distances while the current one is computed.
 
+mod half_copy;
 mod insert;
 mod iterative;
 mod level;
@@ -73,6 +74,9 @@ pub trait GraphView {
             out.push(d);
         }
     }
+    /// A hint that `n`'s list on `level` is read soon: a view whose lists sit in memory asks for
+    /// them now ([`prefetch_line`]); the default does nothing.
+    fn prefetch_links(&mut self, _n: Self::Node, _level: usize) {}
 }
 
 /// A node together with its distance to the query (or to a base element).

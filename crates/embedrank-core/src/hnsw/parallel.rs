@@ -14,10 +14,11 @@
 //! The calling thread does no linking: it polls (progress, interrupts) every 20 ms, and a panic in
 //! its poll callback (a Postgres ERROR) stops the workers after their current node, then goes on.
 
+use super::half_copy::HalfCopy;
 use super::insert::{GraphStore, Inserter, Link};
 use super::memory::{RawLists, Store};
 use super::visited::BitSet;
-use super::GraphView;
+use super::{Candidate, GraphView};
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
@@ -102,16 +103,23 @@ pub(super) fn link(
 
 fn worker(sh: &Shared<'_>, ef: usize) {
     let mut inserter = Inserter::with_visited(BitSet::default());
-    let mut view = View { sh, held: None };
+    let mut view = View {
+        sh,
+        held: None,
+        use_copy: false,
+        current: 0,
+    };
+    let mut query = Vec::new();
     while !sh.stop.load(Ordering::Relaxed) {
         let id = sh.next.fetch_add(1, Ordering::Relaxed);
         if id >= sh.end {
             break;
         }
         let level = usize::from(sh.store.levels[id as usize]);
-        let v = sh.store.vector(id);
+        view.use_copy = sh.store.link_query(id, &mut query);
+        view.current = id;
         let entry = *sh.entry.lock().expect("entry lock");
-        inserter.plan(&mut view, v, level, entry, ef);
+        inserter.plan(&mut view, &query, level, entry, ef);
         for (l, list) in inserter.planned().iter().enumerate() {
             view.set_links(id, l, list);
         }
@@ -131,9 +139,17 @@ struct View<'a> {
     sh: &'a Shared<'a>,
     /// The stripe this worker holds across a read-modify-write ([`GraphStore::lock_list`]).
     held: Option<(usize, MutexGuard<'a, ()>)>,
+    /// Whether the insert under way reads the half-precision copy, and its node.
+    use_copy: bool,
+    current: u32,
 }
 
-impl View<'_> {
+impl<'a> View<'a> {
+    /// The copy, when the insert under way reads it.
+    fn copy(&self) -> Option<&'a HalfCopy> {
+        self.sh.store.copy_if(self.use_copy)
+    }
+
     /// Runs `f` on the lists with `n`'s stripe held (taken here unless this worker holds it).
     fn with_lock<R>(&mut self, n: u32, f: impl FnOnce(RawLists) -> R) -> R {
         let s = stripe(n);
@@ -149,14 +165,20 @@ impl GraphView for View<'_> {
     type Node = u32;
     #[inline]
     fn distance_to(&mut self, query: &[f32], n: u32) -> f32 {
-        self.sh.store.distance_to_vector(query, n)
+        self.sh.store.distance_to_vector(self.copy(), query, n)
     }
     fn neighbors(&mut self, n: u32, level: usize, out: &mut Vec<u32>) {
         // SAFETY: `n`'s stripe is held for the read; writers take it too.
         self.with_lock(n, |raw| unsafe { raw.ids(n, level, out) })
     }
     fn distances(&mut self, query: &[f32], nodes: &[u32], out: &mut Vec<f32>) {
-        self.sh.store.distances_to_vectors(query, nodes, out)
+        self.sh
+            .store
+            .distances_to_vectors(self.copy(), query, nodes, out)
+    }
+    fn prefetch_links(&mut self, n: u32, level: usize) {
+        // A hint reads nothing: no lock needed.
+        self.sh.store.prefetch_links(n, level)
     }
 }
 
@@ -164,15 +186,24 @@ impl GraphStore for View<'_> {
     const KEEPS_DISTANCES: bool = true;
     #[inline]
     fn distance_between(&mut self, a: u32, b: u32) -> f32 {
-        self.sh.store.distance_between_nodes(a, b)
+        self.sh.store.distance_between_nodes(self.copy(), a, b)
     }
     fn links(&mut self, n: u32, level: usize, out: &mut Vec<Link<u32>>) {
-        // SAFETY: as in `neighbors`.
-        self.with_lock(n, |raw| unsafe { raw.read(n, level, out) })
+        let (store, exact) = (self.sh.store, !self.use_copy);
+        // SAFETY: as in `neighbors`; the stripe is held for the rewrite too.
+        self.with_lock(n, |raw| unsafe {
+            if exact {
+                store.make_lists_exact(raw, n);
+            }
+            raw.read(n, level, out)
+        })
     }
     fn set_links(&mut self, n: u32, level: usize, links: &[Link<u32>]) {
-        // SAFETY: `n`'s stripe is held for the write; readers take it too.
+        let store = self.sh.store;
+        let copy = store.copy_if(self.use_copy);
+        // SAFETY: `n`'s stripe is held for the write (and the mark); readers take it too.
         self.with_lock(n, |raw| unsafe {
+            store.mark_written(copy, n);
             raw.write(n, level, links.iter().copied())
         })
     }
@@ -184,6 +215,12 @@ impl GraphStore for View<'_> {
     }
     fn capacity(&self, level: usize) -> usize {
         self.sh.store.level_capacity(level)
+    }
+    fn check_found(&mut self, _query: &[f32], found: &[Candidate<u32>]) {
+        self.sh.store.check_found(self.copy(), self.current, found)
+    }
+    fn prefetch_vector(&mut self, n: u32) {
+        self.sh.store.prefetch_vector(self.copy(), n)
     }
     fn lock_list(&mut self, n: u32) {
         let s = stripe(n);

@@ -78,6 +78,11 @@ impl<N: Copy + Ord, V: VisitedSet<N>> Searcher<N, V> {
                 self.cand.push(Reverse(c));
                 break;
             }
+            // The likely next node to expand: its list is asked of memory while this one's
+            // neighbours are computed.
+            if let Some(Reverse(next)) = self.cand.peek() {
+                g.prefetch_links(next.node, level);
+            }
             self.nbrs.clear();
             g.neighbors(c.node, level, &mut self.nbrs);
             // The unvisited neighbours, their distances asked for in one batch. Compacted without

@@ -2,5 +2,6 @@
 //! graphs, the iterative scan, neighbour selection and level sampling.
 
 mod graph;
+mod half_copy;
 mod parts;
 mod store;

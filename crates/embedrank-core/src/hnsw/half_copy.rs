@@ -1,0 +1,249 @@
+//! The half-precision link copy of the in-memory build: every vector again as float16 offsets from
+//! the vectors' mean, which linking reads instead of the float4 vectors.
+//!
+//! Why: linking is bound by memory, not arithmetic. An insert's search and the re-pruning of its
+//! neighbours' lists read vectors scattered over a store far larger than the CPU caches (1.5 GB at
+//! 1M × 384); the kernels spend most of their time waiting for them. The copy halves those bytes.
+//! What it changes: the distances linking decides by — the searches', the heuristic's, the ones
+//! recorded with the links — are those between the reconstructed vectors `mean + half` (computed in
+//! float4, [`crate::distance::half_distance`]). Reading the float4 vectors for some of them costs
+//! more than it saves (measured: checking each insert's candidates exactly made the build slower
+//! than no copy, since the heuristic then reads float4 vectors nothing had brought into cache). The
+//! index's pages hold the float4 vectors, and queries never read the copy.
+//!
+//! Precision: the mean is subtracted first, so a common offset (all values near 1,000, say) does not
+//! use up the 11 significant bits of a half; what is left is relative error 2⁻¹¹ per value of the
+//! offsets, far below the gaps between neighbours of real embeddings — but not of every data set
+//! (tight clusters far from the mean). So the copy watches itself: one insert in [`CHECK_EVERY`]
+//! compares the distances its search found with the exact ones, and when the largest error is not
+//! small against the spread of those distances in more than one checked insert in
+//! [`TOLERATED_ONE_IN`], the copy is switched off for the rest of the build (inserts that start
+//! later read the float4 vectors; one under way finishes on the copy). The distances recorded with
+//! the lists written so far came from the copy: each such list is marked, and an insert that reads
+//! the float4 vectors replaces a marked list's distances with exact ones before it uses them, reorders
+//! the list and forgets its decisions (so re-pruning runs the plain heuristic on it once). An offset
+//! beyond the half range means no copy at all.
+
+use crate::distance::{half_distance, half_pair_distance, Metric};
+use half::f16;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+
+/// One insert in this many is checked (the exact distances read the float4 vectors: more memory
+/// traffic, which the copy is there to save).
+const CHECK_EVERY: u32 = 16;
+/// Inserts checked before the copy may be judged.
+const JUDGE_AFTER: u32 = 64;
+/// The copy is switched off when more than one checked insert in this many had a large error.
+const TOLERATED_ONE_IN: u32 = 64;
+/// Fewest found candidates an insert's check needs.
+const JUDGED_FROM: usize = 8;
+/// An insert's error is large when it exceeds this fraction of the spread of its found distances.
+const ERROR_SHARE: f32 = 1.0 / 16.0;
+
+/// Float16 offsets of every stored vector from their float4 mean.
+pub(super) struct HalfCopy {
+    dims: usize,
+    center: Vec<f32>,
+    values: Vec<f16>,
+    metric: Metric,
+    /// False once the copy was judged too coarse; searches then read the float4 vectors.
+    on: AtomicBool,
+    /// Per vector: whether its lists were written by an insert that read the copy (so hold its
+    /// distances), until they are read with the copy off ([`HalfCopy::take_mark`]).
+    marks: Vec<AtomicBool>,
+    /// Inserts seen ([`HalfCopy::due`]), checked, and checked with a large error.
+    inserts: AtomicU32,
+    checked: AtomicU32,
+    large: AtomicU32,
+}
+
+impl HalfCopy {
+    /// Whether `metric` has half-precision kernels (L2, inner product; cosine indexes store unit
+    /// vectors and search by inner product).
+    pub(super) fn supports(metric: Metric) -> bool {
+        matches!(metric, Metric::L2 | Metric::InnerProduct)
+    }
+
+    /// Bytes the copy of `elements` vectors of `dims` values takes.
+    pub(super) fn bytes_for(elements: usize, dims: usize) -> usize {
+        elements.saturating_mul(dims * 2 + 1) + dims * 4
+    }
+
+    /// The copy of `vectors` (`dims` values each), or `Ok(None)` when an offset from the mean is
+    /// beyond the half range (or the metric has no half kernels). Memory is reserved fallibly.
+    pub(super) fn of(
+        vectors: &[f32],
+        dims: usize,
+        metric: Metric,
+    ) -> Result<Option<HalfCopy>, std::collections::TryReserveError> {
+        if dims == 0 || !Self::supports(metric) {
+            return Ok(None);
+        }
+        let rows = vectors.len() / dims;
+        let mut sum = vec![0.0f64; dims];
+        for row in vectors.chunks_exact(dims) {
+            for (s, &x) in sum.iter_mut().zip(row) {
+                *s += f64::from(x);
+            }
+        }
+        let center: Vec<f32> = sum
+            .iter()
+            .map(|&s| (s / rows.max(1) as f64) as f32)
+            .collect();
+        let mut values = Vec::new();
+        values.try_reserve_exact(vectors.len())?;
+        let mut marks = Vec::new();
+        marks.try_reserve_exact(rows)?;
+        let mut copy = HalfCopy {
+            dims,
+            center,
+            values,
+            marks,
+            metric,
+            on: AtomicBool::new(true),
+            inserts: AtomicU32::new(0),
+            checked: AtomicU32::new(0),
+            large: AtomicU32::new(0),
+        };
+        for row in vectors.chunks_exact(dims) {
+            if !copy.push(row) {
+                return Ok(None);
+            }
+        }
+        Ok(Some(copy))
+    }
+
+    /// Adds `v`'s offsets; false when one is beyond the half range (the copy is then unusable).
+    pub(super) fn push(&mut self, v: &[f32]) -> bool {
+        self.marks.push(AtomicBool::new(false));
+        let center = &self.center;
+        let before = self.values.len();
+        self.values
+            .extend(v.iter().zip(center).map(|(&x, &c)| f16::from_f32(x - c)));
+        self.values[before..].iter().all(|h| h.is_finite())
+    }
+
+    /// Whether searches use the copy (it was not switched off).
+    #[inline]
+    pub(super) fn on(&self) -> bool {
+        self.on.load(Ordering::Relaxed)
+    }
+
+    /// Bytes held.
+    pub(super) fn bytes(&self) -> usize {
+        self.values.capacity() * 2 + self.marks.capacity() + self.center.capacity() * 4
+    }
+
+    /// Reserves room for `additional` more vectors, fallibly.
+    pub(super) fn try_reserve(
+        &mut self,
+        additional: usize,
+    ) -> Result<(), std::collections::TryReserveError> {
+        self.values
+            .try_reserve_exact(additional.saturating_mul(self.dims))?;
+        self.marks.try_reserve_exact(additional)
+    }
+
+    /// Records that `id`'s lists now hold distances from the copy.
+    #[inline]
+    pub(super) fn mark(&self, id: u32) {
+        self.marks[id as usize].store(true, Ordering::Relaxed);
+    }
+
+    /// Whether `id`'s lists hold distances from the copy; forgets it (the caller replaces them).
+    /// Relaxed: a list is read and written under its owner's lock, which orders the mark with it.
+    #[inline]
+    pub(super) fn take_mark(&self, id: u32) -> bool {
+        self.marks[id as usize].swap(false, Ordering::Relaxed)
+    }
+
+    /// The offsets of vector `id`.
+    #[inline]
+    pub(super) fn half(&self, id: u32) -> &[f16] {
+        let start = id as usize * self.dims;
+        &self.values[start..start + self.dims]
+    }
+
+    /// The float4 offsets of vector `id` (its halves widened) into `out`: the query an insert of
+    /// `id` searches with while it reads the copy.
+    pub(super) fn offsets_into(&self, id: u32, out: &mut Vec<f32>) {
+        out.clear();
+        out.extend(self.half(id).iter().map(|h| h.to_f32()));
+    }
+
+    /// Distance from the query with float4 `offsets` to vector `id` as the copy has it; for the
+    /// offsets of vector `a`, bit for bit [`HalfCopy::distance_between`] `a` and `id`.
+    #[inline]
+    pub(super) fn distance(&self, offsets: &[f32], id: u32) -> f32 {
+        half_distance(self.metric, &self.center, offsets, self.half(id))
+            .expect("a copy exists only for metrics with half kernels")
+    }
+
+    /// Distance between vectors `a` and `b` as the copy has them.
+    #[inline]
+    pub(super) fn distance_between(&self, a: u32, b: u32) -> f32 {
+        half_pair_distance(self.metric, &self.center, self.half(a), self.half(b))
+            .expect("a copy exists only for metrics with half kernels")
+    }
+
+    /// Whether this insert's search is one to check (one in [`CHECK_EVERY`]).
+    #[inline]
+    pub(super) fn due(&self) -> bool {
+        self.inserts
+            .fetch_add(1, Ordering::Relaxed)
+            .is_multiple_of(CHECK_EVERY)
+    }
+
+    /// Records one insert's [`Check`], and switches the copy off when more than one in
+    /// [`TOLERATED_ONE_IN`] of the inserts checked so far had a large error.
+    pub(super) fn judge(&self, check: Check) {
+        if check.count < JUDGED_FROM {
+            return;
+        }
+        let checked = self.checked.fetch_add(1, Ordering::Relaxed) + 1;
+        let large = if check.large() {
+            self.large.fetch_add(1, Ordering::Relaxed) + 1
+        } else {
+            self.large.load(Ordering::Relaxed)
+        };
+        if checked >= JUDGE_AFTER && large * TOLERATED_ONE_IN > checked {
+            self.on.store(false, Ordering::Relaxed);
+        }
+    }
+}
+
+/// One insert's comparison of the copy's distances with the exact ones, over what its search found.
+#[derive(Default)]
+pub(super) struct Check {
+    count: usize,
+    error: f32,
+    lo: f32,
+    hi: f32,
+}
+
+impl Check {
+    /// Adds one found candidate's approximate and exact distance.
+    #[inline]
+    pub(super) fn add(&mut self, approx: f32, exact: f32) {
+        if self.count == 0 {
+            (self.lo, self.hi) = (exact, exact);
+        }
+        self.count += 1;
+        let error = (approx - exact).abs();
+        // `max` would skip a NaN; it counts as the largest error.
+        self.error = if error.is_nan() {
+            f32::INFINITY
+        } else {
+            self.error.max(error)
+        };
+        self.lo = self.lo.min(exact);
+        self.hi = self.hi.max(exact);
+    }
+
+    /// Whether the largest error is not small against the spread of the exact distances (a NaN
+    /// spread counts as large).
+    fn large(&self) -> bool {
+        let small = self.error <= ERROR_SHARE * (self.hi - self.lo);
+        !small
+    }
+}

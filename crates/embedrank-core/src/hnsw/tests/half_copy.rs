@@ -1,0 +1,170 @@
+//! The in-memory build's half-precision link copy: graphs linked on it are as good as graphs linked
+//! on the float4 vectors, a common offset does not spoil it, a copy too coarse for its data switches
+//! itself off, and nothing but linking ever reads it.
+
+use crate::distance::Metric;
+use crate::hnsw::*;
+use crate::synth::{brute_force, clustered, recall};
+
+fn stored(data: &[f32], dims: usize, metric: Metric) -> InMemoryGraph {
+    let mut g = InMemoryGraph::new(dims, HnswParams::new(16, 64, metric, 42));
+    for v in data.chunks_exact(dims) {
+        g.push(v);
+    }
+    g
+}
+
+fn link(g: &mut InMemoryGraph, threads: usize) {
+    g.link_pending(threads, &|spawn| spawn(), &mut |_| {});
+}
+
+fn mean_recall(
+    g: &InMemoryGraph,
+    data: &[f32],
+    queries: &[f32],
+    dims: usize,
+    metric: Metric,
+) -> f64 {
+    let nq = queries.len() / dims;
+    queries
+        .chunks_exact(dims)
+        .map(|q| {
+            recall(
+                &g.search(q, 10, 64),
+                &brute_force(data, dims, q, 10, metric),
+            )
+        })
+        .sum::<f64>()
+        / nq as f64
+}
+
+/// Unit vectors (what a cosine index stores and searches by inner product).
+fn normalized(mut data: Vec<f32>, dims: usize) -> Vec<f32> {
+    for v in data.chunks_exact_mut(dims) {
+        let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        v.iter_mut().for_each(|x| *x /= n);
+    }
+    data
+}
+
+/// Recall of graphs linked with and without the copy, on 1 and 2 threads.
+fn compare(data: &[f32], queries: &[f32], dims: usize, metric: Metric) -> [(f64, f64); 2] {
+    [1, 2].map(|threads| {
+        let mut plain = stored(data, dims, metric);
+        link(&mut plain, threads);
+        let mut copied = stored(data, dims, metric);
+        assert!(copied.make_half_copy().unwrap(), "a copy for {metric:?}");
+        assert!(copied.searches_half_copy());
+        link(&mut copied, threads);
+        assert!(copied.searches_half_copy(), "the copy stayed on to the end");
+        (
+            mean_recall(&plain, data, queries, dims, metric),
+            mean_recall(&copied, data, queries, dims, metric),
+        )
+    })
+}
+
+#[test]
+fn linking_on_the_copy_keeps_recall() {
+    let (n, nq, dims) = (5000, 100, 64);
+    let all = clustered(n + nq, dims, 40, 0.15, 5);
+    let unit = normalized(all.clone(), dims);
+    for (metric, all) in [(Metric::L2, &all), (Metric::InnerProduct, &unit)] {
+        let (data, queries) = all.split_at(n * dims);
+        for (plain, copied) in compare(data, queries, dims, metric) {
+            eprintln!("{metric:?}: recall@10 {plain:.3} float4, {copied:.3} half copy");
+            assert!(copied >= 0.95, "{metric:?}: {copied}");
+            assert!(
+                copied >= plain - 0.02,
+                "{metric:?}: {copied} against {plain}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_common_offset_does_not_spoil_the_copy() {
+    // Every value near 1,000: a half there is 0.5 apart from the next, more than the clusters'
+    // spread; the offsets from the mean are small.
+    let (n, nq, dims) = (3000, 50, 32);
+    let all: Vec<f32> = clustered(n + nq, dims, 30, 0.15, 9)
+        .into_iter()
+        .map(|x| x + 1000.0)
+        .collect();
+    let (data, queries) = all.split_at(n * dims);
+    for (plain, copied) in compare(data, queries, dims, Metric::L2) {
+        assert!(
+            copied >= 0.95 && copied >= plain - 0.02,
+            "{copied} against {plain}"
+        );
+    }
+}
+
+#[test]
+fn a_copy_too_coarse_for_its_data_switches_itself_off() {
+    // Tight clusters far apart: neighbours differ by 1e-3 in values near ±1,000 from the mean,
+    // far below a half's resolution there.
+    let (n, nq, dims) = (4000, 50, 16);
+    let centers = clustered(20, dims, 20, 1.0, 3);
+    let noise = clustered(n + nq, dims, 1, 0.001, 4);
+    let all: Vec<f32> = noise
+        .chunks_exact(dims)
+        .enumerate()
+        .flat_map(|(i, v)| {
+            let c = &centers[(i % 20) * dims..][..dims];
+            v.iter()
+                .zip(c)
+                .map(|(x, c)| x + c * 1000.0)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let (data, queries) = all.split_at(n * dims);
+    let mut g = stored(data, dims, Metric::L2);
+    assert!(g.make_half_copy().unwrap());
+    link(&mut g, 1);
+    assert!(!g.searches_half_copy(), "the copy was judged too coarse");
+    let r = mean_recall(&g, data, queries, dims, Metric::L2);
+    assert!(r >= 0.9, "recall {r} after the copy switched off");
+}
+
+#[test]
+fn offsets_beyond_the_half_range_mean_no_copy() {
+    let mut g = InMemoryGraph::new(2, HnswParams::new(8, 32, Metric::L2, 1));
+    g.push(&[1e6, 0.0]);
+    g.push(&[-1e6, 0.0]);
+    assert!(!g.make_half_copy().unwrap());
+    assert!(!g.searches_half_copy());
+    // No copy for metrics without half kernels, nor for variable-length vectors.
+    let mut g = InMemoryGraph::new(2, HnswParams::new(8, 32, Metric::L1, 1));
+    g.push(&[1.0, 0.0]);
+    assert_eq!(g.half_copy_bytes(), 0);
+    assert!(!g.make_half_copy().unwrap());
+    // A later vector beyond the range ends the copy.
+    let mut g = InMemoryGraph::new(2, HnswParams::new(8, 32, Metric::L2, 1));
+    g.push(&[1.0, 0.0]);
+    assert!(g.make_half_copy().unwrap());
+    g.push(&[1e6, 0.0]);
+    assert!(!g.searches_half_copy());
+}
+
+#[test]
+fn only_linking_reads_the_copy_and_its_memory_is_counted() {
+    let (n, dims) = (500, 24);
+    let data = clustered(n, dims, 5, 0.2, 13);
+    let mut g = stored(&data, dims, Metric::L2);
+    let before = g.memory_bytes();
+    assert!(g.make_half_copy().unwrap());
+    assert_eq!(g.memory_bytes(), before + g.half_copy_bytes());
+    link(&mut g, 1);
+    // Searches of the linked graph give exact distances while the copy exists.
+    let q = &data[7 * dims..8 * dims];
+    let exact = brute_force(&data, dims, q, 5, Metric::L2);
+    let found = g.search(q, 5, 64);
+    for (f, e) in found.iter().zip(&exact) {
+        assert_eq!(f.distance, crate::distance::l2_squared(q, g.vector(f.node)));
+        assert_eq!(f.node, e.node);
+    }
+    g.drop_half_copy();
+    assert!(!g.searches_half_copy());
+    assert!(g.memory_bytes() < before + g.half_copy_bytes());
+}
