@@ -53,7 +53,7 @@ OURS_OPTS="${INDEX_OPTS:-m=16, ef_construction=64}${QUANTIZER:+, quantizer=$QUAN
 echo "embedrank_hnsw WITH ($OURS_OPTS)"
 INDEX_OPTS="$OURS_OPTS" bash "$SHARED/bench/ann_bench.sh" "$DB" embedrank_hnsw embedrank.hnsw_ef_search "$ROWS" "$DIMS"
 printf '\\set qid random(1, 100)\nSELECT id FROM ann_items ORDER BY v <-> (SELECT v FROM ann_queries WHERE qid = :qid) LIMIT 10;\n' > /tmp/ann_exact.sql
-qps=$(PGOPTIONS="$PGOPTIONS -c enable_indexscan=off" /usr/lib/postgresql/15/bin/pgbench -n -M simple -c 1 -T "${BENCH_S:-10}" -f /tmp/ann_exact.sql "$DB" 2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
+qps=$(pgbench_tps /tmp/ann_exact.sql "$DB" "$PGOPTIONS -c enable_indexscan=off" "${BENCH_S:-10}")
 echo "exact scan qps=$qps"
 ANN_DB=$DB "$VENV/bin/python" "$REPO_ROOT/bench/ann_latency.py"
 
@@ -87,10 +87,7 @@ fi
 printf '\set qid random(1, 100)
 SELECT id FROM ann_items ORDER BY v <-> (SELECT v FROM ann_queries WHERE qid = :qid) LIMIT 10;
 ' > /tmp/ann_side.sql
-tps() { # DB OPTIONS: queries/s of one pgbench round
-  PGOPTIONS="$2" /usr/lib/postgresql/15/bin/pgbench -n -M simple -c 1 -T "${ROUND_S:-5}" -f /tmp/ann_side.sql "$1" 2>/dev/null \
-    | sed -n 's/^tps = \([0-9.]*\).*/\1/p'
-}
+tps() { pgbench_tps /tmp/ann_side.sql "$1" "$2" "${ROUND_S:-5}"; } # DB OPTIONS: one round
 echo "alternating rounds (${ROUNDS:-3} x ${ROUND_S:-5} s each), queries/s ours / pgvector:"
 for ef in ${EF_LIST:-10 20 40 80 160}; do
   ratios=""

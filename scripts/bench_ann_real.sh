@@ -123,9 +123,8 @@ RECALL_ALL="SELECT round(avg((SELECT count(*) FROM unnest(t.ids) x WHERE x = ANY
   JOIN LATERAL (SELECT array_agg(id) AS ids FROM (SELECT id FROM $TBL p ORDER BY p.embedding <=> q.v LIMIT 10) s) a ON true"
 nq=$(P -c "SELECT count(*) FROM ann_real_q")
 printf '\\set qid random(1, %s)\nSELECT id FROM %s ORDER BY embedding <=> (SELECT v FROM ann_real_q WHERE qid = :qid) LIMIT 10;\n' "$nq" "$TBL" > "$tmp.sql"
-tps() { # DB OPTIONS: queries/s of one pgbench round
-  PGOPTIONS="$2" "$PGB" -h "$DEMO_SOCK" -p "$DEMO_PORT" -U postgres -n -M simple -c 1 -T "${ROUND_S:-5}" -f "$tmp.sql" "$1" 2>/dev/null \
-    | sed -n 's/^tps = \([0-9.]*\).*/\1/p'
+tps() { # DB OPTIONS: one round
+  PGHOST=$DEMO_SOCK PGPORT=$DEMO_PORT PGUSER=postgres PGBENCH=$PGB pgbench_tps "$tmp.sql" "$1" "$2" "${ROUND_S:-5}"
 }
 # The index scans alone: every query as a LATERAL scan in one statement (no parse, plan or client
 # round trip per query), best of 5 statements, in microseconds per scan. On a small index the

@@ -23,6 +23,12 @@ DEMO_PORT=${EMBEDRANK_PORT:-28815}
 DEMO_DATA=$REPO_ROOT/.pgdata/demo
 DEMO_SOCK=$REPO_ROOT/.pgrun
 
+# Queries/s of one single-client pgbench run of SQL_FILE against DB for SECONDS with PGOPTIONS=OPTIONS
+# (connection from PGHOST/PGPORT/PGUSER; PGBENCH, default Postgres 15's): the benchmarks' A/B rounds.
+pgbench_tps() { # SQL_FILE DB OPTIONS SECONDS
+  PGOPTIONS="$3" "${PGBENCH:-/usr/lib/postgresql/15/bin/pgbench}" -n -M simple -c 1 -T "$4" -f "$1" "$2" 2>/dev/null \
+    | sed -n 's/^tps = \([0-9.]*\).*/\1/p'
+}
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 

@@ -3,7 +3,8 @@
 //! Design: scan the table once, storing every vector in the in-memory HNSW graph of the core crate
 //! (exact duplicates share an element, up to 10 heap TIDs); then link the stored elements into the
 //! graph — on `1 + max_parallel_maintenance_workers` threads (at most one per core) when there are
-//! at least 10,000 of them, serially (the same graph every time) otherwise; then lay the graph out (an
+//! at least 10,000 of them, serially (the same graph every time) otherwise, reading a half-precision
+//! copy of the vectors when the budget has room for it (see [`link`]); then lay the graph out (an
 //! element and its neighbour list on one page) and write each page once as a full-page GenericXLog
 //! record, the meta page last. When the graph outgrows maintenance_work_mem, tell the user (NOTICE
 //! with a HINT), link and write what is stored, and continue with on-disk inserts — slower, still

@@ -1,6 +1,7 @@
 //! Graph-level tests on the in-memory builder: recall against brute force,
 //! degenerate graphs, generic search, and the iterative scan.
 
+use super::mean_recall;
 use crate::distance::Metric;
 use crate::hnsw::*;
 use crate::synth::{brute_force, clustered, recall};
@@ -288,20 +289,6 @@ fn reachable(g: &InMemoryGraph) -> usize {
     seen.len()
 }
 
-fn mean_recall(g: &InMemoryGraph, data: &[f32], queries: &[f32], dims: usize) -> f64 {
-    let nq = queries.len() / dims;
-    queries
-        .chunks_exact(dims)
-        .map(|q| {
-            recall(
-                &g.search(q, 10, 64),
-                &brute_force(data, dims, q, 10, Metric::L2),
-            )
-        })
-        .sum::<f64>()
-        / nq as f64
-}
-
 #[test]
 fn parallel_linking_builds_a_graph_as_good_as_the_serial_one() {
     let (n, nq, dims) = (6000, 100, 48);
@@ -344,8 +331,8 @@ fn parallel_linking_builds_a_graph_as_good_as_the_serial_one() {
         }
     }
     let (rs, rp) = (
-        mean_recall(&serial, data, queries, dims),
-        mean_recall(&par, data, queries, dims),
+        mean_recall(&serial, data, queries, dims, Metric::L2),
+        mean_recall(&par, data, queries, dims, Metric::L2),
     );
     assert!(rp >= rs - 0.01, "parallel recall@10 {rp} vs serial {rs}");
     assert!(

@@ -2,9 +2,10 @@
 //! on the float4 vectors, a common offset does not spoil it, a copy too coarse for its data switches
 //! itself off, and nothing but linking ever reads it.
 
+use super::mean_recall;
 use crate::distance::Metric;
 use crate::hnsw::*;
-use crate::synth::{brute_force, clustered, recall};
+use crate::synth::{brute_force, clustered};
 
 fn stored(data: &[f32], dims: usize, metric: Metric) -> InMemoryGraph {
     let mut g = InMemoryGraph::new(dims, HnswParams::new(16, 64, metric, 42));
@@ -16,26 +17,6 @@ fn stored(data: &[f32], dims: usize, metric: Metric) -> InMemoryGraph {
 
 fn link(g: &mut InMemoryGraph, threads: usize) {
     g.link_pending(threads, &|spawn| spawn(), &mut |_| {});
-}
-
-fn mean_recall(
-    g: &InMemoryGraph,
-    data: &[f32],
-    queries: &[f32],
-    dims: usize,
-    metric: Metric,
-) -> f64 {
-    let nq = queries.len() / dims;
-    queries
-        .chunks_exact(dims)
-        .map(|q| {
-            recall(
-                &g.search(q, 10, 64),
-                &brute_force(data, dims, q, 10, metric),
-            )
-        })
-        .sum::<f64>()
-        / nq as f64
 }
 
 /// Unit vectors (what a cosine index stores and searches by inner product).
