@@ -19,10 +19,10 @@
 //! small against the spread of those distances in more than one checked insert in
 //! [`TOLERATED_ONE_IN`], the copy is switched off for the rest of the build (inserts that start
 //! later read the float4 vectors; one under way finishes on the copy). The distances recorded with
-//! the lists written so far came from the copy: each such list is marked, and an insert that reads
-//! the float4 vectors replaces a marked list's distances with exact ones before it uses them, reorders
-//! the list and forgets its decisions (so re-pruning runs the plain heuristic on it once). An offset
-//! beyond the half range means no copy at all.
+//! the lists written so far came from the copy: the store marks each such list ([`CopyMarks`]), and
+//! an insert that reads the float4 vectors replaces a marked list's distances with exact ones before
+//! it uses them, reorders the list and forgets its decisions (so re-pruning runs the plain heuristic
+//! on it once); the marks outlive the copy. An offset beyond the half range means no copy at all.
 
 use crate::distance::{half_distance, half_pair_distance, Metric};
 use half::f16;
@@ -48,9 +48,6 @@ pub(super) struct HalfCopy {
     metric: Metric,
     /// False once the copy was judged too coarse; searches then read the float4 vectors.
     on: AtomicBool,
-    /// Per vector: whether its lists were written by an insert that read the copy (so hold its
-    /// distances), until they are read with the copy off ([`HalfCopy::take_mark`]).
-    marks: Vec<AtomicBool>,
     /// Inserts seen ([`HalfCopy::due`]), checked, and checked with a large error.
     inserts: AtomicU32,
     checked: AtomicU32,
@@ -66,7 +63,7 @@ impl HalfCopy {
 
     /// Bytes the copy of `elements` vectors of `dims` values takes.
     pub(super) fn bytes_for(elements: usize, dims: usize) -> usize {
-        elements.saturating_mul(dims * 2 + 1) + dims * 4
+        elements.saturating_mul(dims * 2) + dims * 4
     }
 
     /// The copy of `vectors` (`dims` values each), or `Ok(None)` when an offset from the mean is
@@ -92,13 +89,10 @@ impl HalfCopy {
             .collect();
         let mut values = Vec::new();
         values.try_reserve_exact(vectors.len())?;
-        let mut marks = Vec::new();
-        marks.try_reserve_exact(rows)?;
         let mut copy = HalfCopy {
             dims,
             center,
             values,
-            marks,
             metric,
             on: AtomicBool::new(true),
             inserts: AtomicU32::new(0),
@@ -115,7 +109,6 @@ impl HalfCopy {
 
     /// Adds `v`'s offsets; false when one is beyond the half range (the copy is then unusable).
     pub(super) fn push(&mut self, v: &[f32]) -> bool {
-        self.marks.push(AtomicBool::new(false));
         let center = &self.center;
         let before = self.values.len();
         self.values
@@ -131,7 +124,7 @@ impl HalfCopy {
 
     /// Bytes held.
     pub(super) fn bytes(&self) -> usize {
-        self.values.capacity() * 2 + self.marks.capacity() + self.center.capacity() * 4
+        self.values.capacity() * 2 + self.center.capacity() * 4
     }
 
     /// Reserves room for `additional` more vectors, fallibly.
@@ -140,21 +133,7 @@ impl HalfCopy {
         additional: usize,
     ) -> Result<(), std::collections::TryReserveError> {
         self.values
-            .try_reserve_exact(additional.saturating_mul(self.dims))?;
-        self.marks.try_reserve_exact(additional)
-    }
-
-    /// Records that `id`'s lists now hold distances from the copy.
-    #[inline]
-    pub(super) fn mark(&self, id: u32) {
-        self.marks[id as usize].store(true, Ordering::Relaxed);
-    }
-
-    /// Whether `id`'s lists hold distances from the copy; forgets it (the caller replaces them).
-    /// Relaxed: a list is read and written under its owner's lock, which orders the mark with it.
-    #[inline]
-    pub(super) fn take_mark(&self, id: u32) -> bool {
-        self.marks[id as usize].swap(false, Ordering::Relaxed)
+            .try_reserve_exact(additional.saturating_mul(self.dims))
     }
 
     /// The offsets of vector `id`.
@@ -245,5 +224,60 @@ impl Check {
     fn large(&self) -> bool {
         let small = self.error <= ERROR_SHARE * (self.hi - self.lo);
         !small
+    }
+}
+
+/// Per node: whether its lists were written by an insert that read a half-precision copy (so hold
+/// the copy's distances), until an insert reading the float4 vectors replaces them
+/// ([`CopyMarks::take`]). Kept by the store beside the copy, and after it is dropped.
+#[derive(Default)]
+pub(super) struct CopyMarks(Vec<AtomicBool>);
+
+impl CopyMarks {
+    /// Makes room for marks of `nodes` nodes in all (existing marks stay), fallibly.
+    pub(super) fn cover(&mut self, nodes: usize) -> Result<(), std::collections::TryReserveError> {
+        self.0
+            .try_reserve_exact(nodes.saturating_sub(self.0.len()))?;
+        self.0
+            .resize_with(nodes.max(self.0.len()), || AtomicBool::new(false));
+        Ok(())
+    }
+
+    /// Reserves room for `additional` more nodes, fallibly (only once marks are in use).
+    pub(super) fn try_reserve(
+        &mut self,
+        additional: usize,
+    ) -> Result<(), std::collections::TryReserveError> {
+        if self.0.is_empty() {
+            return Ok(());
+        }
+        self.0.try_reserve_exact(additional)
+    }
+
+    /// A new node, unmarked (once marks are in use).
+    pub(super) fn push(&mut self) {
+        if !self.0.is_empty() {
+            self.0.push(AtomicBool::new(false));
+        }
+    }
+
+    /// Bytes held.
+    pub(super) fn bytes(&self) -> usize {
+        self.0.capacity()
+    }
+
+    /// Records that `id`'s lists now hold distances from the copy.
+    #[inline]
+    pub(super) fn mark(&self, id: u32) {
+        self.0[id as usize].store(true, Ordering::Relaxed);
+    }
+
+    /// Whether `id`'s lists hold distances from the copy; forgets it (the caller replaces them).
+    /// Relaxed: a list is read and written under its owner's lock, which orders the mark with it.
+    #[inline]
+    pub(super) fn take(&self, id: u32) -> bool {
+        self.0
+            .get(id as usize)
+            .is_some_and(|m| m.swap(false, Ordering::Relaxed))
     }
 }

@@ -19,7 +19,7 @@
 //! [`super::half_copy`]): while it is on, every distance linking computes reads the copy; searches
 //! through `&InMemoryGraph` never do.
 
-use super::half_copy::{Check, HalfCopy};
+use super::half_copy::{Check, CopyMarks, HalfCopy};
 use super::insert::{reorder_undecided, Flag, GraphStore, Inserter, Link};
 use super::level::{random_level, LevelRng};
 use super::prefetch;
@@ -94,6 +94,8 @@ pub(super) struct Store {
     upper_lists: usize,
     /// The half-precision copy linking reads while it is on ([`InMemoryGraph::make_half_copy`]).
     halves: Option<HalfCopy>,
+    /// Which nodes' lists hold the copy's distances.
+    marks: CopyMarks,
     /// Serial linking: whether the insert under way reads the copy, and its node.
     use_copy: bool,
     current: u32,
@@ -208,10 +210,7 @@ impl Store {
     /// # Safety
     /// As [`RawLists::write`] for `n`: no other thread reads or writes its lists meanwhile.
     pub(super) unsafe fn make_lists_exact(&self, raw: RawLists, n: u32) {
-        let Some(h) = self.halves.as_ref() else {
-            return;
-        };
-        if !h.take_mark(n) {
+        if !self.marks.take(n) {
             return;
         }
         let v = self.vector(n);
@@ -230,8 +229,8 @@ impl Store {
     /// Marks `n`'s lists as holding distances from `copy`, when the writing insert read it.
     #[inline]
     pub(super) fn mark_written(&self, copy: Option<&HalfCopy>, n: u32) {
-        if let Some(h) = copy {
-            h.mark(n);
+        if copy.is_some() {
+            self.marks.mark(n);
         }
     }
 
@@ -314,6 +313,7 @@ impl Store {
     fn push(&mut self, v: &[f32], level: usize) -> u32 {
         let id = u32::try_from(self.levels.len()).expect("more than u32::MAX nodes");
         self.vectors.extend_from_slice(v);
+        self.marks.push();
         if let Some(h) = &mut self.halves {
             if !h.push(v) {
                 self.halves = None;
@@ -578,6 +578,7 @@ impl InMemoryGraph {
                 upper_meta: Vec::new(),
                 upper_lists: 0,
                 halves: None,
+                marks: CopyMarks::default(),
                 use_copy: false,
                 current: 0,
             },
@@ -756,6 +757,7 @@ impl InMemoryGraph {
             + s.upper_meta.capacity() * std::mem::size_of::<Vec<(Vec<f32>, Vec<Flag>)>>()
             + s.upper_lists * Self::upper_list_bytes(s.m)
             + s.halves.as_ref().map_or(0, HalfCopy::bytes)
+            + s.marks.bytes()
     }
 
     /// How many elements fit without growing the per-element arrays.
@@ -811,6 +813,7 @@ impl InMemoryGraph {
         if let Some(h) = &mut s.halves {
             h.try_reserve(additional)?;
         }
+        s.marks.try_reserve(additional)?;
         Ok(())
     }
 
@@ -820,7 +823,7 @@ impl InMemoryGraph {
         if s.dims == 0 || !HalfCopy::supports(s.metric) {
             return 0;
         }
-        HalfCopy::bytes_for(self.len(), s.dims)
+        HalfCopy::bytes_for(self.len(), s.dims) + self.len()
     }
 
     /// Makes the half-precision copy of the stored vectors that linking then searches on (see
@@ -829,7 +832,12 @@ impl InMemoryGraph {
     /// Fails without aborting when the memory ([`InMemoryGraph::half_copy_bytes`]) cannot be had.
     pub fn make_half_copy(&mut self) -> Result<bool, std::collections::TryReserveError> {
         let s = &mut self.store;
-        s.halves = HalfCopy::of(&s.vectors, s.dims, s.metric)?;
+        s.halves = None;
+        let copy = HalfCopy::of(&s.vectors, s.dims, s.metric)?;
+        if copy.is_some() {
+            s.marks.cover(s.levels.len())?;
+        }
+        s.halves = copy;
         Ok(s.halves.is_some())
     }
 
@@ -839,7 +847,8 @@ impl InMemoryGraph {
         self.store.halves.as_ref().is_some_and(HalfCopy::on)
     }
 
-    /// Frees the half-precision copy; searches read the float4 vectors again.
+    /// Frees the half-precision copy; linking reads the float4 vectors again (and replaces the
+    /// copy's distances in a list before it uses it: the marks stay).
     pub fn drop_half_copy(&mut self) {
         self.store.halves = None;
     }

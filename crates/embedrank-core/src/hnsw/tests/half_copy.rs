@@ -148,4 +148,11 @@ fn only_linking_reads_the_copy_and_its_memory_is_counted() {
     g.drop_half_copy();
     assert!(!g.searches_half_copy());
     assert!(g.memory_bytes() < before + g.half_copy_bytes());
+    // Inserts after the copy is gone re-prune lists that hold its distances: each is made exact
+    // first (the test build cross-checks every re-prune against the plain heuristic on exact
+    // distances, and would panic on a list still holding the copy's).
+    for v in clustered(100, dims, 5, 0.2, 14).chunks_exact(dims) {
+        g.insert(v);
+    }
+    assert_eq!(g.len(), n + 100);
 }
