@@ -1,17 +1,17 @@
 //! One-time runtime selection of the kernel set.
 //!
 //! Design: a [`Kernels`] table of function pointers is built once, on first
-//! use, and cached in a `OnceLock`. On x86-64 with AVX2 and FMA the table
-//! points at `#[target_feature(enable = "avx2,fma")]` instantiations of the
+//! use, and cached in a `OnceLock`. On x86-64 with AVX2, FMA, POPCNT and F16C the
+//! table points at `#[target_feature(enable = "avx2,fma")]` instantiations of the
 //! portable kernels (same source, compiled for 256-bit registers with fused
-//! multiply-add) and at the F16C kernels over half-precision values; elsewhere it points at the
-//! baseline instantiations.
+//! multiply-add), at POPCNT bit-string kernels and at the F16C kernels over half-precision values;
+//! elsewhere it points at the baseline instantiations.
 //!
 //! The table stores `unsafe fn` pointers because feature-enabled functions
 //! may only be called where the feature is known to be present. The only
 //! way to obtain a table is [`kernels`] (or [`PORTABLE`], whose entries are
 //! ordinary safe functions), and the AVX2 table is only ever returned after
-//! `is_x86_feature_detected!` confirmed both features, which is what makes
+//! `is_x86_feature_detected!` confirmed all four features, which is what makes
 //! calling through these pointers sound.
 
 use super::{half_kernels, kernels};

@@ -328,6 +328,25 @@ fn half_kernels_match_the_reference_on_reconstructed_vectors() {
             assert_close(got.1, ipq, k.name, len);
             assert_close(got.2, l2p, k.name, len);
             assert_close(got.3, ipp, k.name, len);
+            // SAFETY: as above.
+            let swapped = unsafe {
+                (
+                    (k.l2_squared_half_pair)(&center, &hb, &ha),
+                    (k.dot_half_pair)(&center, &hb, &ha),
+                )
+            };
+            assert_eq!(
+                swapped.0.to_bits(),
+                got.2.to_bits(),
+                "{} l2 symmetric",
+                k.name
+            );
+            assert_eq!(
+                swapped.1.to_bits(),
+                got.3.to_bits(),
+                "{} dot symmetric",
+                k.name
+            );
             assert_eq!(same.0.to_bits(), got.2.to_bits(), "{} l2 len={len}", k.name);
             assert_eq!(
                 same.1.to_bits(),

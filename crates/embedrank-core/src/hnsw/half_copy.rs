@@ -77,16 +77,17 @@ impl HalfCopy {
             return Ok(None);
         }
         let rows = vectors.len() / dims;
+        if rows == 0 {
+            // Nothing to copy (and no mean to take).
+            return Ok(None);
+        }
         let mut sum = vec![0.0f64; dims];
         for row in vectors.chunks_exact(dims) {
             for (s, &x) in sum.iter_mut().zip(row) {
                 *s += f64::from(x);
             }
         }
-        let center: Vec<f32> = sum
-            .iter()
-            .map(|&s| (s / rows.max(1) as f64) as f32)
-            .collect();
+        let center: Vec<f32> = sum.iter().map(|&s| (s / rows as f64) as f32).collect();
         let mut values = Vec::new();
         values.try_reserve_exact(vectors.len())?;
         let mut copy = HalfCopy {

@@ -16,8 +16,9 @@
 //! build) needs no owner distances and reuses the recorded decisions.
 //!
 //! A build may link on a half-precision copy of the vectors ([`InMemoryGraph::make_half_copy`], see
-//! [`super::half_copy`]): while it is on, every distance linking computes reads the copy; searches
-//! through `&InMemoryGraph` never do.
+//! [`super::half_copy`]): while it is on, the distances linking decides by come from the copy (its
+//! occasional self-check and the replacement of its distances read the float4 vectors); searches
+//! through `&InMemoryGraph` never read it.
 
 use super::half_copy::{Check, CopyMarks, HalfCopy};
 use super::insert::{reorder_undecided, Flag, GraphStore, Inserter, Link};
@@ -246,13 +247,17 @@ impl Store {
     /// [`GraphView::prefetch_links`]: asks for a layer-0 list (ids, and the distances and flags a
     /// re-prune reads with them); upper-layer lists are few and stay in cache.
     #[inline]
+    /// Addresses only (`Vec::as_ptr` makes no reference to the elements): in a parallel build other
+    /// threads write these lists meanwhile, through [`RawLists`].
     pub(super) fn prefetch_links(&self, n: u32, level: usize) {
-        if level == 0 {
-            let base = n as usize * self.stride();
-            prefetch::prefetch(&self.layer0[base..base + self.stride()]);
-            let mbase = n as usize * 2 * self.m;
-            prefetch::prefetch(&self.layer0_dist[mbase..mbase + 2 * self.m]);
-            prefetch::prefetch(&self.layer0_flag[mbase..mbase + 2 * self.m]);
+        if level == 0 && (n as usize) < self.levels.len() {
+            let (n, m2) = (n as usize, 2 * self.m);
+            let ids = self.layer0.as_ptr().wrapping_add(n * self.stride());
+            prefetch::prefetch_bytes(ids as *const u8, self.stride() * 4);
+            let dist = self.layer0_dist.as_ptr().wrapping_add(n * m2);
+            prefetch::prefetch_bytes(dist as *const u8, m2 * 4);
+            let flag = self.layer0_flag.as_ptr().wrapping_add(n * m2);
+            prefetch::prefetch_bytes(flag as *const u8, m2);
         }
     }
 

@@ -222,6 +222,10 @@ impl GraphStore for View<'_> {
     fn prefetch_vector(&mut self, n: u32) {
         self.sh.store.prefetch_vector(self.copy(), n)
     }
+    #[cfg(test)]
+    fn cross_checkable(&self) -> bool {
+        self.copy().is_none_or(HalfCopy::on)
+    }
     fn lock_list(&mut self, n: u32) {
         let s = stripe(n);
         debug_assert!(self.held.is_none(), "one list lock at a time");
