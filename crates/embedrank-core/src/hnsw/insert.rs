@@ -78,10 +78,11 @@ pub trait GraphStore: GraphView {
     /// A hint that `n`'s vector is read soon (a store in memory asks for it now; the default does
     /// nothing).
     fn prefetch_vector(&mut self, _n: Self::Node) {}
-    /// Shows a store what an insert's layer-0 search `found` for `query`, with the distances it
+    /// Shows a store what the layer-0 search of the insert under way `found`, with the distances it
     /// computed: a store whose distances come from a compressed copy of its vectors checks them
-    /// against the exact ones there (and may stop using the copy); others ignore it (the default).
-    fn check_found(&mut self, _query: &[f32], _found: &[Candidate<Self::Node>]) {}
+    /// against the exact ones from the inserted element's own vector (the query it handed out is in
+    /// the copy's terms), and may stop using the copy; others ignore it (the default).
+    fn check_found(&mut self, _found: &[Candidate<Self::Node>]) {}
     /// Tests: whether this insert's recorded and computed distances agree, so that re-pruning can be
     /// cross-checked against the plain heuristic. False only for an insert that reads a
     /// half-precision copy switched off meanwhile (it may meet lists made exact since).
@@ -182,7 +183,7 @@ impl<N: Copy + Ord + Hash, V: VisitedSet<N>> Inserter<N, V> {
                 &mut |_, _| {},
             );
             if lc == 0 {
-                g.check_found(v, &self.found);
+                g.check_found(&self.found);
             }
             self.live.clear();
             for &c in &self.found {

@@ -531,7 +531,7 @@ impl GraphStore for Store {
     fn capacity(&self, level: usize) -> usize {
         self.cap(level)
     }
-    fn check_found(&mut self, _query: &[f32], found: &[Candidate<u32>]) {
+    fn check_found(&mut self, found: &[Candidate<u32>]) {
         Store::check_found(self, self.copy_if(self.use_copy), self.current, found)
     }
     fn prefetch_vector(&mut self, n: u32) {

@@ -216,7 +216,7 @@ impl GraphStore for View<'_> {
     fn capacity(&self, level: usize) -> usize {
         self.sh.store.level_capacity(level)
     }
-    fn check_found(&mut self, _query: &[f32], found: &[Candidate<u32>]) {
+    fn check_found(&mut self, found: &[Candidate<u32>]) {
         self.sh.store.check_found(self.copy(), self.current, found)
     }
     fn prefetch_vector(&mut self, n: u32) {
