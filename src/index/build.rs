@@ -26,9 +26,10 @@ use super::options::{self, index_options};
 use super::pages::buffer::{block_count, ExclusiveBuffer};
 use super::pages::format::{self as page, Meta, Node};
 use super::pages::wal::{write_init_fork_page, WalWrite};
+use super::spill::TempVectors;
 use super::write;
 use crate::errors::{out_of_memory, raise, reserve_exact, Code};
-use embedrank_core::hnsw::{FxBuildHasher, HnswParams, InMemoryGraph};
+use embedrank_core::hnsw::{FxBuildHasher, HnswParams, InMemoryGraph, VectorSpill};
 use pgrx::prelude::*;
 use pgrx::{pg_sys, PgBox};
 use std::collections::HashMap;
@@ -191,10 +192,8 @@ pub unsafe extern "C-unwind" fn ambuild(
         &mut state as *mut BuildState as *mut std::ffi::c_void,
         std::ptr::null_mut(),
     );
-    if let Some(mut graph) = state.graph.take() {
-        let left = budget_left(&state, &graph);
-        link(&mut graph, left);
-        write_graph(&state, &graph);
+    if let Some(graph) = state.graph.take() {
+        finish_graph(&state, graph);
     }
     let mut result = PgBox::<pg_sys::IndexBuildResult>::alloc0();
     result.heap_tuples = heap_tuples;
@@ -375,11 +374,7 @@ unsafe extern "C-unwind" fn build_callback(
             "Building will take significantly more time.",
             "Increase maintenance_work_mem to speed up builds.",
         );
-        let mut graph = graph;
-        let left = budget_left(state, &graph);
-        link(&mut graph, left);
-        write_graph(state, &graph);
-        drop(graph);
+        finish_graph(state, graph);
         state.tids = Vec::new();
         state.duplicates = HashMap::default();
         state.on_disk = true;
@@ -427,42 +422,99 @@ fn budget_left(state: &BuildState, graph: &InMemoryGraph) -> usize {
         .saturating_sub(graph.memory_bytes() + state_bytes(state))
 }
 
+/// Links the stored elements of `graph` and writes it to the pages: the quantizer (if any) is
+/// trained on the float4 vectors first, since linking may set them aside ([`link`]).
+unsafe fn finish_graph(state: &BuildState, mut graph: InMemoryGraph) {
+    let codec = Codec::for_build(
+        state.encoding,
+        options::index_quantizer(state.index),
+        search_metric(state.metric, state.encoding),
+        &graph,
+    );
+    let left = budget_left(state, &graph);
+    let aside = link(state, &mut graph, left);
+    write_graph(state, &graph, &codec, aside);
+}
+
 /// Links the stored elements into the graph (on several threads for a big graph). Threads run only
 /// the core crate's Rust code, start with every signal blocked and never call Postgres; this thread
 /// reports progress and takes interrupts meanwhile (an ERROR stops the threads first).
 ///
 /// A graph of at least [`HALF_COPY_MIN_ELEMENTS`] elements is linked on a half-precision copy of
-/// its vectors when `budget_left` bytes hold it (half the memory traffic; see the core crate's
-/// `half_copy`), freed before the pages are written; otherwise, or when the allocator refuses it,
-/// linking reads the float4 vectors.
-fn link(graph: &mut InMemoryGraph, budget_left: usize) {
-    let pending = graph.pending();
-    let copy = graph.half_copy_bytes();
+/// its vectors (half the memory traffic; see the core crate's `half_copy`): beside the float4
+/// vectors when `budget_left` bytes hold it; else, when the copy fits in place of the vectors, with
+/// the vectors set aside to a temporary file (core crate `aside`, [`TempVectors`]), which is
+/// returned for the pages to be written from. The copy is freed before the pages are written;
+/// without room for it, or when the allocator refuses it, linking reads the float4 vectors.
+fn link(state: &BuildState, graph: &mut InMemoryGraph, budget_left: usize) -> Option<TempVectors> {
+    let total = graph.pending();
+    let big = graph.len() >= HALF_COPY_MIN_ELEMENTS;
+    let (beside, instead) = (graph.half_copy_bytes(), graph.half_copy_aside_bytes());
+    let mut spill = None;
     // A refused allocation only means linking without the copy.
-    let made = graph.len() >= HALF_COPY_MIN_ELEMENTS
-        && copy > 0
-        && copy <= budget_left
-        && graph.make_half_copy().unwrap_or(false);
+    let made = if big && beside > 0 && beside <= budget_left {
+        graph.make_half_copy().unwrap_or(false)
+    } else if big
+        && instead > 0
+        && instead <= budget_left + graph.vector_bytes()
+        && TempVectors::fits_temp_file_limit(graph.vector_bytes())
+    {
+        let mut file = TempVectors::create();
+        match graph.set_vectors_aside(&mut file) {
+            Ok(true) => spill = Some(file),
+            Ok(false) => file.close(),
+            Err(_) => build_out_of_memory(state, graph.vector_bytes(), graph.memory_bytes()),
+        }
+        spill.is_some()
+    } else {
+        false
+    };
+    let set_aside = spill.is_some();
     progress(pg_sys::PROGRESS_CREATEIDX_SUBPHASE, PHASE_LINK);
-    progress(pg_sys::PROGRESS_CREATEIDX_TUPLES_TOTAL, pending as i64);
+    progress(pg_sys::PROGRESS_CREATEIDX_TUPLES_TOTAL, total as i64);
     progress(pg_sys::PROGRESS_CREATEIDX_TUPLES_DONE, 0);
-    graph.link_pending(
-        link_threads(pending),
-        &|spawn| embedrank_infer::signals::with_signals_blocked(spawn),
-        &mut |done| {
-            progress(pg_sys::PROGRESS_CREATEIDX_TUPLES_DONE, done as i64);
-            pg_sys::check_for_interrupts!();
-        },
-    );
+    loop {
+        let before = total - graph.pending();
+        graph.link_pending(
+            link_threads(graph.pending()),
+            &|spawn| embedrank_infer::signals::with_signals_blocked(spawn),
+            &mut |done| {
+                progress(
+                    pg_sys::PROGRESS_CREATEIDX_TUPLES_DONE,
+                    (before + done) as i64,
+                );
+                pg_sys::check_for_interrupts!();
+            },
+        );
+        if graph.pending() == 0 {
+            break;
+        }
+        // Paused: the copy's check switched it off while the vectors were set aside. Read them
+        // back (the copy is freed first) and link the rest on them.
+        let file = spill
+            .take()
+            .expect("linking pauses only with the vectors set aside");
+        let mut file = file;
+        if graph.restore_vectors(&mut file).is_err() {
+            build_out_of_memory(state, graph.vector_bytes(), graph.memory_bytes());
+        }
+        file.close();
+    }
     if made {
         let kept = if graph.searches_half_copy() {
             "to the end"
         } else {
             "until its error check switched it off"
         };
-        debug1!("embedrank_hnsw: linked {pending} elements on a half-precision copy of the vectors, {kept}");
+        let place = if set_aside {
+            " (the float4 vectors set aside to a temporary file)"
+        } else {
+            ""
+        };
+        debug1!("embedrank_hnsw: linked {total} elements on a half-precision copy of the vectors{place}, {kept}");
     }
     graph.drop_half_copy();
+    spill
 }
 
 /// Fills pages in order: where the next item goes.
@@ -492,6 +544,16 @@ impl Packer {
     }
 }
 
+/// Values of element `id`'s vector (known without it while the vectors are set aside: only
+/// fixed-length vectors are).
+fn values_of(graph: &InMemoryGraph, id: u32) -> usize {
+    if graph.vectors_aside() {
+        graph.dims()
+    } else {
+        graph.vector(id).len()
+    }
+}
+
 /// Where each element and its neighbour list go: (element, neighbour item). A pair that fits one page
 /// stays together; a larger one is placed item by item (the list may land on the next page).
 fn layout(graph: &InMemoryGraph, enc: page::Encoding, m: usize) -> Vec<(Node, Node)> {
@@ -508,7 +570,7 @@ fn layout(graph: &InMemoryGraph, enc: page::Encoding, m: usize) -> Vec<(Node, No
         next_off: 1,
     };
     for id in 0..graph.len() as u32 {
-        let (level, values) = (graph.level(id), graph.vector(id).len());
+        let (level, values) = (graph.level(id), values_of(graph, id));
         if page::pair_fits_one_page(values, enc, m, level) {
             packer.reserve(page::pair_footprint(values, enc, m, level));
         }
@@ -519,19 +581,23 @@ fn layout(graph: &InMemoryGraph, enc: page::Encoding, m: usize) -> Vec<(Node, No
     out
 }
 
-/// Write the in-memory graph after the meta page: one full-page WAL record per page, meta last.
-unsafe fn write_graph(state: &BuildState, graph: &InMemoryGraph) {
+/// Write the in-memory graph after the meta page: one full-page WAL record per page, meta last. The
+/// vectors come from the graph, or from `aside` (read in id order) when the build set them aside.
+unsafe fn write_graph(
+    state: &BuildState,
+    graph: &InMemoryGraph,
+    codec: &Codec,
+    mut aside: Option<TempVectors>,
+) {
     progress(pg_sys::PROGRESS_CREATEIDX_SUBPHASE, PHASE_WRITE);
     let index = state.index;
     let mut meta = read_meta(index);
     let m = meta.m as usize;
-    let codec = Codec::for_build(
-        state.encoding,
-        options::index_quantizer(index),
-        search_metric(meta.metric, state.encoding),
-        graph,
-    );
-    untrained_quantizer(index, &codec, meta.dims as usize);
+    untrained_quantizer(index, codec, meta.dims as usize);
+    let mut from_file = vec![0.0f32; if aside.is_some() { graph.dims() } else { 0 }];
+    if let Some(file) = aside.as_mut() {
+        file.rewind();
+    }
     let places = layout(graph, codec.enc, m);
     // Items in page order: element 0, its list, element 1, its list, ...
     let item_at = |at: usize| {
@@ -553,7 +619,14 @@ unsafe fn write_graph(state: &BuildState, graph: &InMemoryGraph) {
             let (place, id, is_element) = item_at(at);
             let level = graph.level(id);
             let item = if is_element {
-                let v = graph.vector(id);
+                // Elements come in id order: the file is read straight through.
+                let v = match aside.as_mut() {
+                    Some(file) => {
+                        file.read(&mut from_file);
+                        &from_file[..]
+                    }
+                    None => graph.vector(id),
+                };
                 let payload = codec.payload(v);
                 meta.max_error = meta.max_error.max(codec.error(&payload));
                 page::make_element(
@@ -592,6 +665,9 @@ unsafe fn write_graph(state: &BuildState, graph: &InMemoryGraph) {
     meta.encoding = codec.enc as u32;
     meta.quant_block = codec.write_pages(index);
     write::write_meta(index, &meta);
+    if let Some(file) = aside {
+        file.close();
+    }
 }
 
 /// A `quantizer` option the build could not train (no rows): say so, and refuse when the column's

@@ -10,6 +10,7 @@
 //! - `metric`  — the metric codes of the on-disk format and how each metric stores vectors;
 //! - `column`  — the indexed column's values (vector, halfvec, bit) as the float4 the graph stores;
 //! - `codec`   — how elements hold those values: the column's form, or a trained quantizer's codes;
+//! - `spill`   — the build's temporary file of vectors set aside while it links on their copy;
 //! - `build`, `insert`, `scan`, `vacuum`, `cost`, `options` — the access-method callbacks.
 //!
 //! Operator classes (named as pgvector's, so DDL ports by changing only the access method):
@@ -32,6 +33,7 @@ pub mod metric;
 pub mod options;
 pub mod pages;
 pub mod scan;
+pub mod spill;
 pub mod vacuum;
 pub mod width_hint;
 pub mod write;

@@ -226,6 +226,49 @@ fn parallel_build_links_every_row_and_keeps_recall() {
     all_rows_reachable("par", "<->");
 }
 
+/// Each query row's 10 nearest ids by the index at ef_search 1 (a greedy walk, so a different
+/// neighbour anywhere on its path shows): a fingerprint of the graph.
+fn graph_fingerprint(table: &str, queries: &[i32]) -> Vec<Vec<i32>> {
+    Spi::run("SET LOCAL embedrank.hnsw_ef_search = 1").unwrap();
+    let found = queries.iter().map(|&q| top_ids(table, "<->", q, 10, true)).collect();
+    Spi::run("RESET embedrank.hnsw_ef_search").unwrap();
+    found
+}
+
+#[pg_test]
+fn a_build_short_of_memory_for_the_copy_sets_the_vectors_aside() {
+    // 12,000 × 128: the graph needs ~12 MB, its half-precision copy ~3 MB more. At 14 MB the copy
+    // fits only in place of the float4 vectors, which the build then sets aside to a temporary
+    // file. Serial builds are deterministic, so the same graph as linking on the copy beside the
+    // vectors (1 GB) means the copy was used the same way, and a different graph when the
+    // temporary file is not allowed (temp_file_limit) means the file is what made it possible.
+    make_table("aside", 12_000, 128);
+    let queries: Vec<i32> = (0..40).map(|i| 1 + i * 299).collect();
+    let probes: Vec<i32> = (0..300).map(|i| 7 + i * 37).collect();
+    Spi::run("SET max_parallel_maintenance_workers = 0").unwrap();
+    let build = |mwm: &str, temp_limit: &str| {
+        Spi::run(&format!("SET maintenance_work_mem = '{mwm}'")).unwrap();
+        Spi::run(&format!("SET temp_file_limit = '{temp_limit}'")).unwrap();
+        Spi::run("CREATE INDEX aside_idx ON aside USING embedrank_hnsw (v vector_l2_ops)").unwrap();
+        let found = graph_fingerprint("aside", &probes);
+        let r = recall("aside", "<->", &queries);
+        assert!(r >= 0.9, "recall@10 {r} at {mwm}, temp_file_limit {temp_limit}");
+        all_rows_reachable("aside", "<->");
+        Spi::run("DROP INDEX aside_idx").unwrap();
+        found
+    };
+    let beside = build("1GB", "-1");
+    let aside = build("14MB", "-1");
+    let no_file = build("14MB", "1kB");
+    assert_eq!(aside, beside, "linking with the vectors set aside makes the graph linking beside them does");
+    assert_ne!(no_file, beside, "without the temporary file the build links on the float4 vectors");
+    // Inserts after such a build go on as after any other.
+    Spi::run("SET maintenance_work_mem = '14MB'; RESET temp_file_limit").unwrap();
+    Spi::run("CREATE INDEX aside_idx ON aside USING embedrank_hnsw (v vector_l2_ops)").unwrap();
+    Spi::run("INSERT INTO aside SELECT id + 100000, category, v FROM aside WHERE id <= 300").unwrap();
+    all_rows_reachable("aside", "<->");
+}
+
 #[pg_test]
 fn index_errors() {
     Spi::run("CREATE TABLE nodim (v vector)").unwrap();

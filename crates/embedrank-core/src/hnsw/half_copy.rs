@@ -45,6 +45,8 @@ pub(super) struct HalfCopy {
     dims: usize,
     center: Vec<f32>,
     values: Vec<f16>,
+    /// Per vector, only when the float4 vectors were set aside: see [`Bound`].
+    bounds: Vec<Bound>,
     metric: Metric,
     /// False once the copy was judged too coarse; searches then read the float4 vectors.
     on: AtomicBool,
@@ -73,39 +75,109 @@ impl HalfCopy {
         dims: usize,
         metric: Metric,
     ) -> Result<Option<HalfCopy>, std::collections::TryReserveError> {
-        if dims == 0 || !Self::supports(metric) {
+        let Some(center) = Self::center_of(vectors, dims, metric) else {
             return Ok(None);
-        }
-        let rows = vectors.len() / dims;
-        if rows == 0 {
-            // Nothing to copy (and no mean to take).
-            return Ok(None);
-        }
-        let mut sum = vec![0.0f64; dims];
-        for row in vectors.chunks_exact(dims) {
-            for (s, &x) in sum.iter_mut().zip(row) {
-                *s += f64::from(x);
-            }
-        }
-        let center: Vec<f32> = sum.iter().map(|&s| (s / rows as f64) as f32).collect();
-        let mut values = Vec::new();
-        values.try_reserve_exact(vectors.len())?;
-        let mut copy = HalfCopy {
-            dims,
-            center,
-            values,
-            metric,
-            on: AtomicBool::new(true),
-            inserts: AtomicU32::new(0),
-            checked: AtomicU32::new(0),
-            large: AtomicU32::new(0),
         };
+        let mut copy = HalfCopy::empty(center, metric);
+        copy.values.try_reserve_exact(vectors.len())?;
         for row in vectors.chunks_exact(dims) {
             if !copy.push(row) {
                 return Ok(None);
             }
         }
         Ok(Some(copy))
+    }
+
+    /// The mean of `vectors` (`dims` values each), which the copy stores offsets from; `None`
+    /// when there is nothing to copy or the metric has no half kernels.
+    pub(super) fn center_of(vectors: &[f32], dims: usize, metric: Metric) -> Option<Vec<f32>> {
+        if dims == 0 || !Self::supports(metric) || vectors.len() < dims {
+            return None;
+        }
+        let rows = vectors.len() / dims;
+        let mut sum = vec![0.0f64; dims];
+        for row in vectors.chunks_exact(dims) {
+            for (s, &x) in sum.iter_mut().zip(row) {
+                *s += f64::from(x);
+            }
+        }
+        Some(sum.iter().map(|&s| (s / rows as f64) as f32).collect())
+    }
+
+    /// Whether every offset of `v` from `center` fits a half.
+    pub(super) fn fits(center: &[f32], v: &[f32]) -> bool {
+        v.iter()
+            .zip(center)
+            .all(|(&x, &c)| f16::from_f32(x - c).is_finite())
+    }
+
+    /// An empty copy around `center` (vectors are pushed next).
+    pub(super) fn empty(center: Vec<f32>, metric: Metric) -> HalfCopy {
+        HalfCopy {
+            dims: center.len(),
+            center,
+            values: Vec::new(),
+            bounds: Vec::new(),
+            metric,
+            on: AtomicBool::new(true),
+            inserts: AtomicU32::new(0),
+            checked: AtomicU32::new(0),
+            large: AtomicU32::new(0),
+        }
+    }
+
+    /// Reserves room for `rows` vectors with their [`Bound`]s, fallibly: a copy whose float4
+    /// vectors are set aside (see [`HalfCopy::push_bounded`]).
+    pub(super) fn reserve_bounded(
+        &mut self,
+        rows: usize,
+    ) -> Result<(), std::collections::TryReserveError> {
+        self.values
+            .try_reserve_exact(rows.saturating_mul(self.dims))?;
+        self.bounds.try_reserve_exact(rows)
+    }
+
+    /// Bytes a copy of `rows` vectors of `dims` values takes with its [`Bound`]s.
+    pub(super) fn bounded_bytes_for(rows: usize, dims: usize) -> usize {
+        Self::bytes_for(rows, dims)
+            .saturating_add(rows.saturating_mul(std::mem::size_of::<Bound>()))
+    }
+
+    /// Adds `v`'s offsets (which must fit, [`HalfCopy::fits`]) and its [`Bound`]: for a copy
+    /// that stands in for float4 vectors no longer in memory, whose check then bounds the error of
+    /// each distance instead of measuring it.
+    pub(super) fn push_bounded(&mut self, v: &[f32]) {
+        let fits = self.push(v);
+        debug_assert!(fits, "offsets checked before the vectors were set aside");
+        let start = self.values.len() - self.dims;
+        let (mut error, mut norm) = (0.0f64, 0.0f64);
+        for ((&x, &c), h) in v.iter().zip(&self.center).zip(&self.values[start..]) {
+            // What the kernels stand for: `center + half`, formed in float4.
+            let r = c + h.to_f32();
+            error += (f64::from(x) - f64::from(r)).powi(2);
+            norm += f64::from(r).powi(2);
+        }
+        // Rounded up, so the bound stays a bound.
+        let up = |x: f64| (x.sqrt() * (1.0 + 1e-6)) as f32;
+        self.bounds.push(Bound {
+            error: up(error),
+            norm: up(norm),
+        });
+    }
+
+    /// An upper bound of how far the copy's distance `approx` between vectors `a` and `b` is from
+    /// the exact one: the triangle inequality on the two vectors' errors (L2; the index distance
+    /// is its square), Cauchy–Schwarz on them (inner product). Needs [`Bound`]s.
+    pub(super) fn error_bound(&self, a: u32, b: u32, approx: f32) -> f32 {
+        let (a, b) = (self.bounds[a as usize], self.bounds[b as usize]);
+        match self.metric {
+            Metric::L2 => {
+                let e = a.error + b.error;
+                2.0 * approx.max(0.0).sqrt() * e + e * e
+            }
+            Metric::InnerProduct => a.error * (b.norm + b.error) + a.norm * b.error,
+            _ => f32::INFINITY,
+        }
     }
 
     /// Adds `v`'s offsets; false when one is beyond the half range (the copy is then unusable).
@@ -125,7 +197,9 @@ impl HalfCopy {
 
     /// Bytes held.
     pub(super) fn bytes(&self) -> usize {
-        self.values.capacity() * 2 + self.center.capacity() * 4
+        self.values.capacity() * 2
+            + self.center.capacity() * 4
+            + self.bounds.capacity() * std::mem::size_of::<Bound>()
     }
 
     /// Reserves room for `additional` more vectors, fallibly.
@@ -192,6 +266,15 @@ impl HalfCopy {
     }
 }
 
+/// How far a vector's copy `center + half` is from the float4 vector (Euclidean norm of the
+/// difference, rounded up), and the copy's own norm: what bounds the error of the copy's distances
+/// when the float4 vectors are not at hand ([`HalfCopy::error_bound`]).
+#[derive(Clone, Copy)]
+pub(super) struct Bound {
+    error: f32,
+    norm: f32,
+}
+
 /// One insert's comparison of the copy's distances with the exact ones, over what its search found.
 #[derive(Default)]
 pub(super) struct Check {
@@ -205,11 +288,22 @@ impl Check {
     /// Adds one found candidate's approximate and exact distance.
     #[inline]
     pub(super) fn add(&mut self, approx: f32, exact: f32) {
+        self.record(exact, (approx - exact).abs());
+    }
+
+    /// Adds one found candidate's approximate distance and a bound of its error (the float4
+    /// vectors are set aside): the check then judges the bound, a larger error than the real one.
+    #[inline]
+    pub(super) fn add_bounded(&mut self, approx: f32, bound: f32) {
+        self.record(approx, bound);
+    }
+
+    /// Adds a distance (for the spread) and an error.
+    fn record(&mut self, exact: f32, error: f32) {
         if self.count == 0 {
             (self.lo, self.hi) = (exact, exact);
         }
         self.count += 1;
-        let error = (approx - exact).abs();
         // `max` would skip a NaN; it counts as the largest error.
         self.error = if error.is_nan() {
             f32::INFINITY

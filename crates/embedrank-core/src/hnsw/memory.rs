@@ -73,14 +73,15 @@ impl HnswParams {
 /// search can borrow it while the scratch is mutated.
 pub(super) struct Store {
     /// Values per vector; 0 when they vary (then `starts` says where each is).
-    dims: usize,
+    pub(super) dims: usize,
     /// Variable-length vectors only: vector `id` is `vectors[starts[id]..starts[id + 1]]`.
     starts: Vec<usize>,
     /// Variable-length vectors only: the most values one may have.
     max_len: usize,
-    metric: Metric,
+    pub(super) metric: Metric,
     m: usize,
-    vectors: Vec<f32>,
+    /// Empty while the vectors are set aside ([`super::aside`]).
+    pub(super) vectors: Vec<f32>,
     pub(super) levels: Vec<u8>,
     /// `len * (1 + 2m)` slots: `[count, n0, n1, ...]` per node.
     layer0: Vec<u32>,
@@ -94,9 +95,11 @@ pub(super) struct Store {
     upper_meta: Vec<Vec<(Vec<f32>, Vec<Flag>)>>,
     upper_lists: usize,
     /// The half-precision copy linking reads while it is on ([`InMemoryGraph::make_half_copy`]).
-    halves: Option<HalfCopy>,
+    pub(super) halves: Option<HalfCopy>,
     /// Which nodes' lists hold the copy's distances.
-    marks: CopyMarks,
+    pub(super) marks: CopyMarks,
+    /// Whether the float4 vectors are set aside: linking reads only the copy ([`super::aside`]).
+    pub(super) aside: bool,
     /// Serial linking: whether the insert under way reads the copy, and its node.
     use_copy: bool,
     current: u32,
@@ -126,11 +129,20 @@ impl Store {
         }
     }
 
+    /// Whether linking must pause: the vectors are set aside and the copy's check switched it off
+    /// (nothing but the float4 vectors may link the rest, [`InMemoryGraph::restore_vectors`]).
+    #[inline]
+    pub(super) fn copy_stepped_aside(&self) -> bool {
+        self.aside && self.halves.as_ref().is_some_and(|h| !h.on())
+    }
+
     /// The query an insert of node `id` searches with, into `out`, and whether the insert reads the
     /// half-precision copy: while the copy is on, `id`'s offsets in it; else its float4 vector. The
     /// answer holds for the whole insert, even if the copy's check switches it off meanwhile.
+    /// With the vectors set aside the copy is the only one: an insert that starts after the check
+    /// switched it off (in a parallel build, before the workers stop) reads it too.
     pub(super) fn link_query(&self, id: u32, out: &mut Vec<f32>) -> bool {
-        match self.halves.as_ref().filter(|h| h.on()) {
+        match self.halves.as_ref().filter(|h| h.on() || self.aside) {
             Some(h) => {
                 h.offsets_into(id, out);
                 true
@@ -193,8 +205,15 @@ impl Store {
         if !h.due() {
             return;
         }
-        let query = self.vector(current);
         let mut check = Check::default();
+        if self.aside {
+            for c in found {
+                check.add_bounded(c.distance, h.error_bound(current, c.node, c.distance));
+            }
+            h.judge(check);
+            return;
+        }
+        let query = self.vector(current);
         for c in found {
             check.add(
                 c.distance,
@@ -316,6 +335,7 @@ impl Store {
     }
 
     fn push(&mut self, v: &[f32], level: usize) -> u32 {
+        assert!(!self.aside, "no pushes while the vectors are set aside");
         let id = u32::try_from(self.levels.len()).expect("more than u32::MAX nodes");
         self.vectors.extend_from_slice(v);
         self.marks.push();
@@ -542,7 +562,7 @@ impl GraphStore for Store {
 /// Vectors stored contiguously (one Vec<f32>), neighbours as Vec<Vec<u32>>
 /// per level; node ids u32 in insertion order.
 pub struct InMemoryGraph {
-    store: Store,
+    pub(super) store: Store,
     params: HnswParams,
     entry: Option<(u32, usize)>,
     rng: LevelRng,
@@ -584,6 +604,7 @@ impl InMemoryGraph {
                 upper_lists: 0,
                 halves: None,
                 marks: CopyMarks::default(),
+                aside: false,
                 use_copy: false,
                 current: 0,
             },
@@ -638,6 +659,9 @@ impl InMemoryGraph {
     /// extension blocks signals around it); `poll(linked)` is called on this thread about every
     /// 20 ms while workers run (every 1,024 nodes when linking serially), and may panic to stop the
     /// linking (workers finish their current node and the panic goes on).
+    ///
+    /// Returns early, nodes still pending, only when the vectors are set aside and the copy's
+    /// check switched it off: [`InMemoryGraph::restore_vectors`], then call it again.
     pub fn link_pending(
         &mut self,
         threads: usize,
@@ -650,7 +674,7 @@ impl InMemoryGraph {
         }
         if threads <= 1 || self.pending() < 2 * threads {
             let start = self.linked;
-            while self.linked < self.len() {
+            while self.linked < self.len() && !self.store.copy_stepped_aside() {
                 self.link_one(self.linked as u32);
                 if (self.linked - start).is_multiple_of(1024) {
                     poll(self.linked - start);
@@ -663,10 +687,10 @@ impl InMemoryGraph {
         let ef = self.params.ef_construction;
         let raw = self.store.raw();
         let store = &self.store;
-        let new_entry =
+        let (new_entry, linked) =
             super::parallel::link(store, raw, entry, from..to, ef, threads, spawn, poll);
         self.entry = Some(new_entry);
-        self.linked = self.len();
+        self.linked = linked as usize;
     }
 
     /// Links the pending nodes on this thread.
@@ -731,6 +755,7 @@ impl InMemoryGraph {
     }
 
     pub fn vector(&self, id: u32) -> &[f32] {
+        assert!(!self.store.aside, "the vectors are set aside");
         self.store.vector(id)
     }
 
@@ -837,6 +862,10 @@ impl InMemoryGraph {
     /// Fails without aborting when the memory ([`InMemoryGraph::half_copy_bytes`]) cannot be had.
     pub fn make_half_copy(&mut self) -> Result<bool, std::collections::TryReserveError> {
         let s = &mut self.store;
+        if s.aside {
+            // The copy in use stands in for the vectors set aside.
+            return Ok(false);
+        }
         s.halves = None;
         let copy = HalfCopy::of(&s.vectors, s.dims, s.metric)?;
         if copy.is_some() {
@@ -853,7 +882,8 @@ impl InMemoryGraph {
     }
 
     /// Frees the half-precision copy; linking reads the float4 vectors again (and replaces the
-    /// copy's distances in a list before it uses it: the marks stay).
+    /// copy's distances in a list before it uses it: the marks stay). Vectors set aside stay
+    /// aside until [`InMemoryGraph::restore_vectors`].
     pub fn drop_half_copy(&mut self) {
         self.store.halves = None;
     }
@@ -879,6 +909,7 @@ impl InMemoryGraph {
         let Some((ep, ep_level)) = self.entry else {
             return Vec::new();
         };
+        assert!(!self.store.aside, "the vectors are set aside");
         if self.store.dims != 0 {
             assert_eq!(query.len(), self.store.dims, "query has wrong dimensions");
         }

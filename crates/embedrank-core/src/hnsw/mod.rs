@@ -19,11 +19,13 @@
 //! * `select` is the neighbour-selection heuristic (Algorithm 4), `level`
 //!   the level sampler and its deterministic RNG, `iterative` a resumable
 //!   level-0 scan for filtered queries, `memory` the in-memory graph, and
-//!   `parallel` links its stored nodes on several threads (parallel build).
+//!   `parallel` links its stored nodes on several threads (parallel build); `half_copy` is the
+//!   float16 copy a build links on, `aside` sets the float4 vectors aside meanwhile.
 //! * `order` gives `f32` distances a total order (NaN last) for the heaps,
 //!   visited sets hash with rustc-hash's Fx hasher (below), `prefetch` asks memory for the
 //!   next vectors of a batch of distances while the current one is computed.
 
+mod aside;
 mod half_copy;
 mod insert;
 mod iterative;
@@ -39,6 +41,7 @@ mod visited;
 #[cfg(test)]
 mod tests;
 
+pub use aside::{MemorySpill, VectorSpill};
 pub use insert::{Flag, GraphStore, Inserter, Link};
 pub use iterative::IterativeScan;
 pub use level::{random_level, LevelRng, MAX_LEVEL};

@@ -44,7 +44,10 @@ fn stripe(n: u32) -> usize {
 }
 
 /// Links nodes `ids` of `store` (through `raw`, pointers into its lists) on `threads` threads, from
-/// the graph's `entry` point; returns the entry point afterwards. See [`super::InMemoryGraph::link_pending`].
+/// the graph's `entry` point; returns the entry point afterwards and the end of the nodes linked:
+/// `ids.end`, unless the workers paused because the copy stepped aside while the vectors are set
+/// aside ([`Store::copy_stepped_aside`]): then the nodes from there on are still pending. See
+/// [`super::InMemoryGraph::link_pending`].
 #[allow(clippy::too_many_arguments)]
 pub(super) fn link(
     store: &Store,
@@ -55,7 +58,7 @@ pub(super) fn link(
     threads: usize,
     spawn: &dyn Fn(&mut dyn FnMut()),
     poll: &mut dyn FnMut(usize),
-) -> (u32, usize) {
+) -> ((u32, usize), u32) {
     let shared = Shared {
         store,
         raw,
@@ -92,13 +95,16 @@ pub(super) fn link(
             }
         }
     });
-    // Every worker ended without a panic and nobody stopped them: each took ids until none was left.
+    // Every worker ended without a panic and nobody stopped them: each took ids until none was
+    // left, or until the copy stepped aside. Every id taken was linked (a worker checks before it
+    // takes one, and finishes the one it took).
+    let next = shared.next.load(Ordering::Relaxed);
     assert!(
-        shared.next.load(Ordering::Relaxed) >= shared.end,
+        next >= shared.end || store.copy_stepped_aside(),
         "the workers left nodes unlinked (were they started?)"
     );
     let entry = *shared.entry.lock().expect("entry lock");
-    entry
+    (entry, next.min(shared.end))
 }
 
 fn worker(sh: &Shared<'_>, ef: usize) {
@@ -110,7 +116,7 @@ fn worker(sh: &Shared<'_>, ef: usize) {
         current: 0,
     };
     let mut query = Vec::new();
-    while !sh.stop.load(Ordering::Relaxed) {
+    while !sh.stop.load(Ordering::Relaxed) && !sh.store.copy_stepped_aside() {
         let id = sh.next.fetch_add(1, Ordering::Relaxed);
         if id >= sh.end {
             break;

@@ -1,0 +1,192 @@
+//! Linking with the float4 vectors set aside: the same graph as linking on the copy beside them
+//! (serially), the vectors back bit for bit, error bounds that hold, and a copy too coarse for its
+//! data pausing the linking until the vectors are read back.
+
+use super::mean_recall;
+use crate::distance::Metric;
+use crate::hnsw::half_copy::HalfCopy;
+use crate::hnsw::*;
+use crate::synth::clustered;
+
+fn stored(data: &[f32], dims: usize, metric: Metric) -> InMemoryGraph {
+    let mut g = InMemoryGraph::new(dims, HnswParams::new(16, 64, metric, 42));
+    for v in data.chunks_exact(dims) {
+        g.push(v);
+    }
+    g
+}
+
+fn link(g: &mut InMemoryGraph, threads: usize) {
+    g.link_pending(threads, &|spawn| spawn(), &mut |_| {});
+}
+
+fn normalized(mut data: Vec<f32>, dims: usize) -> Vec<f32> {
+    for v in data.chunks_exact_mut(dims) {
+        let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        v.iter_mut().for_each(|x| *x /= n);
+    }
+    data
+}
+
+/// Every vector in `spill`, read from the first.
+fn spilled(spill: &mut MemorySpill, rows: usize, dims: usize) -> Vec<f32> {
+    spill.rewind();
+    let mut out = vec![0.0; rows * dims];
+    for row in out.chunks_exact_mut(dims) {
+        spill.read(row);
+    }
+    out
+}
+
+#[test]
+fn serial_linking_with_the_vectors_aside_builds_the_same_graph() {
+    let (n, nq, dims) = (4000, 50, 48);
+    let all = clustered(n + nq, dims, 30, 0.15, 21);
+    let unit = normalized(all.clone(), dims);
+    for (metric, all) in [(Metric::L2, &all), (Metric::InnerProduct, &unit)] {
+        let (data, queries) = all.split_at(n * dims);
+        let mut beside = stored(data, dims, metric);
+        assert!(beside.make_half_copy().unwrap());
+        link(&mut beside, 1);
+        assert!(beside.searches_half_copy());
+
+        let mut aside = stored(data, dims, metric);
+        let before = aside.memory_bytes();
+        let (floats, copy) = (aside.vector_bytes(), aside.half_copy_aside_bytes());
+        let mut spill = MemorySpill::default();
+        assert!(aside.set_vectors_aside(&mut spill).unwrap());
+        assert!(aside.vectors_aside());
+        assert_eq!(aside.memory_bytes(), before - floats + copy, "{metric:?}");
+        link(&mut aside, 1);
+        assert_eq!(aside.pending(), 0);
+        assert!(
+            aside.searches_half_copy(),
+            "{metric:?}: the bounded check kept the copy"
+        );
+        for id in 0..n as u32 {
+            for level in 0..=aside.level(id) {
+                assert_eq!(
+                    aside.neighbors_at(id, level),
+                    beside.neighbors_at(id, level),
+                    "{metric:?}: node {id}, level {level}"
+                );
+            }
+        }
+        // The spill gives the vectors back bit for bit, and so does restoring them.
+        let back = spilled(&mut spill, n, dims);
+        assert!(back
+            .iter()
+            .zip(data)
+            .all(|(a, b)| a.to_bits() == b.to_bits()));
+        aside.drop_half_copy();
+        assert!(
+            aside.vectors_aside(),
+            "dropping the copy does not bring them back"
+        );
+        aside.restore_vectors(&mut spill).unwrap();
+        assert!(!aside.vectors_aside());
+        assert!((0..n as u32).all(|id| aside.vector(id) == &data[id as usize * dims..][..dims]));
+        let r = mean_recall(&aside, data, queries, dims, metric);
+        assert!(r >= 0.95, "{metric:?}: recall {r}");
+    }
+}
+
+#[test]
+fn the_copy_error_bounds_hold() {
+    let dims = 40;
+    let data: Vec<f32> = clustered(300, dims, 6, 0.3, 31)
+        .into_iter()
+        .map(|x| x * 7.0 + 3.0)
+        .collect();
+    for (metric, data) in [
+        (Metric::L2, data.clone()),
+        (Metric::InnerProduct, normalized(data, dims)),
+    ] {
+        let center = HalfCopy::center_of(&data, dims, metric).unwrap();
+        let mut copy = HalfCopy::empty(center, metric);
+        copy.reserve_bounded(300).unwrap();
+        data.chunks_exact(dims).for_each(|v| copy.push_bounded(v));
+        let mut tight = 0.0f32;
+        for a in 0..300u32 {
+            for b in (0..300u32).step_by(7) {
+                let (va, vb) = (
+                    &data[a as usize * dims..][..dims],
+                    &data[b as usize * dims..][..dims],
+                );
+                let exact = metric.index_distance(va, vb);
+                let approx = copy.distance_between(a, b);
+                let bound = copy.error_bound(a, b, approx);
+                let error = (approx - exact).abs();
+                assert!(
+                    error <= bound,
+                    "{metric:?} {a}-{b}: error {error} > bound {bound}"
+                );
+                tight = tight.max(error / bound.max(f32::MIN_POSITIVE));
+            }
+        }
+        eprintln!("{metric:?}: worst error {tight} of its bound");
+        // A bound, not a gross overestimate (the worst pair uses a good share of it).
+        assert!(tight > 0.1, "{metric:?}: at most {tight} of the bound used");
+    }
+}
+
+#[test]
+fn a_coarse_copy_pauses_linking_until_the_vectors_are_back() {
+    // As in the half-copy tests: tight clusters far from the mean, below a half's resolution.
+    let (n, nq, dims) = (4000, 50, 16);
+    let centers = clustered(20, dims, 20, 1.0, 3);
+    let noise = clustered(n + nq, dims, 1, 0.001, 4);
+    let all: Vec<f32> = noise
+        .chunks_exact(dims)
+        .enumerate()
+        .flat_map(|(i, v)| {
+            let c = &centers[(i % 20) * dims..][..dims];
+            v.iter()
+                .zip(c)
+                .map(|(x, c)| x + c * 1000.0)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let (data, queries) = all.split_at(n * dims);
+    for threads in [1, 2] {
+        let mut g = stored(data, dims, Metric::L2);
+        let mut spill = MemorySpill::default();
+        assert!(g.set_vectors_aside(&mut spill).unwrap());
+        link(&mut g, threads);
+        assert!(g.pending() > 0, "linking paused ({threads} threads)");
+        assert!(g.vectors_aside() && !g.searches_half_copy());
+        g.restore_vectors(&mut spill).unwrap();
+        link(&mut g, threads);
+        assert_eq!(g.pending(), 0);
+        let r = mean_recall(&g, data, queries, dims, Metric::L2);
+        assert!(r >= 0.9, "recall {r} after the pause ({threads} threads)");
+    }
+}
+
+#[test]
+fn no_copy_means_nothing_set_aside() {
+    let mut spill = MemorySpill::default();
+    // Offsets beyond the half range.
+    let mut g = InMemoryGraph::new(2, HnswParams::new(8, 32, Metric::L2, 1));
+    g.push(&[1e6, 0.0]);
+    g.push(&[-1e6, 0.0]);
+    assert!(!g.set_vectors_aside(&mut spill).unwrap());
+    // A metric without half kernels; an empty graph.
+    let mut l1 = InMemoryGraph::new(2, HnswParams::new(8, 32, Metric::L1, 1));
+    l1.push(&[1.0, 0.0]);
+    assert!(!l1.set_vectors_aside(&mut spill).unwrap());
+    let mut empty = InMemoryGraph::new(2, HnswParams::new(8, 32, Metric::L2, 1));
+    assert!(!empty.set_vectors_aside(&mut spill).unwrap());
+    assert!(spilled(&mut spill, 0, 2).is_empty());
+    spill.rewind();
+    let mut probe = [0.0f32; 1];
+    let nothing = std::panic::catch_unwind(move || spill.read(&mut probe));
+    assert!(nothing.is_err(), "nothing was written");
+    assert_eq!(g.vector(1), &[-1e6, 0.0]);
+    // With a copy made beside the vectors there is nothing to set aside either.
+    let mut g = InMemoryGraph::new(2, HnswParams::new(8, 32, Metric::L2, 1));
+    g.push(&[1.0, 0.0]);
+    assert!(g.make_half_copy().unwrap());
+    assert!(!g.set_vectors_aside(&mut MemorySpill::default()).unwrap());
+    assert!(!g.vectors_aside());
+}

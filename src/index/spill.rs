@@ -1,0 +1,95 @@
+//! The build's temporary file of float4 vectors: where `CREATE INDEX` sets the vectors aside while
+//! it links on their half-precision copy (core crate `hnsw::aside`), and reads them back, in id
+//! order, to write the pages.
+//!
+//! A Postgres temporary file (`BufFile`): written and read through its buffer, in
+//! `temp_tablespaces`, counted against `temp_file_limit` (exceeding it is Postgres's own ERROR),
+//! split in 1 GB segments, and deleted when the build ends or its transaction aborts — nothing to
+//! clean up after an ERROR, a cancel or a crash. [`TempVectors::fits_temp_file_limit`] tells the
+//! build beforehand whether the setting leaves room, so a build that would hit it links on the
+//! float4 vectors instead.
+
+use crate::errors::{raise, Code};
+use embedrank_core::hnsw::VectorSpill;
+use pgrx::pg_sys;
+
+/// A temporary file of float4 vectors, each of the same length.
+pub struct TempVectors {
+    file: *mut pg_sys::BufFile,
+    /// Vectors written, and read since the last rewind.
+    written: usize,
+    read: usize,
+}
+
+impl TempVectors {
+    /// A new, empty temporary file, deleted at the end of the transaction if not closed before.
+    pub fn create() -> TempVectors {
+        // SAFETY: a backend's own temporary file, allocated in the current memory context.
+        let file = unsafe { pg_sys::BufFileCreateTemp(false) };
+        TempVectors {
+            file,
+            written: 0,
+            read: 0,
+        }
+    }
+
+    /// Whether `bytes` more of temporary files stay within `temp_file_limit` (in kB; -1: none).
+    pub fn fits_temp_file_limit(bytes: usize) -> bool {
+        // SAFETY: a GUC variable, read on the backend's thread.
+        let limit = unsafe { pg_sys::temp_file_limit };
+        limit < 0 || bytes.div_ceil(1024) < limit as usize
+    }
+
+    /// Closes (and deletes) the file.
+    pub fn close(self) {
+        // SAFETY: the file is this value's, closed once.
+        unsafe { pg_sys::BufFileClose(self.file) };
+    }
+}
+
+impl VectorSpill for TempVectors {
+    fn write(&mut self, v: &[f32]) {
+        // SAFETY: `v` is valid for its length in bytes; BufFileWrite raises its own ERROR on a
+        // failed write (disk full, temp_file_limit).
+        unsafe {
+            pg_sys::BufFileWrite(self.file, v.as_ptr() as *mut _, std::mem::size_of_val(v));
+        }
+        self.written += 1;
+        if self.written.is_multiple_of(4096) {
+            pg_sys::check_for_interrupts!();
+        }
+    }
+
+    fn rewind(&mut self) {
+        // SAFETY: the file is open; 0 is SEEK_SET.
+        if unsafe { pg_sys::BufFileSeek(self.file, 0, 0, 0) } != 0 {
+            raise(
+                Code::ERRCODE_IO_ERROR,
+                "could not rewind the embedrank_hnsw build's temporary file",
+                None,
+            );
+        }
+        self.read = 0;
+    }
+
+    fn read(&mut self, out: &mut [f32]) {
+        let want = std::mem::size_of_val(out);
+        // SAFETY: `out` is writable for `want` bytes.
+        let got = unsafe { pg_sys::BufFileRead(self.file, out.as_mut_ptr() as *mut _, want) };
+        if got != want || self.read >= self.written {
+            raise(
+                Code::ERRCODE_IO_ERROR,
+                format!(
+                    "could not read vector {} of {} back from the embedrank_hnsw build's temporary file (read {got} of {want} bytes)",
+                    self.read + 1,
+                    self.written
+                ),
+                None,
+            );
+        }
+        self.read += 1;
+        if self.read.is_multiple_of(4096) {
+            pg_sys::check_for_interrupts!();
+        }
+    }
+}
