@@ -60,6 +60,11 @@ struct BuildState {
     memory_limit: usize,
     tuples: f64,
     on_disk: bool,
+    /// The table's row estimate (planner statistics; 0 when never analyzed).
+    expected_rows: f64,
+    /// Where the float4 vectors went when the graph set them aside while loading (so that the
+    /// copy's smaller rows fit where float4 ones no longer did).
+    aside: Option<TempVectors>,
 }
 
 /// Dimensions declared by the indexed column (`vector(n)`); required.
@@ -179,6 +184,8 @@ pub unsafe extern "C-unwind" fn ambuild(
         memory_limit: pg_sys::maintenance_work_mem as usize * 1024,
         tuples: 0.0,
         on_disk: false,
+        expected_rows: f64::from((*(*heap).rd_rel).reltuples).max(0.0),
+        aside: None,
     };
     warn_if_too_big(heap, &state, m);
     progress(pg_sys::PROGRESS_CREATEIDX_SUBPHASE, PHASE_LOAD);
@@ -193,7 +200,7 @@ pub unsafe extern "C-unwind" fn ambuild(
         std::ptr::null_mut(),
     );
     if let Some(graph) = state.graph.take() {
-        finish_graph(&state, graph);
+        finish_graph(&mut state, graph);
     }
     let mut result = PgBox::<pg_sys::IndexBuildResult>::alloc0();
     result.heap_tuples = heap_tuples;
@@ -237,8 +244,12 @@ fn state_bytes(state: &BuildState) -> usize {
 fn make_room(state: &mut BuildState) -> bool {
     let held = state_bytes(state);
     let graph = state.graph.as_mut().expect("in-memory graph");
-    let per = InMemoryGraph::bytes_per_element(graph.floats_per_element(), graph.params().m)
-        + STATE_BYTES_PER_ELEMENT;
+    let (values, m) = (graph.floats_per_element(), graph.params().m);
+    let per = if graph.vectors_aside() {
+        InMemoryGraph::bytes_per_element_aside(values, m)
+    } else {
+        InMemoryGraph::bytes_per_element(values, m)
+    } + STATE_BYTES_PER_ELEMENT;
     let used = graph.memory_bytes() + held;
     let left = state.memory_limit.saturating_sub(used);
     let step = (graph.len() / 2).max(1024).min(left / per);
@@ -288,7 +299,14 @@ unsafe fn warn_if_too_big(heap: pg_sys::Relation, state: &BuildState, m: usize) 
         return; // never analyzed, or sparse vectors of unknown length: no estimate
     }
     let values = state.encoding.values(state.dims).unwrap_or(0);
-    let per_row = InMemoryGraph::bytes_per_element(values, m) + STATE_BYTES_PER_ELEMENT;
+    let graph = state.graph.as_ref().expect("in-memory graph");
+    // A graph that may set its vectors aside while loading needs memory for the copy instead.
+    let per_element = if may_set_aside(state, graph, rows as usize) {
+        InMemoryGraph::bytes_per_element_aside(values, m)
+    } else {
+        InMemoryGraph::bytes_per_element(values, m)
+    };
+    let per_row = per_element + STATE_BYTES_PER_ELEMENT;
     let need = rows as f64 * per_row as f64;
     if need > state.memory_limit as f64 {
         let mb = |b: f64| (b / (1024.0 * 1024.0)).ceil() as u64;
@@ -347,38 +365,25 @@ unsafe extern "C-unwind" fn build_callback(
         insert_vector(state.index, &v, *tid);
         return;
     }
-    let graph = state.graph.as_ref().expect("in-memory graph");
     let key = {
         let mut h = state.duplicates.hasher().build_hasher();
         v.iter().for_each(|x| x.to_bits().hash(&mut h));
         h.finish()
     };
-    if let Some(ids) = state.duplicates.get(&key) {
-        if let Some(&id) = ids.iter().find(|&&id| {
-            same_bits(graph.vector(id), &v) && state.tids[id as usize].len() < page::MAX_HEAP_TIDS
-        }) {
-            if state.tids[id as usize].try_reserve(1).is_err() {
-                build_out_of_memory(state, 64, state_bytes(state));
-            }
-            state.tids[id as usize].push(*tid);
-            return;
+    if let Some(id) = stored_duplicate(state, key, &v) {
+        if state.tids[id as usize].try_reserve(1).is_err() {
+            build_out_of_memory(state, 64, state_bytes(state));
         }
+        state.tids[id as usize].push(*tid);
+        return;
     }
-    if graph.len() >= graph.capacity() && !make_room(state) {
-        let graph = state.graph.take().expect("graph");
-        crate::errors::notice(
-            format!(
-                "embedrank_hnsw graph no longer fits into maintenance_work_mem after {} tuples",
-                graph.len()
-            ),
-            "Building will take significantly more time.",
-            "Increase maintenance_work_mem to speed up builds.",
-        );
-        finish_graph(state, graph);
-        state.tids = Vec::new();
-        state.duplicates = HashMap::default();
-        state.on_disk = true;
-        insert_vector(state.index, &v, *tid);
+    let graph = state.graph.as_ref().expect("in-memory graph");
+    // Out of room for float4 rows: set the vectors aside (smaller rows) and try again.
+    if graph.len() >= graph.capacity()
+        && !make_room(state)
+        && !(set_aside_while_loading(state) && make_room(state))
+    {
+        go_on_disk(state, &v, *tid);
         return;
     }
     // The graph, the TID lists and the map have room (make_room); the small lists are grown
@@ -389,13 +394,99 @@ unsafe extern "C-unwind" fn build_callback(
     }
     tids.push(*tid);
     let graph = state.graph.as_mut().expect("in-memory graph");
-    let id = graph.push(&v);
+    let id = match state.aside.as_mut() {
+        Some(file) => match graph.push_aside(&v, file) {
+            Some(id) => id,
+            // Beyond the copy's range: the graph takes no more rows.
+            None => {
+                go_on_disk(state, &v, *tid);
+                return;
+            }
+        },
+        None => graph.push(&v),
+    };
     state.tids.push(tids);
     let same_hash = state.duplicates.entry(key).or_default();
     if same_hash.try_reserve(1).is_err() {
         build_out_of_memory(state, 64, state_bytes(state));
     }
     same_hash.push(id);
+}
+
+/// The stored element whose vector has the same bits as `v` (hash `key`) and room for one more
+/// heap TID, if any: read from the graph, or from the temporary file when the vectors are set aside.
+unsafe fn stored_duplicate(state: &mut BuildState, key: u64, v: &[f32]) -> Option<u32> {
+    let ids = state.duplicates.get(&key)?;
+    let graph = state.graph.as_ref().expect("in-memory graph");
+    let mut stored = Vec::new();
+    ids.iter().copied().find(|&id| {
+        if state.tids[id as usize].len() >= page::MAX_HEAP_TIDS {
+            return false;
+        }
+        match state.aside.as_mut() {
+            Some(file) => {
+                stored.resize(v.len(), 0.0);
+                file.read_at(id as usize, &mut stored);
+                same_bits(&stored, v)
+            }
+            None => same_bits(graph.vector(id), v),
+        }
+    })
+}
+
+/// The graph no longer takes rows (maintenance_work_mem is spent): say so, link and write what is
+/// stored, and go on with on-disk inserts, from row `v` (heap TID `tid`) on.
+unsafe fn go_on_disk(state: &mut BuildState, v: &[f32], tid: pg_sys::ItemPointerData) {
+    let graph = state.graph.take().expect("graph");
+    crate::errors::notice(
+        format!(
+            "embedrank_hnsw graph no longer fits into maintenance_work_mem after {} tuples",
+            graph.len()
+        ),
+        "Building will take significantly more time.",
+        "Increase maintenance_work_mem to speed up builds.",
+    );
+    finish_graph(state, graph);
+    state.tids = Vec::new();
+    state.duplicates = HashMap::default();
+    state.on_disk = true;
+    insert_vector(state.index, v, tid);
+}
+
+/// Whether a graph of about `rows` elements may set its vectors aside: it is big enough for the
+/// copy ([`HALF_COPY_MIN_ELEMENTS`]), its metric has half kernels, and temp_file_limit leaves room
+/// for the float4 vectors.
+fn may_set_aside(state: &BuildState, graph: &InMemoryGraph, rows: usize) -> bool {
+    rows >= HALF_COPY_MIN_ELEMENTS
+        && graph.half_copy_aside_bytes() > 0
+        && TempVectors::fits_temp_file_limit(rows.saturating_mul(state.dims * 4))
+}
+
+/// While loading, once float4 rows no longer fit maintenance_work_mem: sets the vectors aside to a
+/// temporary file, so the graph holds their half-precision copy instead (about half the bytes per
+/// row at 384 dimensions) and links on it. True when it did.
+fn set_aside_while_loading(state: &mut BuildState) -> bool {
+    let graph = state.graph.as_ref().expect("in-memory graph");
+    let rows = (state.expected_rows as usize).max(graph.len());
+    if state.aside.is_some() || !may_set_aside(state, graph, rows) {
+        return false;
+    }
+    let graph = state.graph.as_mut().expect("in-memory graph");
+    let mut file = TempVectors::create();
+    match graph.set_vectors_aside(&mut file) {
+        Ok(true) => {
+            state.aside = Some(file);
+            true
+        }
+        Ok(false) => {
+            file.close();
+            false
+        }
+        Err(_) => {
+            let (bytes, used) = (graph.vector_bytes(), graph.memory_bytes());
+            build_out_of_memory(state, bytes, used)
+        }
+    }
 }
 
 /// Whether two vectors hold the same bits (float `==` would call −0 and +0 equal — distinct bit
@@ -423,17 +514,53 @@ fn budget_left(state: &BuildState, graph: &InMemoryGraph) -> usize {
 }
 
 /// Links the stored elements of `graph` and writes it to the pages: the quantizer (if any) is
-/// trained on the float4 vectors first, since linking may set them aside ([`link`]).
-unsafe fn finish_graph(state: &BuildState, mut graph: InMemoryGraph) {
-    let codec = Codec::for_build(
-        state.encoding,
-        options::index_quantizer(state.index),
-        search_metric(state.metric, state.encoding),
-        &graph,
-    );
+/// trained on the float4 vectors first (from the graph, or from the temporary file where they were
+/// set aside), since linking may set them aside ([`link`]). Elements linking could not take (see
+/// [`Linked`]) are inserted on disk after the pages are written.
+unsafe fn finish_graph(state: &mut BuildState, mut graph: InMemoryGraph) {
+    let quantizer = options::index_quantizer(state.index);
+    let metric = search_metric(state.metric, state.encoding);
+    let codec = match state.aside.as_mut() {
+        Some(file) if quantizer.is_some() => {
+            file.rewind();
+            let mut row = vec![0.0f32; graph.dims()];
+            let rows = (0..graph.len()).map(|_| {
+                file.read(&mut row);
+                row.clone()
+            });
+            Codec::for_build_rows(state.encoding, quantizer, metric, rows, graph.dims())
+        }
+        _ => Codec::for_build(state.encoding, quantizer, metric, &graph),
+    };
     let left = budget_left(state, &graph);
-    let aside = link(state, &mut graph, left);
-    write_graph(state, &graph, &codec, aside);
+    let spill = state.aside.take();
+    let linked = link(state, &mut graph, left, spill);
+    let mut aside = linked.aside;
+    write_graph(state, &graph, &codec, aside.as_mut());
+    // What linking could not take: on-disk inserts, their vectors next in the file.
+    if let Some(file) = aside.as_mut() {
+        let first = graph.len();
+        drop(graph);
+        let mut v = vec![0.0f32; state.dims];
+        for id in first..first + linked.left_over {
+            file.read(&mut v);
+            for &tid in &state.tids[id] {
+                insert_vector(state.index, &v, tid);
+            }
+        }
+    }
+    if let Some(file) = aside {
+        file.close();
+    }
+}
+
+/// What [`link`] leaves: the temporary file holding the float4 vectors when they were set aside,
+/// and how many elements after the linked ones it could not link (the copy stepped aside, and the
+/// vectors did not fit maintenance_work_mem to finish on them): their vectors follow the linked
+/// elements' in the file.
+struct Linked {
+    aside: Option<TempVectors>,
+    left_over: usize,
 }
 
 /// Links the stored elements into the graph (on several threads for a big graph). Threads run only
@@ -444,15 +571,24 @@ unsafe fn finish_graph(state: &BuildState, mut graph: InMemoryGraph) {
 /// its vectors (half the memory traffic; see the core crate's `half_copy`): beside the float4
 /// vectors when `budget_left` bytes hold it; else, when the copy fits in place of the vectors, with
 /// the vectors set aside to a temporary file (core crate `aside`, [`TempVectors`]), which is
-/// returned for the pages to be written from. The copy is freed before the pages are written;
-/// without room for it, or when the allocator refuses it, linking reads the float4 vectors.
-fn link(state: &BuildState, graph: &mut InMemoryGraph, budget_left: usize) -> Option<TempVectors> {
+/// returned for the pages to be written from (`aside`: set aside while loading already). The copy
+/// is freed before the pages are written; without room for it, or when the allocator refuses it,
+/// linking reads the float4 vectors.
+fn link(
+    state: &BuildState,
+    graph: &mut InMemoryGraph,
+    budget_left: usize,
+    aside: Option<TempVectors>,
+) -> Linked {
     let total = graph.pending();
     let big = graph.len() >= HALF_COPY_MIN_ELEMENTS;
     let (beside, instead) = (graph.half_copy_bytes(), graph.half_copy_aside_bytes());
-    let mut spill = None;
+    let mut spill = aside;
+    let mut left_over = 0;
     // A refused allocation only means linking without the copy.
-    let made = if big && beside > 0 && beside <= budget_left {
+    let made = if spill.is_some() {
+        true
+    } else if big && beside > 0 && beside <= budget_left {
         graph.make_half_copy().unwrap_or(false)
     } else if big
         && instead > 0
@@ -490,13 +626,23 @@ fn link(state: &BuildState, graph: &mut InMemoryGraph, budget_left: usize) -> Op
             break;
         }
         // Paused: the copy's check switched it off while the vectors were set aside. Read them
-        // back (the copy is freed first) and link the rest on them.
-        let file = spill
+        // back if maintenance_work_mem has room once the copy is freed, and link the rest on
+        // them; else stop here (the rest go in by on-disk inserts).
+        graph.drop_half_copy();
+        let need = graph.len() * graph.dims() * 4;
+        if need
+            > state
+                .memory_limit
+                .saturating_sub(graph.memory_bytes() + state_bytes(state))
+        {
+            left_over = graph.truncate_pending();
+            break;
+        }
+        let mut file = spill
             .take()
             .expect("linking pauses only with the vectors set aside");
-        let mut file = file;
         if graph.restore_vectors(&mut file).is_err() {
-            build_out_of_memory(state, graph.vector_bytes(), graph.memory_bytes());
+            build_out_of_memory(state, need, graph.memory_bytes());
         }
         file.close();
     }
@@ -513,8 +659,14 @@ fn link(state: &BuildState, graph: &mut InMemoryGraph, budget_left: usize) -> Op
         };
         debug1!("embedrank_hnsw: linked {total} elements on a half-precision copy of the vectors{place}, {kept}");
     }
+    if left_over > 0 {
+        debug1!("embedrank_hnsw: {left_over} elements left to on-disk inserts: the copy stepped aside and the float4 vectors do not fit maintenance_work_mem");
+    }
     graph.drop_half_copy();
-    spill
+    Linked {
+        aside: spill,
+        left_over,
+    }
 }
 
 /// Fills pages in order: where the next item goes.
@@ -587,7 +739,7 @@ unsafe fn write_graph(
     state: &BuildState,
     graph: &InMemoryGraph,
     codec: &Codec,
-    mut aside: Option<TempVectors>,
+    mut aside: Option<&mut TempVectors>,
 ) {
     progress(pg_sys::PROGRESS_CREATEIDX_SUBPHASE, PHASE_WRITE);
     let index = state.index;
@@ -665,9 +817,6 @@ unsafe fn write_graph(
     meta.encoding = codec.enc as u32;
     meta.quant_block = codec.write_pages(index);
     write::write_meta(index, &meta);
-    if let Some(file) = aside {
-        file.close();
-    }
 }
 
 /// A `quantizer` option the build could not train (no rows): say so, and refuse when the column's

@@ -121,17 +121,29 @@ impl Codec {
         metric: Metric,
         graph: &InMemoryGraph,
     ) -> Self {
+        // The ranges of every stored vector (cosine: the unit vectors the index stores).
+        let rows = (0..graph.len() as u32).map(|id| graph.vector(id));
+        Codec::for_build_rows(column, quantized, metric, rows, graph.dims())
+    }
+
+    /// [`Codec::for_build`] from the build's `rows` (of `dims` values) themselves: where the graph
+    /// no longer holds them (set aside to a temporary file).
+    pub fn for_build_rows<R: AsRef<[f32]>>(
+        column: Encoding,
+        quantized: Option<Encoding>,
+        metric: Metric,
+        rows: impl ExactSizeIterator<Item = R>,
+        dims: usize,
+    ) -> Self {
         let Some(enc) = quantized else {
             return Codec::plain(column);
         };
-        if graph.is_empty() {
+        if rows.len() == 0 {
             return Codec::plain(column);
         }
-        // The ranges of every stored vector (cosine: the unit vectors the index stores).
-        let rows = (0..graph.len() as u32).map(|id| graph.vector(id));
         Codec {
             enc,
-            quantizer: Some(Sq8::train_rows(rows, graph.dims(), metric, code_bits(enc))),
+            quantizer: Some(Sq8::train_rows(rows, dims, metric, code_bits(enc))),
         }
     }
 

@@ -13,9 +13,14 @@ use crate::errors::{raise, Code};
 use embedrank_core::hnsw::VectorSpill;
 use pgrx::pg_sys;
 
+/// Bytes of one segment of a `BufFile` (`MAX_PHYSICAL_FILESIZE`, 1 GB in Postgres 14–18).
+const SEGMENT: usize = 0x4000_0000;
+
 /// A temporary file of float4 vectors, each of the same length.
 pub struct TempVectors {
     file: *mut pg_sys::BufFile,
+    /// Values per vector (set by the first write).
+    dims: usize,
     /// Vectors written, and read since the last rewind.
     written: usize,
     read: usize,
@@ -28,6 +33,7 @@ impl TempVectors {
         let file = unsafe { pg_sys::BufFileCreateTemp(false) };
         TempVectors {
             file,
+            dims: 0,
             written: 0,
             read: 0,
         }
@@ -40,6 +46,52 @@ impl TempVectors {
         limit < 0 || bytes.div_ceil(1024) < limit as usize
     }
 
+    /// Reads vector `id` (of those written) into `out`, then goes back to where the file was: a
+    /// look at one vector between writes (the build's duplicate check while loading).
+    pub fn read_at(&mut self, id: usize, out: &mut [f32]) {
+        assert!(
+            id < self.written && out.len() == self.dims,
+            "vector {id} is in the file"
+        );
+        let (mut fileno, mut offset) = (0, 0);
+        // SAFETY: the file is open; the positions are within what was written (segments of
+        // MAX_PHYSICAL_FILESIZE bytes, 1 GB in every supported version).
+        unsafe {
+            pg_sys::BufFileTell(self.file, &mut fileno, &mut offset);
+            let at = id * self.dims * 4;
+            self.seek(at / SEGMENT, at % SEGMENT);
+            let want = std::mem::size_of_val(out);
+            let got = pg_sys::BufFileRead(self.file, out.as_mut_ptr() as *mut _, want);
+            if got != want {
+                self.read_failed(id, got, want);
+            }
+            self.seek(fileno as usize, offset as usize);
+        }
+    }
+
+    unsafe fn seek(&mut self, fileno: usize, offset: usize) {
+        // 0 is SEEK_SET.
+        if pg_sys::BufFileSeek(self.file, fileno as i32, offset as _, 0) != 0 {
+            raise(
+                Code::ERRCODE_IO_ERROR,
+                "could not seek in the embedrank_hnsw build's temporary file",
+                None,
+            );
+        }
+    }
+
+    fn read_failed(&self, id: usize, got: usize, want: usize) -> ! {
+        raise(
+            Code::ERRCODE_IO_ERROR,
+            format!(
+                "could not read vector {} of {} back from the embedrank_hnsw build's temporary file (read {got} of {want} bytes)",
+                id + 1,
+                self.written
+            ),
+            None,
+        )
+    }
+
     /// Closes (and deletes) the file.
     pub fn close(self) {
         // SAFETY: the file is this value's, closed once.
@@ -49,6 +101,7 @@ impl TempVectors {
 
 impl VectorSpill for TempVectors {
     fn write(&mut self, v: &[f32]) {
+        self.dims = v.len();
         // SAFETY: `v` is valid for its length in bytes; BufFileWrite raises its own ERROR on a
         // failed write (disk full, temp_file_limit).
         unsafe {
@@ -61,14 +114,8 @@ impl VectorSpill for TempVectors {
     }
 
     fn rewind(&mut self) {
-        // SAFETY: the file is open; 0 is SEEK_SET.
-        if unsafe { pg_sys::BufFileSeek(self.file, 0, 0, 0) } != 0 {
-            raise(
-                Code::ERRCODE_IO_ERROR,
-                "could not rewind the embedrank_hnsw build's temporary file",
-                None,
-            );
-        }
+        // SAFETY: the file is open.
+        unsafe { self.seek(0, 0) };
         self.read = 0;
     }
 
@@ -77,15 +124,7 @@ impl VectorSpill for TempVectors {
         // SAFETY: `out` is writable for `want` bytes.
         let got = unsafe { pg_sys::BufFileRead(self.file, out.as_mut_ptr() as *mut _, want) };
         if got != want || self.read >= self.written {
-            raise(
-                Code::ERRCODE_IO_ERROR,
-                format!(
-                    "could not read vector {} of {} back from the embedrank_hnsw build's temporary file (read {got} of {want} bytes)",
-                    self.read + 1,
-                    self.written
-                ),
-                None,
-            );
+            self.read_failed(self.read, got, want);
         }
         self.read += 1;
         if self.read.is_multiple_of(4096) {

@@ -270,6 +270,42 @@ fn a_build_short_of_memory_for_the_copy_sets_the_vectors_aside() {
 }
 
 #[pg_test]
+fn a_build_short_of_memory_for_float4_rows_sets_them_aside_while_loading() {
+    // 16,000 × 256 (plus 300 exact duplicates at the end): float4 rows need ~24 MB, rows whose
+    // vectors are set aside ~16 MB. At 20 MB the build sets the vectors aside part way through
+    // the load and stays in memory; with no room for the temporary file it fills 20 MB and
+    // inserts the rest on disk: a different graph.
+    make_table("midload", 16_000, 256);
+    Spi::run("INSERT INTO midload SELECT id + 100000, category, v FROM midload WHERE id <= 300").unwrap();
+    let queries: Vec<i32> = (0..30).map(|i| 3 + i * 533).collect();
+    let probes: Vec<i32> = (0..300).map(|i| 5 + i * 53).collect();
+    Spi::run("SET max_parallel_maintenance_workers = 0; SET maintenance_work_mem = '20MB'").unwrap();
+    let build = |with: &str, temp_limit: &str| {
+        Spi::run(&format!("SET temp_file_limit = '{temp_limit}'")).unwrap();
+        Spi::run(&format!("CREATE INDEX midload_idx ON midload USING embedrank_hnsw (v vector_l2_ops) {with}")).unwrap();
+        let found = graph_fingerprint("midload", &probes);
+        let r = recall("midload", "<->", &queries);
+        assert!(r >= 0.9, "recall@10 {r} {with}, temp_file_limit {temp_limit}");
+        all_rows_reachable("midload", "<->");
+        // Duplicates stored while the vectors were aside joined their first copy's element.
+        Spi::run("SET LOCAL enable_seqscan = off").unwrap();
+        let pair = Spi::get_one::<Vec<i32>>(
+            "SELECT array_agg(id ORDER BY id) FROM (SELECT id FROM midload ORDER BY v <-> (SELECT v FROM midload WHERE id = 17) LIMIT 2) s",
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(pair, vec![17, 100017], "{with}");
+        Spi::run("DROP INDEX midload_idx").unwrap();
+        found
+    };
+    let aside = build("", "-1");
+    let on_disk = build("", "1kB");
+    assert_ne!(aside, on_disk, "setting the vectors aside kept the build in memory");
+    // A quantized index trains its codes on the vectors read back from the temporary file.
+    build("WITH (quantizer = 'sq8')", "-1");
+}
+
+#[pg_test]
 fn index_errors() {
     Spi::run("CREATE TABLE nodim (v vector)").unwrap();
     assert_error("CREATE INDEX ON nodim USING embedrank_hnsw (v vector_l2_ops)", "22023", "column does not have dimensions");

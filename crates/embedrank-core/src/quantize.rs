@@ -72,8 +72,8 @@ impl Sq8 {
 
     /// [`Sq8::train_bits`] on rows wherever they are (an index build trains on its graph's
     /// vectors without copying them).
-    pub fn train_rows<'a>(
-        rows: impl Iterator<Item = &'a [f32]>,
+    pub fn train_rows<R: AsRef<[f32]>>(
+        rows: impl Iterator<Item = R>,
         dims: usize,
         metric: Metric,
         bits: u32,
@@ -84,7 +84,7 @@ impl Sq8 {
         let mut min = vec![f32::INFINITY; dims];
         let mut max = vec![f32::NEG_INFINITY; dims];
         for v in rows {
-            for (i, &x) in v.iter().enumerate() {
+            for (i, &x) in v.as_ref().iter().enumerate() {
                 min[i] = min[i].min(x);
                 max[i] = max[i].max(x);
             }

@@ -20,7 +20,7 @@
 //! with the vectors in memory. Serial linking then builds the same graph as without the spill; a
 //! parallel build the same kind of graph.
 
-use super::half_copy::HalfCopy;
+use super::half_copy::{Bound, HalfCopy};
 use super::memory::InMemoryGraph;
 use std::collections::TryReserveError;
 
@@ -65,6 +65,37 @@ impl InMemoryGraph {
             return 0;
         }
         HalfCopy::bounded_bytes_for(self.len(), s.dims) + self.len()
+    }
+
+    /// Estimated bytes one more element adds while the vectors are set aside: as
+    /// [`InMemoryGraph::bytes_per_element`], with its copy, bound and mark in place of its vector.
+    pub fn bytes_per_element_aside(dims: usize, m: usize) -> usize {
+        Self::bytes_per_element(dims, m) - dims * 4 + dims * 2 + std::mem::size_of::<Bound>() + 1
+    }
+
+    /// Stores `v` as a new node while the vectors are set aside: to `spill` and the copy (see
+    /// [`InMemoryGraph::push`]). Returns `None`, storing nothing, when an offset of `v` is beyond
+    /// the copy's half range (the caller then goes on without the graph, as when memory runs out).
+    pub fn push_aside(&mut self, v: &[f32], spill: &mut dyn VectorSpill) -> Option<u32> {
+        let s = &self.store;
+        assert!(s.aside, "the vectors are not set aside: push");
+        assert_eq!(v.len(), s.dims, "vector has wrong dimensions");
+        if !s.halves.as_ref().is_some_and(|h| h.fits_row(v)) {
+            return None;
+        }
+        spill.write(v);
+        let level = self.next_level();
+        Some(self.store.push(v, level))
+    }
+
+    /// Forgets the nodes not linked yet (none is in any list): after linking paused with the
+    /// vectors set aside and no room to read them back, the caller writes the linked graph and
+    /// adds the rest some other way (the extension: on-disk inserts, reading their vectors on from
+    /// the spill, which holds them after the graph's). Returns how many were forgotten.
+    pub fn truncate_pending(&mut self) -> usize {
+        let (len, linked) = (self.len(), self.linked);
+        self.store.truncate(linked);
+        len - linked
     }
 
     /// Bytes the float4 vectors hold (what setting them aside frees).

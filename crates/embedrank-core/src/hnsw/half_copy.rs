@@ -23,6 +23,9 @@
 //! an insert that reads the float4 vectors replaces a marked list's distances with exact ones before
 //! it uses them, reorders the list and forgets its decisions (so re-pruning runs the plain heuristic
 //! on it once); the marks outlive the copy. An offset beyond the half range means no copy at all.
+//!
+//! When the build sets the float4 vectors aside ([`super::aside`]), the copy keeps a [`Bound`] per
+//! vector and its check judges a bound of each distance's error instead of the error itself.
 
 use crate::distance::{half_distance, half_pair_distance, Metric};
 use half::f16;
@@ -45,8 +48,9 @@ pub(super) struct HalfCopy {
     dims: usize,
     center: Vec<f32>,
     values: Vec<f16>,
-    /// Per vector, only when the float4 vectors were set aside: see [`Bound`].
+    /// Per vector, only when the float4 vectors were set aside (`bounded`): see [`Bound`].
     bounds: Vec<Bound>,
+    bounded: bool,
     metric: Metric,
     /// False once the copy was judged too coarse; searches then read the float4 vectors.
     on: AtomicBool,
@@ -111,6 +115,11 @@ impl HalfCopy {
             .all(|(&x, &c)| f16::from_f32(x - c).is_finite())
     }
 
+    /// Whether every offset of `v` from this copy's center fits a half.
+    pub(super) fn fits_row(&self, v: &[f32]) -> bool {
+        Self::fits(&self.center, v)
+    }
+
     /// An empty copy around `center` (vectors are pushed next).
     pub(super) fn empty(center: Vec<f32>, metric: Metric) -> HalfCopy {
         HalfCopy {
@@ -118,6 +127,7 @@ impl HalfCopy {
             center,
             values: Vec::new(),
             bounds: Vec::new(),
+            bounded: false,
             metric,
             on: AtomicBool::new(true),
             inserts: AtomicU32::new(0),
@@ -132,6 +142,7 @@ impl HalfCopy {
         &mut self,
         rows: usize,
     ) -> Result<(), std::collections::TryReserveError> {
+        self.bounded = true;
         self.values
             .try_reserve_exact(rows.saturating_mul(self.dims))?;
         self.bounds.try_reserve_exact(rows)
@@ -202,13 +213,38 @@ impl HalfCopy {
             + self.bounds.capacity() * std::mem::size_of::<Bound>()
     }
 
-    /// Reserves room for `additional` more vectors, fallibly.
+    /// Reserves room for `additional` more vectors (and their bounds, where kept), fallibly.
     pub(super) fn try_reserve(
         &mut self,
         additional: usize,
     ) -> Result<(), std::collections::TryReserveError> {
         self.values
-            .try_reserve_exact(additional.saturating_mul(self.dims))
+            .try_reserve_exact(additional.saturating_mul(self.dims))?;
+        if self.bounded() {
+            self.bounds.try_reserve_exact(additional)?;
+        }
+        Ok(())
+    }
+
+    /// How many vectors fit without growing.
+    pub(super) fn capacity(&self) -> usize {
+        let rows = self.values.capacity() / self.dims.max(1);
+        if self.bounded() {
+            rows.min(self.bounds.capacity())
+        } else {
+            rows
+        }
+    }
+
+    /// Whether the copy keeps a [`Bound`] per vector (its float4 vectors are set aside).
+    pub(super) fn bounded(&self) -> bool {
+        self.bounded
+    }
+
+    /// Drops the vectors from `len` on.
+    pub(super) fn truncate(&mut self, len: usize) {
+        self.values.truncate(len * self.dims);
+        self.bounds.truncate(len);
     }
 
     /// The offsets of vector `id`.
@@ -347,6 +383,11 @@ impl CopyMarks {
             return Ok(());
         }
         self.0.try_reserve_exact(additional)
+    }
+
+    /// Forgets the marks of nodes from `len` on.
+    pub(super) fn truncate(&mut self, len: usize) {
+        self.0.truncate(len);
     }
 
     /// A new node, unmarked (once marks are in use).

@@ -334,14 +334,51 @@ impl Store {
         unsafe { self.raw().write(id, level, links) }
     }
 
-    fn push(&mut self, v: &[f32], level: usize) -> u32 {
-        assert!(!self.aside, "no pushes while the vectors are set aside");
-        let id = u32::try_from(self.levels.len()).expect("more than u32::MAX nodes");
-        self.vectors.extend_from_slice(v);
-        self.marks.push();
+    /// Forgets the nodes from `len` on (none of which any list links to: pending nodes).
+    pub(super) fn truncate(&mut self, len: usize) {
+        if len >= self.levels.len() {
+            return;
+        }
+        let stride = self.stride();
+        let m2 = 2 * self.m;
+        if self.dims == 0 {
+            self.starts.truncate(len + 1);
+            self.vectors.truncate(self.starts[len]);
+        } else if !self.aside {
+            self.vectors.truncate(len * self.dims);
+        }
         if let Some(h) = &mut self.halves {
-            if !h.push(v) {
-                self.halves = None;
+            h.truncate(len);
+        }
+        self.marks.truncate(len);
+        self.upper_lists -= self.levels[len..]
+            .iter()
+            .map(|&l| usize::from(l))
+            .sum::<usize>();
+        self.levels.truncate(len);
+        self.layer0.truncate(len * stride);
+        self.layer0_dist.truncate(len * m2);
+        self.layer0_flag.truncate(len * m2);
+        self.upper.truncate(len);
+        self.upper_meta.truncate(len);
+    }
+
+    /// Stores `v` (with the vectors set aside: only in the copy, where it must fit,
+    /// [`InMemoryGraph::push_aside`]) as a node of `level`.
+    pub(super) fn push(&mut self, v: &[f32], level: usize) -> u32 {
+        let id = u32::try_from(self.levels.len()).expect("more than u32::MAX nodes");
+        self.marks.push();
+        if self.aside {
+            self.halves
+                .as_mut()
+                .expect("a copy while the vectors are set aside")
+                .push_bounded(v);
+        } else {
+            self.vectors.extend_from_slice(v);
+            if let Some(h) = &mut self.halves {
+                if !h.push(v) {
+                    self.halves = None;
+                }
             }
         }
         if self.dims == 0 {
@@ -568,7 +605,7 @@ pub struct InMemoryGraph {
     rng: LevelRng,
     inserter: Inserter<u32, BitSet>,
     /// Nodes `linked..len()` are stored but not yet linked into the graph ([`InMemoryGraph::push`]).
-    linked: usize,
+    pub(super) linked: usize,
     /// The query of the insert under way ([`Store::link_query`]).
     query: Vec<f32>,
 }
@@ -635,6 +672,7 @@ impl InMemoryGraph {
     /// that threads can then link them in parallel.
     pub fn push(&mut self, v: &[f32]) -> u32 {
         let s = &self.store;
+        assert!(!s.aside, "the vectors are set aside: push_aside");
         if s.dims == 0 {
             assert!(
                 v.len() <= s.max_len,
@@ -643,9 +681,14 @@ impl InMemoryGraph {
         } else {
             assert_eq!(v.len(), s.dims, "vector has wrong dimensions");
         }
-        let level = random_level(&mut self.rng, self.params.m)
-            .clamp(self.params.min_level, self.params.max_level);
+        let level = self.next_level();
         self.store.push(v, level)
+    }
+
+    /// The level of the next node stored (drawn in id order).
+    pub(super) fn next_level(&mut self) -> usize {
+        random_level(&mut self.rng, self.params.m)
+            .clamp(self.params.min_level, self.params.max_level)
     }
 
     /// How many stored nodes are not linked yet.
@@ -804,7 +847,11 @@ impl InMemoryGraph {
                 self.len()
             };
         }
-        s.levels.capacity().min(s.vectors.capacity() / s.dims)
+        let vectors = match (&s.halves, s.aside) {
+            (Some(h), true) => h.capacity(),
+            _ => s.vectors.capacity() / s.dims,
+        };
+        s.levels.capacity().min(vectors)
     }
 
     /// Makes room for exactly `additional` more elements in the per-element
@@ -827,7 +874,9 @@ impl InMemoryGraph {
             additional.saturating_mul(dims)
         };
         let s = &mut self.store;
-        s.vectors.try_reserve_exact(floats)?;
+        if !s.aside {
+            s.vectors.try_reserve_exact(floats)?;
+        }
         if s.dims == 0 {
             s.starts.try_reserve_exact(additional)?;
         }

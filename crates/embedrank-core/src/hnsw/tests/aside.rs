@@ -190,3 +190,99 @@ fn no_copy_means_nothing_set_aside() {
     assert!(!g.set_vectors_aside(&mut MemorySpill::default()).unwrap());
     assert!(!g.vectors_aside());
 }
+
+#[test]
+fn loading_with_the_vectors_aside_keeps_recall_and_every_vector() {
+    let (n, nq, dims) = (5000, 50, 48);
+    let all = clustered(n + nq, dims, 30, 0.15, 23);
+    let (data, queries) = all.split_at(n * dims);
+    let mut g = InMemoryGraph::new(dims, HnswParams::new(16, 64, Metric::L2, 42));
+    let mut spill = MemorySpill::default();
+    // The first 1,000 rows as float4, then the vectors set aside (the copy's center is their
+    // mean), the rest pushed aside: to the spill and the copy only.
+    for v in data.chunks_exact(dims).take(1000) {
+        g.push(v);
+    }
+    assert!(g.set_vectors_aside(&mut spill).unwrap());
+    let before = g.memory_bytes();
+    g.try_reserve(n - 1000).unwrap();
+    let grown = g.memory_bytes() - before;
+    let per = InMemoryGraph::bytes_per_element_aside(dims, 16);
+    assert!(
+        grown <= (n - 1000) * per && per < InMemoryGraph::bytes_per_element(dims, 16),
+        "{grown} bytes reserved for {} rows ({per} per row estimated)",
+        n - 1000
+    );
+    for v in data.chunks_exact(dims).skip(1000) {
+        assert!(g.push_aside(v, &mut spill).is_some());
+    }
+    assert_eq!(
+        g.capacity(),
+        n,
+        "no row grew the graph beyond the reservation"
+    );
+    link(&mut g, 2);
+    assert_eq!(g.pending(), 0);
+    assert!(g.searches_half_copy());
+    let back = spilled(&mut spill, n, dims);
+    assert!(back
+        .iter()
+        .zip(data)
+        .all(|(a, b)| a.to_bits() == b.to_bits()));
+    g.restore_vectors(&mut spill).unwrap();
+    let r = mean_recall(&g, data, queries, dims, Metric::L2);
+    assert!(r >= 0.95, "recall {r}");
+    // A row beyond the copy's half range is refused, nothing stored.
+    let mut g = stored(&data[..2000 * dims], dims, Metric::L2);
+    let mut spill = MemorySpill::default();
+    assert!(g.set_vectors_aside(&mut spill).unwrap());
+    assert_eq!(g.push_aside(&vec![1e6; dims], &mut spill), None);
+    assert_eq!(g.len(), 2000);
+}
+
+#[test]
+fn a_paused_graph_can_be_cut_to_what_is_linked() {
+    // The coarse data of the pause test: linking pauses; the unlinked rest is forgotten, and what
+    // is linked is a whole graph (no link to a forgotten node; it takes inserts).
+    let (n, dims) = (3000, 16);
+    let centers = clustered(20, dims, 20, 1.0, 3);
+    let noise = clustered(n, dims, 1, 0.001, 5);
+    let data: Vec<f32> = noise
+        .chunks_exact(dims)
+        .enumerate()
+        .flat_map(|(i, v)| {
+            let c = &centers[(i % 20) * dims..][..dims];
+            v.iter()
+                .zip(c)
+                .map(|(x, c)| x + c * 1000.0)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let mut g = stored(&data, dims, Metric::L2);
+    let mut spill = MemorySpill::default();
+    assert!(g.set_vectors_aside(&mut spill).unwrap());
+    link(&mut g, 1);
+    let pending = g.pending();
+    assert!(pending > 0);
+    g.drop_half_copy();
+    assert_eq!(g.truncate_pending(), pending);
+    let linked = g.len();
+    assert_eq!((linked + pending, g.pending()), (n, 0));
+    g.restore_vectors(&mut spill).unwrap();
+    assert!((0..linked as u32).all(|id| g.vector(id) == &data[id as usize * dims..][..dims]));
+    for id in 0..linked as u32 {
+        for level in 0..=g.level(id) {
+            assert!(g
+                .neighbors_at(id, level)
+                .iter()
+                .all(|&n| (n as usize) < linked));
+        }
+    }
+    let (entry, _) = g.entry_point().unwrap();
+    assert!((entry as usize) < linked);
+    // The graph takes inserts again.
+    for v in data[linked * dims..].chunks_exact(dims).take(10) {
+        g.insert(v);
+    }
+    assert_eq!(g.len(), linked + 10);
+}
