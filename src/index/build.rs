@@ -533,7 +533,11 @@ unsafe fn finish_graph(state: &mut BuildState, mut graph: InMemoryGraph) {
         _ => Codec::for_build(state.encoding, quantizer, metric, &graph),
     };
     let left = budget_left(state, &graph);
-    let spill = state.aside.take();
+    let mut spill = state.aside.take();
+    if let Some(file) = spill.as_mut() {
+        // Set aside while loading: copied around the mean of the rows stored by then.
+        graph.recenter_aside(file);
+    }
     let linked = link(state, &mut graph, left, spill);
     let mut aside = linked.aside;
     write_graph(state, &graph, &codec, aside.as_mut());

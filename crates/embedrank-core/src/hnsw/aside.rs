@@ -88,6 +88,48 @@ impl InMemoryGraph {
         Some(self.store.push(v, level))
     }
 
+    /// Makes the copy again around the mean of all the vectors set aside (read from `spill`):
+    /// vectors set aside while loading were copied around the mean of those stored until then,
+    /// which data loaded in some order (by cluster, by time) can leave far from the rest — and a
+    /// half's error grows with the offset. Before linking; reads the spill three times (the mean,
+    /// whether every offset fits, the copy). Returns false, changing nothing, when an offset from
+    /// the new mean would not fit a half (or the vectors are not set aside).
+    pub fn recenter_aside(&mut self, spill: &mut dyn VectorSpill) -> bool {
+        let (dims, rows) = (self.store.dims, self.len());
+        if !self.store.aside || rows == 0 {
+            return false;
+        }
+        let mut row = vec![0.0f32; dims];
+        let mut sum = vec![0.0f64; dims];
+        spill.rewind();
+        for _ in 0..rows {
+            spill.read(&mut row);
+            sum.iter_mut()
+                .zip(&row)
+                .for_each(|(s, &x)| *s += f64::from(x));
+        }
+        let center: Vec<f32> = sum.iter().map(|&s| (s / rows as f64) as f32).collect();
+        spill.rewind();
+        for _ in 0..rows {
+            spill.read(&mut row);
+            if !HalfCopy::fits(&center, &row) {
+                return false;
+            }
+        }
+        let copy = self
+            .store
+            .halves
+            .as_mut()
+            .expect("a copy while the vectors are set aside");
+        copy.move_center(center);
+        spill.rewind();
+        for id in 0..rows as u32 {
+            spill.read(&mut row);
+            copy.reset(id, &row);
+        }
+        true
+    }
+
     /// Forgets the nodes not linked yet (none is in any list): after linking paused with the
     /// vectors set aside and no room to read them back, the caller writes the linked graph and
     /// adds the rest some other way (the extension: on-disk inserts, reading their vectors on from

@@ -160,9 +160,15 @@ impl HalfCopy {
     pub(super) fn push_bounded(&mut self, v: &[f32]) {
         let fits = self.push(v);
         debug_assert!(fits, "offsets checked before the vectors were set aside");
-        let start = self.values.len() - self.dims;
+        let id = (self.values.len() / self.dims - 1) as u32;
+        let bound = self.bound_of(id, v);
+        self.bounds.push(bound);
+    }
+
+    /// The [`Bound`] of vector `id`, whose float4 values are `v`.
+    fn bound_of(&self, id: u32, v: &[f32]) -> Bound {
         let (mut error, mut norm) = (0.0f64, 0.0f64);
-        for ((&x, &c), h) in v.iter().zip(&self.center).zip(&self.values[start..]) {
+        for ((&x, &c), h) in v.iter().zip(&self.center).zip(self.half(id)) {
             // What the kernels stand for: `center + half`, formed in float4.
             let r = c + h.to_f32();
             error += (f64::from(x) - f64::from(r)).powi(2);
@@ -170,10 +176,10 @@ impl HalfCopy {
         }
         // Rounded up, so the bound stays a bound.
         let up = |x: f64| (x.sqrt() * (1.0 + 1e-6)) as f32;
-        self.bounds.push(Bound {
+        Bound {
             error: up(error),
             norm: up(norm),
-        });
+        }
     }
 
     /// An upper bound of how far the copy's distance `approx` between vectors `a` and `b` is from
@@ -234,6 +240,27 @@ impl HalfCopy {
         } else {
             rows
         }
+    }
+
+    /// Moves a bounded copy to `center`; every vector must then be given again ([`HalfCopy::reset`]).
+    pub(super) fn move_center(&mut self, center: Vec<f32>) {
+        debug_assert_eq!(center.len(), self.dims);
+        self.center = center;
+    }
+
+    /// Replaces vector `id`'s offsets and [`Bound`] with those of `v` (which must fit,
+    /// [`HalfCopy::fits_row`]).
+    pub(super) fn reset(&mut self, id: u32, v: &[f32]) {
+        let start = id as usize * self.dims;
+        let center = &self.center;
+        for ((h, &x), &c) in self.values[start..start + self.dims]
+            .iter_mut()
+            .zip(v)
+            .zip(center)
+        {
+            *h = f16::from_f32(x - c);
+        }
+        self.bounds[id as usize] = self.bound_of(id, v);
     }
 
     /// Whether the copy keeps a [`Bound`] per vector (its float4 vectors are set aside).

@@ -286,3 +286,33 @@ fn a_paused_graph_can_be_cut_to_what_is_linked() {
     }
     assert_eq!(g.len(), linked + 10);
 }
+
+#[test]
+fn a_copy_made_while_loading_recentred_links_as_one_made_after() {
+    // Rows in cluster order: the first 1,500 hold a third of the clusters, so the copy made when
+    // they were set aside is centred far from the rest. Recentred on all of them, serial linking
+    // builds exactly the graph of vectors set aside after the whole load.
+    let (n, dims, k) = (4500, 32, 30);
+    let mut rows: Vec<(usize, &[f32])> = Vec::new();
+    let data = clustered(n, dims, k, 0.1, 41);
+    rows.extend(data.chunks_exact(dims).enumerate().map(|(i, v)| (i % k, v)));
+    rows.sort_by_key(|&(c, _)| c);
+    let sorted: Vec<f32> = rows.iter().flat_map(|&(_, v)| v.iter().copied()).collect();
+
+    let mut after = stored(&sorted, dims, Metric::L2);
+    assert!(after.set_vectors_aside(&mut MemorySpill::default()).unwrap());
+    link(&mut after, 1);
+
+    let mut during = stored(&sorted[..1500 * dims], dims, Metric::L2);
+    let mut spill = MemorySpill::default();
+    assert!(during.set_vectors_aside(&mut spill).unwrap());
+    for v in sorted[1500 * dims..].chunks_exact(dims) {
+        during.try_reserve(1).unwrap();
+        during.push_aside(v, &mut spill).unwrap();
+    }
+    assert!(during.recenter_aside(&mut spill));
+    link(&mut during, 1);
+    for id in 0..n as u32 {
+        assert_eq!(during.neighbors_at(id, 0), after.neighbors_at(id, 0), "node {id}");
+    }
+}
