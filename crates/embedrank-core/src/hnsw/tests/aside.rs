@@ -300,7 +300,9 @@ fn a_copy_made_while_loading_recentred_links_as_one_made_after() {
     let sorted: Vec<f32> = rows.iter().flat_map(|&(_, v)| v.iter().copied()).collect();
 
     let mut after = stored(&sorted, dims, Metric::L2);
-    assert!(after.set_vectors_aside(&mut MemorySpill::default()).unwrap());
+    assert!(after
+        .set_vectors_aside(&mut MemorySpill::default())
+        .unwrap());
     link(&mut after, 1);
 
     let mut during = stored(&sorted[..1500 * dims], dims, Metric::L2);
@@ -313,6 +315,10 @@ fn a_copy_made_while_loading_recentred_links_as_one_made_after() {
     assert!(during.recenter_aside(&mut spill));
     link(&mut during, 1);
     for id in 0..n as u32 {
-        assert_eq!(during.neighbors_at(id, 0), after.neighbors_at(id, 0), "node {id}");
+        assert_eq!(
+            during.neighbors_at(id, 0),
+            after.neighbors_at(id, 0),
+            "node {id}"
+        );
     }
 }
