@@ -395,10 +395,14 @@ unsafe extern "C-unwind" fn build_callback(
     tids.push(*tid);
     let graph = state.graph.as_mut().expect("in-memory graph");
     let id = match state.aside.as_mut() {
-        Some(file) => match graph.push_aside(&v, file) {
-            Some(id) => id,
-            // Beyond the copy's range: the graph takes no more rows.
-            None => {
+        Some(file) => match file
+            .has_room_for(v.len())
+            .then(|| graph.push_aside(&v, file))
+        {
+            Some(Some(id)) => id,
+            // No room left in temp_file_limit, or beyond the copy's range: the graph takes no
+            // more rows.
+            _ => {
                 go_on_disk(state, &v, *tid);
                 return;
             }
@@ -521,16 +525,17 @@ unsafe fn finish_graph(state: &mut BuildState, mut graph: InMemoryGraph) {
     let quantizer = options::index_quantizer(state.index);
     let metric = search_metric(state.metric, state.encoding);
     let codec = match state.aside.as_mut() {
-        Some(file) if quantizer.is_some() => {
+        Some(file) => {
             file.rewind();
             let mut row = vec![0.0f32; graph.dims()];
+            // Read only when there is a quantizer to train (`for_build_rows` returns first else).
             let rows = (0..graph.len()).map(|_| {
                 file.read(&mut row);
                 row.clone()
             });
             Codec::for_build_rows(state.encoding, quantizer, metric, rows, graph.dims())
         }
-        _ => Codec::for_build(state.encoding, quantizer, metric, &graph),
+        None => Codec::for_build(state.encoding, quantizer, metric, &graph),
     };
     let left = budget_left(state, &graph);
     let mut spill = state.aside.take();
@@ -543,9 +548,9 @@ unsafe fn finish_graph(state: &mut BuildState, mut graph: InMemoryGraph) {
     write_graph(state, &graph, &codec, aside.as_mut());
     // What linking could not take: on-disk inserts, their vectors next in the file.
     if let Some(file) = aside.as_mut() {
-        let first = graph.len();
+        let (first, dims) = (graph.len(), graph.dims());
         drop(graph);
-        let mut v = vec![0.0f32; state.dims];
+        let mut v = vec![0.0f32; dims];
         for id in first..first + linked.left_over {
             file.read(&mut v);
             for &tid in &state.tids[id] {
@@ -656,15 +661,20 @@ fn link(
         } else {
             "until its error check switched it off"
         };
+        let linked = total - left_over;
         let place = if set_aside {
             " (the float4 vectors set aside to a temporary file)"
         } else {
             ""
         };
-        debug1!("embedrank_hnsw: linked {total} elements on a half-precision copy of the vectors{place}, {kept}");
+        debug1!("embedrank_hnsw: linked {linked} elements on a half-precision copy of the vectors{place}, {kept}");
     }
     if left_over > 0 {
-        debug1!("embedrank_hnsw: {left_over} elements left to on-disk inserts: the copy stepped aside and the float4 vectors do not fit maintenance_work_mem");
+        crate::errors::notice(
+            format!("embedrank_hnsw linked {} of {total} elements in memory: the half-precision copy of the vectors was too coarse for this data", total - left_over),
+            "The other elements are added with much slower on-disk inserts: their float4 vectors do not fit maintenance_work_mem.",
+            "Increase maintenance_work_mem to speed up builds.",
+        );
     }
     graph.drop_half_copy();
     Linked {

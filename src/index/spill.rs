@@ -6,8 +6,9 @@
 //! `temp_tablespaces`, counted against `temp_file_limit` (exceeding it is Postgres's own ERROR),
 //! split in 1 GB segments, and deleted when the build ends or its transaction aborts — nothing to
 //! clean up after an ERROR, a cancel or a crash. [`TempVectors::fits_temp_file_limit`] tells the
-//! build beforehand whether the setting leaves room, so a build that would hit it links on the
-//! float4 vectors instead.
+//! build beforehand whether the setting leaves room (and [`TempVectors::has_room_for`] before each
+//! row added while loading), so a build that would hit it links on the float4 vectors, or goes on
+//! with on-disk inserts, instead of failing.
 
 use crate::errors::{raise, Code};
 use embedrank_core::hnsw::VectorSpill;
@@ -37,6 +38,13 @@ impl TempVectors {
             written: 0,
             read: 0,
         }
+    }
+
+    /// Whether one more vector of `values` values keeps this file within `temp_file_limit` (the
+    /// build checks before each row it adds while loading: the table may have grown since the row
+    /// estimate it checked first).
+    pub fn has_room_for(&self, values: usize) -> bool {
+        Self::fits_temp_file_limit((self.written + 1).saturating_mul(values * 4))
     }
 
     /// Whether `bytes` more of temporary files stay within `temp_file_limit` (in kB; -1: none).

@@ -306,6 +306,37 @@ fn a_build_short_of_memory_for_float4_rows_sets_them_aside_while_loading() {
 }
 
 #[pg_test]
+fn a_coarse_copy_with_the_vectors_aside_leaves_the_rest_to_on_disk_inserts() {
+    // 12,000 × 64 in 20 tight clusters with values near ±1,000: a half there is 0.5 apart from the
+    // next, far coarser than the clusters' spread (0.001). At 8 MB float4 rows stop fitting past
+    // ~11,000, the build sets them aside, and the copy's check switches it off; the float4 vectors
+    // do not fit back, so the linked part is written and the rest inserted on disk. Every row must
+    // still be found, and a search wider than a cluster (600 rows) finds most rows themselves
+    // first. (Not all: the ~1,000 rows linked before the check decided were linked on a copy that
+    // sees each cluster as one point — a build at 1 GB, which links the rest exactly in memory,
+    // finds 123 of these 124 rows first, this one 114; vectors misplaced by the file would find
+    // almost none.)
+    Spi::run("SELECT setseed(0.17)").unwrap();
+    Spi::run(
+        "CREATE TABLE coarse AS SELECT i AS id, 0 AS category,
+           (SELECT array_agg((((i % 20) * 7 + g * 13) % 21 - 10) * 100 + random() * 0.001 + 0 * g) FROM generate_series(1, 64) g)::vector(64) AS v
+         FROM generate_series(1, 12000) i",
+    )
+    .unwrap();
+    Spi::run("SET max_parallel_maintenance_workers = 0; SET maintenance_work_mem = '8MB'").unwrap();
+    Spi::run("CREATE INDEX coarse_idx ON coarse USING embedrank_hnsw (v vector_l2_ops)").unwrap();
+    all_rows_reachable("coarse", "<->");
+    Spi::run("SET LOCAL enable_seqscan = off; SET LOCAL embedrank.hnsw_ef_search = 1000").unwrap();
+    let found = Spi::get_one::<i64>(
+        "SELECT count(*) FROM generate_series(1, 12000, 97) q
+         WHERE (SELECT id FROM coarse ORDER BY v <-> (SELECT v FROM coarse WHERE id = q) LIMIT 1) = q",
+    )
+    .unwrap()
+    .unwrap();
+    assert!(found >= 105, "{found} of 124 rows find themselves first");
+}
+
+#[pg_test]
 fn index_errors() {
     Spi::run("CREATE TABLE nodim (v vector)").unwrap();
     assert_error("CREATE INDEX ON nodim USING embedrank_hnsw (v vector_l2_ops)", "22023", "column does not have dimensions");

@@ -17,16 +17,19 @@
 //! off, linking pauses ([`InMemoryGraph::link_pending`] returns with nodes pending), the caller
 //! reads the vectors back ([`InMemoryGraph::restore_vectors`]) and linking goes on from the float4
 //! vectors, replacing the copy's distances in a list before using it, as when the copy steps aside
-//! with the vectors in memory. Serial linking then builds the same graph as without the spill; a
-//! parallel build the same kind of graph.
+//! with the vectors in memory. While the copy stays on, serial linking builds the same graph as
+//! with the copy beside the vectors (the bounded check may switch it off where the exact one would
+//! not: it judges a larger error). When the vectors do not fit back, the caller keeps what is
+//! linked ([`InMemoryGraph::truncate_pending`]) and adds the rest some other way.
 
 use super::half_copy::{Bound, HalfCopy};
 use super::memory::InMemoryGraph;
 use std::collections::TryReserveError;
 
-/// Where the float4 vectors of a graph go while they are set aside: written once in id order, then
-/// read back from the first, in the same order, as often as needed. Errors are the implementor's
-/// to raise (the extension's raise a Postgres ERROR, which unwinds).
+/// Where the float4 vectors of a graph go while they are set aside: appended in id order (the
+/// vectors stored so far, then each one pushed aside), and read back from the first, in the same
+/// order, as often as needed. Errors are the implementor's to raise (the extension's raise a
+/// Postgres ERROR, which unwinds).
 pub trait VectorSpill {
     /// Appends one vector.
     fn write(&mut self, v: &[f32]);

@@ -18,7 +18,8 @@
 //! compares the distances its search found with the exact ones, and when the largest error is not
 //! small against the spread of those distances in more than one checked insert in
 //! [`TOLERATED_ONE_IN`], the copy is switched off for the rest of the build (inserts that start
-//! later read the float4 vectors; one under way finishes on the copy). The distances recorded with
+//! later read the float4 vectors — with the vectors set aside, linking pauses instead; one under
+//! way finishes on the copy). The distances recorded with
 //! the lists written so far came from the copy: the store marks each such list ([`CopyMarks`]), and
 //! an insert that reads the float4 vectors replaces a marked list's distances with exact ones before
 //! it uses them, reorders the list and forgets its decisions (so re-pruning runs the plain heuristic
@@ -52,7 +53,8 @@ pub(super) struct HalfCopy {
     bounds: Vec<Bound>,
     bounded: bool,
     metric: Metric,
-    /// False once the copy was judged too coarse; searches then read the float4 vectors.
+    /// False once the copy was judged too coarse; searches then read the float4 vectors (once
+    /// they are back, when set aside).
     on: AtomicBool,
     /// Inserts seen ([`HalfCopy::due`]), checked, and checked with a large error.
     inserts: AtomicU32,
@@ -182,9 +184,10 @@ impl HalfCopy {
         }
     }
 
-    /// An upper bound of how far the copy's distance `approx` between vectors `a` and `b` is from
-    /// the exact one: the triangle inequality on the two vectors' errors (L2; the index distance
-    /// is its square), Cauchy–Schwarz on them (inner product). Needs [`Bound`]s.
+    /// An upper bound, up to float4 rounding of the two sums, of how far the copy's distance
+    /// `approx` between vectors `a` and `b` is from the exact one: the triangle inequality on the
+    /// two vectors' errors (L2; the index distance is its square), Cauchy–Schwarz on them (inner
+    /// product). Worst case: about √dims / 2 times the typical error. Needs [`Bound`]s.
     pub(super) fn error_bound(&self, a: u32, b: u32, approx: f32) -> f32 {
         let (a, b) = (self.bounds[a as usize], self.bounds[b as usize]);
         match self.metric {
@@ -377,8 +380,8 @@ impl Check {
         self.hi = self.hi.max(exact);
     }
 
-    /// Whether the largest error is not small against the spread of the exact distances (a NaN
-    /// spread counts as large).
+    /// Whether the largest error is not small against the spread of the distances (exact ones, or
+    /// the copy's when errors are bounded; a NaN spread counts as large).
     fn large(&self) -> bool {
         let small = self.error <= ERROR_SHARE * (self.hi - self.lo);
         !small

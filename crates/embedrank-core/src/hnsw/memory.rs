@@ -711,6 +711,10 @@ impl InMemoryGraph {
         spawn: &dyn Fn(&mut dyn FnMut()),
         poll: &mut dyn FnMut(usize),
     ) {
+        assert!(
+            !self.store.aside || self.store.halves.is_some(),
+            "the vectors are set aside without their copy: restore_vectors first"
+        );
         // The first node needs no links; a few nodes are not worth threads.
         if self.linked < self.len() && self.entry.is_none() {
             self.link_one(self.linked as u32);
@@ -932,7 +936,7 @@ impl InMemoryGraph {
 
     /// Frees the half-precision copy; linking reads the float4 vectors again (and replaces the
     /// copy's distances in a list before it uses it: the marks stay). Vectors set aside stay
-    /// aside until [`InMemoryGraph::restore_vectors`].
+    /// aside: linking is then refused until [`InMemoryGraph::restore_vectors`].
     pub fn drop_half_copy(&mut self) {
         self.store.halves = None;
     }
