@@ -2,31 +2,11 @@
 //! (serially), the vectors back bit for bit, error bounds that hold, and a copy too coarse for its
 //! data pausing the linking until the vectors are read back.
 
-use super::mean_recall;
+use super::{coarse_for_halves, link, mean_recall, normalized, stored};
 use crate::distance::Metric;
 use crate::hnsw::half_copy::HalfCopy;
 use crate::hnsw::*;
 use crate::synth::clustered;
-
-fn stored(data: &[f32], dims: usize, metric: Metric) -> InMemoryGraph {
-    let mut g = InMemoryGraph::new(dims, HnswParams::new(16, 64, metric, 42));
-    for v in data.chunks_exact(dims) {
-        g.push(v);
-    }
-    g
-}
-
-fn link(g: &mut InMemoryGraph, threads: usize) {
-    g.link_pending(threads, &|spawn| spawn(), &mut |_| {});
-}
-
-fn normalized(mut data: Vec<f32>, dims: usize) -> Vec<f32> {
-    for v in data.chunks_exact_mut(dims) {
-        let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
-        v.iter_mut().for_each(|x| *x /= n);
-    }
-    data
-}
 
 /// Every vector in `spill`, read from the first.
 fn spilled(spill: &mut MemorySpill, rows: usize, dims: usize) -> Vec<f32> {
@@ -134,19 +114,7 @@ fn the_copy_error_bounds_hold() {
 fn a_coarse_copy_pauses_linking_until_the_vectors_are_back() {
     // As in the half-copy tests: tight clusters far from the mean, below a half's resolution.
     let (n, nq, dims) = (4000, 50, 16);
-    let centers = clustered(20, dims, 20, 1.0, 3);
-    let noise = clustered(n + nq, dims, 1, 0.001, 4);
-    let all: Vec<f32> = noise
-        .chunks_exact(dims)
-        .enumerate()
-        .flat_map(|(i, v)| {
-            let c = &centers[(i % 20) * dims..][..dims];
-            v.iter()
-                .zip(c)
-                .map(|(x, c)| x + c * 1000.0)
-                .collect::<Vec<_>>()
-        })
-        .collect();
+    let all = coarse_for_halves(n + nq, dims, 4);
     let (data, queries) = all.split_at(n * dims);
     for threads in [1, 2] {
         let mut g = stored(data, dims, Metric::L2);
@@ -245,19 +213,7 @@ fn a_paused_graph_can_be_cut_to_what_is_linked() {
     // The coarse data of the pause test: linking pauses; the unlinked rest is forgotten, and what
     // is linked is a whole graph (no link to a forgotten node; it takes inserts).
     let (n, dims) = (3000, 16);
-    let centers = clustered(20, dims, 20, 1.0, 3);
-    let noise = clustered(n, dims, 1, 0.001, 5);
-    let data: Vec<f32> = noise
-        .chunks_exact(dims)
-        .enumerate()
-        .flat_map(|(i, v)| {
-            let c = &centers[(i % 20) * dims..][..dims];
-            v.iter()
-                .zip(c)
-                .map(|(x, c)| x + c * 1000.0)
-                .collect::<Vec<_>>()
-        })
-        .collect();
+    let data = coarse_for_halves(n, dims, 5);
     let mut g = stored(&data, dims, Metric::L2);
     let mut spill = MemorySpill::default();
     assert!(g.set_vectors_aside(&mut spill).unwrap());

@@ -2,31 +2,10 @@
 //! on the float4 vectors, a common offset does not spoil it, a copy too coarse for its data switches
 //! itself off, and nothing but linking ever reads it.
 
-use super::mean_recall;
+use super::{coarse_for_halves, link, mean_recall, normalized, stored};
 use crate::distance::Metric;
 use crate::hnsw::*;
 use crate::synth::{brute_force, clustered};
-
-fn stored(data: &[f32], dims: usize, metric: Metric) -> InMemoryGraph {
-    let mut g = InMemoryGraph::new(dims, HnswParams::new(16, 64, metric, 42));
-    for v in data.chunks_exact(dims) {
-        g.push(v);
-    }
-    g
-}
-
-fn link(g: &mut InMemoryGraph, threads: usize) {
-    g.link_pending(threads, &|spawn| spawn(), &mut |_| {});
-}
-
-/// Unit vectors (what a cosine index stores and searches by inner product).
-fn normalized(mut data: Vec<f32>, dims: usize) -> Vec<f32> {
-    for v in data.chunks_exact_mut(dims) {
-        let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
-        v.iter_mut().for_each(|x| *x /= n);
-    }
-    data
-}
 
 /// Recall of graphs linked with and without the copy, on 1 and 2 threads.
 fn compare(data: &[f32], queries: &[f32], dims: usize, metric: Metric) -> [(f64, f64); 2] {
@@ -93,19 +72,7 @@ fn a_copy_too_coarse_for_its_data_switches_itself_off() {
     // Tight clusters far apart: neighbours differ by 1e-3 in values near ±1,000 from the mean,
     // far below a half's resolution there.
     let (n, nq, dims) = (4000, 50, 16);
-    let centers = clustered(20, dims, 20, 1.0, 3);
-    let noise = clustered(n + nq, dims, 1, 0.001, 4);
-    let all: Vec<f32> = noise
-        .chunks_exact(dims)
-        .enumerate()
-        .flat_map(|(i, v)| {
-            let c = &centers[(i % 20) * dims..][..dims];
-            v.iter()
-                .zip(c)
-                .map(|(x, c)| x + c * 1000.0)
-                .collect::<Vec<_>>()
-        })
-        .collect();
+    let all = coarse_for_halves(n + nq, dims, 4);
     let (data, queries) = all.split_at(n * dims);
     for threads in [1, 2] {
         let mut g = stored(data, dims, Metric::L2);
