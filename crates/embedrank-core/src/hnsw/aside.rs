@@ -94,12 +94,13 @@ impl InMemoryGraph {
     /// Makes the copy again around the mean of all the vectors set aside (read from `spill`):
     /// vectors set aside while loading were copied around the mean of those stored until then,
     /// which data loaded in some order (by cluster, by time) can leave far from the rest — and a
-    /// half's error grows with the offset. Before linking; reads the spill three times (the mean,
-    /// whether every offset fits, the copy). Returns false, changing nothing, when an offset from
-    /// the new mean would not fit a half (or the vectors are not set aside).
+    /// half's error grows with the offset. Reads the spill three times (the mean, whether every
+    /// offset fits, the copy). Returns false, changing nothing, when an offset from the new mean
+    /// would not fit a half, the vectors are not set aside, or some node is linked already (its
+    /// lists hold distances from the copy as it is).
     pub fn recenter_aside(&mut self, spill: &mut dyn VectorSpill) -> bool {
         let (dims, rows) = (self.store.dims, self.len());
-        if !self.store.aside || rows == 0 {
+        if !self.store.aside || rows == 0 || self.linked > 0 {
             return false;
         }
         let mut row = vec![0.0f32; dims];
