@@ -235,6 +235,19 @@ fn graph_fingerprint(table: &str, queries: &[i32]) -> Vec<Vec<i32>> {
     found
 }
 
+/// Builds `{table}_idx` (L2, `with` options) with `temp_file_limit` set to `temp_limit`, checks
+/// recall@10 on `queries` and that every row is reachable, and returns the fingerprint of the graph
+/// at `probes`; the index stays for the caller to check more and drop.
+fn build_checked(table: &str, with: &str, temp_limit: &str, probes: &[i32], queries: &[i32]) -> Vec<Vec<i32>> {
+    Spi::run(&format!("SET temp_file_limit = '{temp_limit}'")).unwrap();
+    Spi::run(&format!("CREATE INDEX {table}_idx ON {table} USING embedrank_hnsw (v vector_l2_ops) {with}")).unwrap();
+    let found = graph_fingerprint(table, probes);
+    let r = recall(table, "<->", queries);
+    assert!(r >= 0.9, "{table}: recall@10 {r} {with}, temp_file_limit {temp_limit}");
+    all_rows_reachable(table, "<->");
+    found
+}
+
 #[pg_test]
 fn a_build_short_of_memory_for_the_copy_sets_the_vectors_aside() {
     // 12,000 × 128: the graph needs ~12 MB, its half-precision copy ~3 MB more. At 14 MB the copy
@@ -248,12 +261,7 @@ fn a_build_short_of_memory_for_the_copy_sets_the_vectors_aside() {
     Spi::run("SET max_parallel_maintenance_workers = 0").unwrap();
     let build = |mwm: &str, temp_limit: &str| {
         Spi::run(&format!("SET maintenance_work_mem = '{mwm}'")).unwrap();
-        Spi::run(&format!("SET temp_file_limit = '{temp_limit}'")).unwrap();
-        Spi::run("CREATE INDEX aside_idx ON aside USING embedrank_hnsw (v vector_l2_ops)").unwrap();
-        let found = graph_fingerprint("aside", &probes);
-        let r = recall("aside", "<->", &queries);
-        assert!(r >= 0.9, "recall@10 {r} at {mwm}, temp_file_limit {temp_limit}");
-        all_rows_reachable("aside", "<->");
+        let found = build_checked("aside", "", temp_limit, &probes, &queries);
         Spi::run("DROP INDEX aside_idx").unwrap();
         found
     };
@@ -281,12 +289,7 @@ fn a_build_short_of_memory_for_float4_rows_sets_them_aside_while_loading() {
     let probes: Vec<i32> = (0..300).map(|i| 5 + i * 53).collect();
     Spi::run("SET max_parallel_maintenance_workers = 0; SET maintenance_work_mem = '20MB'").unwrap();
     let build = |with: &str, temp_limit: &str| {
-        Spi::run(&format!("SET temp_file_limit = '{temp_limit}'")).unwrap();
-        Spi::run(&format!("CREATE INDEX midload_idx ON midload USING embedrank_hnsw (v vector_l2_ops) {with}")).unwrap();
-        let found = graph_fingerprint("midload", &probes);
-        let r = recall("midload", "<->", &queries);
-        assert!(r >= 0.9, "recall@10 {r} {with}, temp_file_limit {temp_limit}");
-        all_rows_reachable("midload", "<->");
+        let found = build_checked("midload", with, temp_limit, &probes, &queries);
         // Duplicates stored while the vectors were aside joined their first copy's element.
         Spi::run("SET LOCAL enable_seqscan = off").unwrap();
         let pair = Spi::get_one::<Vec<i32>>(

@@ -22,7 +22,7 @@
 //! not: it judges a larger error). When the vectors do not fit back, the caller keeps what is
 //! linked ([`InMemoryGraph::truncate_pending`]) and adds the rest some other way.
 
-use super::half_copy::{Bound, HalfCopy};
+use super::half_copy::{Bound, HalfCopy, Mean};
 use super::memory::InMemoryGraph;
 use std::collections::TryReserveError;
 
@@ -56,6 +56,22 @@ impl VectorSpill for MemorySpill {
     fn read(&mut self, out: &mut [f32]) {
         out.copy_from_slice(&self.values[self.at..self.at + out.len()]);
         self.at += out.len();
+    }
+}
+
+/// Reads the first `rows` vectors of `dims` values back from `spill`, from the first, handing each
+/// to `f` with its id.
+fn read_each(
+    spill: &mut dyn VectorSpill,
+    rows: usize,
+    dims: usize,
+    mut f: impl FnMut(u32, &[f32]),
+) {
+    let mut row = vec![0.0f32; dims];
+    spill.rewind();
+    for id in 0..rows as u32 {
+        spill.read(&mut row);
+        f(id, &row);
     }
 }
 
@@ -103,22 +119,15 @@ impl InMemoryGraph {
         if !self.store.aside || rows == 0 || self.linked > 0 {
             return false;
         }
-        let mut row = vec![0.0f32; dims];
-        let mut sum = vec![0.0f64; dims];
-        spill.rewind();
-        for _ in 0..rows {
-            spill.read(&mut row);
-            sum.iter_mut()
-                .zip(&row)
-                .for_each(|(s, &x)| *s += f64::from(x));
-        }
-        let center: Vec<f32> = sum.iter().map(|&s| (s / rows as f64) as f32).collect();
-        spill.rewind();
-        for _ in 0..rows {
-            spill.read(&mut row);
-            if !HalfCopy::fits(&center, &row) {
-                return false;
-            }
+        let mut mean = Mean::new(dims);
+        read_each(spill, rows, dims, |_, row| mean.add(row));
+        let center = mean.finish();
+        let mut fits = true;
+        read_each(spill, rows, dims, |_, row| {
+            fits &= HalfCopy::fits(&center, row)
+        });
+        if !fits {
+            return false;
         }
         let copy = self
             .store
@@ -126,11 +135,7 @@ impl InMemoryGraph {
             .as_mut()
             .expect("a copy while the vectors are set aside");
         copy.move_center(center);
-        spill.rewind();
-        for id in 0..rows as u32 {
-            spill.read(&mut row);
-            copy.reset(id, &row);
-        }
+        read_each(spill, rows, dims, |id, row| copy.reset(id, row));
         true
     }
 
@@ -197,12 +202,7 @@ impl InMemoryGraph {
             self.read_vectors_back(spill)?;
             return Ok(false);
         }
-        spill.rewind();
-        let mut row = vec![0.0f32; s.dims];
-        for _ in 0..rows {
-            spill.read(&mut row);
-            copy.push_bounded(&row);
-        }
+        read_each(spill, rows, s.dims, |_, row| copy.push_bounded(row));
         s.halves = Some(copy);
         s.aside = true;
         Ok(true)

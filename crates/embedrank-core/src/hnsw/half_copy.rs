@@ -100,14 +100,9 @@ impl HalfCopy {
         if dims == 0 || !Self::supports(metric) || vectors.len() < dims {
             return None;
         }
-        let rows = vectors.len() / dims;
-        let mut sum = vec![0.0f64; dims];
-        for row in vectors.chunks_exact(dims) {
-            for (s, &x) in sum.iter_mut().zip(row) {
-                *s += f64::from(x);
-            }
-        }
-        Some(sum.iter().map(|&s| (s / rows as f64) as f32).collect())
+        let mut mean = Mean::new(dims);
+        vectors.chunks_exact(dims).for_each(|row| mean.add(row));
+        Some(mean.finish())
     }
 
     /// Whether every offset of `v` from `center` fits a half.
@@ -329,6 +324,35 @@ impl HalfCopy {
         if checked >= JUDGE_AFTER && large * TOLERATED_ONE_IN > checked {
             self.on.store(false, Ordering::Relaxed);
         }
+    }
+}
+
+/// The mean of vectors added one at a time, summed in float8 in the order given: the copy's
+/// center, the same to the bit whether the vectors come from memory or back from a spill.
+pub(super) struct Mean {
+    sum: Vec<f64>,
+    rows: usize,
+}
+
+impl Mean {
+    pub(super) fn new(dims: usize) -> Mean {
+        Mean {
+            sum: vec![0.0; dims],
+            rows: 0,
+        }
+    }
+
+    pub(super) fn add(&mut self, v: &[f32]) {
+        self.sum
+            .iter_mut()
+            .zip(v)
+            .for_each(|(s, &x)| *s += f64::from(x));
+        self.rows += 1;
+    }
+
+    pub(super) fn finish(self) -> Vec<f32> {
+        let rows = self.rows.max(1) as f64;
+        self.sum.iter().map(|&s| (s / rows) as f32).collect()
     }
 }
 
