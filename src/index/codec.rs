@@ -11,10 +11,11 @@
 //! - An element stores its error bound first — how far the row's values are from what its codes
 //!   stand for (L2 norm; L1 under L1), rounded up — then the codes. Rows outside the trained ranges
 //!   are clamped and simply get a larger bound.
-//! - Searches and inserts traverse the decoded codes; the scan reports, for each row, its code
-//!   distance minus what the bound allows as a lower bound of the exact distance, with
-//!   `xs_recheckorderby`, and Postgres re-sorts by the exact distance computed from the heap row
-//!   (`scan::lower_bound`). The exact vectors live only in the table.
+//! - Searches and inserts traverse the decoded codes. The exact vectors live only in the table: the
+//!   scan re-ranks its candidates by reading their rows (`rerank`), opening them in order of their
+//!   code distance less what the bound allows (`scan::lower_bound`), so it reads only the rows the
+//!   exact order needs; on an expression index it returns those lower bounds with
+//!   `xs_recheckorderby` and Postgres re-sorts by the exact distance computed from the heap row.
 
 use super::metric::search_metric;
 use super::pages::buffer::{with_page, ExclusiveBuffer};

@@ -32,6 +32,7 @@ pub mod insert;
 pub mod metric;
 pub mod options;
 pub mod pages;
+pub mod rerank;
 pub mod scan;
 pub mod spill;
 pub mod vacuum;

@@ -14,21 +14,25 @@
 //! graph order, as pgvector's does; a scan without ORDER BY or with a non-MVCC snapshot is an error. The scan state lives in Rust, owned by the scan's memory context, so it
 //! is freed even if the query errors out.
 //!
-//! A quantized index (`codec`) walks the graph on decoded codes: each row is returned with a lower
-//! bound of its exact distance ([`lower_bound`]) and `xs_recheckorderby`, so Postgres computes the
-//! exact distance from the row and returns rows in exact order (its reorder queue holds a row until
-//! no later one can come before it).
+//! A quantized index (`codec`) walks the graph on decoded codes. When the index column is a table
+//! column, the scan re-ranks the walk's elements in batches of ef_search by the exact ORDER BY value
+//! computed from their rows (`rerank`): the first ef_search come back in exact order, as with full
+//! precision. On an expression index each row is returned with a lower bound of its exact distance
+//! ([`lower_bound`]) and `xs_recheckorderby`, so Postgres computes the exact distance from the row
+//! and returns rows in exact order (its reorder queue holds a row until no later one can come before
+//! it).
 //!
 //! Memory: the walk keeps ~50 bytes per element it visits and the sweep 16 per element it keeps, so
 //! a scan holds at most about hnsw_max_scan_tuples × 100 bytes, whatever the index's size. Both grow
 //! fallibly: an allocation this process cannot get is ERROR 53200 (out_of_memory) naming the
 //! setting, never an abort of the backend.
 
-use super::graph::{page_elements, read_meta, PageGraph};
+use super::graph::{page_elements, read_meta, ElementInfo, PageGraph};
 use super::metric::prepare;
 use super::options;
 use super::pages::buffer::block_count;
 use super::pages::format::{self as page, Node};
+use super::rerank::{HeapRerank, LazyOrder};
 use crate::errors::{dims_mismatch, out_of_memory, raise, Code};
 use embedrank_core::hnsw::{FxHashSet, GraphView, IterativeScan};
 use pgrx::prelude::*;
@@ -46,10 +50,16 @@ struct ScanState {
     query_given: bool,
     graph: Option<PageGraph>,
     walk: Option<IterativeScan<Node>>,
-    /// Heap TIDs to return, with the lower bound of their exact distance (quantized index).
+    /// Heap TIDs to return, with their exact distance (`rerank`) or the lower bound of it (`recheck`).
     pending: VecDeque<(pg_sys::ItemPointerData, f64)>,
-    /// A quantized index's exact re-sort: what the lower bounds need.
+    /// A quantized index's exact re-rank from the rows, and the batch it is ordering.
+    rerank: Option<HeapRerank>,
+    order: Option<LazyOrder<pg_sys::ItemPointerData>>,
+    /// A quantized index's lower bounds: for the re-rank, or (expression index, no `rerank`) for
+    /// Postgres's exact re-sort.
     recheck: Option<Recheck>,
+    /// The memory context the scan was begun in (where the re-rank's fetch state lives).
+    context: Option<pg_sys::MemoryContext>,
     returned_elements: usize,
     limit_elements: usize,
     budget: usize,
@@ -58,7 +68,7 @@ struct ScanState {
     /// `strict_order`: rows nearer than the last one returned are skipped.
     strict: bool,
     /// Distance of the last element returned (strict order only).
-    previous: f32,
+    previous: f64,
 }
 
 unsafe fn state<'a>(scan: pg_sys::IndexScanDesc) -> &'a mut ScanState {
@@ -81,10 +91,23 @@ pub unsafe extern "C-unwind" fn ambeginscan(
         (*scan).xs_orderbynulls = pg_sys::palloc(n) as *mut bool;
         std::ptr::write_bytes((*scan).xs_orderbynulls, 1, n);
     }
-    (*scan).opaque = PgMemoryContexts::CurrentMemoryContext
-        .leak_and_drop_on_delete(ScanState::default())
-        as *mut std::ffi::c_void;
+    let context = pg_sys::CurrentMemoryContext;
+    (*scan).opaque = PgMemoryContexts::CurrentMemoryContext.leak_and_drop_on_delete(ScanState {
+        context: Some(context),
+        ..ScanState::default()
+    }) as *mut std::ffi::c_void;
     scan
+}
+
+/// Release what a scan holds outside its memory context (the re-rank's buffer pin) and reset it.
+unsafe fn reset(st: &mut ScanState) {
+    if let Some(rerank) = st.rerank.take() {
+        rerank.end();
+    }
+    *st = ScanState {
+        context: st.context,
+        ..ScanState::default()
+    };
 }
 
 #[pg_guard]
@@ -96,8 +119,12 @@ pub unsafe extern "C-unwind" fn amrescan(
     norderbys: i32,
 ) {
     let st = state(scan);
-    *st = ScanState::default();
+    reset(st);
     if norderbys > 0 && !orderbys.is_null() {
+        // The scan keeps its own copy of the key (as GiST does): the re-rank calls its function.
+        if (*scan).orderByData != orderbys && !(*scan).orderByData.is_null() {
+            std::ptr::copy(orderbys, (*scan).orderByData, 1);
+        }
         let key = &*orderbys;
         if key.sk_flags & pg_sys::SK_ISNULL as i32 == 0 {
             let index = (*scan).indexRelation;
@@ -142,6 +169,8 @@ unsafe fn start(scan: pg_sys::IndexScanDesc, st: &mut ScanState) -> bool {
     let had_query = st.query_given;
     let prepared = prepare(meta.metric, enc, &raw);
     if enc.is_quantized() && had_query && prepared.is_some() {
+        let context = st.context.unwrap_or(pg_sys::CurrentMemoryContext);
+        st.rerank = HeapRerank::begin(scan, (*scan).orderByData, context);
         st.recheck = Some(Recheck {
             metric: meta.metric,
             query_norm: embedrank_core::distance::norm_f64(&raw),
@@ -156,10 +185,11 @@ unsafe fn start(scan: pg_sys::IndexScanDesc, st: &mut ScanState) -> bool {
     let ef = st
         .ef
         .unwrap_or_else(|| options::EF_SEARCH.get().max(1) as usize);
+    st.ef = Some(ef);
     let mode = options::ITERATIVE_SCAN.get();
     let iterative = mode != options::IterativeScan::Off;
     st.strict = mode == options::IterativeScan::StrictOrder;
-    st.previous = f32::NEG_INFINITY;
+    st.previous = f64::NEG_INFINITY;
     let budget = if iterative {
         options::MAX_SCAN_TUPLES.get().max(1) as usize
     } else {
@@ -203,6 +233,17 @@ pub unsafe extern "C-unwind" fn amgettuple(
             return false;
         }
     }
+    if st.rerank.is_some() {
+        let Some((tid, value)) = next_reranked(st) else {
+            return false;
+        };
+        (*scan).xs_heaptid = tid;
+        (*scan).xs_recheck = false;
+        (*scan).xs_recheckorderby = false;
+        *(*scan).xs_orderbyvals = pg_sys::Datum::from(value.to_bits() as usize);
+        *(*scan).xs_orderbynulls = false;
+        return true;
+    }
     loop {
         if let Some((tid, bound)) = st.pending.pop_front() {
             (*scan).xs_heaptid = tid;
@@ -214,48 +255,91 @@ pub unsafe extern "C-unwind" fn amgettuple(
             }
             return true;
         }
-        if st.returned_elements >= st.limit_elements {
-            return false;
-        }
-        let (Some(walk), Some(g), Some(q)) =
-            (st.walk.as_mut(), st.graph.as_mut(), st.query.as_ref())
-        else {
+        let Some((distance, info)) = next_element(st) else {
             return false;
         };
-        let next = match walk.next(g, q) {
-            Ok(Some(c)) => Some((c.node, c.distance)),
-            Ok(None) if walk.distance_computations() < st.budget => {
-                let room = st.budget - walk.distance_computations();
-                next_unreached(st, room)
-            }
-            Ok(None) => None,
-            Err(_) => scan_out_of_memory(walk.distance_computations()),
-        };
-        let Some((n, distance)) = next else {
-            return false;
-        };
-        let g = st.graph.as_mut().expect("graph");
-        let info = g.element(n);
-        st.returned_elements += 1;
-        if st.yielded.try_reserve(1).is_err() {
-            scan_out_of_memory(st.returned_elements);
-        }
-        st.yielded.insert(n);
         // strict_order (as pgvector's): an element nearer than one already returned is skipped.
         // (A NaN distance is never "nearer", as in pgvector's comparison.)
+        let distance = f64::from(distance);
         let in_order = !st.strict || distance.partial_cmp(&st.previous) != Some(Ordering::Less);
         if !info.deleted && in_order {
             st.previous = distance;
-            let bound = st
-                .recheck
-                .as_ref()
-                .map_or(0.0, |r| lower_bound(r, distance, info.error));
+            let bound = st.recheck.as_ref().map_or(0.0, |r| {
+                lower_bound(r, distance as f32, info.error.max(r.max_error))
+            });
             st.pending.extend(info.tids.iter().map(|&t| (t, bound)));
         }
-        if st.returned_elements.is_multiple_of(256) {
-            pg_sys::check_for_interrupts!();
+    }
+}
+
+/// The next element of the walk (or of the sweep after it), with its index distance; `None` when
+/// the scan has returned all it may.
+unsafe fn next_element(st: &mut ScanState) -> Option<(f32, ElementInfo)> {
+    if st.returned_elements >= st.limit_elements {
+        return None;
+    }
+    let (walk, g, q) = (st.walk.as_mut()?, st.graph.as_mut()?, st.query.as_ref()?);
+    let (n, distance) = match walk.next(g, q) {
+        Ok(Some(c)) => (c.node, c.distance),
+        Ok(None) if walk.distance_computations() < st.budget => {
+            let room = st.budget - walk.distance_computations();
+            next_unreached(st, room)?
+        }
+        Ok(None) => return None,
+        Err(_) => scan_out_of_memory(walk.distance_computations()),
+    };
+    let info = st.graph.as_mut().expect("graph").element(n);
+    st.returned_elements += 1;
+    if st.yielded.try_reserve(1).is_err() {
+        scan_out_of_memory(st.returned_elements);
+    }
+    st.yielded.insert(n);
+    if st.returned_elements.is_multiple_of(256) {
+        pg_sys::check_for_interrupts!();
+    }
+    Some((distance, info))
+}
+
+/// A re-ranked scan's next row in exact order within its batch, with its exact value; batches of
+/// ef_search elements follow the walk (see [`LazyOrder`]).
+unsafe fn next_reranked(st: &mut ScanState) -> Option<(pg_sys::ItemPointerData, f64)> {
+    loop {
+        if st.order.is_none() {
+            st.order = Some(next_batch(st)?);
+        }
+        let (Some(order), Some(rerank)) = (st.order.as_mut(), st.rerank.as_mut()) else {
+            return None;
+        };
+        let Some((value, tid)) = order.next(|tid| rerank.distance(*tid)) else {
+            st.order = None;
+            continue;
+        };
+        // strict_order: across batches, a row nearer than one already returned is skipped.
+        if st.strict && value.partial_cmp(&st.previous) == Some(Ordering::Less) {
+            continue;
+        }
+        st.previous = st.previous.max(value);
+        return Some((tid, value));
+    }
+}
+
+/// The walk's next ef_search live elements with the lower bounds of their exact values; `None` when
+/// the walk has nothing more.
+unsafe fn next_batch(st: &mut ScanState) -> Option<LazyOrder<pg_sys::ItemPointerData>> {
+    let size = st.ef.unwrap_or(1).max(1);
+    let mut elements = Vec::new();
+    let mut pulled = 0;
+    while pulled < size {
+        let Some((distance, info)) = next_element(st) else {
+            break;
+        };
+        pulled += 1;
+        if !info.deleted {
+            let r = st.recheck.as_ref().expect("bounds");
+            elements.push((lower_bound(r, distance, info.error), info.tids));
         }
     }
+    (pulled > 0).then(|| LazyOrder::new(elements))
 }
 
 /// What the lower bounds of a quantized index's scan need: the metric and the query's norm.
@@ -272,12 +356,13 @@ struct Recheck {
 /// the codes stand for (`codec`): the code distance's operator value less what the error allows,
 /// by the triangle inequality (Cauchy–Schwarz for an inner product), less a margin for the float
 /// rounding of the two computations (the index's over the codes, the operator's over the row).
-/// The index's largest error is used when the element's is not larger (it is not, unless the row
-/// came in after the scan started): the bounds then rise with `d`, which is the order the walk
-/// returns rows in, and the executor's re-sort can return each row once no later one can precede it.
+/// For the executor's re-sort the caller passes the index's largest error unless the element's is
+/// larger (it is not, unless the row came in after the scan started): the bounds then rise with
+/// `d`, which is the order the walk returns rows in, and the re-sort can return each row once no
+/// later one can precede it. The re-rank orders its batch itself and takes each element's own.
 fn lower_bound(r: &Recheck, d: f32, error: f32) -> f64 {
     use super::metric::{METRIC_COSINE, METRIC_IP, METRIC_L2};
-    let (d, e) = (f64::from(d), f64::from(error.max(r.max_error)));
+    let (d, e) = (f64::from(d), f64::from(error));
     let (value, slack) = match r.metric {
         // `<->` is the Euclidean distance; the index orders by its square.
         METRIC_L2 => (d.max(0.0).sqrt(), e),
@@ -380,7 +465,5 @@ unsafe fn next_unreached(st: &mut ScanState, room: usize) -> Option<(Node, f32)>
 #[pg_guard]
 pub unsafe extern "C-unwind" fn amendscan(scan: pg_sys::IndexScanDesc) {
     // The state is dropped with the scan's memory context; release the big parts now.
-    let st = state(scan);
-    st.walk = None;
-    st.graph = None;
+    reset(state(scan));
 }

@@ -167,3 +167,75 @@ fn quantizer_option_errors() {
     assert_error("CREATE INDEX ON qerr USING embedrank_hnsw (b bit_hamming_ops) WITH (quantizer = 'sq8')", "0A000", "quantizer applies only to vector and halfvec columns");
     assert_error("CREATE INDEX ON qerr USING embedrank_hnsw (s sparsevec_l2_ops) WITH (quantizer = 'sq8')", "0A000", "quantizer applies only to vector and halfvec columns");
 }
+
+#[pg_test]
+fn quantized_scan_reranks_the_row_versions_its_snapshot_sees() {
+    // The scan re-ranks its candidates by reading their rows: every answer must be the version the
+    // query's snapshot sees, with that version's exact distance.
+    make_table("qvis", 1500, 16);
+    Spi::run("CREATE INDEX qvis_idx ON qvis USING embedrank_hnsw (v vector_l2_ops) WITH (quantizer = 'sq4')").unwrap();
+    let q = format!("'{}'::vector(16)", Spi::get_one::<String>("SELECT v::text FROM qvis WHERE id = 700").unwrap().unwrap());
+    let top = |k: i32, use_index: bool| -> (Vec<i32>, Vec<f64>) {
+        let setting = if use_index { "SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = on" } else { "SET LOCAL enable_indexscan = off; SET LOCAL enable_seqscan = on" };
+        Spi::run(setting).unwrap();
+        let sql = format!("SELECT array_agg(id ORDER BY n), array_agg(d ORDER BY n) FROM (SELECT id, d, row_number() OVER () AS n FROM (SELECT id, v <-> {q} AS d FROM qvis ORDER BY v <-> {q} LIMIT {k}) a) s");
+        let (ids, ds) = Spi::get_two::<Vec<i32>, Vec<f64>>(&sql).unwrap();
+        (ids.unwrap_or_default(), ds.unwrap_or_default())
+    };
+    assert_eq!(top(1, true).0, vec![700]);
+    // A cursor's snapshot predates the changes below: it still sees row 700 where it was.
+    Spi::run("SET LOCAL enable_seqscan = off").unwrap();
+    Spi::run(&format!("DECLARE qvis_c CURSOR FOR SELECT id, v <-> {q} AS d FROM qvis ORDER BY v <-> {q} LIMIT 3")).unwrap();
+    // A row moved onto the query and row 700 moved far away (new row versions, new index elements).
+    Spi::run(&format!("UPDATE qvis SET v = {q} WHERE id = 3")).unwrap();
+    Spi::run("UPDATE qvis SET v = array_fill(50, ARRAY[16])::real[]::vector(16) WHERE id = 700").unwrap();
+    let (ids, ds) = top(3, true);
+    assert_eq!((ids[0], ds[0]), (3, 0.0), "the moved row first, at its new distance: {ids:?} {ds:?}");
+    assert!(!ids.contains(&700), "row 700's old version is gone: {ids:?}");
+    // A row deleted, and a row changed in another column (a HOT update where its page has room:
+    // the old TID leads to the new version).
+    let second = ids[1];
+    Spi::run(&format!("DELETE FROM qvis WHERE id = {second}")).unwrap();
+    let third = top(3, true).0[1];
+    Spi::run(&format!("UPDATE qvis SET category = -1 WHERE id = {third}")).unwrap();
+    let (ids, ds) = top(3, true);
+    assert!(!ids.contains(&second), "a deleted row is not returned: {ids:?}");
+    assert_eq!(ids.iter().filter(|&&i| i == third).count(), 1, "an updated row comes back once: {ids:?}");
+    assert_eq!((ids, ds), top(3, false), "the current versions' exact distances, as the exact scan's");
+    let cursor: Vec<(i32, f64)> = Spi::connect(|c| {
+        c.select("FETCH ALL FROM qvis_c", None, &[])
+            .unwrap()
+            .map(|r| (r.get::<i32>(1).unwrap().unwrap(), r.get::<f64>(2).unwrap().unwrap()))
+            .collect()
+    });
+    assert_eq!(cursor[0], (700, 0.0), "the cursor's snapshot sees row 700 where it was: {cursor:?}");
+    assert!(cursor.iter().all(|&(id, _)| id != 3), "nor row 3's new version: {cursor:?}");
+    Spi::run("CLOSE qvis_c").unwrap();
+    // Rescans (one per outer row) and a cursor closed before its end release what they read.
+    let found = Spi::get_two::<i64, i64>(
+        "SELECT count(*) FILTER (WHERE n.id = o.id), count(*) FROM (SELECT id, v FROM qvis WHERE id BETWEEN 100 AND 140) o,
+           LATERAL (SELECT id FROM qvis i ORDER BY i.v <-> o.v LIMIT 1) n",
+    )
+    .unwrap();
+    assert_eq!(found.0, found.1, "each row finds itself");
+    Spi::run(&format!("DECLARE qvis_d CURSOR FOR SELECT id FROM qvis ORDER BY v <-> {q}")).unwrap();
+    Spi::run("FETCH 5 FROM qvis_d").unwrap();
+    Spi::run("CLOSE qvis_d").unwrap();
+}
+
+#[pg_test]
+fn quantized_expression_index_keeps_exact_order_through_lower_bounds() {
+    // An index on an expression cannot re-read its value from the row: its rows come with lower
+    // bounds and Postgres re-sorts them by the exact distance.
+    make_table("qexpr", 1500, 16);
+    Spi::run("CREATE INDEX qexpr_idx ON qexpr USING embedrank_hnsw ((v::halfvec(16)) halfvec_l2_ops) WITH (quantizer = 'sq4')").unwrap();
+    Spi::run("SET LOCAL enable_seqscan = off").unwrap();
+    for qid in [1, 500, 1499] {
+        let sql = |d: &str| format!("SELECT array_agg({d} ORDER BY n) FROM (SELECT id, v::halfvec(16) <-> (SELECT v::halfvec(16) FROM qexpr WHERE id = {qid}) AS d, row_number() OVER () AS n FROM (SELECT * FROM qexpr ORDER BY v::halfvec(16) <-> (SELECT v::halfvec(16) FROM qexpr WHERE id = {qid}) LIMIT 10) a) s");
+        assert!(plan(&sql("id")).contains("qexpr_idx"));
+        let ids = Spi::get_one::<Vec<i32>>(&sql("id")).unwrap().unwrap();
+        let ds = Spi::get_one::<Vec<f64>>(&sql("d")).unwrap().unwrap();
+        assert_eq!(ids[0], qid);
+        assert!(ds.windows(2).all(|w| w[0] <= w[1]), "{ds:?}");
+    }
+}
