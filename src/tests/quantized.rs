@@ -1,6 +1,7 @@
 // embedrank_hnsw WITH (quantizer = 'sq8' | 'sq4'): the graph is traversed on codes, the rows come
-// back in exact distance order with their exact distances (Postgres re-sorts them), at every
-// operator class, through inserts, deletes and VACUUM, and up to the wider dimension limits.
+// back in exact distance order with their exact distances (re-ranked from the rows the query's
+// snapshot sees; on an expression index, re-sorted by Postgres), at every operator class, through
+// inserts, deletes and VACUUM, and up to the wider dimension limits.
 
 /// (ids, distances) of `ORDER BY v <op> q LIMIT k` for query row `qid`, by index or exact scan.
 fn ranked(table: &str, op: &str, qid: i32, k: i32, use_index: bool) -> (Vec<i32>, Vec<f64>) {
