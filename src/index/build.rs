@@ -21,6 +21,7 @@
 use super::codec::Codec;
 use super::graph::read_meta;
 use super::insert::insert_vector;
+use super::loaded_rows::LoadedRows;
 use super::metric::{index_metric, prepare, search_metric};
 use super::options::{self, index_options};
 use super::pages::buffer::{block_count, ExclusiveBuffer};
@@ -29,11 +30,9 @@ use super::pages::wal::{write_init_fork_page, WalWrite};
 use super::spill::TempVectors;
 use super::write;
 use crate::errors::{out_of_memory, raise, reserve_exact, Code};
-use embedrank_core::hnsw::{FxBuildHasher, HnswParams, InMemoryGraph, VectorSpill};
+use embedrank_core::hnsw::{HnswParams, InMemoryGraph, VectorSpill};
 use pgrx::prelude::*;
 use pgrx::{pg_sys, PgBox};
-use std::collections::HashMap;
-use std::hash::{BuildHasher, Hash, Hasher};
 
 pub const PHASE_LOAD: i64 = 2;
 pub const PHASE_WRITE: i64 = 3;
@@ -55,8 +54,8 @@ struct BuildState {
     prepare_as: page::Encoding,
     dims: usize,
     graph: Option<InMemoryGraph>,
-    tids: Vec<Vec<pg_sys::ItemPointerData>>,
-    duplicates: HashMap<u64, Vec<u32>, FxBuildHasher>,
+    /// The stored elements' heap TIDs and the lookup of exact duplicates.
+    rows: LoadedRows,
     memory_limit: usize,
     tuples: f64,
     on_disk: bool,
@@ -179,8 +178,7 @@ pub unsafe extern "C-unwind" fn ambuild(
         prepare_as: options::index_quantizer(index).unwrap_or(meta.encoding()),
         dims: meta.dims as usize,
         graph: Some(new_graph(&meta)),
-        tids: Vec::new(),
-        duplicates: HashMap::default(),
+        rows: LoadedRows::default(),
         memory_limit: pg_sys::maintenance_work_mem as usize * 1024,
         tuples: 0.0,
         on_disk: false,
@@ -224,47 +222,32 @@ fn new_graph(meta: &Meta) -> InMemoryGraph {
     }
 }
 
-/// Bytes the build state needs per element besides the graph: its heap TID list (a `Vec` header and
-/// one small allocation) and its entry in the duplicate map (a slot of about 40 bytes, a small
-/// allocation for the id list) — see [`state_bytes`].
-const STATE_BYTES_PER_ELEMENT: usize = 24 + 32 + 40 + 32;
-
-/// Bytes the build state holds besides the graph, by capacity.
-fn state_bytes(state: &BuildState) -> usize {
-    let slot = std::mem::size_of::<(u64, Vec<u32>)>() + 1;
-    state.tids.capacity() * std::mem::size_of::<Vec<pg_sys::ItemPointerData>>()
-        + state.tids.len() * 32
-        + state.duplicates.capacity() * slot * 8 / 7
-        + state.duplicates.len() * 32
-}
-
 /// Makes room for more elements in the graph and the build state, reserved exactly and fallibly:
 /// half the elements so far (at least 1024), cut to what maintenance_work_mem has left. False when
 /// the budget is spent; ERROR 53200 when the process cannot allocate the step.
 fn make_room(state: &mut BuildState) -> bool {
-    let held = state_bytes(state);
+    let held = state.rows.bytes();
     let graph = state.graph.as_mut().expect("in-memory graph");
     let (values, m) = (graph.floats_per_element(), graph.params().m);
     let per = if graph.vectors_aside() {
         InMemoryGraph::bytes_per_element_aside(values, m)
     } else {
         InMemoryGraph::bytes_per_element(values, m)
-    } + STATE_BYTES_PER_ELEMENT;
+    } + LoadedRows::BYTES_PER_ELEMENT;
     let used = graph.memory_bytes() + held;
     let left = state.memory_limit.saturating_sub(used);
     let step = (graph.len() / 2).max(1024).min(left / per);
     if step == 0 {
         return false;
     }
-    // Besides the reservations, the rows' small allocations (TID lists, duplicate-map lists, the
-    // row's prepared vector) must find room until the next step: probe for that much on top, so
+    // Besides the reservations, the small allocations until the next step (upper-layer lists, the
+    // row's prepared vector, duplicates' TID lists) must find room: probe for a margin on top, so
     // the process refuses here — an ERROR — rather than in an allocation that would abort it.
     let margin = step
-        .saturating_mul(STATE_BYTES_PER_ELEMENT)
+        .saturating_mul(LoadedRows::BYTES_PER_ELEMENT)
         .saturating_add(1 << 20);
     let refused = graph.try_reserve(step).is_err()
-        || state.tids.try_reserve_exact(step).is_err()
-        || state.duplicates.try_reserve(step).is_err()
+        || !state.rows.try_reserve(step)
         || Vec::<u8>::new().try_reserve_exact(margin).is_err();
     if refused {
         build_out_of_memory(state, step.saturating_mul(per), used);
@@ -306,7 +289,7 @@ unsafe fn warn_if_too_big(heap: pg_sys::Relation, state: &BuildState, m: usize) 
     } else {
         InMemoryGraph::bytes_per_element(values, m)
     };
-    let per_row = per_element + STATE_BYTES_PER_ELEMENT;
+    let per_row = per_element + LoadedRows::BYTES_PER_ELEMENT;
     let need = rows as f64 * per_row as f64;
     if need > state.memory_limit as f64 {
         let mb = |b: f64| (b / (1024.0 * 1024.0)).ceil() as u64;
@@ -365,16 +348,11 @@ unsafe extern "C-unwind" fn build_callback(
         insert_vector(state.index, &v, *tid);
         return;
     }
-    let key = {
-        let mut h = state.duplicates.hasher().build_hasher();
-        v.iter().for_each(|x| x.to_bits().hash(&mut h));
-        h.finish()
-    };
-    if let Some(id) = stored_duplicate(state, key, &v) {
-        if state.tids[id as usize].try_reserve(1).is_err() {
-            build_out_of_memory(state, 64, state_bytes(state));
+    let hash = LoadedRows::hash(&v);
+    if let Some(id) = stored_duplicate(state, hash, &v) {
+        if state.rows.add(id, *tid).is_err() {
+            build_out_of_memory(state, 64, state.rows.bytes());
         }
-        state.tids[id as usize].push(*tid);
         return;
     }
     let graph = state.graph.as_ref().expect("in-memory graph");
@@ -386,13 +364,7 @@ unsafe extern "C-unwind" fn build_callback(
         go_on_disk(state, &v, *tid);
         return;
     }
-    // The graph, the TID lists and the map have room (make_room); the small lists are grown
-    // fallibly too.
-    let mut tids = Vec::new();
-    if tids.try_reserve_exact(1).is_err() {
-        build_out_of_memory(state, 64, state_bytes(state));
-    }
-    tids.push(*tid);
+    // The graph and the rows' arrays have room (make_room).
     let graph = state.graph.as_mut().expect("in-memory graph");
     let id = match state.aside.as_mut() {
         Some(file) => match file
@@ -409,32 +381,22 @@ unsafe extern "C-unwind" fn build_callback(
         },
         None => graph.push(&v),
     };
-    state.tids.push(tids);
-    let same_hash = state.duplicates.entry(key).or_default();
-    if same_hash.try_reserve(1).is_err() {
-        build_out_of_memory(state, 64, state_bytes(state));
-    }
-    same_hash.push(id);
+    state.rows.push(id, *tid, hash);
 }
 
-/// The stored element whose vector has the same bits as `v` (hash `key`) and room for one more
-/// heap TID, if any: read from the graph, or from the temporary file when the vectors are set aside.
-unsafe fn stored_duplicate(state: &mut BuildState, key: u64, v: &[f32]) -> Option<u32> {
-    let ids = state.duplicates.get(&key)?;
+/// The stored element whose vector has the same bits as `v` (hash `hash`) and room for one more
+/// heap TID, if any ([`LoadedRows::duplicate`]): its vector read from the graph, or from the
+/// temporary file when the vectors are set aside.
+unsafe fn stored_duplicate(state: &mut BuildState, hash: u32, v: &[f32]) -> Option<u32> {
     let graph = state.graph.as_ref().expect("in-memory graph");
     let mut stored = Vec::new();
-    ids.iter().copied().find(|&id| {
-        if state.tids[id as usize].len() >= page::MAX_HEAP_TIDS {
-            return false;
+    state.rows.duplicate(hash, |id| match state.aside.as_mut() {
+        Some(file) => {
+            stored.resize(v.len(), 0.0);
+            file.read_at(id as usize, &mut stored);
+            same_bits(&stored, v)
         }
-        match state.aside.as_mut() {
-            Some(file) => {
-                stored.resize(v.len(), 0.0);
-                file.read_at(id as usize, &mut stored);
-                same_bits(&stored, v)
-            }
-            None => same_bits(graph.vector(id), v),
-        }
+        None => same_bits(graph.vector(id), v),
     })
 }
 
@@ -451,8 +413,7 @@ unsafe fn go_on_disk(state: &mut BuildState, v: &[f32], tid: pg_sys::ItemPointer
         "Increase maintenance_work_mem to speed up builds.",
     );
     finish_graph(state, graph);
-    state.tids = Vec::new();
-    state.duplicates = HashMap::default();
+    state.rows = LoadedRows::default();
     state.on_disk = true;
     insert_vector(state.index, v, tid);
 }
@@ -514,7 +475,7 @@ fn link_threads(elements: usize) -> usize {
 fn budget_left(state: &BuildState, graph: &InMemoryGraph) -> usize {
     state
         .memory_limit
-        .saturating_sub(graph.memory_bytes() + state_bytes(state))
+        .saturating_sub(graph.memory_bytes() + state.rows.bytes())
 }
 
 /// Links the stored elements of `graph` and writes it to the pages: the quantizer (if any) is
@@ -553,7 +514,7 @@ unsafe fn finish_graph(state: &mut BuildState, mut graph: InMemoryGraph) {
         let mut v = vec![0.0f32; dims];
         for id in first..first + linked.left_over {
             file.read(&mut v);
-            for &tid in &state.tids[id] {
+            for &tid in state.rows.tids(id as u32) {
                 insert_vector(state.index, &v, tid);
             }
         }
@@ -642,7 +603,7 @@ fn link(
         if need
             > state
                 .memory_limit
-                .saturating_sub(graph.memory_bytes() + state_bytes(state))
+                .saturating_sub(graph.memory_bytes() + state.rows.bytes())
         {
             left_over = graph.truncate_pending();
             break;
@@ -797,7 +758,7 @@ unsafe fn write_graph(
                 meta.max_error = meta.max_error.max(codec.error(&payload));
                 page::make_element(
                     level,
-                    &state.tids[id as usize],
+                    state.rows.tids(id),
                     places[id as usize].1,
                     v.len(),
                     &payload,

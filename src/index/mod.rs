@@ -29,6 +29,7 @@ pub mod column;
 pub mod cost;
 pub mod graph;
 pub mod insert;
+pub mod loaded_rows;
 pub mod metric;
 pub mod options;
 pub mod pages;
