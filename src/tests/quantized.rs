@@ -240,3 +240,32 @@ fn quantized_expression_index_keeps_exact_order_through_lower_bounds() {
         assert!(ds.windows(2).all(|w| w[0] <= w[1]), "{ds:?}");
     }
 }
+
+#[pg_test]
+fn quantized_scan_for_a_plain_role_under_row_security_and_an_empty_search_path() {
+    // The re-rank reads rows the query may not return (row security filters them after the scan):
+    // a plain role sees only its rows, still in exact order, and the scan needs no search_path.
+    make_table("qrls", 1200, 16);
+    Spi::run("CREATE INDEX qrls_idx ON qrls USING embedrank_hnsw (v vector_l2_ops) WITH (quantizer = 'sq8')").unwrap();
+    Spi::run("CREATE ROLE qrls_reader; GRANT SELECT ON qrls TO qrls_reader; GRANT USAGE ON SCHEMA public TO qrls_reader").unwrap();
+    Spi::run("ALTER TABLE qrls ENABLE ROW LEVEL SECURITY").unwrap();
+    Spi::run("CREATE POLICY even_rows ON qrls TO qrls_reader USING (id % 2 = 0)").unwrap();
+    let q = format!("'{}'::embedrank.vector(16)", Spi::get_one::<String>("SELECT v::text FROM qrls WHERE id = 301").unwrap().unwrap());
+    let sql = format!(
+        "SELECT array_agg(id ORDER BY n), array_agg(d ORDER BY n) FROM (SELECT id, d, row_number() OVER () AS n FROM
+           (SELECT id, v OPERATOR(embedrank.<->) {q} AS d FROM public.qrls ORDER BY v OPERATOR(embedrank.<->) {q} LIMIT 10) a) s"
+    );
+    Spi::run("SET ROLE qrls_reader; SET search_path = ''; SET enable_seqscan = off").unwrap();
+    assert!(plan(&format!("SELECT id FROM public.qrls ORDER BY v OPERATOR(embedrank.<->) {q} LIMIT 10")).contains("qrls_idx"));
+    let (ids, ds) = Spi::get_two::<Vec<i32>, Vec<f64>>(&sql).unwrap();
+    let (ids, ds) = (ids.unwrap(), ds.unwrap());
+    Spi::run("SET enable_seqscan = on; SET enable_indexscan = off").unwrap();
+    let (exact_ids, exact_ds) = Spi::get_two::<Vec<i32>, Vec<f64>>(&sql).unwrap();
+    Spi::run("RESET ROLE; RESET search_path; RESET enable_seqscan; RESET enable_indexscan").unwrap();
+    assert_eq!(ids.len(), 10, "{ids:?}");
+    assert!(ids.iter().all(|id| id % 2 == 0), "only the role's rows: {ids:?}");
+    assert!(ds.windows(2).all(|w| w[0] <= w[1]), "{ds:?}");
+    let found = ids.iter().filter(|i| exact_ids.as_ref().unwrap().contains(i)).count();
+    assert!(found >= 8, "index {ids:?} against exact {exact_ids:?}");
+    assert_eq!(ds[0], exact_ds.unwrap()[0], "the nearest visible row at its exact distance");
+}
