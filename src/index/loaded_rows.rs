@@ -34,8 +34,9 @@ pub struct LoadedRows {
     by_hash: HashTable<u32>,
 }
 
-/// The table's 64-bit hash of a 32-bit vector hash: hashbrown takes the bucket from the low bits
-/// and the tag from the top 7, so both must depend on all 32 (a multiply by an odd constant does).
+/// The table's 64-bit hash of a 32-bit vector hash (itself a fold of a well-mixed 64-bit hash):
+/// hashbrown takes the bucket from the low bits and the tag from the top 7; the multiply by an odd
+/// constant spreads the 32 bits into the top ones.
 fn wide(hash: u32) -> u64 {
     u64::from(hash).wrapping_mul(0x9e37_79b9_7f4a_7c15)
 }

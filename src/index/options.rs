@@ -149,7 +149,7 @@ pub fn register() {
         pg_sys::add_string_reloption(
             kind,
             c"quantizer".as_ptr(),
-            c"Codes the graph is traversed on: none, sq8 or sq4 (rows re-sorted by exact distance)"
+            c"Codes the graph is traversed on: none, sq8 or sq4 (rows re-ranked by exact distance)"
                 .as_ptr(),
             c"none".as_ptr(),
             Some(validate_quantizer),

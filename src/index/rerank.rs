@@ -85,10 +85,16 @@ impl<R> LazyOrder<R> {
                     return Some((value, row));
                 }
             }
-            let (_, rows) = self.elements.get_mut(self.opened)?;
+            let (bound, rows) = self.elements.get_mut(self.opened)?;
             self.opened += 1;
             for row in std::mem::take(rows) {
                 if let Some(value) = exact(&row) {
+                    // A bound above its row's value would return rows out of order (where the
+                    // executor's re-sort raised "index returned tuples in wrong order").
+                    debug_assert!(
+                        !(value < *bound),
+                        "a row's exact value {value} is below its lower bound {bound}"
+                    );
                     self.read.push(Reverse(Read(value, self.sequence, row)));
                     self.sequence += 1;
                 }
@@ -109,6 +115,8 @@ pub struct HeapRerank {
     collation: pg_sys::Oid,
     query: pg_sys::Datum,
     memory: pg_sys::MemoryContext,
+    /// Rows read, for the interrupt checks.
+    reads: usize,
 }
 
 impl HeapRerank {
@@ -145,6 +153,7 @@ impl HeapRerank {
                     8 * 1024,
                     8 * 1024 * 1024,
                 ),
+                reads: 0,
             })
         })
     }
@@ -152,6 +161,11 @@ impl HeapRerank {
     /// The ORDER BY value of the row at `tid` — its version visible to the scan's snapshot — or
     /// `None` when no version is visible (or its value is NULL).
     pub unsafe fn distance(&mut self, tid: pg_sys::ItemPointerData) -> Option<f64> {
+        // A batch at a large ef_search reads thousands of rows, perhaps from disk.
+        self.reads += 1;
+        if self.reads.is_multiple_of(256) {
+            pg_sys::check_for_interrupts!();
+        }
         let mut tid = tid;
         let (mut call_again, mut all_dead) = (false, false);
         let value = PgMemoryContexts::For(self.memory).switch_to(|_| {
@@ -169,7 +183,13 @@ impl HeapRerank {
             let row = pg_sys::slot_getattr(self.slot, self.attnum, &mut isnull);
             let value = (!isnull).then(|| {
                 let d = pg_sys::FunctionCall2Coll(self.func, self.collation, row, self.query);
-                f64::from_bits(d.value() as u64)
+                let d = f64::from_bits(d.value() as u64);
+                // Postgres sorts every NaN last; `total_cmp` would put a negative one first.
+                if d.is_nan() {
+                    f64::NAN
+                } else {
+                    d
+                }
             });
             pg_sys::ExecClearTuple(self.slot);
             value

@@ -67,7 +67,8 @@ struct ScanState {
     sweep: Option<VecDeque<(Node, f32)>>,
     /// `strict_order`: rows nearer than the last one returned are skipped.
     strict: bool,
-    /// Distance of the last element returned (strict order only).
+    /// `strict_order`: the largest distance returned so far (the index's, or with `rerank` the
+    /// exact one).
     previous: f64,
 }
 
@@ -82,8 +83,9 @@ pub unsafe extern "C-unwind" fn ambeginscan(
     norderbys: i32,
 ) -> pg_sys::IndexScanDesc {
     let scan = pg_sys::RelationGetIndexScan(index, nkeys, norderbys);
-    // Where a quantized index reports each row's lower bound for the executor's re-sort (an access
-    // method allocates these itself, as GiST does).
+    // Where a quantized index reports each row's exact distance (re-rank) or, on an expression
+    // index, its lower bound for the executor's re-sort (an access method allocates these itself,
+    // as GiST does).
     if norderbys > 0 {
         let n = norderbys as usize;
         (*scan).xs_orderbyvals =
@@ -374,13 +376,9 @@ fn lower_bound(r: &Recheck, d: f32, error: f32) -> f64 {
         // `<+>`: the error is an L1 norm.
         _ => (d, e),
     };
-    // Rounding: relative to the value, and for the inner products (cosine, `<#>`) a sum of `dims`
-    // products that may cancel, up to about dims × float4 epsilon of its terms.
-    let products = if matches!(r.metric, METRIC_COSINE | METRIC_IP) {
-        1e-7 * r.dims as f64 * (1.0 + value.abs())
-    } else {
-        0.0
-    };
+    // Rounding: relative to the value, and a sum of `dims` terms (products that may cancel, for
+    // the inner products) up to about dims × float4 epsilon of its terms.
+    let products = 1e-7 * r.dims as f64 * (1.0 + value.abs());
     value - slack - 1e-4 * (1.0 + value.abs() + slack) - products
 }
 

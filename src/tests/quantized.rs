@@ -173,7 +173,10 @@ fn quantizer_option_errors() {
 fn quantized_scan_reranks_the_row_versions_its_snapshot_sees() {
     // The scan re-ranks its candidates by reading their rows: every answer must be the version the
     // query's snapshot sees, with that version's exact distance.
-    make_table("qvis", 1500, 16);
+    // Pages half full, so that an update of another column stays on its page (HOT).
+    make_table("qvis0", 1500, 16);
+    Spi::run("CREATE TABLE qvis (id int, category int, v vector(16)) WITH (fillfactor = 50)").unwrap();
+    Spi::run("INSERT INTO qvis SELECT * FROM qvis0").unwrap();
     Spi::run("CREATE INDEX qvis_idx ON qvis USING embedrank_hnsw (v vector_l2_ops) WITH (quantizer = 'sq4')").unwrap();
     let q = format!("'{}'::vector(16)", Spi::get_one::<String>("SELECT v::text FROM qvis WHERE id = 700").unwrap().unwrap());
     let top = |k: i32, use_index: bool| -> (Vec<i32>, Vec<f64>) {
@@ -184,6 +187,12 @@ fn quantized_scan_reranks_the_row_versions_its_snapshot_sees() {
         (ids.unwrap_or_default(), ds.unwrap_or_default())
     };
     assert_eq!(top(1, true).0, vec![700]);
+    // The scan re-ranks its candidates itself: the executor fetches only the rows it returns (its
+    // re-sort by lower bounds would read rows past LIMIT first).
+    let fetched = || Spi::get_one::<i64>("SELECT pg_stat_get_xact_tuples_fetched('qvis_idx'::regclass)").unwrap().unwrap();
+    let before = fetched();
+    assert_eq!(top(5, true).0.len(), 5);
+    assert_eq!(fetched() - before, 5, "rows the executor fetched for LIMIT 5");
     // A cursor's snapshot predates the changes below: it still sees row 700 where it was.
     Spi::run("SET LOCAL enable_seqscan = off").unwrap();
     Spi::run(&format!("DECLARE qvis_c CURSOR FOR SELECT id, v <-> {q} AS d FROM qvis ORDER BY v <-> {q} LIMIT 3")).unwrap();
@@ -198,7 +207,10 @@ fn quantized_scan_reranks_the_row_versions_its_snapshot_sees() {
     let second = ids[1];
     Spi::run(&format!("DELETE FROM qvis WHERE id = {second}")).unwrap();
     let third = top(3, true).0[1];
+    let hot = || Spi::get_one::<i64>("SELECT pg_stat_get_xact_tuples_hot_updated('qvis'::regclass)").unwrap().unwrap();
+    let hot_before = hot();
     Spi::run(&format!("UPDATE qvis SET category = -1 WHERE id = {third}")).unwrap();
+    assert_eq!(hot() - hot_before, 1, "a HOT update");
     let (ids, ds) = top(3, true);
     assert!(!ids.contains(&second), "a deleted row is not returned: {ids:?}");
     assert_eq!(ids.iter().filter(|&&i| i == third).count(), 1, "an updated row comes back once: {ids:?}");
@@ -213,11 +225,11 @@ fn quantized_scan_reranks_the_row_versions_its_snapshot_sees() {
     assert!(cursor.iter().all(|&(id, _)| id != 3), "nor row 3's new version: {cursor:?}");
     Spi::run("CLOSE qvis_c").unwrap();
     // Rescans (one per outer row) and a cursor closed before its end release what they read.
-    let found = Spi::get_two::<i64, i64>(
-        "SELECT count(*) FILTER (WHERE n.id = o.id), count(*) FROM (SELECT id, v FROM qvis WHERE id BETWEEN 100 AND 140) o,
-           LATERAL (SELECT id FROM qvis i ORDER BY i.v <-> o.v LIMIT 1) n",
-    )
-    .unwrap();
+    Spi::run("SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = on").unwrap();
+    let lateral = "SELECT count(*) FILTER (WHERE n.id = o.id), count(*) FROM (SELECT id, v FROM qvis WHERE id BETWEEN 100 AND 140) o,
+           LATERAL (SELECT id FROM qvis i ORDER BY i.v <-> o.v LIMIT 1) n";
+    assert!(plan(lateral).contains("qvis_idx"), "{}", plan(lateral));
+    let found = Spi::get_two::<i64, i64>(lateral).unwrap();
     assert_eq!(found.0, found.1, "each row finds itself");
     Spi::run(&format!("DECLARE qvis_d CURSOR FOR SELECT id FROM qvis ORDER BY v <-> {q}")).unwrap();
     Spi::run("FETCH 5 FROM qvis_d").unwrap();

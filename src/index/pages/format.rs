@@ -71,7 +71,7 @@ pub enum Encoding {
     /// `WITH (quantizer = 'sq8')` on a `vector` or `halfvec` column: 8-bit codes per dimension over
     /// the ranges trained at build (the quantizer pages), after a float4 bound on how far the row's
     /// values are from what the codes stand for ([`QUANT_ERROR_BYTES`]); up to 8,000 dimensions.
-    /// Searches traverse the decoded codes; the executor re-sorts by the exact distance.
+    /// Searches traverse the decoded codes; scans re-rank by the exact distance of the rows.
     Sq8 = 5,
     /// `quantizer = 'sq4'`: the same with 4-bit codes, two per byte; up to 16,000 dimensions.
     Sq4 = 6,
@@ -225,8 +225,8 @@ pub struct Meta {
     /// else 0 (what older meta pages read).
     pub quant_block: u32,
     /// The largest error bound of any element (quantized; raised before an insert writes a larger
-    /// one): scans subtract it from every code distance, so the bounds they report rise with the
-    /// distance and Postgres's re-sort returns rows in exact order.
+    /// one): scans of an expression index subtract it from every code distance, so the bounds they
+    /// report rise with the distance and Postgres's re-sort returns rows in exact order.
     pub max_error: f32,
 }
 
