@@ -92,7 +92,7 @@ impl<R> LazyOrder<R> {
                     // A bound above its row's value would return rows out of order (where the
                     // executor's re-sort raised "index returned tuples in wrong order").
                     debug_assert!(
-                        !(value < *bound),
+                        value.partial_cmp(bound) != Some(Ordering::Less),
                         "a row's exact value {value} is below its lower bound {bound}"
                     );
                     self.read.push(Reverse(Read(value, self.sequence, row)));
