@@ -311,13 +311,14 @@ fn a_build_short_of_memory_for_float4_rows_sets_them_aside_while_loading() {
 #[pg_test]
 fn a_coarse_copy_with_the_vectors_aside_leaves_the_rest_to_on_disk_inserts() {
     // 12,000 × 64 in 20 tight clusters with values near ±1,000: a half there is 0.5 apart from the
-    // next, far coarser than the clusters' spread (0.001). At 8 MB float4 rows stop fitting past
-    // ~11,000, the build sets them aside, and the copy's check switches it off; the float4 vectors
+    // next, far coarser than the clusters' spread (0.001). At 7 MB float4 rows (~650 bytes with
+    // their links) stop fitting past ~11,000, the build sets them aside (~530 bytes a row), and the
+    // copy's check switches it off; the float4 vectors
     // do not fit back, so the linked part is written and the rest inserted on disk. Every row must
     // still be found, and every element must hold its own row's vector: the index is quantized
-    // (sq8, trained from the temporary file), so each row comes back with a lower bound of its
-    // distance that Postgres checks against the heap row's exact distance ("index returned tuples
-    // in wrong order" for an element holding another row's vector). (How many rows find
+    // (sq8, trained from the temporary file), so the scan re-ranks by the heap rows' exact
+    // distances and checks (in these debug builds) that each is not below the lower bound the
+    // element's codes give — which an element holding another row's vector fails. (How many rows find
     // themselves first is this data's lottery, not the path's: the ~1,000 rows linked before the
     // check decided were linked on a copy that sees each cluster as one point, and the on-disk
     // inserts' levels depend on the backend's earlier inserts.)
@@ -328,7 +329,7 @@ fn a_coarse_copy_with_the_vectors_aside_leaves_the_rest_to_on_disk_inserts() {
          FROM generate_series(1, 12000) i",
     )
     .unwrap();
-    Spi::run("SET max_parallel_maintenance_workers = 0; SET maintenance_work_mem = '8MB'").unwrap();
+    Spi::run("SET max_parallel_maintenance_workers = 0; SET maintenance_work_mem = '7MB'").unwrap();
     Spi::run("CREATE INDEX coarse_idx ON coarse USING embedrank_hnsw (v vector_l2_ops) WITH (quantizer = 'sq8')").unwrap();
     all_rows_reachable("coarse", "<->");
     Spi::run("SET LOCAL enable_seqscan = off; SET LOCAL embedrank.hnsw_ef_search = 1000").unwrap();
