@@ -559,7 +559,11 @@ fn link(
     let made = if spill.is_some() {
         true
     } else if big && beside > 0 && beside <= budget_left {
-        graph.make_half_copy().unwrap_or(false)
+        graph
+            .make_half_copy(&mut || {
+                pg_sys::check_for_interrupts!();
+            })
+            .unwrap_or(false)
     } else if big
         && instead > 0
         && instead <= budget_left + graph.vector_bytes()

@@ -139,4 +139,8 @@ impl VectorSpill for TempVectors {
             pg_sys::check_for_interrupts!();
         }
     }
+
+    fn tick(&mut self) {
+        pg_sys::check_for_interrupts!();
+    }
 }

@@ -37,6 +37,9 @@ pub trait VectorSpill {
     fn rewind(&mut self);
     /// Reads the next vector into `out` (as many values as it has).
     fn read(&mut self, out: &mut [f32]);
+    /// Called every [`super::half_copy::TICK_ROWS`] rows of a pass over the vectors in memory
+    /// that writes none yet (the caller's interrupt check).
+    fn tick(&mut self) {}
 }
 
 /// A spill in memory, for tests and benchmarks of the core crate.
@@ -177,7 +180,8 @@ impl InMemoryGraph {
         if s.aside || s.halves.is_some() {
             return Ok(false);
         }
-        let Some(center) = HalfCopy::center_of(&s.vectors, s.dims, s.metric) else {
+        let Some(center) = HalfCopy::center_of(&s.vectors, s.dims, s.metric, &mut || spill.tick())
+        else {
             return Ok(false);
         };
         if !s

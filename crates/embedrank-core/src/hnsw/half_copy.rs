@@ -44,6 +44,10 @@ const JUDGED_FROM: usize = 8;
 /// An insert's error is large when it exceeds this fraction of the spread of its found distances.
 const ERROR_SHARE: f32 = 1.0 / 16.0;
 
+/// Rows between two calls of a long pass's `tick` (the caller's interrupt check): at 384
+/// dimensions a few milliseconds of work.
+pub const TICK_ROWS: usize = 4096;
+
 /// Float16 offsets of every stored vector from their float4 mean.
 pub(super) struct HalfCopy {
     dims: usize,
@@ -76,17 +80,22 @@ impl HalfCopy {
 
     /// The copy of `vectors` (`dims` values each), or `Ok(None)` when an offset from the mean is
     /// beyond the half range (or the metric has no half kernels). Memory is reserved fallibly.
+    /// `tick` is called every [`TICK_ROWS`] rows of each pass (the caller's interrupt check).
     pub(super) fn of(
         vectors: &[f32],
         dims: usize,
         metric: Metric,
+        tick: &mut dyn FnMut(),
     ) -> Result<Option<HalfCopy>, std::collections::TryReserveError> {
-        let Some(center) = Self::center_of(vectors, dims, metric) else {
+        let Some(center) = Self::center_of(vectors, dims, metric, tick) else {
             return Ok(None);
         };
         let mut copy = HalfCopy::empty(center, metric);
         copy.values.try_reserve_exact(vectors.len())?;
-        for row in vectors.chunks_exact(dims) {
+        for (i, row) in vectors.chunks_exact(dims).enumerate() {
+            if i % TICK_ROWS == TICK_ROWS - 1 {
+                tick();
+            }
             if !copy.push(row) {
                 return Ok(None);
             }
@@ -96,12 +105,22 @@ impl HalfCopy {
 
     /// The mean of `vectors` (`dims` values each), which the copy stores offsets from; `None`
     /// when there is nothing to copy or the metric has no half kernels.
-    pub(super) fn center_of(vectors: &[f32], dims: usize, metric: Metric) -> Option<Vec<f32>> {
+    pub(super) fn center_of(
+        vectors: &[f32],
+        dims: usize,
+        metric: Metric,
+        tick: &mut dyn FnMut(),
+    ) -> Option<Vec<f32>> {
         if dims == 0 || !Self::supports(metric) || vectors.len() < dims {
             return None;
         }
         let mut mean = Mean::new(dims);
-        vectors.chunks_exact(dims).for_each(|row| mean.add(row));
+        for (i, row) in vectors.chunks_exact(dims).enumerate() {
+            if i % TICK_ROWS == TICK_ROWS - 1 {
+                tick();
+            }
+            mean.add(row);
+        }
         Some(mean.finish())
     }
 

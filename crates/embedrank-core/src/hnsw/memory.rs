@@ -913,14 +913,18 @@ impl InMemoryGraph {
     /// [`super::half_copy`]; later pushes extend it). Returns whether there is one: not for
     /// variable-length vectors, metrics without half kernels, or offsets beyond the half range.
     /// Fails without aborting when the memory ([`InMemoryGraph::half_copy_bytes`]) cannot be had.
-    pub fn make_half_copy(&mut self) -> Result<bool, std::collections::TryReserveError> {
+    /// `tick` is called every [`super::half_copy::TICK_ROWS`] rows (the caller's interrupt check).
+    pub fn make_half_copy(
+        &mut self,
+        tick: &mut dyn FnMut(),
+    ) -> Result<bool, std::collections::TryReserveError> {
         let s = &mut self.store;
         if s.aside {
             // The copy in use stands in for the vectors set aside.
             return Ok(false);
         }
         s.halves = None;
-        let copy = HalfCopy::of(&s.vectors, s.dims, s.metric)?;
+        let copy = HalfCopy::of(&s.vectors, s.dims, s.metric, tick)?;
         if copy.is_some() {
             s.marks.cover(s.levels.len())?;
         }

@@ -26,7 +26,7 @@ fn serial_linking_with_the_vectors_aside_builds_the_same_graph() {
     for (metric, all) in [(Metric::L2, &all), (Metric::InnerProduct, &unit)] {
         let (data, queries) = all.split_at(n * dims);
         let mut beside = stored(data, dims, metric);
-        assert!(beside.make_half_copy().unwrap());
+        assert!(beside.make_half_copy(&mut || {}).unwrap());
         link(&mut beside, 1);
         assert!(beside.searches_half_copy());
 
@@ -82,7 +82,7 @@ fn the_copy_error_bounds_hold() {
         (Metric::L2, data.clone()),
         (Metric::InnerProduct, normalized(data, dims)),
     ] {
-        let center = HalfCopy::center_of(&data, dims, metric).unwrap();
+        let center = HalfCopy::center_of(&data, dims, metric, &mut || {}).unwrap();
         let mut copy = HalfCopy::empty(center, metric);
         copy.reserve_bounded(300).unwrap();
         data.chunks_exact(dims).for_each(|v| copy.push_bounded(v));
@@ -154,7 +154,7 @@ fn no_copy_means_nothing_set_aside() {
     // With a copy made beside the vectors there is nothing to set aside either.
     let mut g = InMemoryGraph::new(2, HnswParams::new(8, 32, Metric::L2, 1));
     g.push(&[1.0, 0.0]);
-    assert!(g.make_half_copy().unwrap());
+    assert!(g.make_half_copy(&mut || {}).unwrap());
     assert!(!g.set_vectors_aside(&mut MemorySpill::default()).unwrap());
     assert!(!g.vectors_aside());
 }

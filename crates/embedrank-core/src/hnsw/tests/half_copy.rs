@@ -13,7 +13,10 @@ fn compare(data: &[f32], queries: &[f32], dims: usize, metric: Metric) -> [(f64,
         let mut plain = stored(data, dims, metric);
         link(&mut plain, threads);
         let mut copied = stored(data, dims, metric);
-        assert!(copied.make_half_copy().unwrap(), "a copy for {metric:?}");
+        assert!(
+            copied.make_half_copy(&mut || {}).unwrap(),
+            "a copy for {metric:?}"
+        );
         assert!(copied.searches_half_copy());
         link(&mut copied, threads);
         assert!(copied.searches_half_copy(), "the copy stayed on to the end");
@@ -76,7 +79,7 @@ fn a_copy_too_coarse_for_its_data_switches_itself_off() {
     let (data, queries) = all.split_at(n * dims);
     for threads in [1, 2] {
         let mut g = stored(data, dims, Metric::L2);
-        assert!(g.make_half_copy().unwrap());
+        assert!(g.make_half_copy(&mut || {}).unwrap());
         link(&mut g, threads);
         assert!(!g.searches_half_copy(), "the copy was judged too coarse");
         let r = mean_recall(&g, data, queries, dims, Metric::L2);
@@ -92,17 +95,17 @@ fn offsets_beyond_the_half_range_mean_no_copy() {
     let mut g = InMemoryGraph::new(2, HnswParams::new(8, 32, Metric::L2, 1));
     g.push(&[1e6, 0.0]);
     g.push(&[-1e6, 0.0]);
-    assert!(!g.make_half_copy().unwrap());
+    assert!(!g.make_half_copy(&mut || {}).unwrap());
     assert!(!g.searches_half_copy());
     // No copy for metrics without half kernels, nor for variable-length vectors.
     let mut g = InMemoryGraph::new(2, HnswParams::new(8, 32, Metric::L1, 1));
     g.push(&[1.0, 0.0]);
     assert_eq!(g.half_copy_bytes(), 0);
-    assert!(!g.make_half_copy().unwrap());
+    assert!(!g.make_half_copy(&mut || {}).unwrap());
     // A later vector beyond the range ends the copy.
     let mut g = InMemoryGraph::new(2, HnswParams::new(8, 32, Metric::L2, 1));
     g.push(&[1.0, 0.0]);
-    assert!(g.make_half_copy().unwrap());
+    assert!(g.make_half_copy(&mut || {}).unwrap());
     g.push(&[1e6, 0.0]);
     assert!(!g.searches_half_copy());
 }
@@ -113,7 +116,7 @@ fn only_linking_reads_the_copy_and_its_memory_is_counted() {
     let data = clustered(n, dims, 5, 0.2, 13);
     let mut g = stored(&data, dims, Metric::L2);
     let before = g.memory_bytes();
-    assert!(g.make_half_copy().unwrap());
+    assert!(g.make_half_copy(&mut || {}).unwrap());
     assert_eq!(g.memory_bytes(), before + g.half_copy_bytes());
     link(&mut g, 1);
     // Searches of the linked graph give exact distances while the copy exists.
