@@ -234,6 +234,15 @@ fn quantized_scan_reranks_the_row_versions_its_snapshot_sees() {
     Spi::run(&format!("DECLARE qvis_d CURSOR FOR SELECT id FROM qvis ORDER BY v <-> {q}")).unwrap();
     Spi::run("FETCH 5 FROM qvis_d").unwrap();
     Spi::run("CLOSE qvis_d").unwrap();
+    // Past the first batch: relaxed_order returns LIMIT rows, in exact order within each batch of
+    // ef_search; strict_order skips any row nearer than one already returned, so its rows are in
+    // order throughout.
+    Spi::run("SET LOCAL embedrank.hnsw_ef_search = 10").unwrap();
+    let (ids, _) = top(60, true);
+    assert_eq!(ids.len(), 60);
+    Spi::run("SET LOCAL embedrank.hnsw_iterative_scan = strict_order").unwrap();
+    let (ids, ds) = top(60, true);
+    assert!(!ids.is_empty() && ds.windows(2).all(|w| w[0] <= w[1]), "strict order: {ds:?}");
 }
 
 #[pg_test]
