@@ -24,7 +24,7 @@
 
 use pgrx::{pg_sys, PgMemoryContexts};
 use std::cmp::{Ordering, Reverse};
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, TryReserveError};
 
 /// One batch of the walk's elements (ef_search of them), returned in exact order while reading as
 /// few rows as that order allows: elements are opened (their rows read) in order of their lower
@@ -61,15 +61,19 @@ impl<R> Ord for Read<R> {
 }
 
 impl<R> LazyOrder<R> {
-    /// A batch of elements, each with the lower bound of its rows' exact values.
-    pub fn new(mut elements: Vec<(f64, Vec<R>)>) -> Self {
-        elements.sort_by(|a, b| a.0.total_cmp(&b.0));
-        LazyOrder {
+    /// A batch of elements, each with the lower bound of its rows' exact values; the room for
+    /// every row it can read is reserved here, fallibly (a scan's memory errors are ERRORs).
+    pub fn try_new(mut elements: Vec<(f64, Vec<R>)>) -> Result<Self, TryReserveError> {
+        // Unstable: sorts in place, without a buffer; equal bounds in any (deterministic) order.
+        elements.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+        let mut read = BinaryHeap::new();
+        read.try_reserve_exact(elements.iter().map(|e| e.1.len()).sum())?;
+        Ok(LazyOrder {
             elements,
             opened: 0,
-            read: BinaryHeap::new(),
+            read,
             sequence: 0,
-        }
+        })
     }
 
     /// The batch's next row in exact order with its value; `exact` reads a row's value (`None`: the

@@ -330,6 +330,9 @@ unsafe fn next_reranked(st: &mut ScanState) -> Option<(pg_sys::ItemPointerData, 
 unsafe fn next_batch(st: &mut ScanState) -> Option<LazyOrder<pg_sys::ItemPointerData>> {
     let size = st.ef.unwrap_or(1).max(1);
     let mut elements = Vec::new();
+    if elements.try_reserve_exact(size).is_err() {
+        scan_out_of_memory(st.returned_elements);
+    }
     let mut pulled = 0;
     while pulled < size {
         let Some((distance, info)) = next_element(st) else {
@@ -341,7 +344,13 @@ unsafe fn next_batch(st: &mut ScanState) -> Option<LazyOrder<pg_sys::ItemPointer
             elements.push((lower_bound(r, distance, info.error), info.tids));
         }
     }
-    (pulled > 0).then(|| LazyOrder::new(elements))
+    if pulled == 0 {
+        return None;
+    }
+    match LazyOrder::try_new(elements) {
+        Ok(order) => Some(order),
+        Err(_) => scan_out_of_memory(st.returned_elements),
+    }
 }
 
 /// What the lower bounds of a quantized index's scan need: the metric and the query's norm.
