@@ -29,9 +29,9 @@ use std::collections::{BinaryHeap, TryReserveError};
 /// One batch of the walk's elements (ef_search of them), returned in exact order while reading as
 /// few rows as that order allows: elements are opened (their rows read) in order of their lower
 /// bound, and a read row is returned once no unopened element's bound is below its exact value.
-/// With tight bounds (8-bit codes) a LIMIT 10 reads about a dozen rows of 40; with loose ones
-/// (4-bit) all of them — never more than the batch. Generic over what a row is, so the order is the
-/// same logic whatever reads the rows.
+/// With tight bounds (8-bit codes) a LIMIT 10 reads 11–26 rows of 40 (measured on WordNet and the
+/// synthetic 100k set); with loose ones (4-bit) all of them — never more than the batch. Generic
+/// over what a row is, so the order is the same logic whatever reads the rows.
 pub struct LazyOrder<R> {
     /// Elements by lower bound, with their rows; `opened` of them are read.
     elements: Vec<(f64, Vec<R>)>,
