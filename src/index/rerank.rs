@@ -107,6 +107,8 @@ impl<R> LazyOrder<R> {
     }
 }
 
+/// What a re-ranking scan reads rows with: a heap fetch state and a slot under the scan's
+/// snapshot, and the ORDER BY operator's function with its query value.
 pub struct HeapRerank {
     fetch: *mut pg_sys::IndexFetchTableData,
     slot: *mut pg_sys::TupleTableSlot,
