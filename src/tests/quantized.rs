@@ -173,7 +173,9 @@ fn quantizer_option_errors() {
 fn quantized_scan_reranks_the_row_versions_its_snapshot_sees() {
     // The scan re-ranks its candidates by reading their rows: every answer must be the version the
     // query's snapshot sees, with that version's exact distance.
-    // Pages half full, so that an update of another column stays on its page (HOT).
+    // Pages half full, so that an update of another column stays on its page (HOT). The updates'
+    // new elements draw their levels from a fixed seed, so the graph is the same in every run.
+    Spi::run("SET LOCAL embedrank.hnsw_test_level_seed = 11").unwrap();
     make_table("qvis0", 1500, 16);
     Spi::run("CREATE TABLE qvis (id int, category int, v vector(16)) WITH (fillfactor = 50)").unwrap();
     Spi::run("INSERT INTO qvis SELECT * FROM qvis0").unwrap();
@@ -225,7 +227,7 @@ fn quantized_scan_reranks_the_row_versions_its_snapshot_sees() {
     assert!(cursor.iter().all(|&(id, _)| id != 3), "nor row 3's new version: {cursor:?}");
     Spi::run("CLOSE qvis_c").unwrap();
     // Rescans (one per outer row) and a cursor closed before its end release what they read.
-    Spi::run("SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = on").unwrap();
+    Spi::run("SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = on; SET LOCAL embedrank.hnsw_ef_search = 200").unwrap();
     let lateral = "SELECT count(*) FILTER (WHERE n.id = o.id), count(*) FROM (SELECT id, v FROM qvis WHERE id BETWEEN 100 AND 140) o,
            LATERAL (SELECT id FROM qvis i ORDER BY i.v <-> o.v LIMIT 1) n";
     assert!(plan(lateral).contains("qvis_idx"), "{}", plan(lateral));
