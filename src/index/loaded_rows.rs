@@ -116,24 +116,24 @@ impl LoadedRows {
     /// Add row `tid` to element `id` (an exact duplicate of its vector); an error when the
     /// allocator refuses.
     pub fn add(&mut self, id: u32, tid: ItemPointerData) -> Result<(), TryReserveError> {
-        let first = self.first[id as usize];
-        self.more.try_reserve(1)?;
-        let list = self.more.entry(id).or_default();
-        if list.is_empty() {
-            list.try_reserve_exact(2)?;
-            list.push(first);
-        } else {
+        if let Some(list) = self.more.get_mut(&id) {
             list.try_reserve(1)?;
+            list.push(tid);
+            return Ok(());
         }
-        list.push(tid);
+        let mut list = Vec::new();
+        list.try_reserve_exact(2)?;
+        list.extend([self.first[id as usize], tid]);
+        self.more.try_reserve(1)?;
+        self.more.insert(id, list);
         Ok(())
     }
 
     /// The heap TIDs of element `id`.
     pub fn tids(&self, id: u32) -> &[ItemPointerData] {
         match self.more.get(&id) {
-            Some(list) if !list.is_empty() => list,
-            _ => std::slice::from_ref(&self.first[id as usize]),
+            Some(list) => list,
+            None => std::slice::from_ref(&self.first[id as usize]),
         }
     }
 }

@@ -126,14 +126,15 @@ pub struct HeapRerank {
 }
 
 impl HeapRerank {
-    /// The re-rank for `scan` ordered by `key` (a copy in the scan's `orderByData`, living as long as
-    /// the scan), with the fetch state allocated in `context` (the scan's); `None` when the index
-    /// column is an expression or the scan has no table.
+    /// The re-rank for `scan`, ordered by its ORDER BY key (the copy `amrescan` keeps in the
+    /// scan's `orderByData`, living as long as the scan), with the fetch state allocated in
+    /// `context` (the scan's); `None` when the index column is an expression or the scan has no
+    /// table.
     pub unsafe fn begin(
         scan: pg_sys::IndexScanDesc,
-        key: *mut pg_sys::ScanKeyData,
         context: pg_sys::MemoryContext,
     ) -> Option<Self> {
+        let key = (*scan).orderByData;
         let heap = (*scan).heapRelation;
         let index = (*scan).indexRelation;
         if heap.is_null() || key.is_null() {

@@ -172,7 +172,7 @@ unsafe fn start(scan: pg_sys::IndexScanDesc, st: &mut ScanState) -> bool {
     let prepared = prepare(meta.metric, enc, &raw);
     if enc.is_quantized() && had_query && prepared.is_some() {
         let context = st.context.unwrap_or(pg_sys::CurrentMemoryContext);
-        st.rerank = HeapRerank::begin(scan, (*scan).orderByData, context);
+        st.rerank = HeapRerank::begin(scan, context);
         st.recheck = Some(Recheck {
             metric: meta.metric,
             query_norm: embedrank_core::distance::norm_f64(&raw),
@@ -262,12 +262,12 @@ pub unsafe extern "C-unwind" fn amgettuple(
         };
         // strict_order (as pgvector's): an element nearer than one already returned is skipped.
         // (A NaN distance is never "nearer", as in pgvector's comparison.)
-        let distance = f64::from(distance);
-        let in_order = !st.strict || distance.partial_cmp(&st.previous) != Some(Ordering::Less);
+        let in_order =
+            !st.strict || f64::from(distance).partial_cmp(&st.previous) != Some(Ordering::Less);
         if !info.deleted && in_order {
-            st.previous = distance;
+            st.previous = f64::from(distance);
             let bound = st.recheck.as_ref().map_or(0.0, |r| {
-                lower_bound(r, distance as f32, info.error.max(r.max_error))
+                lower_bound(r, distance, info.error.max(r.max_error))
             });
             st.pending.extend(info.tids.iter().map(|&t| (t, bound)));
         }

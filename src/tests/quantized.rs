@@ -5,12 +5,16 @@
 
 /// (ids, distances) of `ORDER BY v <op> q LIMIT k` for query row `qid`, by index or exact scan.
 fn ranked(table: &str, op: &str, qid: i32, k: i32, use_index: bool) -> (Vec<i32>, Vec<f64>) {
+    ranked_by(table, op, &format!("(SELECT v FROM {table} WHERE id = {qid})"), k, use_index)
+}
+
+/// (ids, distances) of `ORDER BY v <op> q LIMIT k` for the query expression `q`, by index or exact
+/// scan. Only pg_catalog functions around the scan: it runs under any search_path.
+fn ranked_by(table: &str, op: &str, q: &str, k: i32, use_index: bool) -> (Vec<i32>, Vec<f64>) {
     let setting = if use_index { "SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = on" } else { "SET LOCAL enable_indexscan = off; SET LOCAL enable_seqscan = on" };
     Spi::run(setting).unwrap();
-    let q = format!("(SELECT v FROM {table} WHERE id = {qid})");
-    let ids = Spi::get_one::<Vec<i32>>(&format!("SELECT array_agg(id ORDER BY n) FROM (SELECT id, row_number() OVER () AS n FROM (SELECT id FROM {table} ORDER BY v {op} {q} LIMIT {k}) a) s")).unwrap().unwrap_or_default();
-    let ds = Spi::get_one::<Vec<f64>>(&format!("SELECT array_agg(d ORDER BY n) FROM (SELECT d, row_number() OVER () AS n FROM (SELECT v {op} {q} AS d FROM {table} ORDER BY v {op} {q} LIMIT {k}) a) s")).unwrap().unwrap_or_default();
-    (ids, ds)
+    let (ids, ds) = Spi::get_two::<Vec<i32>, Vec<f64>>(&format!("SELECT array_agg(id ORDER BY n), array_agg(d ORDER BY n) FROM (SELECT id, d, row_number() OVER () AS n FROM (SELECT id, v {op} {q} AS d FROM {table} ORDER BY v {op} {q} LIMIT {k}) a) s")).unwrap();
+    (ids.unwrap_or_default(), ds.unwrap_or_default())
 }
 
 /// Recall@10 of the index against the exact scan over `queries`, asserting on the way that the
@@ -181,13 +185,7 @@ fn quantized_scan_reranks_the_row_versions_its_snapshot_sees() {
     Spi::run("INSERT INTO qvis SELECT * FROM qvis0").unwrap();
     Spi::run("CREATE INDEX qvis_idx ON qvis USING embedrank_hnsw (v vector_l2_ops) WITH (quantizer = 'sq4')").unwrap();
     let q = format!("'{}'::vector(16)", Spi::get_one::<String>("SELECT v::text FROM qvis WHERE id = 700").unwrap().unwrap());
-    let top = |k: i32, use_index: bool| -> (Vec<i32>, Vec<f64>) {
-        let setting = if use_index { "SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = on" } else { "SET LOCAL enable_indexscan = off; SET LOCAL enable_seqscan = on" };
-        Spi::run(setting).unwrap();
-        let sql = format!("SELECT array_agg(id ORDER BY n), array_agg(d ORDER BY n) FROM (SELECT id, d, row_number() OVER () AS n FROM (SELECT id, v <-> {q} AS d FROM qvis ORDER BY v <-> {q} LIMIT {k}) a) s");
-        let (ids, ds) = Spi::get_two::<Vec<i32>, Vec<f64>>(&sql).unwrap();
-        (ids.unwrap_or_default(), ds.unwrap_or_default())
-    };
+    let top = |k: i32, use_index: bool| ranked_by("qvis", "<->", &q, k, use_index);
     assert_eq!(top(1, true).0, vec![700]);
     // The scan re-ranks its candidates itself: the executor fetches only the rows it returns (its
     // re-sort by lower bounds would read rows past LIMIT first).
@@ -274,21 +272,16 @@ fn quantized_scan_for_a_plain_role_under_row_security_and_an_empty_search_path()
     Spi::run("ALTER TABLE qrls ENABLE ROW LEVEL SECURITY").unwrap();
     Spi::run("CREATE POLICY even_rows ON qrls TO qrls_reader USING (id % 2 = 0)").unwrap();
     let q = format!("'{}'::embedrank.vector(16)", Spi::get_one::<String>("SELECT v::text FROM qrls WHERE id = 301").unwrap().unwrap());
-    let sql = format!(
-        "SELECT array_agg(id ORDER BY n), array_agg(d ORDER BY n) FROM (SELECT id, d, row_number() OVER () AS n FROM
-           (SELECT id, v OPERATOR(embedrank.<->) {q} AS d FROM public.qrls ORDER BY v OPERATOR(embedrank.<->) {q} LIMIT 10) a) s"
-    );
+    let op = "OPERATOR(embedrank.<->)";
     Spi::run("SET ROLE qrls_reader; SET search_path = ''; SET enable_seqscan = off").unwrap();
-    assert!(plan(&format!("SELECT id FROM public.qrls ORDER BY v OPERATOR(embedrank.<->) {q} LIMIT 10")).contains("qrls_idx"));
-    let (ids, ds) = Spi::get_two::<Vec<i32>, Vec<f64>>(&sql).unwrap();
-    let (ids, ds) = (ids.unwrap(), ds.unwrap());
-    Spi::run("SET enable_seqscan = on; SET enable_indexscan = off").unwrap();
-    let (exact_ids, exact_ds) = Spi::get_two::<Vec<i32>, Vec<f64>>(&sql).unwrap();
-    Spi::run("RESET ROLE; RESET search_path; RESET enable_seqscan; RESET enable_indexscan").unwrap();
+    assert!(plan(&format!("SELECT id FROM public.qrls ORDER BY v {op} {q} LIMIT 10")).contains("qrls_idx"));
+    let (ids, ds) = ranked_by("public.qrls", op, &q, 10, true);
+    let (exact_ids, exact_ds) = ranked_by("public.qrls", op, &q, 10, false);
+    Spi::run("RESET ROLE; RESET search_path; RESET enable_seqscan").unwrap();
     assert_eq!(ids.len(), 10, "{ids:?}");
     assert!(ids.iter().all(|id| id % 2 == 0), "only the role's rows: {ids:?}");
     assert!(ds.windows(2).all(|w| w[0] <= w[1]), "{ds:?}");
-    let found = ids.iter().filter(|i| exact_ids.as_ref().unwrap().contains(i)).count();
+    let found = ids.iter().filter(|i| exact_ids.contains(i)).count();
     assert!(found >= 8, "index {ids:?} against exact {exact_ids:?}");
-    assert_eq!(ds[0], exact_ds.unwrap()[0], "the nearest visible row at its exact distance");
+    assert_eq!(ds[0], exact_ds[0], "the nearest visible row at its exact distance");
 }

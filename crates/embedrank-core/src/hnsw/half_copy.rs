@@ -126,9 +126,7 @@ impl HalfCopy {
 
     /// Whether every offset of `v` from `center` fits a half.
     pub(super) fn fits(center: &[f32], v: &[f32]) -> bool {
-        v.iter()
-            .zip(center)
-            .all(|(&x, &c)| f16::from_f32(x - c).is_finite())
+        offsets(center, v).all(|h| h.is_finite())
     }
 
     /// Whether every offset of `v` from this copy's center fits a half.
@@ -216,10 +214,8 @@ impl HalfCopy {
 
     /// Adds `v`'s offsets; false when one is beyond the half range (the copy is then unusable).
     pub(super) fn push(&mut self, v: &[f32]) -> bool {
-        let center = &self.center;
         let before = self.values.len();
-        self.values
-            .extend(v.iter().zip(center).map(|(&x, &c)| f16::from_f32(x - c)));
+        self.values.extend(offsets(&self.center, v));
         self.values[before..].iter().all(|h| h.is_finite())
     }
 
@@ -269,13 +265,11 @@ impl HalfCopy {
     /// [`HalfCopy::fits_row`]).
     pub(super) fn reset(&mut self, id: u32, v: &[f32]) {
         let start = id as usize * self.dims;
-        let center = &self.center;
-        for ((h, &x), &c) in self.values[start..start + self.dims]
+        for (h, offset) in self.values[start..start + self.dims]
             .iter_mut()
-            .zip(v)
-            .zip(center)
+            .zip(offsets(&self.center, v))
         {
-            *h = f16::from_f32(x - c);
+            *h = offset;
         }
         self.bounds[id as usize] = self.bound_of(id, v);
     }
@@ -344,6 +338,12 @@ impl HalfCopy {
             self.on.store(false, Ordering::Relaxed);
         }
     }
+}
+
+/// The copy's values of `v`: its offsets from `center`, rounded to halves (what `fits` checks,
+/// `push` appends and `reset` writes).
+fn offsets<'a>(center: &'a [f32], v: &'a [f32]) -> impl Iterator<Item = f16> + 'a {
+    v.iter().zip(center).map(|(&x, &c)| f16::from_f32(x - c))
 }
 
 /// The mean of vectors added one at a time, summed in float8 in the order given: the copy's
